@@ -1,0 +1,48 @@
+"""nbgrad: reverse-mode autograd with a PyTorch-shaped API and Numba kernels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _methods  # noqa: F401  (installs Tensor methods)
+from . import autograd
+from ._dtype import bool_, dtype, float32, float64, int8, int16, int32, int64, uint8
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed,
+    ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
+)
+from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, unary, where
+from .ops.linalg import matmul
+from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
+from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .tensor import Tensor
+
+bool = bool_  # noqa: A001
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+
+from . import nn, optim  # noqa: E402
+
+
+def _u(op: str) -> Any:
+    def f(x: Tensor) -> Tensor:
+        return unary(op, x)
+
+    f.__name__ = op
+    return f
+
+
+exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu = (  # noqa: A001
+    _u(o) for o in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")
+)
+clip = clamp
+
+
+def is_tensor(x: Any) -> bool:
+    return isinstance(x, Tensor)
+
+
+__version__ = "0.1.0"

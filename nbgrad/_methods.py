@@ -1,0 +1,66 @@
+"""Attach op functions to Tensor as methods and Python operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import reduce as R
+from .ops import shape as S
+from .tensor import Tensor
+
+
+def _unary(op: str) -> Any:
+    def f(self: Tensor) -> Tensor:
+        return E.unary(op, self)
+
+    f.__name__ = op
+    return f
+
+
+def _cmp(op: str) -> Any:
+    def f(self: Tensor, other: Any) -> Tensor:
+        return E.compare(op, self, other)
+
+    return f
+
+
+def _install() -> None:
+    T = Tensor
+    for op in E._UNARY:
+        setattr(T, op, _unary(op))
+    T.neg = T.__neg__ = E.neg
+    T.add = T.__add__ = E.add
+    T.__radd__ = lambda self, o: E.add(o, self)
+    T.sub = T.__sub__ = E.sub
+    T.__rsub__ = lambda self, o: E.rsub(self, o)
+    T.mul = T.__mul__ = E.mul
+    T.__rmul__ = lambda self, o: E.mul(o, self)
+    T.div = T.__truediv__ = E.div
+    T.__rtruediv__ = lambda self, o: E.div(o, self)
+    T.pow = T.__pow__ = E.pow
+    T.__rpow__ = lambda self, o: E.pow(o, self)
+    T.matmul = T.__matmul__ = L.matmul
+    T.__rmatmul__ = lambda self, o: L.matmul(o, self)
+    T.clamp = T.clip = E.clamp
+    T.maximum = E.maximum
+    T.minimum = E.minimum
+    for name, op in (("eq", "eq"), ("ne", "ne"), ("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge")):
+        setattr(T, name, _cmp(op))
+        setattr(T, f"__{name}__", _cmp(op))
+    T.sum, T.mean, T.max, T.min = R.sum, R.mean, R.max, R.min
+    T.argmax, T.argmin, T.var, T.std = R.argmax, R.argmin, R.var, R.std
+    T.softmax, T.log_softmax, T.logsumexp = R.softmax, R.log_softmax, R.logsumexp
+    T.reshape, T.view, T.flatten = S.reshape, S.view, S.flatten
+    T.unsqueeze, T.squeeze, T.permute, T.transpose = S.unsqueeze, S.squeeze, S.permute, S.transpose
+    T.expand, T.clone, T.__getitem__ = S.expand, S.clone, S.getitem
+    T.expand_as = lambda self, other: S.expand(self, *other.shape)
+    T.view_as = lambda self, other: S.view(self, *other.shape)
+    T.reshape_as = lambda self, other: S.reshape(self, *other.shape)
+    T.t = lambda self: S.transpose(self, 0, 1) if self.ndim == 2 else self
+    T.abs_ = None  # not provided
+    del T.abs_
+
+
+_install()

@@ -1,0 +1,200 @@
+"""The backward engine, as a sequence of steps.
+
+`BackwardPass(...)` walks the graph from the roots; each `step()` runs exactly
+one node (a grad_fn or an AccumulateGrad) and returns a `Step` record.
+`Tensor.backward()` and `autograd.grad()` drain it; nbgrad-tui drives the same
+object one step at a time, so the debugger shows exactly what backward does."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from .function import AccumulateGrad, Node
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+@dataclass
+class Accumulation:
+    """One gradient added into a leaf's .grad (or a retained non-leaf's)."""
+
+    tensor: Tensor
+    before: Any  # array copy of .grad before, or None (only when record_values)
+    after: Any  # array copy of .grad after (only when record_values)
+    delta: Any  # the gradient that was added
+
+
+@dataclass
+class Step:
+    index: int
+    node: Node
+    grads_in: tuple[Any, ...]  # gradient arriving at the node's output
+    grads_out: tuple[Any, ...]  # one per node.next_functions entry (None where no grad flows)
+    accumulations: list[Accumulation] = field(default_factory=list)
+
+
+def _add(backend: Any, a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    return backend.elementwise("add", [a, b], a.shape, a.dtype)
+
+
+class BackwardPass:
+    """One backward pass over the graph below `roots`.
+
+    inputs: when given (autograd.grad), gradients for these tensors are
+    captured in `captured` instead of being accumulated into .grad.
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Tensor],
+        grads: Sequence[Any],
+        retain_graph: bool = False,
+        inputs: Sequence[Tensor] | None = None,
+        record_values: bool = False,
+    ) -> None:
+        from .anomaly import is_anomaly_enabled
+
+        self.retain_graph = retain_graph
+        self.record_values = record_values
+        self.check_nan = is_anomaly_enabled()
+        self.steps_done: list[Step] = []
+        self.buffers: dict[Node, Any] = {}
+        self.backend = roots[0]._backend
+        self.capture: dict[int, int] = {}
+        self.captured: list[Any] = []
+        if inputs is not None:
+            self.captured = [None] * len(inputs)
+            for i, t in enumerate(inputs):
+                node = t.grad_fn if t.grad_fn is not None else t._get_accumulate()
+                self.capture[id(node)] = i
+        root_nodes: list[Node] = []
+        for t, g in zip(roots, grads):
+            node = t.grad_fn if t.grad_fn is not None else t._get_accumulate()
+            if node is None:
+                continue
+            node.check_alive()
+            self.buffers[node] = _add(self.backend, self.buffers.get(node), g)
+            root_nodes.append(node)
+        # every node reachable, and how many edges point at each
+        self.dependencies: dict[Node, int] = {}
+        self.nodes: list[Node] = []
+        seen: set[int] = set()
+        stack = list(root_nodes)
+        while stack:
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            self.nodes.append(n)
+            for nxt, _ in n.next_functions:
+                if nxt is None:
+                    continue
+                self.dependencies[nxt] = self.dependencies.get(nxt, 0) + 1
+                stack.append(nxt)
+        self._ready: list[tuple[int, int, Node]] = []
+        for n in dict.fromkeys(root_nodes):
+            if self.dependencies.get(n, 0) == 0:
+                heapq.heappush(self._ready, (-n.sequence_nr, id(n), n))
+        self.total = len(self.nodes)
+
+    # --- state the debugger reads ---
+    def is_done(self, node: Node) -> bool:
+        return node in self._done_set
+
+    @property
+    def _done_set(self) -> set[Node]:
+        return {s.node for s in self.steps_done}
+
+    def ready(self) -> list[Node]:
+        return [n for _, _, n in sorted(self._ready)]
+
+    @property
+    def finished(self) -> bool:
+        return not self._ready
+
+    def __iter__(self) -> Iterator[Step]:
+        while self._ready:
+            yield self.step()
+
+    def run(self) -> None:
+        for _ in self:
+            pass
+
+    # --- one node ---
+    def step(self) -> Step:
+        if not self._ready:
+            raise StopIteration("the backward pass has finished")
+        _, _, node = heapq.heappop(self._ready)
+        grad = self.buffers.pop(node)
+        for hook in node._pre_hooks:
+            r = hook(grad)
+            if r is not None:
+                grad = r._data if hasattr(r, "_data") else r
+        for ref in node._retained:
+            t = ref()
+            if t is not None:
+                t._set_retained_grad(grad)
+        step = Step(len(self.steps_done), node, (grad,), ())
+        if id(node) in self.capture:
+            self.captured[self.capture[id(node)]] = grad
+            step.grads_out = tuple(None for _ in node.next_functions)
+            self._finish(node, step)
+            return step
+        if isinstance(node, AccumulateGrad):
+            step.accumulations.append(node.variable._accumulate(grad, self.record_values))
+            self._finish(node, step)
+            return step
+        node.check_alive()
+        outs = node.backward(grad)
+        outs = tuple(self._fit(node, i, g) for i, g in enumerate(outs))
+        if self.check_nan:
+            from .anomaly import check_outputs
+
+            check_outputs(node, outs, self.backend)
+        step.grads_out = outs
+        for (nxt, _), g in zip(node.next_functions, outs):
+            if nxt is None:
+                continue
+            if g is not None:
+                self.buffers[nxt] = _add(self.backend, self.buffers.get(nxt), g)
+            self.dependencies[nxt] -= 1
+            if self.dependencies[nxt] == 0:
+                if nxt in self.buffers:
+                    heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
+                else:
+                    self._skip(nxt)
+        self._finish(node, step)
+        return step
+
+    def _skip(self, node: Node) -> None:
+        """A node all of whose incoming gradients were None: propagate the count."""
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            self.dependencies[nxt] -= 1
+            if self.dependencies[nxt] == 0:
+                if nxt in self.buffers:
+                    heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
+                else:
+                    self._skip(nxt)
+
+    def _fit(self, node: Node, i: int, g: Any) -> Any:
+        """Reduce a broadcast gradient to its input's shape and dtype."""
+        if g is None or i >= len(node.next_functions) or node.next_functions[i][0] is None:
+            return None
+        shape, dt = node.input_shapes[i]
+        if g.shape != shape:
+            g = self.backend.sum_to(g, shape)
+        if g.dtype != dt:
+            g = g.astype(dt)
+        return g
+
+    def _finish(self, node: Node, step: Step) -> None:
+        if not self.retain_graph and not isinstance(node, AccumulateGrad):
+            node.release()
+        self.steps_done.append(step)

@@ -1,0 +1,147 @@
+"""Graph nodes. A Function's forward runs when an op is called; its backward
+is what the engine runs. Nodes hold arrays (never Tensors of their own
+outputs), so a graph nobody references is freed without a cycle collector."""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_seq = [0]
+
+
+class Version:
+    """A version counter shared by a tensor and its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class SavedTensor:
+    __slots__ = ("data", "version", "saved_version", "shape", "dtype_name", "origin")
+
+    def __init__(self, t: Tensor, origin: str) -> None:
+        self.data = t._data
+        self.version = t._version
+        self.saved_version = t._version.value
+        self.shape = t.shape
+        self.dtype_name = t.dtype.name
+        self.origin = origin
+
+    def unpack(self) -> Any:
+        if self.version.value != self.saved_version:
+            kind = {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(self.dtype_name, "Tensor")
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{kind} {list(self.shape)}], which is {self.origin}, is at "
+                f"version {self.version.value}; expected version {self.saved_version} instead. "
+                "Hint: the operation that modified it ran after the forward pass; clone the tensor "
+                "before modifying it in place."
+            )
+        return self.data
+
+
+def _user_site() -> tuple[str, int, str] | None:
+    """First stack frame outside the nbgrad package: where the user called the op."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+
+
+class Node:
+    """Base of every grad_fn. Subclasses set `name` and implement backward(grad)."""
+
+    name = "Node"
+    formula = ""
+
+    def __init__(self) -> None:
+        self.next_functions: tuple[tuple[Node | None, int], ...] = ()
+        _seq[0] += 1
+        self.sequence_nr = _seq[0]
+        self._saved: dict[str, SavedTensor] | None = {}
+        self._released = False
+        self._pre_hooks: list[Any] = []  # fn(grad) -> grad | None
+        self._retained: list[Any] = []  # weakrefs to non-leaf tensors with retain_grad()
+        self.site: tuple[str, int, str] | None = None
+        self.stack: list | None = None  # forward traceback, recorded in anomaly mode
+        self.input_shapes: tuple = ()
+        self.output_shape: tuple = ()
+        self.output_dtype: Any = None
+
+    # --- saving for backward ---
+    def save(*args: Any, **tensors: Tensor) -> None:
+        (self,) = args
+        assert self._saved is not None
+        for k, t in tensors.items():
+            origin = (
+                f"output 0 of {t.grad_fn.name}" if t.grad_fn is not None else "a leaf tensor"
+            )
+            self._saved[k] = SavedTensor(t, origin)
+
+    def saved(self, key: str) -> Any:
+        if self._saved is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or if "
+                "you need to access saved tensors after calling backward."
+            )
+        return self._saved[key].unpack()
+
+    def saved_arrays(self) -> dict[str, Any]:
+        """Saved values for inspection (the debugger); empty once released."""
+        return {} if self._saved is None else {k: s.data for k, s in self._saved.items()}
+
+    def release(self) -> None:
+        self._saved = None
+        self._released = True
+
+    def check_alive(self) -> None:
+        if self._released:
+            self.saved("")  # raises the PyTorch message
+
+    # --- the local derivative ---
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def register_hook(self, fn: Any) -> None:
+        self._pre_hooks.append(fn)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf's .grad."""
+
+    name = "AccumulateGrad"
+    formula = "leaf.grad += grad"
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__()
+        self.variable = variable
+        self.output_shape = variable.shape
+        self.output_dtype = variable.dtype
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return ()
+
+
+def accumulate_grad_node(t: Tensor) -> AccumulateGrad:
+    node = t._accumulate_ref() if t._accumulate_ref is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._accumulate_ref = weakref.ref(node)
+    return node

@@ -1,0 +1,62 @@
+"""Grad mode: no_grad, enable_grad, set_grad_enabled (context managers and decorators)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+def _set(flag: bool) -> None:
+    _state.enabled = flag
+
+
+class _GradMode:
+    _flag: bool
+
+    def __enter__(self) -> None:
+        self._prev = is_grad_enabled()
+        _set(self._flag)
+
+    def __exit__(self, *exc: Any) -> None:
+        _set(self._prev)
+
+    def __call__(self, fn: Callable) -> Callable:
+        flag = self._flag
+        if isinstance(self, set_grad_enabled):
+            _set(self._prev)  # used as a decorator: undo the immediate switch
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = is_grad_enabled()
+            _set(flag)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(prev)
+
+        return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801
+    _flag = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    _flag = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801
+    def __init__(self, mode: bool) -> None:
+        self._prev = is_grad_enabled()
+        self._flag = bool(mode)
+        _set(self._flag)  # takes effect immediately, as in PyTorch
+
+    def __enter__(self) -> None:
+        _set(self._flag)

@@ -1,0 +1,118 @@
+"""The CPU backend: NumPy arrays for storage and layout, Numba kernels for math,
+BLAS (NumPy's matmul) for matrix products."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import cpu_kernels as K
+
+
+def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype != dtype:
+        a = a.astype(dtype)
+    if a.shape != shape:
+        a = np.broadcast_to(a, shape)
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+class CpuBackend:
+    name = "cpu"
+
+    def asarray(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def to_numpy(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """op over operands broadcast to `shape`, computed in the operands' common dtype,
+        written as `dtype`."""
+        calc = np.result_type(*[np.asarray(o).dtype for o in operands])
+        if op in ("where",):
+            calc = np.result_type(*[np.asarray(o).dtype for o in operands[1:]])
+        flats = [
+            _flat(o, shape, np.dtype(bool) if (op == "where" and i == 0) else calc)
+            for i, o in enumerate(operands)
+        ]
+        out = np.empty(shape, dtype=dtype)
+        if out.size:
+            K.elementwise(op, flats, out.reshape(-1))
+        return out
+
+    def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        acc = np.float64 if x.dtype.kind == "f" else np.int64
+        nd = x.ndim
+        axes = tuple(sorted(a % nd for a in axes)) if nd else ()
+        keep = [a for a in range(nd) if a not in axes]
+        xt = np.ascontiguousarray(np.transpose(x, keep + list(axes))) if nd else x.reshape(1)
+        outer = int(np.prod([x.shape[a] for a in keep])) if keep else 1
+        red = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        out = np.empty((outer, 1), dtype=acc)
+        x3 = xt.reshape(outer, red, 1).astype(acc, copy=False)
+        K.reduce_sum(x3, out)
+        res = out.reshape([x.shape[a] for a in keep]).astype(x.dtype if x.dtype.kind == "f" else np.int64)
+        if keepdim:
+            res = res.reshape([1 if a in axes else x.shape[a] for a in range(nd)])
+        return res
+
+    def argext(self, x: np.ndarray, axis: int, keepdim: bool, want_max: bool) -> tuple[np.ndarray, np.ndarray]:
+        shape = x.shape
+        A = int(np.prod(shape[:axis]))
+        B = int(np.prod(shape[axis + 1:]))
+        x3 = np.ascontiguousarray(x).reshape(A, shape[axis], B)
+        vals = np.empty((A, B), dtype=x.dtype)
+        idx = np.empty((A, B), dtype=np.int64)
+        K.reduce_argext(x3, vals, idx, want_max)
+        oshape = shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
+        return vals.reshape(oshape), idx.reshape(oshape)
+
+    def sum_to(self, x: np.ndarray, shape: tuple) -> np.ndarray:
+        """Reduce a broadcast gradient back to `shape`."""
+        if x.shape == shape:
+            return x
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1
+        )
+        r = self.sum(x, axes, keepdim=True) if axes else x
+        return r.reshape(shape)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    def _rows(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
+        xm = np.moveaxis(x, axis, -1)
+        return np.ascontiguousarray(xm).reshape(-1, x.shape[axis]), xm.shape
+
+    def softmax(self, x: np.ndarray, axis: int, log: bool) -> np.ndarray:
+        if x.size == 0:
+            return x.copy()
+        x2, mshape = self._rows(x, axis)
+        out = np.empty_like(x2)
+        K.softmax_rows(x2, out, log)
+        return np.moveaxis(out.reshape(mshape), -1, axis)
+
+    def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
+        y2, mshape = self._rows(y, axis)
+        g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
+        out = np.empty_like(y2)
+        K.softmax_rows_backward(y2, g2, out, log)
+        return np.moveaxis(out.reshape(mshape), -1, axis)
+
+    def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
+        x2, mshape = self._rows(x, axis)
+        out = np.empty(x2.shape[0], dtype=x.dtype)
+        K.logsumexp_rows(x2, out)
+        return out.reshape(mshape[:-1])
+
+    def index_add(self, shape: tuple, index: Any, src: np.ndarray) -> np.ndarray:
+        """Backward of x[index]: a zero array of `shape` with src added at index."""
+        dst = np.zeros(shape, dtype=src.dtype)
+        pos = np.arange(dst.size, dtype=np.int64).reshape(shape)[index]
+        pos = np.ascontiguousarray(np.broadcast_to(pos, src.shape)).reshape(-1)
+        K.scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
+        return dst

@@ -1,0 +1,171 @@
+"""Tensor creation and random numbers (one seeded NumPy stream, as manual_seed sets)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _dtype as D
+from .backends import get_backend
+from .tensor import Tensor
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> Any:
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def _device(device: Any) -> Any:
+    return get_backend("cpu" if device is None else str(device))
+
+
+def _finish(a: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(a, _device(device))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _infer_dtype(data: Any) -> D.dtype:
+    if isinstance(data, np.ndarray):
+        return D.from_numpy_dtype(data.dtype)
+    flat = list(np.asarray(data, dtype=object).reshape(-1)) if not isinstance(data, (bool, int, float)) else [data]
+    if any(isinstance(v, Tensor) for v in flat):
+        return D.result_type(*flat) if flat else D.float32
+    if all(isinstance(v, (bool, np.bool_)) for v in flat) and flat:
+        return D.bool_
+    if all(isinstance(v, (int, np.integer, bool)) for v in flat) and flat:
+        return D.int64
+    if flat and all(isinstance(v, np.floating) for v in flat):
+        return D.from_numpy_dtype(np.result_type(*flat))
+    return D.float32
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if isinstance(data, Tensor):
+        data = data._backend.to_numpy(data._data)
+    dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    if isinstance(data, (list, tuple)):
+        data = [np.asarray(x) if isinstance(x, Tensor) else x for x in data]
+    a = np.array(data, dtype=dt.np, copy=True)
+    return _finish(a, device, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or D.as_dtype(dtype).np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(a: np.ndarray) -> Tensor:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    D.from_numpy_dtype(a.dtype)
+    return _finish(a, None, False)
+
+
+def _shape(size: Sequence[Any]) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension or invalid size: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _dt(dtype: Any, default: D.dtype = D.float32) -> D.dtype:
+    return default if dtype is None else D.as_dtype(dtype)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    default = D.bool_ if isinstance(fill_value, bool) else (D.int64 if isinstance(fill_value, int) else D.float32)
+    return _finish(np.full(_shape((size,)) if isinstance(size, int) else _shape(size), fill_value,
+                           dtype=_dt(dtype, default).np), device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt = _dt(dtype)
+    return _finish(_rng.random(_shape(size), dtype=np.float64).astype(dt.np), device, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt = _dt(dtype)
+    return _finish(_rng.standard_normal(_shape(size)).astype(dt.np), device, requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    return _finish(_rng.integers(low, high, size=tuple(size)).astype(_dt(dtype, D.int64).np), device, False)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_dt(dtype).np), device, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    isint = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    return _finish(np.arange(start, end, step, dtype=_dt(dtype, D.int64 if isint else D.float32).np),
+                   device, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps, dtype=np.float64).astype(_dt(dtype).np), device, requires_grad)
+
+
+def _like(x: Tensor, dtype: Any) -> tuple:
+    return x.shape, (x.dtype if dtype is None else D.as_dtype(dtype))
+
+
+def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return ones(s, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return zeros(s, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return full(s, fill_value, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return empty(s, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return rand(s, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    s, dt = _like(x, dtype)
+    return randn(s, dtype=dt, device=x.device, requires_grad=requires_grad)

@@ -1,0 +1,13 @@
+"""nbgrad.nn: modules, parameters, losses and nn.functional."""
+
+from . import functional
+from .module import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Flatten, Identity, L1Loss, Linear, LogSoftmax,
+    Module, MSELoss, NLLLoss, Parameter, ReLU, Sequential, Sigmoid, Softmax, Tanh,
+)
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Identity", "L1Loss", "Linear",
+    "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Softmax", "Tanh", "functional",
+]

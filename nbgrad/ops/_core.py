@@ -1,0 +1,84 @@
+"""Shared plumbing for ops: operand coercion, broadcasting checks, and recording
+a node on the tape."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._dtype import dtype, result_type
+from ..autograd.anomaly import is_anomaly_enabled
+from ..autograd.function import Node, _user_site, accumulate_grad_node
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+
+
+def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        if x.device != like.device:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two devices, "
+                f"{like.device} and {x.device}!"
+            )
+        return x
+    if isinstance(x, (bool, int, float)):
+        d = dt or result_type(like, x)
+        return Tensor._wrap(like._backend.asarray(np.asarray(x, dtype=d.np)), like._backend)
+    from ..creation import tensor
+
+    return tensor(x)
+
+
+def broadcast_shape(*shapes: tuple) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(
+            "shapes " + " and ".join(str(list(s)) for s in shapes)
+            + " cannot be broadcast together (sizes must match or be 1 at each dimension)"
+        ) from None
+
+
+def ew(op: str, *arrays: Any, shape: tuple | None = None, dt: np.dtype | None = None, backend: Any) -> Any:
+    """Elementwise kernel call on backend arrays, broadcasting to a common shape."""
+    shape = broadcast_shape(*[a.shape for a in arrays]) if shape is None else shape
+    dt = np.result_type(*[a.dtype for a in arrays]) if dt is None else dt
+    return backend.elementwise(op, list(arrays), shape, dt)
+
+
+def needs_grad(*inputs: Tensor | None) -> bool:
+    return is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
+
+
+def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: Any,
+           save: dict[str, Tensor] | None = None, save_out: str | None = None,
+           **attrs: Any) -> Tensor:
+    """Wrap `out` in a Tensor and, if any input requires grad, attach a node."""
+    t = Tensor._wrap(out, be)
+    if not needs_grad(*inputs):
+        return t
+    node = node_cls()
+    node.backend = be
+    node.next_functions = tuple(
+        (None, 0) if x is None or not x.requires_grad
+        else ((x.grad_fn, 0) if x.grad_fn is not None else (accumulate_grad_node(x), 0))
+        for x in inputs
+    )
+    node.input_shapes = tuple((None, None) if x is None else (x.shape, x.dtype.np) for x in inputs)
+    node.output_shape = t.shape
+    node.output_dtype = t.dtype
+    for k, v in attrs.items():
+        setattr(node, k, v)
+    if save:
+        node.save(**save)
+    node.site = _user_site()
+    if is_anomaly_enabled():
+        import traceback
+
+        node.stack = traceback.extract_stack()[:-2]
+    t.grad_fn = node
+    t._requires_grad = True
+    if save_out:
+        node.save(**{save_out: t})
+    return t

@@ -1,0 +1,83 @@
+"""Matrix products (BLAS through the backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Node
+from ..tensor import Tensor
+from ._core import record
+
+
+class MmBackward0(Node):
+    name = "MmBackward0"
+    formula = "self: grad @ other^T; other: self^T @ grad"
+
+    def backward(self, g: Any) -> tuple:
+        a, b = self.saved("self"), self.saved("other")
+        be = self.backend
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = be.matmul(g2, np.swapaxes(b2, -1, -2))
+        gb = be.matmul(np.swapaxes(a2, -1, -2), g2)
+        if a.ndim == 1:
+            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        if b.ndim == 1:
+            gb = gb.reshape(gb.shape[:-1])
+        # sum over broadcast batch dims
+        return be.sum_to(ga, a.shape), be.sum_to(gb, b.shape)
+
+
+class MvBackward0(MmBackward0):
+    name = "MvBackward0"
+
+
+class DotBackward0(MmBackward0):
+    name = "DotBackward0"
+
+
+class BmmBackward0(MmBackward0):
+    name = "BmmBackward0"
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError("matmul(): arguments must be Tensors")
+    if a.device != b.device:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, {a.device} and {b.device}!"
+        )
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.shape))} and "
+            f"{'x'.join(map(str, b.shape))})"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 2 else ())
+        except ValueError:
+            raise RuntimeError(
+                f"matmul: batch dimensions of shapes {list(a.shape)} and {list(b.shape)} cannot be broadcast"
+            ) from None
+    be = a._backend
+    out = be.matmul(a._data, b._data)
+    node = {(1, 1): DotBackward0, (2, 1): MvBackward0}.get((a.ndim, b.ndim))
+    if node is None:
+        node = MmBackward0 if a.ndim <= 2 and b.ndim <= 2 else BmmBackward0
+    return record(node, np.asarray(out), (a, b), be, save={"self": a, "other": b})

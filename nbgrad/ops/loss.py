@@ -1,0 +1,178 @@
+"""Loss ops with fused forward and backward: BCE (with logits), MSE, NLL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Node
+from ..tensor import Tensor
+from ._core import broadcast_shape, ew, record
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check(name: str, x: Tensor, y: Tensor, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if x.shape != y.shape:
+        raise ValueError(
+            f"Using a target size ({list(y.shape)}) that is different to the input size "
+            f"({list(x.shape)}) is deprecated. Please ensure they have the same size."
+            if name != "bce_logits" else
+            f"Target size ({list(y.shape)}) must be the same as input size ({list(x.shape)})"
+        )
+    if x.dtype != y.dtype and not (x.dtype.is_floating_point and y.dtype.is_floating_point):
+        raise RuntimeError(f"expected input and target of the same floating dtype, got {x.dtype} and {y.dtype}")
+
+
+def _reduce(be: Any, per: Any, reduction: str, weight: Any) -> Any:
+    if weight is not None:
+        per = ew("mul", per, weight, backend=be)
+    if reduction == "none":
+        return per
+    s = be.sum(per, tuple(range(per.ndim)), False)
+    if reduction == "mean":
+        s = ew("div", s, np.asarray(max(per.size, 1) if per.size else 0, s.dtype), backend=be)
+    return s
+
+
+def _grad_scale(be: Any, g: Any, shape: tuple, reduction: str, n: int) -> Any:
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        g = ew("div", g, np.asarray(n, g.dtype), backend=be)
+    return np.broadcast_to(g, shape)
+
+
+class _PointwiseLoss(Node):
+    bw = ""
+
+    def backward(self, g: Any) -> tuple:
+        x, y = self.saved("self"), self.saved("target")
+        be = self.backend
+        gk = _grad_scale(be, g, x.shape, self.reduction, x.size)
+        if self.weight is not None:
+            gk = ew("mul", gk, self.weight, backend=be)
+        gx = ew(self.bw, gk, x, y, backend=be)
+        return gx, None
+
+
+class BinaryCrossEntropyWithLogitsBackward0(_PointwiseLoss):
+    name = "BinaryCrossEntropyWithLogitsBackward0"
+    formula = "self: grad * (sigmoid(self) - target) [* weight] / N"
+    bw = "bce_logits_bw"
+
+
+class BinaryCrossEntropyBackward0(_PointwiseLoss):
+    name = "BinaryCrossEntropyBackward0"
+    formula = "self: grad * (self - target) / ((1 - self) * self) [* weight] / N"
+    bw = "bce_bw"
+
+
+class MseLossBackward0(_PointwiseLoss):
+    name = "MseLossBackward0"
+    formula = "self: 2 * grad * (self - target) / N"
+
+    def backward(self, g: Any) -> tuple:
+        x, y = self.saved("self"), self.saved("target")
+        be = self.backend
+        gk = _grad_scale(be, g, x.shape, self.reduction, x.size)
+        d = ew("sub", x, y, backend=be)
+        return ew("mul", ew("mul", gk, d, backend=be), np.asarray(2, x.dtype), backend=be), None
+
+
+def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str, weight: Any) -> Tensor:
+    _check(kind, x, y, reduction)
+    be = x._backend
+    w = None
+    if weight is not None:
+        w = weight._data if isinstance(weight, Tensor) else np.asarray(weight, x.dtype.np)
+        broadcast_shape(w.shape, x.shape)
+    yd = y._data.astype(x.dtype.np, copy=False)
+    yt = y if y.dtype == x.dtype else Tensor._wrap(yd, be)
+    if kind == "mse":
+        d = ew("sub", x._data, yd, backend=be)
+        per = ew("mul", d, d, backend=be)
+    else:
+        if kind == "bce":
+            xa = be.to_numpy(x._data)
+            if xa.size and ((xa < 0) | (xa > 1)).any():
+                raise RuntimeError("all elements of input should be between 0 and 1")
+        per = ew(kind, x._data, yd, backend=be)
+    out = _reduce(be, per, reduction, w)
+    return record(node, out, (x, y), be, save={"self": x, "target": yt}, reduction=reduction, weight=w)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    if pos_weight is not None:
+        raise NotImplementedError("binary_cross_entropy_with_logits(pos_weight=...) is not supported by nbgrad")
+    return _pointwise("bce_logits", BinaryCrossEntropyWithLogitsBackward0, input, target, reduction, weight)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    return _pointwise("bce", BinaryCrossEntropyBackward0, input, target, reduction, weight)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    return _pointwise("mse", MseLossBackward0, input, target, reduction, None)
+
+
+class NllLossBackward0(Node):
+    name = "NllLossBackward0"
+    formula = "self: -grad scattered at target (divided by N for mean)"
+
+    def backward(self, g: Any) -> tuple:
+        shape = self.input_shapes[0][0]
+        be = self.backend
+        gk = g if self.reduction == "none" else np.broadcast_to(g, self.target.shape)
+        if self.reduction == "mean":
+            gk = ew("div", gk, np.asarray(self.n, g.dtype), backend=be)
+        gk = ew("neg", np.ascontiguousarray(gk), backend=be)
+        gk = ew("mul", gk, (self.target != self.ignore_index).astype(gk.dtype), backend=be)
+        safe = np.where(self.target == self.ignore_index, 0, self.target)
+        x_idx = (np.arange(shape[0]), safe) if len(shape) == 2 else (safe,)
+        return be.index_add(shape, x_idx, gk), None
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
+    if input.ndim not in (1, 2):
+        raise NotImplementedError("nll_loss supports inputs of shape (C,) or (N, C) in nbgrad")
+    if input.ndim == 2 and target.shape != (input.shape[0],):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}).")
+    t = target._data.astype(np.int64)
+    c = input.shape[-1]
+    valid = t != ignore_index
+    if ((t[valid] < 0) | (t[valid] >= c)).any():
+        raise IndexError(f"Target {int(t[valid][(t[valid] < 0) | (t[valid] >= c)][0])} is out of bounds "
+                         f"for {c} classes.")
+    safe = np.where(valid, t, 0)
+    x = input._data
+    picked = x[np.arange(x.shape[0]), safe] if x.ndim == 2 else x[safe]
+    be = input._backend
+    per = ew("mul", ew("neg", np.ascontiguousarray(picked), backend=be), valid.astype(x.dtype), backend=be)
+    n = int(valid.sum())
+    if reduction == "none":
+        out = per
+    else:
+        out = be.sum(per, tuple(range(per.ndim)), False)
+        if reduction == "mean":
+            out = ew("div", out, np.asarray(n, out.dtype), backend=be)
+    return record(NllLossBackward0, out, (input, None), be, target=t, reduction=reduction,
+                  n=n, ignore_index=ignore_index)
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+    from .reduce import log_softmax
+
+    if target.dtype.is_floating_point:
+        raise NotImplementedError("cross_entropy with class-probability targets is not supported by nbgrad")
+    return nll_loss(log_softmax(input, -1), target, reduction=reduction, ignore_index=ignore_index)

@@ -1,0 +1,282 @@
+"""Shape and indexing ops: views, transpose/permute, expand, getitem, cat, stack, clone."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..autograd.function import Node
+from ..tensor import Tensor
+from ._core import record
+
+
+def _shape_arg(shape: Sequence[Any]) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class ViewBackward0(Node):
+    name = "ViewBackward0"
+    formula = "self: grad.reshape(self.shape)"
+
+    def backward(self, g: Any) -> tuple:
+        return (g.reshape(self.input_shapes[0][0]),)
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    name = "UnsqueezeBackward0"
+    formula = "self: grad.squeeze(dim)"
+
+
+class SqueezeBackward1(ViewBackward0):
+    name = "SqueezeBackward1"
+    formula = "self: grad.unsqueeze(dim)"
+
+
+def _resolve(x: Tensor, shape: tuple) -> tuple:
+    try:
+        return np.broadcast_to(np.empty((), dtype=np.bool_), x.shape).reshape(shape).shape
+    except ValueError:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.numel()}") from None
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    shape = _resolve(x, _shape_arg(shape))
+    return record(ViewBackward0, x._data.reshape(shape), (x,), x._backend, base=x)
+
+
+def view(x: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    if not x._data.flags.c_contiguous and x.ndim > 1:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension "
+            "spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return _as_view(reshape(x, *shape), x)
+
+
+def _as_view(t: Tensor, base: Tensor) -> Tensor:
+    if np.shares_memory(t._data, base._data):
+        t._version = base._version
+        t._base = base if base._base is None else base._base
+    return t
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    nd = x.ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
+    return _as_view(record(UnsqueezeBackward0, np.expand_dims(x._data, dim % nd), (x,), x._backend), x)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    if dim is None:
+        axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        axes = tuple(d % max(x.ndim, 1) for d in dims if x.ndim and x.shape[d] == 1)
+    return _as_view(record(SqueezeBackward1, np.squeeze(x._data, axes), (x,), x._backend), x)
+
+
+class PermuteBackward0(Node):
+    name = "PermuteBackward0"
+    formula = "self: grad.permute(inverse(dims))"
+
+    def backward(self, g: Any) -> tuple:
+        return (np.transpose(g, np.argsort(self.dims)),)
+
+
+class TransposeBackward0(PermuteBackward0):
+    name = "TransposeBackward0"
+    formula = "self: grad.transpose(dim0, dim1)"
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    dims = _shape_arg(dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
+            f"of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to "
+            f"len(dims) = {len(dims)}"
+        )
+    dims = tuple(d % x.ndim for d in dims)
+    return _as_view(record(PermuteBackward0, np.transpose(x._data, dims), (x,), x._backend, dims=dims), x)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim < 2 and x.ndim == 0:
+        return x
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    out = record(TransposeBackward0, np.transpose(x._data, dims), (x,), x._backend, dims=tuple(dims))
+    return _as_view(out, x)
+
+
+class ExpandBackward0(Node):
+    name = "ExpandBackward0"
+    formula = "self: grad summed over the expanded dims"
+
+    def backward(self, g: Any) -> tuple:
+        return (self.backend.sum_to(g, self.input_shapes[0][0]),)
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({x.ndim})"
+        )
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, s in enumerate(x.shape):
+        if s != 1 and s != shape[i + lead]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({shape[i + lead]}) must match the existing size ({s}) "
+                f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
+                f"Tensor sizes: {list(x.shape)}"
+            )
+    return _as_view(record(ExpandBackward0, np.broadcast_to(x._data, shape), (x,), x._backend), x)
+
+
+class IndexBackward0(Node):
+    name = "IndexBackward0"
+    formula = "self: zeros_like(self).index_put_(indices, grad, accumulate=True)"
+
+    def backward(self, g: Any) -> tuple:
+        return (self.backend.index_add(self.input_shapes[0][0], self.index, g),)
+
+
+class SelectBackward0(IndexBackward0):
+    name = "SelectBackward0"
+
+
+class SliceBackward0(IndexBackward0):
+    name = "SliceBackward0"
+
+
+def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
+    """Tensors in an index become arrays; reports whether the index is advanced."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    conv, advanced = [], False
+    for it in items:
+        if isinstance(it, Tensor):
+            it = it._data
+        if isinstance(it, (list, np.ndarray)):
+            it = np.asarray(it)
+            if it.dtype.kind not in "biu":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            advanced = True
+        elif not (it is None or it is Ellipsis or isinstance(it, (int, slice, np.integer))):
+            raise IndexError(f"index {it!r} of type {type(it).__name__} is not supported")
+        conv.append(it)
+    return tuple(conv), advanced
+
+
+def getitem(x: Tensor, idx: Any) -> Tensor:
+    index, advanced = _convert_index(x, idx)
+    try:
+        out = x._data[index]
+    except IndexError as e:
+        raise IndexError(f"{e} (tensor of shape {list(x.shape)})") from None
+    node = IndexBackward0
+    if not advanced:
+        node = SelectBackward0 if any(isinstance(i, (int, np.integer)) for i in index) else SliceBackward0
+    t = record(node, np.asarray(out), (x,), x._backend, index=index)
+    return t if advanced else _as_view(t, x)
+
+
+class CatBackward0(Node):
+    name = "CatBackward0"
+    formula = "tensors[i]: grad.narrow(dim, offset_i, size_i)"
+
+    def backward(self, g: Any) -> tuple:
+        return tuple(np.split(g, np.cumsum(self.sizes)[:-1], axis=self.dim))
+
+
+class StackBackward0(Node):
+    name = "StackBackward0"
+    formula = "tensors[i]: grad.select(dim, i)"
+
+    def backward(self, g: Any) -> tuple:
+        return tuple(np.take(g, i, axis=self.dim) for i in range(g.shape[self.dim]))
+
+
+def _same_device(tensors: Sequence[Tensor]) -> None:
+    devs = {t.device for t in tensors}
+    if len(devs) > 1:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found {sorted(devs)}")
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    _same_device(tensors)
+    from .._dtype import result_type
+
+    dt = result_type(*tensors)
+    nd = tensors[0].ndim
+    d = dim % nd
+    for t in tensors[1:]:
+        if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != d):
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{list(tensors[0].shape)} but got size {list(t.shape)} for a tensor in the list."
+            )
+    out = np.concatenate([t._data.astype(dt.np, copy=False) for t in tensors], axis=d)
+    return record(CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    _same_device(tensors)
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
+                f"and {list(t.shape)} at entry {tensors.index(t)}"
+            )
+    from .._dtype import result_type
+
+    dt = result_type(*tensors)
+    d = dim % (tensors[0].ndim + 1)
+    out = np.stack([t._data.astype(dt.np, copy=False) for t in tensors], axis=d)
+    return record(StackBackward0, out, tensors, tensors[0]._backend, dim=d)
+
+
+class CloneBackward0(Node):
+    name = "CloneBackward0"
+    formula = "self: grad"
+
+    def backward(self, g: Any) -> tuple:
+        return (g,)
+
+
+def clone(x: Tensor) -> Tensor:
+    return record(CloneBackward0, x._data.copy(), (x,), x._backend)
+
+
+class ToCopyBackward0(CloneBackward0):
+    name = "ToCopyBackward0"
+    formula = "self: grad.to(self.dtype)"
+
+
+def to_dtype(x: Tensor, dt: Any) -> Tensor:
+    if x.dtype == dt:
+        return x
+    if x.requires_grad and not dt.is_floating_point:
+        return Tensor._wrap(x._data.astype(dt.np), x._backend)
+    return record(ToCopyBackward0, x._data.astype(dt.np), (x,), x._backend)

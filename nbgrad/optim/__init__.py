@@ -1,0 +1,131 @@
+"""nbgrad.optim: SGD, Adam, AdamW with PyTorch's update rules (run under no_grad)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+
+
+class Optimizer:
+    def __init__(self, params: Iterable[Any], defaults: dict) -> None:
+        self.defaults = defaults
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        for g in groups:
+            g = dict(g)
+            g["params"] = list(g["params"])
+            for k, v in defaults.items():
+                g.setdefault(k, v)
+            self.param_groups.append(g)
+        self.state: dict[int, dict] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.zero_()
+
+    def step(self) -> None:
+        with no_grad():
+            for g in self.param_groups:
+                for p in g["params"]:
+                    if p.grad is not None:
+                        self._update(p, p.grad._data, g, self.state.setdefault(id(p), {}))
+
+    def _update(self, p: Any, grad: np.ndarray, g: dict, st: dict) -> None:
+        raise NotImplementedError
+
+
+def _write(p: Any, value: np.ndarray) -> None:
+    p._data[...] = value
+    p._version.value += 1
+
+
+class SGD(Optimizer):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
+        be = p._backend
+        dt = p._data.dtype
+        d = -d if g["maximize"] else d
+        if g["weight_decay"]:
+            d = be.elementwise("add", [d, be.elementwise("mul", [p._data, np.asarray(g["weight_decay"], dt)], p.shape, dt)], p.shape, dt)
+        if g["momentum"]:
+            buf = st.get("momentum_buffer")
+            if buf is None:
+                buf = np.array(d, copy=True)
+            else:
+                buf = be.elementwise("add", [be.elementwise("mul", [buf, np.asarray(g["momentum"], dt)], p.shape, dt),
+                                             be.elementwise("mul", [d, np.asarray(1 - g["dampening"], dt)], p.shape, dt)], p.shape, dt)
+            st["momentum_buffer"] = buf
+            if g["nesterov"]:
+                d = be.elementwise("add", [d, be.elementwise("mul", [buf, np.asarray(g["momentum"], dt)], p.shape, dt)], p.shape, dt)
+            else:
+                d = buf
+        _write(p, be.elementwise("sub", [p._data, be.elementwise("mul", [d, np.asarray(g["lr"], dt)], p.shape, dt)], p.shape, dt))
+
+
+class Adam(Optimizer):
+    decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
+        if amsgrad:
+            raise NotImplementedError("Adam(amsgrad=True) is not supported by nbgrad")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
+        # same operation order as PyTorch's single-tensor Adam
+        dt = p._data.dtype
+        b1, b2 = g["betas"]
+        lr, eps, wd = g["lr"], g["eps"], g["weight_decay"]
+        d = -d if g["maximize"] else d
+        x = p._data
+        if wd:
+            if self.decoupled:
+                x = x * dt.type(1 - lr * wd)
+            else:
+                d = d + x * dt.type(wd)
+        if not st:
+            st["step"] = 0
+            st["exp_avg"] = np.zeros_like(x)
+            st["exp_avg_sq"] = np.zeros_like(x)
+        st["step"] += 1
+        t = st["step"]
+        m, v = st["exp_avg"], st["exp_avg_sq"]
+        m = m + (d - m) * dt.type(1 - b1)
+        v = v * dt.type(b2) + d * d * dt.type(1 - b2)
+        st["exp_avg"], st["exp_avg_sq"] = m, v
+        bc1 = 1 - b1 ** t
+        bc2 = 1 - b2 ** t
+        step_size = lr / bc1
+        denom = np.sqrt(v) / dt.type(math.sqrt(bc2)) + dt.type(eps)
+        _write(p, x - dt.type(step_size) * (m / denom))
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]

@@ -1,0 +1,425 @@
+"""The Tensor: data on a backend, plus its place in the autograd graph."""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _dtype as D
+from .autograd.function import Version, accumulate_grad_node
+from .autograd.grad_mode import is_grad_enabled
+
+
+class Tensor:
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
+        from .creation import tensor as _tensor
+
+        t = _tensor(data, *args, **kwargs)
+        self.__dict__.update(t.__dict__)
+
+    @classmethod
+    def _wrap(cls, data: Any, backend: Any, requires_grad: bool = False) -> Tensor:
+        t = object.__new__(cls)
+        t._data = data
+        t._backend = backend
+        t._requires_grad = requires_grad
+        t._grad = None
+        t.grad_fn = None
+        t._version = Version()
+        t._base = None
+        t._retains_grad = False
+        t._hooks = []
+        t._accumulate_ref = None
+        t._name = None
+        return t
+
+    # ---------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    @property
+    def dtype(self) -> D.dtype:
+        return D.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> str:
+        return self._backend.name
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        if not self.is_leaf and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None and value.shape != self.shape:
+            raise RuntimeError(
+                f"assigned grad has data of a different size: {list(value.shape)} vs {list(self.shape)}"
+            )
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        t = Tensor._wrap(self._data, self._backend)
+        t._version = self._version
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        if self.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        return self.transpose(-2, -1)
+
+    # ---------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._backend.to_numpy(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self._backend.to_numpy(self._data)
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
+            )
+        return self._backend.to_numpy(self._data).reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._backend.to_numpy(self._data).tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        dt = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str):
+                if a != self.device:
+                    from .backends import get_backend
+
+                    get_backend(a)
+            elif isinstance(a, Tensor):
+                dt = a.dtype
+            else:
+                dt = a
+        dev = kwargs.get("device")
+        if dev is not None and dev != self.device:
+            from .backends import get_backend
+
+            get_backend(dev)
+        if dt is None:
+            return self
+        from .ops.shape import to_dtype
+
+        return to_dtype(self, D.as_dtype(dt))
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(D.float32)
+
+    def double(self) -> Tensor:
+        return self.to(D.float64)
+
+    def long(self) -> Tensor:
+        return self.to(D.int64)
+
+    def int(self) -> Tensor:
+        return self.to(D.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(D.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def detach(self) -> Tensor:
+        t = Tensor._wrap(self._data, self._backend)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ---------------------------------------------------------------- autograd
+    def _get_accumulate(self) -> Any:
+        if not self.requires_grad:
+            return None
+        return accumulate_grad_node(self)
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Run the backward pass from this tensor: drains autograd.BackwardPass step by step."""
+        if create_graph:
+            raise NotImplementedError("nbgrad does not support create_graph (higher-order gradients)")
+        from .autograd import backward_pass
+
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use nbgrad.autograd.grad")
+        backward_pass(self, gradient, retain_graph).run()
+
+    def retain_grad(self) -> None:
+        if self.is_leaf:
+            return
+        if not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn._retained.append(weakref.ref(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def _set_retained_grad(self, g: Any) -> None:
+        if self._grad is None:
+            self._grad = Tensor._wrap(g.copy(), self._backend)
+        else:
+            self._grad._data = self._grad._data + g
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        be = self._backend
+
+        def wrapped(g: Any) -> Any:
+            r = hook(Tensor._wrap(g, be))
+            return None if r is None else r._data
+
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(wrapped)
+        else:
+            self._hooks.append(wrapped)
+        return wrapped
+
+    def _accumulate(self, g: Any, record_values: bool) -> Any:
+        """Add g into .grad (the AccumulateGrad step) and describe it."""
+        from .autograd.engine import Accumulation
+
+        for h in self._hooks:
+            r = h(g)
+            if r is not None:
+                g = r
+        before = None if self._grad is None else self._grad._data
+        if record_values and before is not None:
+            before = before.copy()
+        if self._grad is None:
+            self._grad = Tensor._wrap(np.array(g, dtype=self.dtype.np, copy=True), self._backend)
+        else:
+            self._grad._data = self._backend.elementwise(
+                "add", [self._grad._data, g], self.shape, self._grad._data.dtype
+            )
+        after = self._grad._data.copy() if record_values else self._grad._data
+        return Accumulation(self, before, after, g)
+
+    # ---------------------------------------------------------------- in-place
+    def _check_inplace(self) -> None:
+        if is_grad_enabled() and self.is_leaf and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if is_grad_enabled() and self._base is not None and self._base.requires_grad:
+            raise NotImplementedError(
+                "nbgrad does not support in-place operations on a view of a tensor that requires grad"
+            )
+
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Write `result` into self, bump the version, and take over its history."""
+        self._check_inplace()
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}"
+            )
+        if not np.can_cast(result.dtype.np, self.dtype.np, casting="same_kind"):
+            raise RuntimeError(
+                f"result type {result.dtype.name.capitalize()} can't be cast to the desired output type "
+                f"{self.dtype.name.capitalize()}"
+            )
+        self._data[...] = result._data
+        self._version.value += 1
+        if result.grad_fn is not None:
+            self.grad_fn = result.grad_fn
+            self._requires_grad = True
+            # the node's saved copy of this tensor (if any) is now the old value
+        return self
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        from .ops.elementwise import add
+
+        self._check_inplace()
+        return self._inplace(add(self._shallow(), other, alpha=alpha))
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        from .ops.elementwise import sub
+
+        self._check_inplace()
+        return self._inplace(sub(self._shallow(), other, alpha=alpha))
+
+    def mul_(self, other: Any) -> Tensor:
+        from .ops.elementwise import mul
+
+        self._check_inplace()
+        return self._inplace(mul(self._shallow(), other))
+
+    def div_(self, other: Any) -> Tensor:
+        from .ops.elementwise import div
+
+        self._check_inplace()
+        return self._inplace(div(self._shallow(), other))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        from .ops.elementwise import clamp
+
+        self._check_inplace()
+        return self._inplace(clamp(self._shallow(), min, max))
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        self._check_inplace()
+        self._data[...] = value.item() if isinstance(value, Tensor) else value
+        self._version.value += 1
+        return self
+
+    def copy_(self, src: Tensor) -> Tensor:
+        from .ops.elementwise import add
+
+        self._check_inplace()
+        src_b = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src), self._backend)
+        res = add(src_b.to(self.dtype), 0) if src_b.requires_grad else src_b
+        if res.shape != self.shape:
+            res = res.expand(*self.shape)
+        self._data[...] = res._data
+        self._version.value += 1
+        if res.grad_fn is not None:
+            self.grad_fn = res.grad_fn
+            self._requires_grad = True
+        return self
+
+    def _shallow(self) -> Tensor:
+        """Self as an operand for an in-place op: shares data, version and history."""
+        t = Tensor._wrap(self._data.copy(), self._backend, self._requires_grad)
+        t.grad_fn = self.grad_fn
+        t._accumulate_ref = self._accumulate_ref
+        return t
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        self._check_inplace()
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            raise NotImplementedError("nbgrad does not support differentiable __setitem__")
+        from .ops.shape import _convert_index
+
+        index, _ = _convert_index(self, idx)
+        self._data[index] = value._data if isinstance(value, Tensor) else value
+        self._version.value += 1
+
+    # ---------------------------------------------------------------- repr
+    def __repr__(self) -> str:
+        a = self._backend.to_numpy(self._data)
+        body = np.array2string(
+            a, separator=", ", prefix="tensor(", precision=4,
+            formatter={"float_kind": lambda v: f"{v:.4f}"} if a.dtype.kind == "f" else None,
+        )
+        extras = []
+        default = a.dtype in (np.float32, np.int64, np.bool_)
+        if not default or a.size == 0:
+            extras.append(f"dtype={self.dtype!r}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
