@@ -59,8 +59,6 @@ def _install() -> None:
     T.view_as = lambda self, other: S.view(self, *other.shape)
     T.reshape_as = lambda self, other: S.reshape(self, *other.shape)
     T.t = lambda self: S.transpose(self, 0, 1) if self.ndim == 2 else self
-    T.abs_ = None  # not provided
-    del T.abs_
 
 
 _install()

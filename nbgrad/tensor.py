@@ -174,7 +174,9 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         dt = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, str) and a not in ("cpu", "cuda") and not a.startswith("cuda:"):
+                dt = a  # a dtype name such as "float32"
+            elif isinstance(a, str):
                 if a != self.device:
                     from .backends import get_backend
 

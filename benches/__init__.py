@@ -1,0 +1,1 @@
+"""nbgrad benchmark suite (see benches/run.py)."""

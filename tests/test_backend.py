@@ -1,0 +1,78 @@
+"""The CPU backend: serial and parallel kernels agree, cache fallback, device errors."""
+
+import os
+
+import numpy as np
+import pytest
+
+import nbgrad as ng
+from nbgrad.backends import _numba_setup, cpu_kernels, get_backend
+
+
+def test_parallel_and_serial_kernels_agree():
+    be = get_backend("cpu")
+    rng = np.random.default_rng(0)
+    n = cpu_kernels.PARALLEL_THRESHOLD * 2
+    a = rng.standard_normal(n)
+    b = rng.standard_normal(n)
+    big = be.elementwise("mul", [a, b], a.shape, a.dtype)
+    small = np.concatenate([be.elementwise("mul", [a[i:i + 1024], b[i:i + 1024]], (1024,), a.dtype)
+                            for i in range(0, n, 1024)])
+    np.testing.assert_array_equal(big, small)
+    np.testing.assert_array_equal(big, a * b)
+
+
+def test_large_sum_matches_numpy():
+    be = get_backend("cpu")
+    x = np.random.default_rng(1).standard_normal((300, 400))
+    np.testing.assert_allclose(be.sum(x, (0,), False), x.sum(0), rtol=1e-12)
+    np.testing.assert_allclose(be.sum(x, (1,), True), x.sum(1, keepdims=True), rtol=1e-12)
+
+
+def test_cache_dir_fallback_when_source_is_read_only(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(_numba_setup.os, "access", lambda *a: False)
+    _numba_setup.ensure_cache_dir()
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "nbgrad" / "numba")
+    assert os.path.isdir(os.environ["NUMBA_CACHE_DIR"])
+
+
+def test_cuda_device_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="CUDA backend is not implemented"):
+        ng.ones(3, device="cuda")
+
+
+def test_unknown_device():
+    with pytest.raises(RuntimeError, match="unknown device"):
+        ng.ones(3, device="tpu")
+
+
+def test_every_node_has_a_formula():
+    from nbgrad.autograd.function import Node
+
+    missing = []
+    stack = list(Node.__subclasses__())
+    while stack:
+        c = stack.pop()
+        stack.extend(c.__subclasses__())
+        if not c.name.startswith("_") and c.name != "Node" and not c.formula:
+            missing.append(c.name)
+    assert not missing
+    table = ng.ops.derivatives()
+    assert table["MulBackward0"] == "self: grad * other; other: grad * self"
+    assert "AccumulateGrad" in table
+
+
+def test_autograd_layer_never_imports_numba():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(ng.__file__).parent
+    for folder in ("autograd", "ops", "nn", "optim"):
+        for f in (root / folder).glob("*.py"):
+            tree = ast.parse(f.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+                    assert not any(n.startswith("numba") for n in names), f
