@@ -13,6 +13,17 @@ from .autograd.function import Version, accumulate_grad_node
 from .autograd.grad_mode import is_grad_enabled
 
 
+class _RemovableHandle:
+    """What register_hook returns: handle.remove() unregisters the hook."""
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
 class Tensor:
     __array_priority__ = 1000
 
@@ -115,9 +126,8 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        t = Tensor._wrap(self._data, self._backend)
-        t._version = self._version
-        return t
+        # like PyTorch's .data: shares storage but not the version counter (changes are not tracked)
+        return Tensor._wrap(self._data, self._backend)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -275,9 +285,9 @@ class Tensor:
 
         if self.grad_fn is not None:
             self.grad_fn.register_hook(wrapped)
-        else:
-            self._hooks.append(wrapped)
-        return wrapped
+            return _RemovableHandle(self.grad_fn._pre_hooks, wrapped)
+        self._hooks.append(wrapped)
+        return _RemovableHandle(self._hooks, wrapped)
 
     def _accumulate(self, g: Any, record_values: bool) -> Any:
         """Add g into .grad (the AccumulateGrad step) and describe it."""
@@ -363,9 +373,24 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
-        self._data[...] = value.item() if isinstance(value, Tensor) else value
-        self._version.value += 1
+        self._overwrite(Ellipsis, value.item() if isinstance(value, Tensor) else value)
         return self
+
+    def _overwrite(self, index: Any, value: Any) -> None:
+        """self[index] = value (a constant): on a non-leaf with history, no gradient flows
+        to the overwritten elements any more."""
+        if is_grad_enabled() and self.requires_grad and not self.is_leaf:
+            from .ops.elementwise import where
+
+            new = self._data.copy()
+            new[index] = value
+            mask = np.zeros(self.shape, dtype=np.bool_)
+            mask[index] = True
+            be = self._backend
+            self._inplace(where(Tensor._wrap(be.asarray(mask), be), Tensor._wrap(new, be), self._shallow()))
+            return
+        self._data[index] = value
+        self._version.value += 1
 
     def copy_(self, src: Tensor) -> Tensor:
         from .ops.elementwise import add
@@ -375,11 +400,13 @@ class Tensor:
         res = add(src_b.to(self.dtype), 0) if src_b.requires_grad else src_b
         if res.shape != self.shape:
             res = res.expand(*self.shape)
+        if res.grad_fn is None:
+            self._overwrite(Ellipsis, res._data)
+            return self
         self._data[...] = res._data
         self._version.value += 1
-        if res.grad_fn is not None:
-            self.grad_fn = res.grad_fn
-            self._requires_grad = True
+        self.grad_fn = res.grad_fn
+        self._requires_grad = True
         return self
 
     def _shallow(self) -> Tensor:
@@ -396,8 +423,7 @@ class Tensor:
         from .ops.shape import _convert_index
 
         index, _ = _convert_index(self, idx)
-        self._data[index] = value._data if isinstance(value, Tensor) else value
-        self._version.value += 1
+        self._overwrite(index, value._data if isinstance(value, Tensor) else value)
 
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:

@@ -1,0 +1,35 @@
+"""nbgrad-tui: a terminal debugger for nbgrad's backward pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["debug_backward", "DebuggerApp"]
+
+
+def debug_backward(
+    tensor: Any, gradient: Any = None, retain_graph: bool | None = None, *,
+    names: dict | None = None, auto_continue: bool = False, headless: bool = False, title: str | None = None,
+) -> Any:
+    """Open the debugger on `tensor.backward(gradient, retain_graph)`.
+
+    When the app quits, the remaining steps run, so every .grad ends as
+    backward() would leave it. Returns the app (its .events, .order, .bp)."""
+    from .app import DebuggerApp
+
+    app = DebuggerApp(tensor, gradient, retain_graph, names=names, auto_continue=auto_continue, title=title)
+    try:
+        app.run(headless=headless)
+    finally:
+        app.finish()
+    if app.error is not None:
+        raise app.error
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DebuggerApp":
+        from .app import DebuggerApp
+
+        return DebuggerApp
+    raise AttributeError(name)

@@ -91,7 +91,8 @@ def gradcheck(
     rtol: float = 1e-3, raise_exception: bool = True,
 ) -> bool:
     """Compare analytical gradients with central finite differences (float64 inputs)."""
-    from ..tensor import Tensor, tensor
+    from ..creation import tensor
+    from ..tensor import Tensor
 
     ins = [x for x in inputs]
     diff = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]

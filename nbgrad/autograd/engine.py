@@ -141,6 +141,11 @@ class BackwardPass:
                 t._set_retained_grad(grad)
         step = Step(len(self.steps_done), node, (grad,), ())
         if id(node) in self.capture:
+            if isinstance(node, AccumulateGrad):  # a leaf's tensor hooks run before capture too
+                for h in node.variable._hooks:
+                    r = h(grad)
+                    if r is not None:
+                        grad = r
             self.captured[self.capture[id(node)]] = grad
             step.grads_out = tuple(None for _ in node.next_functions)
             self._finish(node, step)

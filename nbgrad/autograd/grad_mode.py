@@ -44,11 +44,21 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):  # noqa: N801
+class _NoParamGradMode(_GradMode):
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)  # used as a bare decorator: @no_grad
+
+    def __init__(self, orig_func: Callable | None = None) -> None:
+        pass
+
+
+class no_grad(_NoParamGradMode):  # noqa: N801
     _flag = False
 
 
-class enable_grad(_GradMode):  # noqa: N801
+class enable_grad(_NoParamGradMode):  # noqa: N801
     _flag = True
 
 

@@ -59,6 +59,13 @@ class Module:
                 return d[store][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def __delattr__(self, name: str) -> None:
+        for store in ("_parameters", "_modules", "_buffers"):
+            if name in self.__dict__[store]:
+                del self.__dict__[store][name]
+                return
+        object.__delattr__(self, name)
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._parameters[name] = param
 

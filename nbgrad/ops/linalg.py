@@ -21,9 +21,11 @@ class MmBackward0(Node):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = np.reshape(g2, (1, 1))
+        elif a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
+        elif b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
         ga = be.matmul(g2, np.swapaxes(b2, -1, -2))
         gb = be.matmul(np.swapaxes(a2, -1, -2), g2)

@@ -48,6 +48,7 @@ def _grad_scale(be: Any, g: Any, shape: tuple, reduction: str, n: int) -> Any:
 
 class _PointwiseLoss(Node):
     bw = ""
+    bw_target = ""
 
     def backward(self, g: Any) -> tuple:
         x, y = self.saved("self"), self.saved("target")
@@ -56,19 +57,24 @@ class _PointwiseLoss(Node):
         if self.weight is not None:
             gk = ew("mul", gk, self.weight, backend=be)
         gx = ew(self.bw, gk, x, y, backend=be)
-        return gx, None
+        gy = None
+        if self.next_functions[1][0] is not None:  # target requires grad
+            gy = ew(self.bw_target, gk, x, backend=be)
+        return gx, gy
 
 
 class BinaryCrossEntropyWithLogitsBackward0(_PointwiseLoss):
     name = "BinaryCrossEntropyWithLogitsBackward0"
     formula = "self: grad * (sigmoid(self) - target) [* weight] / N"
     bw = "bce_logits_bw"
+    bw_target = "bce_logits_tgt_bw"
 
 
 class BinaryCrossEntropyBackward0(_PointwiseLoss):
     name = "BinaryCrossEntropyBackward0"
     formula = "self: grad * (self - target) / ((1 - self) * self) [* weight] / N"
     bw = "bce_bw"
+    bw_target = "bce_tgt_bw"
 
 
 class MseLossBackward0(_PointwiseLoss):
@@ -80,7 +86,8 @@ class MseLossBackward0(_PointwiseLoss):
         be = self.backend
         gk = _grad_scale(be, g, x.shape, self.reduction, x.size)
         d = ew("sub", x, y, backend=be)
-        return ew("mul", ew("mul", gk, d, backend=be), np.asarray(2, x.dtype), backend=be), None
+        gx = ew("mul", ew("mul", gk, d, backend=be), np.asarray(2, x.dtype), backend=be)
+        return gx, (ew("neg", gx, backend=be) if self.next_functions[1][0] is not None else None)
 
 
 def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str, weight: Any) -> Tensor:
@@ -132,7 +139,7 @@ class NllLossBackward0(Node):
         if self.reduction == "mean":
             gk = ew("div", gk, np.asarray(self.n, g.dtype), backend=be)
         gk = ew("neg", np.ascontiguousarray(gk), backend=be)
-        gk = ew("mul", gk, (self.target != self.ignore_index).astype(gk.dtype), backend=be)
+        gk = ew("where", self.target != self.ignore_index, gk, np.zeros((), gk.dtype), backend=be)
         safe = np.where(self.target == self.ignore_index, 0, self.target)
         x_idx = (np.arange(shape[0]), safe) if len(shape) == 2 else (safe,)
         return be.index_add(shape, x_idx, gk), None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Any
 
@@ -16,7 +17,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _axes(x: Tensor, dim: Any) -> tuple[int, ...]:
-    nd = max(x.ndim, 1)
+    nd = builtins.max(x.ndim, 1)
     if dim is None:
         return tuple(range(x.ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
@@ -65,6 +66,8 @@ class MeanBackward0(MeanBackward1):
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch: sum/mean over an empty dim list reduce every dimension
     axes = _axes(x, dim)
     be = x._backend
     src = x._data if x.dtype.name != "bool" else x._data.astype(np.int64)
@@ -81,6 +84,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {x.dtype.name.capitalize()}"
         )
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
     axes = _axes(x, dim)
     n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     be = x._backend
@@ -193,6 +198,9 @@ class VarBackward0(Node):
             y = self.saved("result")
             yk = _expand_back(be, y, shape, self.axes, self.keepdim)
             gk = ew("div", gk, ew("mul", yk, np.asarray(2, yk.dtype), backend=be), backend=be)
+            # PyTorch masks the gradient to 0 where std == 0
+            zero = ew("eq", yk, np.zeros((), yk.dtype), dt=np.dtype(bool), backend=be)
+            gk = ew("where", zero, np.zeros((), gk.dtype), gk, backend=be)
         return (ew("mul", ew("mul", gk, d, backend=be), np.asarray(2.0 / self.denom, g.dtype), backend=be),)
 
 

@@ -185,6 +185,20 @@ def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
 
 def getitem(x: Tensor, idx: Any) -> Tensor:
     index, advanced = _convert_index(x, idx)
+    if advanced and any(isinstance(i, (int, np.integer)) for i in index):
+        # PyTorch applies integer indices as selects before advanced indexing (NumPy would
+        # treat them as advanced and move the broadcast dims to the front)
+        first, rest = [], []
+        for i in index:
+            if isinstance(i, (int, np.integer)):
+                first.append(i)
+            elif isinstance(i, np.ndarray):
+                first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
+                rest.append(i)
+            else:
+                first.append(i)
+                rest.append(slice(None) if i is None else i)
+        return getitem(getitem(x, tuple(first)), tuple(rest))
     try:
         out = x._data[index]
     except IndexError as e:

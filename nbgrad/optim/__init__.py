@@ -64,22 +64,26 @@ class SGD(Optimizer):
     def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
         be = p._backend
         dt = p._data.dtype
+        shape = p.shape
+
+        def ew(op: str, x: Any, y: Any) -> Any:
+            return be.elementwise(op, [x, y], shape, dt)
+
+        def scaled(x: Any, c: float) -> Any:
+            return ew("mul", x, np.asarray(c, dt))
+
         d = -d if g["maximize"] else d
         if g["weight_decay"]:
-            d = be.elementwise("add", [d, be.elementwise("mul", [p._data, np.asarray(g["weight_decay"], dt)], p.shape, dt)], p.shape, dt)
+            d = ew("add", d, scaled(p._data, g["weight_decay"]))
         if g["momentum"]:
             buf = st.get("momentum_buffer")
             if buf is None:
                 buf = np.array(d, copy=True)
             else:
-                buf = be.elementwise("add", [be.elementwise("mul", [buf, np.asarray(g["momentum"], dt)], p.shape, dt),
-                                             be.elementwise("mul", [d, np.asarray(1 - g["dampening"], dt)], p.shape, dt)], p.shape, dt)
+                buf = ew("add", scaled(buf, g["momentum"]), scaled(d, 1 - g["dampening"]))
             st["momentum_buffer"] = buf
-            if g["nesterov"]:
-                d = be.elementwise("add", [d, be.elementwise("mul", [buf, np.asarray(g["momentum"], dt)], p.shape, dt)], p.shape, dt)
-            else:
-                d = buf
-        _write(p, be.elementwise("sub", [p._data, be.elementwise("mul", [d, np.asarray(g["lr"], dt)], p.shape, dt)], p.shape, dt))
+            d = ew("add", d, scaled(buf, g["momentum"])) if g["nesterov"] else buf
+        _write(p, ew("sub", p._data, scaled(d, g["lr"])))
 
 
 class Adam(Optimizer):

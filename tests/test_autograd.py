@@ -1,0 +1,589 @@
+"""Autograd behaviour of nbgrad against PyTorch's (the seed tutorial and beyond)."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import nbgrad as ng
+from nbgrad import nn
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch is the oracle")
+
+
+# ------------------------------------------------------------------ seed tutorial
+def _seed_arrays():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+
+
+def test_seed_tutorial_values_match_torch():
+    torch = _torch()
+    wa, ba = _seed_arrays()
+    x, y = ng.ones(5), ng.zeros(3)
+    w = ng.tensor(wa, requires_grad=True)
+    b = ng.tensor(ba, requires_grad=True)
+    z = ng.matmul(x, w) + b
+    loss = nn.functional.binary_cross_entropy_with_logits(z, y)
+    assert z.grad_fn.name == "AddBackward0"
+    assert loss.grad_fn.name == "BinaryCrossEntropyWithLogitsBackward0"
+    assert repr(loss.grad_fn).startswith("<BinaryCrossEntropyWithLogitsBackward0 object at 0x")
+    loss.backward()
+
+    tw = torch.tensor(wa, requires_grad=True)
+    tb = torch.tensor(ba, requires_grad=True)
+    tz = torch.matmul(torch.ones(5), tw) + tb
+    tl = torch.nn.functional.binary_cross_entropy_with_logits(tz, torch.zeros(3))
+    tl.backward()
+    assert loss.item() == pytest.approx(tl.item(), rel=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-5, atol=1e-7)
+    assert w.grad.dtype == ng.float32
+    assert z.grad_fn.next_functions[1][0].name == "AccumulateGrad"
+    assert z.grad_fn.next_functions[1][0].variable is b
+
+
+def test_seed_tutorial_vjp_accumulates_and_zeroes():
+    inp = ng.eye(5, requires_grad=True)
+    out = (inp + 1).pow(2)
+    expected = np.full((5, 5), 2.0) + 2 * np.eye(5)
+    out.backward(ng.ones_like(inp), retain_graph=True)
+    np.testing.assert_array_equal(inp.grad.numpy(), expected)
+    out.backward(ng.ones_like(inp), retain_graph=True)
+    np.testing.assert_array_equal(inp.grad.numpy(), 2 * expected)
+    inp.grad.zero_()
+    out.backward(ng.ones_like(inp), retain_graph=True)
+    np.testing.assert_array_equal(inp.grad.numpy(), expected)
+
+
+def test_seed_tutorial_example_runs():
+    import pathlib
+    import runpy
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "seed_tutorial.py"
+    runpy.run_path(str(path), run_name="__main__")
+
+
+# ------------------------------------------------------------------ graph structure
+def test_grad_fn_names_and_next_functions():
+    a = ng.randn(2, 3, requires_grad=True)
+    b = ng.randn(3, 4, requires_grad=True)
+    c = a @ b
+    assert c.grad_fn.name == "MmBackward0"
+    (n0, i0), (n1, i1) = c.grad_fn.next_functions
+    assert n0.name == n1.name == "AccumulateGrad"
+    assert n0.variable is a and n1.variable is b and i0 == i1 == 0
+    s = c.sum()
+    assert s.grad_fn.name == "SumBackward0"
+    assert s.grad_fn.next_functions[0][0] is c.grad_fn
+    assert (a * 2).grad_fn.name == "MulBackward0"
+    assert a.exp().grad_fn.name == "ExpBackward0"
+    assert a.is_leaf and not c.is_leaf
+    # a tensor that does not require grad contributes a None edge
+    d = ng.randn(2, 3) + a
+    assert d.grad_fn.next_functions[0][0] is None
+
+
+def test_grad_fn_names_match_torch():
+    torch = _torch()
+    ta = torch.randn(2, 3, requires_grad=True)
+    a = ng.tensor(ta.detach().numpy(), requires_grad=True)
+    for f in (lambda t: t + 1, lambda t: t * t, lambda t: t.exp(), lambda t: t.sum(), lambda t: t.mean(),
+              lambda t: t - 1, lambda t: t / 2, lambda t: t.pow(2)):
+        assert f(a).grad_fn.name == type(f(ta).grad_fn).__name__
+
+
+def test_retain_grad():
+    x = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    assert y.retains_grad
+    z = (y * y).sum()
+    z.backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * y.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.detach().numpy())
+
+
+def test_nonleaf_grad_warns_and_is_none():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.sum().backward()
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert y.grad is None
+
+
+def test_register_hook_on_leaf_modifies_grad():
+    x = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(seen[0], [3.0, 3.0, 3.0])
+    np.testing.assert_allclose(x.grad.numpy(), [30.0, 30.0, 30.0])
+
+
+def test_register_hook_on_nonleaf_modifies_grad():
+    torch = _torch()
+    x = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    y.register_hook(lambda g: g * 2)
+    y.sum().backward()
+    tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ty = tx * tx
+    ty.register_hook(lambda g: g * 2)
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_register_hook_requires_grad():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ng.ones(2).register_hook(lambda g: g)
+
+
+def test_autograd_grad_leaves_dot_grad_untouched():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    w = ng.tensor([3.0, 4.0], requires_grad=True)
+    out = (x * w).sum()
+    gx, gw = ng.autograd.grad(out, (x, w))
+    np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
+    np.testing.assert_allclose(gw.numpy(), [1.0, 2.0])
+    assert x.grad is None and w.grad is None
+
+
+def test_autograd_grad_unused_input():
+    x = ng.tensor([1.0], requires_grad=True)
+    u = ng.tensor([1.0], requires_grad=True)
+    out = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="appears to not have been used"):
+        ng.autograd.grad(out, (x, u), retain_graph=True)
+    gx, gu = ng.autograd.grad(out, (x, u), allow_unused=True)
+    assert gu is None and gx.item() == 2.0
+
+
+def test_diamond_graph_accumulates():
+    torch = _torch()
+    xa = np.array([0.5, -1.0, 2.0], dtype=np.float64)
+    x = ng.tensor(xa, requires_grad=True)
+    a = x.exp()
+    b = x * x
+    (a * b + x).sum().backward()
+    tx = torch.tensor(xa, requires_grad=True)
+    (tx.exp() * (tx * tx) + tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_same_tensor_twice_in_one_op():
+    x = ng.tensor([3.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.item() == 6.0
+
+
+# ------------------------------------------------------------------ grad mode
+def test_no_grad_context_and_decorator():
+    x = ng.ones(2, requires_grad=True)
+    assert ng.is_grad_enabled()
+    with ng.no_grad():
+        assert not ng.is_grad_enabled()
+        y = x * 2
+        with ng.enable_grad():
+            assert ng.is_grad_enabled()
+            z = x * 2
+    assert ng.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+    @ng.no_grad()
+    def f(t):
+        assert not ng.is_grad_enabled()
+        return t * 2
+
+    assert not f(x).requires_grad
+    assert ng.is_grad_enabled()
+
+    @ng.enable_grad()
+    def g(t):
+        return t * 2
+
+    with ng.no_grad():
+        assert g(x).requires_grad
+        assert not ng.is_grad_enabled()
+
+
+def test_set_grad_enabled():
+    x = ng.ones(2, requires_grad=True)
+    with ng.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert ng.is_grad_enabled()
+    with ng.set_grad_enabled(True):
+        assert (x * 2).requires_grad
+    ng.set_grad_enabled(False)
+    try:
+        assert not ng.is_grad_enabled()
+    finally:
+        ng.set_grad_enabled(True)
+    assert ng.is_grad_enabled()
+
+    @ng.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert ng.is_grad_enabled()
+    assert not f(x).requires_grad
+    assert ng.is_grad_enabled()
+
+
+def test_no_grad_restores_on_exception():
+    with pytest.raises(ValueError):
+        with ng.no_grad():
+            raise ValueError
+    assert ng.is_grad_enabled()
+
+
+def test_detach():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    np.testing.assert_array_equal(d.numpy(), [2.0, 4.0])
+    # shares storage, like torch
+    with ng.no_grad():
+        d.add_(1)
+    np.testing.assert_array_equal(y.detach().numpy(), [3.0, 5.0])
+
+
+# ------------------------------------------------------------------ errors
+def test_second_backward_without_retain_graph():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_nonscalar_backward_needs_gradient():
+    x = ng.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        (x * 2).backward()
+
+
+def test_backward_without_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ng.ones(1).sum().backward()
+
+
+def test_requires_grad_on_nonleaf():
+    x = ng.ones(2, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+        y.requires_grad = False
+
+
+def test_requires_grad_on_int_tensor():
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        ng.tensor([1, 2]).requires_grad_()
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        ng.tensor([1, 2], requires_grad=True)
+
+
+def test_inplace_on_saved_tensor():
+    torch = _torch()
+    x = ng.ones(3, requires_grad=True)
+    y = x.exp()
+    y.add_(1)
+    with pytest.raises(RuntimeError) as ei:
+        y.sum().backward()
+    msg = str(ei.value)
+    assert "modified by an inplace operation" in msg
+    assert "ExpBackward0" in msg
+    assert "is at version 1; expected version 0 instead" in msg
+    tx = torch.ones(3, requires_grad=True)
+    ty = tx.exp()
+    ty.add_(1)
+    with pytest.raises(RuntimeError, match="is at version 1; expected version 0 instead"):
+        ty.sum().backward()
+
+
+def test_inplace_on_leaf_requiring_grad():
+    x = ng.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        x.mul_(2)
+    with ng.no_grad():
+        x.add_(1)  # allowed under no_grad
+    np.testing.assert_array_equal(x.detach().numpy(), [2.0, 2.0, 2.0])
+
+
+def test_inplace_on_nonleaf_is_differentiable():
+    torch = _torch()
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.mul_(3)
+    y.sum().backward()
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tx * 2
+    ty.mul_(3)
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+# ------------------------------------------------------------------ the step engine
+def _mlp_graph():
+    a = ng.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = ng.tensor(np.arange(12, dtype=np.float32).reshape(3, 4) / 10, requires_grad=True)
+    loss = (a @ b).sum()
+    return a, b, loss
+
+
+def test_backward_pass_steps():
+    a, b, loss = _mlp_graph()
+    bp = ng.autograd.backward_pass(loss, record_values=True)
+    steps = list(bp)
+    assert bp.finished
+    names = [s.node.name for s in steps]
+    assert names[:2] == ["SumBackward0", "MmBackward0"]
+    assert sorted(names[2:]) == ["AccumulateGrad", "AccumulateGrad"]
+    for i, s in enumerate(steps):
+        assert isinstance(s, ng.autograd.Step)
+        assert s.index == i
+        assert len(s.grads_in) == 1
+        assert len(s.grads_out) == len(s.node.next_functions)
+    assert steps[0].grads_in[0].shape == ()
+    assert [g.shape for g in steps[1].grads_out] == [(2, 3), (3, 4)]
+    assert steps[0].accumulations == [] and steps[1].accumulations == []
+    accs = {id(s.accumulations[0].tensor): s.accumulations[0] for s in steps[2:]}
+    for t in (a, b):
+        acc = accs[id(t)]
+        assert acc.before is None
+        np.testing.assert_array_equal(acc.after, t.grad.numpy())
+        np.testing.assert_array_equal(acc.delta, t.grad.numpy())
+
+    # a second pass records the before/after of accumulation
+    a2, b2, loss2 = _mlp_graph()
+    loss2.backward(retain_graph=True)
+    first = a2.grad.numpy().copy()
+    steps2 = list(ng.autograd.backward_pass(loss2, record_values=True))
+    acc = [s.accumulations[0] for s in steps2 if s.accumulations and s.accumulations[0].tensor is a2][0]
+    np.testing.assert_array_equal(acc.before, first)
+    np.testing.assert_array_equal(acc.after, 2 * first)
+
+
+def test_backward_pass_same_as_backward():
+    a, b, loss = _mlp_graph()
+    for _ in ng.autograd.backward_pass(loss):
+        pass
+    a2, b2, loss2 = _mlp_graph()
+    loss2.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), a2.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), b2.grad.numpy())
+
+
+def test_backward_pass_step_by_step_and_release():
+    a, b, loss = _mlp_graph()
+    bp = ng.autograd.backward_pass(loss)
+    assert bp.ready() == [loss.grad_fn]
+    s = bp.step()
+    assert s.node is loss.grad_fn and bp.is_done(loss.grad_fn)
+    bp.run()
+    assert bp.finished
+    with pytest.raises(StopIteration):
+        bp.step()
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+
+
+def test_diamond_in_step_engine_runs_each_node_once():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = (y * y + y).sum()
+    names = [s.node.name for s in ng.autograd.backward_pass(z)]
+    assert names.count("MulBackward0") == 2  # y*y and x*2, each once
+    assert names.count("AccumulateGrad") == 1
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.detach().numpy() + 2)
+
+
+# ------------------------------------------------------------------ memory
+def test_unreferenced_graph_is_freed_without_gc():
+    gc.disable()
+    try:
+        x = ng.randn(200, 200, requires_grad=True)
+        h = (x.exp() * 2).sum()
+        node_ref = weakref.ref(h.grad_fn)
+        inner_ref = weakref.ref(h.grad_fn.next_functions[0][0])
+        del h
+        assert node_ref() is None
+        assert inner_ref() is None
+        # after backward too
+        h = (x.exp() * 2).sum()
+        node_ref = weakref.ref(h.grad_fn)
+        h.backward()
+        del h
+        assert node_ref() is None
+    finally:
+        gc.enable()
+
+
+# ------------------------------------------------------------------ dtypes / repr / creation
+def test_dtypes():
+    assert ng.tensor([1.0]).dtype == ng.float32
+    assert ng.tensor([1]).dtype == ng.int64
+    assert ng.tensor([True]).dtype == ng.bool
+    assert ng.tensor(np.zeros(2)).dtype == ng.float64
+    assert ng.tensor(np.zeros(2, dtype=np.float32)).dtype == ng.float32
+    t = ng.tensor([1.5, 2.5])
+    assert t.double().dtype == ng.float64
+    assert t.double().float().dtype == ng.float32
+    assert t.long().dtype == ng.int64
+    assert t.long().tolist() == [1, 2]
+    assert t.to(ng.float64).dtype == ng.float64
+    assert t.to(dtype=ng.float64).dtype == ng.float64
+    assert t.to("cpu") is t
+    assert t.to(ng.tensor([1])).dtype == ng.int64
+    assert t.is_floating_point() and not t.long().is_floating_point()
+
+
+def test_dtype_conversion_is_differentiable():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double() * 3
+    y.sum().backward()
+    assert x.grad.dtype == ng.float32
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_repr():
+    r = repr(ng.tensor([1.0, 2.0], requires_grad=True))
+    assert r.startswith("tensor([1") and "requires_grad=True" in r
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    r = repr(x + 1)
+    assert "grad_fn=<AddBackward0>" in r and "requires_grad" not in r
+    assert "dtype=nbgrad.float64" in repr(ng.tensor([1.0], dtype=ng.float64)) or "float64" in repr(
+        ng.tensor([1.0], dtype=ng.float64))
+    assert "float" not in repr(ng.tensor([1.0]))
+    assert repr(ng.tensor([1, 2])) == "tensor([1, 2])"
+
+
+def test_creation_functions():
+    assert ng.ones(2, 3).shape == (2, 3) and ng.ones(2, 3).numpy().sum() == 6
+    assert ng.ones((2, 3)).shape == (2, 3)
+    assert ng.zeros(4).numpy().sum() == 0 and ng.zeros(4).dtype == ng.float32
+    f = ng.full((2, 2), 7.0)
+    assert f.shape == (2, 2) and (f.numpy() == 7).all()
+    assert ng.full((2,), 3).dtype == ng.int64
+    assert ng.empty(3, 2).shape == (3, 2)
+    r = ng.rand(1000)
+    assert r.dtype == ng.float32 and 0 <= r.numpy().min() and r.numpy().max() < 1
+    n = ng.randn(2000, dtype=ng.float64)
+    assert n.dtype == ng.float64 and abs(n.numpy().mean()) < 0.15
+    ri = ng.randint(0, 5, (100,))
+    assert ri.dtype == ng.int64 and ri.numpy().min() >= 0 and ri.numpy().max() < 5
+    np.testing.assert_array_equal(ng.eye(3).numpy(), np.eye(3))
+    assert ng.eye(2, 3).shape == (2, 3)
+    assert ng.arange(5).dtype == ng.int64 and ng.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert ng.arange(0.0, 1.0, 0.25).dtype == ng.float32
+    np.testing.assert_allclose(ng.arange(1, 10, 3).numpy(), [1, 4, 7])
+    np.testing.assert_allclose(ng.linspace(0, 1, 5).numpy(), [0, 0.25, 0.5, 0.75, 1.0])
+    x = ng.randn(2, 3, dtype=ng.float64)
+    for like in (ng.ones_like, ng.zeros_like, ng.empty_like, ng.rand_like, ng.randn_like):
+        y = like(x)
+        assert y.shape == (2, 3) and y.dtype == ng.float64 and not y.requires_grad
+    assert (ng.full_like(x, 2.0).numpy() == 2).all()
+    assert ng.ones(2, requires_grad=True).requires_grad
+    assert ng.zeros_like(x, requires_grad=True).requires_grad
+
+
+def test_manual_seed_determinism():
+    ng.manual_seed(123)
+    a = (ng.randn(5).numpy(), ng.rand(3).numpy(), ng.randint(0, 10, (4,)).numpy())
+    ng.manual_seed(123)
+    b = (ng.randn(5).numpy(), ng.rand(3).numpy(), ng.randint(0, 10, (4,)).numpy())
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    ng.manual_seed(124)
+    assert not np.array_equal(ng.randn(5).numpy(), a[0])
+    ng.manual_seed(0)
+    l1 = nn.Linear(3, 2)
+    ng.manual_seed(0)
+    l2 = nn.Linear(3, 2)
+    np.testing.assert_array_equal(l1.weight.detach().numpy(), l2.weight.detach().numpy())
+
+
+# ------------------------------------------------------------------ fixes found while porting
+def test_autograd_grad_runs_leaf_hooks():
+    torch = _torch()
+    x = ng.ones(3, requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    (gx,) = ng.autograd.grad((x * 3).sum(), x)
+    tx = torch.ones(3, requires_grad=True)
+    tx.register_hook(lambda g: g * 10)
+    (tgx,) = torch.autograd.grad((tx * 3).sum(), tx)
+    np.testing.assert_allclose(gx.numpy(), tgx.numpy())
+    assert x.grad is None
+
+
+@pytest.mark.parametrize("how", ["setitem", "fill_", "zero_", "copy_"])
+def test_overwriting_nonleaf_blocks_gradient(how):
+    torch = _torch()
+
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        if how == "setitem":
+            y[0] = 0.0
+        elif how == "fill_":
+            y.fill_(5.0)
+        elif how == "zero_":
+            y.zero_()
+        else:
+            y.copy_(lib.tensor([7.0, 8.0, 9.0]))
+        (y * y).sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    for a, b in zip(run(ng), run(torch)):
+        np.testing.assert_allclose(a, b)
+
+
+def test_data_is_not_version_tracked():
+    x = ng.ones(3, requires_grad=True)
+    y = x.exp()
+    y.data.add_(1)  # torch: not seen by autograd
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, np.e + 1), rtol=1e-6)
+
+
+def test_no_grad_bare_decorator():
+    @ng.no_grad
+    def f(t):
+        return t * 2
+
+    x = ng.ones(2, requires_grad=True)
+    assert not f(x).requires_grad
+    assert f.__name__ == "f"
+
+    @ng.enable_grad
+    def g(t):
+        return t * 2
+
+    with ng.no_grad():
+        assert g(x).requires_grad
+    assert ng.is_grad_enabled()
+
+
+def test_register_hook_handle_remove():
+    x = ng.ones(2, requires_grad=True)
+    h = x.register_hook(lambda g: g * 10)
+    y = x * 2
+    hy = y.register_hook(lambda g: g * 3)
+    h.remove()
+    hy.remove()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])

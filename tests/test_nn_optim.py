@@ -1,0 +1,300 @@
+"""nn.Module API, loss modules and optimisers of nbgrad against PyTorch."""
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import nbgrad as ng
+from nbgrad import nn, optim
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch is the oracle")
+
+
+def _mlp(lib, dtype=None):
+    kw = {} if dtype is None else {"dtype": dtype}
+    return lib.nn.Sequential(lib.nn.Linear(4, 8, **kw), lib.nn.ReLU(), lib.nn.Linear(8, 3, **kw))
+
+
+# ------------------------------------------------------------------ Module API
+def test_module_parameters_and_names():
+    m = _mlp(ng)
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    params = list(m.parameters())
+    assert len(params) == 4 and all(isinstance(p, nn.Parameter) for p in params)
+    assert all(p.requires_grad and p.is_leaf for p in params)
+    assert [type(c).__name__ for c in m.children()] == ["Linear", "ReLU", "Linear"]
+    assert [type(c).__name__ for c in m.modules()] == ["Sequential", "Linear", "ReLU", "Linear"]
+    assert [n for n, _ in m.named_modules()] == ["", "0", "1", "2"]
+    assert len(m) == 3 and isinstance(m[0], nn.Linear)
+    assert list(m[0].parameters(recurse=False))[0] is m[0].weight
+
+
+def test_linear_shapes_and_init_bounds():
+    lin = nn.Linear(5, 3)
+    assert lin.weight.shape == (3, 5) and lin.bias.shape == (3,)
+    assert lin.weight.dtype == ng.float32
+    assert np.abs(lin.weight.detach().numpy()).max() <= 1 / np.sqrt(5)
+    assert nn.Linear(5, 3, bias=False).bias is None
+    assert nn.Linear(5, 3, dtype=ng.float64).weight.dtype == ng.float64
+    out = lin(ng.randn(7, 5))
+    assert out.shape == (7, 3)
+    assert out.grad_fn is not None
+
+
+def test_linear_matches_torch():
+    torch = _torch()
+    tl = torch.nn.Linear(4, 3)
+    lin = nn.Linear(4, 3)
+    lin.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
+    xa = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    x = ng.tensor(xa)
+    tx = torch.tensor(xa)
+    lin(x).sum().backward()
+    tl(tx).sum().backward()
+    np.testing.assert_allclose(lin(x).detach().numpy(), tl(tx).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), tl.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), tl.bias.grad.numpy(), rtol=1e-5)
+
+
+def test_train_eval():
+    m = _mlp(ng)
+    assert m.training and all(c.training for c in m.modules())
+    assert m.eval() is m
+    assert not m.training and not any(c.training for c in m.modules())
+    m.train()
+    assert all(c.training for c in m.modules())
+
+
+def test_module_zero_grad():
+    m = _mlp(ng)
+    m(ng.randn(2, 4)).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and (p.grad.numpy() == 0).all() for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_state_dict_keys_match_torch():
+    torch = _torch()
+    sd = _mlp(ng).state_dict()
+    tsd = _mlp(torch).state_dict()
+    assert isinstance(sd, OrderedDict)
+    assert list(sd.keys()) == list(tsd.keys())
+    for k in sd:
+        assert sd[k].shape == tuple(tsd[k].shape)
+        assert not sd[k].requires_grad
+
+
+def test_load_state_dict_roundtrip():
+    a, b = _mlp(ng), _mlp(ng)
+    b.load_state_dict(a.state_dict())
+    for (na, pa), (nb, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert na == nb
+        np.testing.assert_array_equal(pa.detach().numpy(), pb.detach().numpy())
+        assert pa is not pb
+    # still parameters requiring grad, and training still works
+    assert all(p.requires_grad for p in b.parameters())
+    bad = OrderedDict(a.state_dict())
+    bad.pop("2.bias")
+    with pytest.raises(RuntimeError, match="Missing key"):
+        b.load_state_dict(bad)
+    bad["extra"] = ng.ones(1)
+    missing, unexpected = b.load_state_dict(bad, strict=False)
+    assert list(missing) == ["2.bias"] and list(unexpected) == ["extra"]
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        b.load_state_dict({**a.state_dict(), "0.bias": ng.ones(5)})
+
+
+def test_load_state_dict_from_torch():
+    torch = _torch()
+    tm = _mlp(torch)
+    m = _mlp(ng)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    xa = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(m(ng.tensor(xa)).detach().numpy(), tm(torch.tensor(xa)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_repr():
+    r = repr(_mlp(ng))
+    assert r.startswith("Sequential(")
+    assert "(0): Linear(in_features=4, out_features=8, bias=True)" in r
+    assert "(1): ReLU()" in r
+    assert "Linear(in_features=2, out_features=1, bias=False)" == repr(nn.Linear(2, 1, bias=False))
+    assert repr(nn.Parameter(ng.ones(1))).startswith("Parameter containing:\ntensor(")
+
+
+def test_custom_module_registers_submodules():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+            self.scale = nn.Parameter(ng.ones(1))
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == ["scale", "fc.weight", "fc.bias"]
+    net(ng.randn(4, 3)).sum().backward()
+    assert net.scale.grad is not None
+
+
+# ------------------------------------------------------------------ losses
+def _loss_inputs(rng, kind):
+    x = rng.standard_normal((6, 4))
+    if kind == "class":
+        return x, rng.integers(0, 4, 6)
+    if kind == "prob":
+        return 1 / (1 + np.exp(-x)), rng.random((6, 4))
+    if kind == "logp":
+        return x - np.log(np.exp(x).sum(1, keepdims=True)), rng.integers(0, 4, 6)
+    return x, rng.random((6, 4))
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("MSELoss", "real"), ("L1Loss", "real"), ("CrossEntropyLoss", "class"), ("NLLLoss", "logp"),
+    ("BCELoss", "prob"), ("BCEWithLogitsLoss", "real"),
+])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_modules_match_torch(name, kind, reduction):
+    torch = _torch()
+    rng = np.random.default_rng(0)
+    xa, ya = _loss_inputs(rng, kind)
+    x = ng.tensor(xa, requires_grad=True)
+    tx = torch.tensor(xa, requires_grad=True)
+    loss = getattr(nn, name)(reduction=reduction)(x, ng.tensor(ya))
+    tloss = getattr(torch.nn, name)(reduction=reduction)(tx, torch.tensor(ya))
+    np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gw = rng.standard_normal(tuple(tloss.shape))
+    loss.backward(ng.tensor(gw))
+    tloss.backward(torch.tensor(gw))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    if reduction != "none":
+        assert loss.grad_fn.name == type(tloss.grad_fn).__name__ or name in ("L1Loss",)
+
+
+def test_activation_modules():
+    torch = _torch()
+    xa = np.random.default_rng(2).standard_normal((3, 5))
+    for name, kw in [("ReLU", {}), ("Tanh", {}), ("Sigmoid", {}), ("Softmax", {"dim": 1}),
+                     ("LogSoftmax", {"dim": 1}), ("Identity", {}), ("Flatten", {})]:
+        out = getattr(nn, name)(**kw)(ng.tensor(xa)).numpy()
+        tout = getattr(torch.nn, name)(**kw)(torch.tensor(xa)).numpy()
+        np.testing.assert_allclose(out, tout, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+# ------------------------------------------------------------------ optimisers vs torch
+def _train(lib, make_opt, sd, steps=20):
+    model = _mlp(lib, lib.float64)
+    if lib is ng:
+        model.load_state_dict(sd)
+    else:
+        import torch
+
+        model.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    rng = np.random.default_rng(0)
+    X = lib.tensor(rng.standard_normal((16, 4)))
+    y = lib.tensor(rng.integers(0, 3, 16))
+    opt = make_opt(lib.optim, model.parameters())
+    loss_fn = lib.nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    params = [p.detach().numpy() for p in model.parameters()]
+    return losses, params
+
+
+OPTIMIZERS = {
+    "sgd": lambda o, p: o.SGD(p, lr=0.1),
+    "sgd_momentum": lambda o, p: o.SGD(p, lr=0.1, momentum=0.9),
+    "sgd_nesterov": lambda o, p: o.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "sgd_nesterov_wd": lambda o, p: o.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-2),
+    "sgd_wd_dampening": lambda o, p: o.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=1e-2),
+    "sgd_maximize": lambda o, p: o.SGD(p, lr=0.01, momentum=0.5, maximize=True),
+    "adam": lambda o, p: o.Adam(p, lr=1e-2),
+    "adam_wd": lambda o, p: o.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2),
+    "adamw": lambda o, p: o.AdamW(p, lr=1e-2),
+    "adamw_wd": lambda o, p: o.AdamW(p, lr=1e-2, weight_decay=0.1, eps=1e-6),
+}
+
+
+@pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
+def test_training_trajectory_matches_torch(opt_name):
+    torch = _torch()
+    torch.manual_seed(0)
+    tm = _mlp(torch, torch.float64)
+    sd = {k: v.detach().numpy().copy() for k, v in tm.state_dict().items()}
+    losses, params = _train(ng, OPTIMIZERS[opt_name], sd)
+    tlosses, tparams = _train(torch, OPTIMIZERS[opt_name], sd)
+    np.testing.assert_allclose(losses, tlosses, rtol=1e-8, atol=1e-8)
+    for p, tp in zip(params, tparams):
+        np.testing.assert_allclose(p, tp, rtol=1e-8, atol=1e-8)
+    assert losses[-1] < losses[0] or opt_name == "sgd_maximize"
+
+
+def test_param_groups():
+    torch = _torch()
+    torch.manual_seed(1)
+    tm = _mlp(torch, torch.float64)
+    sd = {k: v.detach().numpy().copy() for k, v in tm.state_dict().items()}
+
+    def make(o, params):
+        params = list(params)
+        return o.SGD([{"params": params[:2], "lr": 0.5}, {"params": params[2:]}], lr=0.1, momentum=0.9)
+
+    losses, _ = _train(ng, make, sd, steps=5)
+    tlosses, _ = _train(torch, make, sd, steps=5)
+    np.testing.assert_allclose(losses, tlosses, rtol=1e-8, atol=1e-8)
+
+
+def test_optimizer_zero_grad():
+    m = _mlp(ng)
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    m(ng.randn(2, 4)).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and (p.grad.numpy() == 0).all() for p in m.parameters())
+    m(ng.randn(2, 4)).sum().backward()
+    opt.zero_grad(set_to_none=True)
+    assert all(p.grad is None for p in m.parameters())
+    m(ng.randn(2, 4)).sum().backward()
+    opt.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_optimizer_step_skips_params_without_grad_and_keeps_leaves():
+    m = _mlp(ng)
+    before = [p.detach().numpy().copy() for p in m.parameters()]
+    opt = optim.Adam(m.parameters())
+    opt.step()
+    for b, p in zip(before, m.parameters()):
+        np.testing.assert_array_equal(b, p.detach().numpy())
+    m(ng.randn(2, 4)).sum().backward()
+    opt.step()
+    assert all(p.is_leaf and p.requires_grad and p.grad_fn is None for p in m.parameters())
+
+
+def test_optimizer_errors():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="Nesterov"):
+        optim.SGD(_mlp(ng).parameters(), lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        optim.SGD(_mlp(ng).parameters(), lr=-1)
+
+
+def test_module_delattr():
+    m = _mlp(ng)
+    del m[0].bias
+    assert [n for n, _ in m.named_parameters()] == ["0.weight", "2.weight", "2.bias"]
+    with pytest.raises(AttributeError):
+        m[0].bias

@@ -1,0 +1,131 @@
+"""Command line: `nbgrad-tui demo [NAME] | demo --list | run SCRIPT.py [ARGS...]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+from typing import Any
+
+
+def _names_from_frame(frame: Any) -> dict[int, str]:
+    """Variable names of the tensors (and module parameters) visible where backward was called."""
+    import nbgrad as ng
+
+    names: dict[int, str] = {}
+    if frame is None:
+        return names
+    for scope in (frame.f_globals, frame.f_locals):
+        for k, v in list(scope.items()):
+            if k.startswith("__"):
+                continue
+            if isinstance(v, ng.Tensor):
+                names[id(v)] = k
+            elif isinstance(v, ng.nn.Module):
+                try:
+                    for pn, p in v.named_parameters():
+                        names[id(p)] = f"{k}.{pn}"
+                except Exception:
+                    pass
+    return names
+
+
+def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool = False,
+               headless: bool = False, out: Any = None) -> int:
+    """Run a script with Tensor.backward patched to open the debugger on every backward call."""
+    import nbgrad as ng
+
+    out = out or sys.stdout
+    if not os.path.exists(path):
+        print(f"nbgrad-tui: no such script: {path}", file=out)
+        return 2
+    original = ng.Tensor.backward
+    calls = [0]
+
+    def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        if create_graph or inputs is not None:
+            return original(self, gradient, retain_graph, create_graph, inputs)
+        calls[0] += 1
+        names = _names_from_frame(sys._getframe(1))
+        _debug(self, gradient, retain_graph, names, auto_continue, headless,
+               f"{os.path.basename(path)}: backward #{calls[0]}")
+
+    old_argv, old_path = sys.argv, list(sys.path)
+    sys.argv = [path, *(argv or [])]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    ng.Tensor.backward = backward
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            print(f"nbgrad-tui: the script exited with status {e.code}", file=out)
+    except BaseException:
+        etype, value, tb = sys.exc_info()
+        # drop our own frames: show the traceback from the script down
+        while tb is not None and tb.tb_frame.f_code.co_filename != os.path.abspath(path) \
+                and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next
+        print(f"nbgrad-tui: the script raised {etype.__name__}:", file=out)
+        print("".join(traceback.format_exception(etype, value, tb or value.__traceback__)), end="", file=out)
+        return 1
+    finally:
+        ng.Tensor.backward = original
+        sys.argv, sys.path[:] = old_argv, old_path
+    if calls[0] == 0:
+        print(f"nbgrad-tui: {path} finished without calling .backward(); there was no backward pass to debug.",
+              file=out)
+    else:
+        print(f"nbgrad-tui: debugged {calls[0]} backward call(s) in {path}.", file=out)
+    return 0
+
+
+def _debug(t: Any, gradient: Any, retain_graph: Any, names: dict[int, str], auto: bool, headless: bool,
+           title: str) -> None:
+    from .app import DebuggerApp
+
+    app = DebuggerApp(t, gradient, retain_graph, auto_continue=auto, title=title)
+    app.names.update({k: v for k, v in names.items() if k not in app.names})
+    try:
+        app.run(headless=headless)
+    finally:
+        app.finish()
+    if app.error is not None:
+        raise app.error
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="nbgrad-tui", description="Step through nbgrad backward passes in the terminal.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("demo", help="open a built-in example")
+    d.add_argument("name", nargs="?", default="seed")
+    d.add_argument("--list", action="store_true", help="list the demos")
+    d.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
+    r = sub.add_parser("run", help="run a script; each .backward() opens the debugger")
+    r.add_argument("script")
+    r.add_argument("args", nargs=argparse.REMAINDER)
+    r.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.cmd == "demo":
+        from . import demos
+
+        if a.list:
+            for name, doc in demos.describe():
+                print(f"{name:6s} {doc}")
+            return 0
+        if a.name not in demos.DEMOS:
+            print(f"nbgrad-tui: unknown demo {a.name!r}; available: {', '.join(demos.DEMOS)}", file=sys.stderr)
+            return 2
+        root, grad, names = demos.build(a.name)
+        from . import debug_backward
+
+        debug_backward(root, grad, retain_graph=True, names=names, auto_continue=a.auto, headless=a.auto,
+                       title=f"demo {a.name}")
+        return 0
+    return run_script(a.script, a.args, auto_continue=a.auto, headless=a.auto)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Built-in examples. Each returns (root_tensor, gradient_or_None, {name: leaf})."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+
+def seed() -> tuple:
+    """The seed tutorial's one-layer graph with a binary cross-entropy loss."""
+    import nbgrad as ng
+
+    ng.manual_seed(0)
+    x = ng.ones(5)  # input
+    y = ng.zeros(3)  # expected output
+    w = ng.randn(5, 3, requires_grad=True)
+    b = ng.randn(3, requires_grad=True)
+    z = ng.matmul(x, w) + b
+    loss = ng.nn.functional.binary_cross_entropy_with_logits(z, y)
+    return loss, None, {"w": w, "b": b}
+
+
+def vjp() -> tuple:
+    """A non-scalar output: backward with an explicit gradient (a vector-Jacobian product)."""
+    import nbgrad as ng
+
+    inp = ng.eye(5, requires_grad=True)
+    out = (inp + 1).pow(2)
+    return out, ng.ones_like(out), {"inp": inp}
+
+
+def mlp() -> tuple:
+    """One training step of a small nn.Sequential classifier with CrossEntropyLoss."""
+    import nbgrad as ng
+
+    ng.manual_seed(0)
+    model = ng.nn.Sequential(ng.nn.Linear(4, 8), ng.nn.ReLU(), ng.nn.Linear(8, 3))
+    x = ng.randn(6, 4)
+    target = ng.tensor(np.array([0, 1, 2, 0, 1, 2], dtype=np.int64))
+    loss = ng.nn.CrossEntropyLoss()(model(x), target)
+    return loss, None, {f"model.{k}": v for k, v in model.named_parameters()}
+
+
+def nan() -> tuple:
+    """A NaN born in the forward pass: log of a negative number feeding a sum."""
+    import nbgrad as ng
+
+    a = ng.tensor([2.0, -1.0, 3.0], requires_grad=True)
+    s = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = ng.log(a * s)  # log(-2) = nan, born in the forward pass
+    loss = (h * h).sum()  # its backward multiplies by the saved nan
+    return loss, None, {"a": a, "s": s}
+
+
+DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan}
+
+
+def describe() -> list[tuple[str, str]]:
+    return [(k, (f.__doc__ or "").strip().splitlines()[0]) for k, f in DEMOS.items()]
+
+
+def build(name: str) -> Any:
+    if name not in DEMOS:
+        raise KeyError(f"unknown demo {name!r}; available: {', '.join(DEMOS)}")
+    return DEMOS[name]()
