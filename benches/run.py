@@ -136,12 +136,10 @@ def _np_mlp_init(np: Any, b: int, i: int, h: int, o: int, seed: int = 0) -> tupl
 
 
 def mlp_nbgrad(ng: Any, dims: tuple) -> Callable:
-    from benches import _compat
-    kw = _compat.apply(ng)
     b, i, h, o = dims
     x, y, _ = _np_mlp_init(__import__("numpy"), b, i, h, o)
     X, Y = ng.tensor(x), ng.tensor(y)
-    model = ng.nn.Sequential(ng.nn.Linear(i, h, **kw), ng.nn.ReLU(), ng.nn.Linear(h, o, **kw))
+    model = ng.nn.Sequential(ng.nn.Linear(i, h), ng.nn.ReLU(), ng.nn.Linear(h, o))
     opt = ng.optim.SGD(model.parameters(), lr=LR)
     F = ng.nn.functional
 
@@ -346,8 +344,6 @@ def _red_data(shape: tuple, op: str) -> tuple:
 
 
 def red_nbgrad(ng: Any, shape: tuple, op: str) -> Callable:
-    from benches import _compat
-    _compat.apply(ng)
     x0, g0 = _red_data(shape, op)
     x, G = ng.tensor(x0, requires_grad=True), ng.tensor(g0)
     fwd = {"sum": lambda: x.sum(dim=1), "mean": lambda: x.mean(), "max": lambda: x.max(dim=1)[0],
@@ -631,9 +627,6 @@ def main(argv: list[str] | None = None) -> dict:
     libs, skipped = load_libs(wanted)
     for lib, why in skipped.items():
         print(f"skipping {lib}: not available ({why})")
-    if "nbgrad" in libs:
-        from benches import _compat
-        _compat.apply(libs["nbgrad"])
     info = thread_report(libs)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, load avg {load}; "
@@ -649,11 +642,6 @@ def main(argv: list[str] | None = None) -> dict:
         results.append(run_case(c, libs, repeats, warmup, a.quick))
         print(f"  done {c} in {time.perf_counter() - t0:.1f}s", flush=True)
     info["numba.threading_layer"] = _numba_layer(__import__("numba")) if "nbgrad" in libs else None
-    from benches import _compat
-    if _compat.APPLIED:
-        print("NOTE: nbgrad work-arounds applied in this process (nbgrad bugs):")
-        for w in _compat.APPLIED:
-            print("  - " + w)
     order = [lib for lib in LIBS if lib in libs]
     print()
     print(table(results, order))
@@ -663,7 +651,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {"meta": {"python": platform.python_version(), "platform": platform.platform(),
                     "threads": info, "versions": versions, "skipped_libs": skipped, "repeats": repeats,
                     "warmup": warmup, "quick": a.quick, "loadavg_start": load,
-                    "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None, "workarounds": list(_compat.APPLIED),
+                    "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
            "results": results}
     if not a.no_write:
