@@ -44,7 +44,7 @@ def _resolve(x: Tensor, shape: tuple) -> tuple:
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     shape = _resolve(x, _shape_arg(shape))
-    return record(ViewBackward0, x._data.reshape(shape), (x,), x._backend, base=x)
+    return record(ViewBackward0, x._data.reshape(shape), (x,), x._backend)
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
