@@ -76,3 +76,9 @@ def test_autograd_layer_never_imports_numba():
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
                     assert not any(n.startswith("numba") for n in names), f
+
+
+def test_generated_elementwise_kernels_are_up_to_date():
+    from nbgrad.backends import codegen
+
+    assert codegen.TARGET.read_text() == codegen.source(), "run: python -m nbgrad.backends.codegen"

@@ -1,5 +1,5 @@
 """Elementwise ops. Each op's forward sits next to its backward node; the
-scalar math of both lives in backends/cpu_kernels.py ELEMENTWISE."""
+scalar math of both lives in backends/scalar_math.py ELEMENTWISE."""
 
 from __future__ import annotations
 
