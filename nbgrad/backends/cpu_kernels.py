@@ -54,7 +54,7 @@ def _sum_mid_p(x, out):
     else:
         for j in prange(B):
             for i in range(A):
-                acc = out[i, j] * 0
+                acc = out[i, j]  # out arrives zeroed
                 for k in range(K):
                     acc += x[i, k, j]
                 out[i, j] = acc
