@@ -26,6 +26,32 @@ BACKWARD_NAMES = {LEAF: "AccumulateGrad", ADD: "AddBackward0", MUL: "MulBackward
 NARGS = {LEAF: 0, ADD: 2, MUL: 2, POW: 1, RELU: 1, TANH: 1, EXP: 1, LOG: 1, SIGMOID: 1}
 
 
+@njit(cache=True, inline="always")
+def local_backward(o, i, x, y, val, const, grad, g):
+    """Add node i's local derivative times its gradient g into its operands x, y."""
+    if o == 1:
+        grad[x] += g
+        grad[y] += g
+    elif o == 2:
+        grad[x] += val[y] * g
+        grad[y] += val[x] * g
+    elif o == 3:
+        c = const[i]
+        grad[x] += (c * val[x] ** (c - 1.0)) * g
+    elif o == 4:
+        grad[x] += (1.0 if val[i] > 0 else 0.0) * g
+    elif o == 5:
+        t = val[i]
+        grad[x] += (1.0 - t * t) * g
+    elif o == 6:
+        grad[x] += val[i] * g
+    elif o == 7:
+        grad[x] += g / val[x]
+    elif o == 8:
+        s = val[i]
+        grad[x] += s * (1.0 - s) * g
+
+
 @njit(cache=True)
 def _backward_kernel(op, a, b, val, const, grad, root):
     # Single reverse sweep: operands always have smaller indices, so a node's
@@ -42,31 +68,9 @@ def _backward_kernel(op, a, b, val, const, grad, root):
         g = grad[i]
         x = a[i]
         mark[x] = True
-        if o == 1:
-            y = b[i]
-            mark[y] = True
-            grad[x] += g
-            grad[y] += g
-        elif o == 2:
-            y = b[i]
-            mark[y] = True
-            grad[x] += val[y] * g
-            grad[y] += val[x] * g
-        elif o == 3:
-            c = const[i]
-            grad[x] += (c * val[x] ** (c - 1.0)) * g
-        elif o == 4:
-            grad[x] += (1.0 if val[i] > 0 else 0.0) * g
-        elif o == 5:
-            t = val[i]
-            grad[x] += (1.0 - t * t) * g
-        elif o == 6:
-            grad[x] += val[i] * g
-        elif o == 7:
-            grad[x] += g / val[x]
-        elif o == 8:
-            s = val[i]
-            grad[x] += s * (1.0 - s) * g
+        if o == 1 or o == 2:
+            mark[b[i]] = True
+        local_backward(o, i, x, b[i], val, const, grad, g)
 
 
 @njit(cache=True)

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from . import engine
-from ._tape import ADD, MUL, LEAF
+from ._tape import ADD, LEAF, MUL, local_backward
 from .engine import Value
 
 
@@ -53,29 +53,7 @@ def _replay(op, a, b, const, inslot, xs, val, grad, gout):
             if k >= 0:
                 gout[k] += g
             continue
-        x = a[i]
-        if o == 1:
-            grad[x] += g
-            grad[b[i]] += g
-        elif o == 2:
-            y = b[i]
-            grad[x] += val[y] * g
-            grad[y] += val[x] * g
-        elif o == 3:
-            c = const[i]
-            grad[x] += (c * val[x] ** (c - 1.0)) * g
-        elif o == 4:
-            grad[x] += (1.0 if val[i] > 0 else 0.0) * g
-        elif o == 5:
-            t = val[i]
-            grad[x] += (1.0 - t * t) * g
-        elif o == 6:
-            grad[x] += val[i] * g
-        elif o == 7:
-            grad[x] += g / val[x]
-        elif o == 8:
-            s = val[i]
-            grad[x] += s * (1.0 - s) * g
+        local_backward(o, i, a[i], b[i], val, const, grad, g)
     return val[root]
 
 
