@@ -135,29 +135,14 @@ def _np_mlp_init(np: Any, b: int, i: int, h: int, o: int, seed: int = 0) -> tupl
     return x, y, [w1, b1, w2, b2]
 
 
-def mlp_nbgrad(ng: Any, dims: tuple) -> Callable:
+# nbgrad and torch share one API, so one function builds each case for both (`lib` is either module).
+def mlp_torchlike(lib: Any, dims: tuple) -> Callable:
     b, i, h, o = dims
     x, y, _ = _np_mlp_init(__import__("numpy"), b, i, h, o)
-    X, Y = ng.tensor(x), ng.tensor(y)
-    model = ng.nn.Sequential(ng.nn.Linear(i, h), ng.nn.ReLU(), ng.nn.Linear(h, o))
-    opt = ng.optim.SGD(model.parameters(), lr=LR)
-    F = ng.nn.functional
-
-    def step() -> None:
-        opt.zero_grad()
-        loss = F.cross_entropy(model(X), Y)
-        loss.backward()
-        opt.step()
-    return step
-
-
-def mlp_torch(torch: Any, dims: tuple) -> Callable:
-    b, i, h, o = dims
-    x, y, _ = _np_mlp_init(__import__("numpy"), b, i, h, o)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-    model = torch.nn.Sequential(torch.nn.Linear(i, h), torch.nn.ReLU(), torch.nn.Linear(h, o))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    F = torch.nn.functional
+    X, Y = lib.as_tensor(x), lib.as_tensor(y)
+    model = lib.nn.Sequential(lib.nn.Linear(i, h), lib.nn.ReLU(), lib.nn.Linear(h, o))
+    opt = lib.optim.SGD(model.parameters(), lr=LR)
+    F = lib.nn.functional
 
     def step() -> None:
         opt.zero_grad()
@@ -225,18 +210,8 @@ def _ew_data(n: int) -> tuple:
     return tuple(rng.standard_normal(n).astype(np.float32) for _ in range(3))
 
 
-def ew_nbgrad(ng: Any, n: int) -> Callable:
-    x, w, b = (ng.tensor(a, requires_grad=True) for a in _ew_data(n))
-
-    def step() -> None:
-        for t in (x, w, b):
-            t.grad = None
-        ((x * w + b).tanh() * x).sigmoid().sum().backward()
-    return step
-
-
-def ew_torch(torch: Any, n: int) -> Callable:
-    x, w, b = (torch.from_numpy(a).requires_grad_() for a in _ew_data(n))
+def ew_torchlike(lib: Any, n: int) -> Callable:
+    x, w, b = (lib.as_tensor(a).requires_grad_() for a in _ew_data(n))
 
     def step() -> None:
         for t in (x, w, b):
@@ -281,28 +256,15 @@ def _tut_data() -> tuple:
     return rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
 
 
-def tut_nbgrad(ng: Any, _: Any) -> Callable:
+def tut_torchlike(lib: Any, _: Any) -> Callable:
     w0, b0 = _tut_data()
-    x, y = ng.ones(5), ng.zeros(3)
-    w, b = ng.tensor(w0, requires_grad=True), ng.tensor(b0, requires_grad=True)
-    bce = ng.nn.functional.binary_cross_entropy_with_logits
+    x, y = lib.ones(5), lib.zeros(3)
+    w, b = lib.as_tensor(w0).requires_grad_(), lib.as_tensor(b0).requires_grad_()
+    bce = lib.nn.functional.binary_cross_entropy_with_logits
 
     def step() -> None:
         w.grad = b.grad = None
-        z = ng.matmul(x, w) + b
-        bce(z, y).backward()
-    return step
-
-
-def tut_torch(torch: Any, _: Any) -> Callable:
-    w0, b0 = _tut_data()
-    x, y = torch.ones(5), torch.zeros(3)
-    w, b = torch.from_numpy(w0).requires_grad_(), torch.from_numpy(b0).requires_grad_()
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
-
-    def step() -> None:
-        w.grad = b.grad = None
-        z = torch.matmul(x, w) + b
+        z = lib.matmul(x, w) + b
         bce(z, y).backward()
     return step
 
@@ -343,21 +305,9 @@ def _red_data(shape: tuple, op: str) -> tuple:
     return x, rng.standard_normal(gshape).astype(np.float32)
 
 
-def red_nbgrad(ng: Any, shape: tuple, op: str) -> Callable:
+def red_torchlike(lib: Any, shape: tuple, op: str) -> Callable:
     x0, g0 = _red_data(shape, op)
-    x, G = ng.tensor(x0, requires_grad=True), ng.tensor(g0)
-    fwd = {"sum": lambda: x.sum(dim=1), "mean": lambda: x.mean(), "max": lambda: x.max(dim=1)[0],
-           "softmax": lambda: x.softmax(dim=1), "log_softmax": lambda: x.log_softmax(dim=1)}[op]
-
-    def step() -> None:
-        x.grad = None
-        (fwd() * G).sum().backward()
-    return step
-
-
-def red_torch(torch: Any, shape: tuple, op: str) -> Callable:
-    x0, g0 = _red_data(shape, op)
-    x, G = torch.from_numpy(x0).requires_grad_(), torch.from_numpy(g0)
+    x, G = lib.as_tensor(x0).requires_grad_(), lib.as_tensor(g0)
     fwd = {"sum": lambda: x.sum(dim=1), "mean": lambda: x.mean(), "max": lambda: x.max(dim=1)[0],
            "softmax": lambda: x.softmax(dim=1), "log_softmax": lambda: x.log_softmax(dim=1)}[op]
 
@@ -456,20 +406,20 @@ def case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], Ca
         size = name[4:]
         dims = QUICK_MLP if quick else MLP_SIZES[size]
         desc = f"MLP train step batch {dims[0]}, {dims[1]}->{dims[2]}->{dims[3]}"
-        fns = {"nbgrad": mlp_nbgrad, "torch": mlp_torch, "autograd": mlp_autograd, "numpy": mlp_numpy}
+        fns = {"nbgrad": mlp_torchlike, "torch": mlp_torchlike, "autograd": mlp_autograd, "numpy": mlp_numpy}
         return desc, {k: (lambda m, f=f: f(m, dims)) for k, f in fns.items()}
     if name == "elementwise":
         n = 4096 if quick else 4 * 1024 * 1024
-        fns = {"nbgrad": ew_nbgrad, "torch": ew_torch, "autograd": ew_autograd, "numpy": ew_numpy}
+        fns = {"nbgrad": ew_torchlike, "torch": ew_torchlike, "autograd": ew_autograd, "numpy": ew_numpy}
         return f"((x*w+b).tanh()*x).sigmoid().sum() fwd+bwd, n={n}", \
             {k: (lambda m, f=f: f(m, n)) for k, f in fns.items()}
     if name == "tutorial":
-        fns = {"nbgrad": tut_nbgrad, "torch": tut_torch, "autograd": tut_autograd, "numpy": tut_numpy}
+        fns = {"nbgrad": tut_torchlike, "torch": tut_torchlike, "autograd": tut_autograd, "numpy": tut_numpy}
         return "seed tutorial graph (5x3) BCE-with-logits fwd+bwd", \
             {k: (lambda m, f=f: f(m, None)) for k, f in fns.items()}
     if name in GROUPS["reductions"]:
         shape = (64, 32) if quick else (4096, 1024)
-        fns = {"nbgrad": red_nbgrad, "torch": red_torch, "autograd": red_autograd, "numpy": red_numpy}
+        fns = {"nbgrad": red_torchlike, "torch": red_torchlike, "autograd": red_autograd, "numpy": red_numpy}
         what = {"sum": "sum(dim=1)", "mean": "mean()", "max": "max(dim=1)"}.get(name, name + "(dim=1)")
         return f"{what} fwd+bwd on {shape}", \
             {k: (lambda m, f=f: f(m, shape, name)) for k, f in fns.items()}
