@@ -270,9 +270,9 @@ class Tensor:
 
     def _set_retained_grad(self, g: Any) -> None:
         if self._grad is None:
-            self._grad = Tensor._wrap(g.copy(), self._backend)
+            self._grad = Tensor._wrap(self._backend.copy(g), self._backend)
         else:
-            self._grad._data = self._grad._data + g
+            self._grad._data = self._backend.elementwise("add", [self._grad._data, g], self.shape, g.dtype)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         if not self.requires_grad:
@@ -301,7 +301,8 @@ class Tensor:
         if record_values and before is not None:
             before = before.copy()
         if self._grad is None:
-            self._grad = Tensor._wrap(np.array(g, dtype=self.dtype.np, copy=True), self._backend)
+            be = self._backend
+            self._grad = Tensor._wrap(be.copy(be.astype(g, self.dtype.np)), be)
         else:
             self._grad._data = self._backend.elementwise(
                 "add", [self._grad._data, g], self.shape, self._grad._data.dtype
@@ -330,7 +331,7 @@ class Tensor:
                 f"result type {result.dtype.name.capitalize()} can't be cast to the desired output type "
                 f"{self.dtype.name.capitalize()}"
             )
-        self._data[...] = result._data
+        self._backend.setitem(self._data, Ellipsis, result._data)
         self._version.value += 1
         if result.grad_fn is not None:
             self.grad_fn = result.grad_fn
@@ -382,28 +383,30 @@ class Tensor:
         if is_grad_enabled() and self.requires_grad and not self.is_leaf:
             from .ops.elementwise import where
 
-            new = self._data.copy()
-            new[index] = value
-            mask = np.zeros(self.shape, dtype=np.bool_)
-            mask[index] = True
             be = self._backend
-            self._inplace(where(Tensor._wrap(be.asarray(mask), be), Tensor._wrap(new, be), self._shallow()))
+            new = be.copy(self._data)
+            be.setitem(new, index, value)
+            mask = be.full(self.shape, False, np.dtype(np.bool_))
+            be.setitem(mask, index, True)
+            self._inplace(where(Tensor._wrap(mask, be), Tensor._wrap(new, be), self._shallow()))
             return
-        self._data[index] = value
+        self._backend.setitem(self._data, index, value)
         self._version.value += 1
 
     def copy_(self, src: Tensor) -> Tensor:
         from .ops.elementwise import add
 
         self._check_inplace()
-        src_b = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src), self._backend)
+        src_b = src if isinstance(src, Tensor) else Tensor._wrap(self._backend.asarray(np.asarray(src)), self._backend)
+        if src_b.device != self.device:
+            src_b = src_b.to(self.device)
         res = add(src_b.to(self.dtype), 0) if src_b.requires_grad else src_b
         if res.shape != self.shape:
             res = res.expand(*self.shape)
         if res.grad_fn is None:
             self._overwrite(Ellipsis, res._data)
             return self
-        self._data[...] = res._data
+        self._backend.setitem(self._data, Ellipsis, res._data)
         self._version.value += 1
         self.grad_fn = res.grad_fn
         self._requires_grad = True
@@ -411,7 +414,7 @@ class Tensor:
 
     def _shallow(self) -> Tensor:
         """Self as an operand for an in-place op: shares data, version and history."""
-        t = Tensor._wrap(self._data.copy(), self._backend, self._requires_grad)
+        t = Tensor._wrap(self._backend.copy(self._data), self._backend, self._requires_grad)
         t.grad_fn = self.grad_fn
         t._accumulate_ref = self._accumulate_ref
         return t

@@ -21,6 +21,7 @@ def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 class CpuBackend:
     name = "cpu"
+    device_type = "cpu"
 
     def asarray(self, a: np.ndarray) -> np.ndarray:
         return a
@@ -122,3 +123,69 @@ class CpuBackend:
         pos = np.ascontiguousarray(np.broadcast_to(pos, src.shape)).reshape(-1)
         K.scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
         return dst
+
+    # ------------------------------------------------------------ layout (NumPy views)
+    def view(self, x: np.ndarray, fn: Any) -> np.ndarray:
+        """fn is a NumPy view function (transpose, expand_dims, broadcast_to, basic indexing)."""
+        return fn(x)
+
+    def reshape(self, x: np.ndarray, shape: tuple) -> np.ndarray:
+        return x.reshape(shape)
+
+    def is_contiguous(self, x: np.ndarray) -> bool:
+        return bool(x.flags.c_contiguous)
+
+    def contiguous(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x)
+
+    def copy(self, x: np.ndarray) -> np.ndarray:
+        return np.array(x, copy=True)
+
+    def astype(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return x.astype(dtype, copy=False)
+
+    def full(self, shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
+        return np.full(shape, value, dtype=dtype)
+
+    def getitem(self, x: np.ndarray, index: Any) -> np.ndarray:
+        return np.asarray(x[index])
+
+    def setitem(self, x: np.ndarray, index: Any, value: Any) -> None:
+        x[index] = value
+
+    def concatenate(self, arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    def shares_memory(self, a: np.ndarray, b: np.ndarray) -> bool:
+        return bool(np.shares_memory(a, b))
+
+    def scatter_along_axis(self, shape: tuple, index: np.ndarray, src: np.ndarray, axis: int) -> np.ndarray:
+        """Backward of max/min along `axis`: zeros of `shape` with src put at index (keepdim layout)."""
+        out = np.zeros(shape, dtype=src.dtype)
+        np.put_along_axis(out, index, src, axis=axis)
+        return out
+
+    def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows x (N, C), targets t (N,): per-row -x[i, t[i]] (0 where ignored) and the 0/1 valid mask."""
+        valid = t != ignore_index
+        picked = x[np.arange(x.shape[0]), np.where(valid, t, 0)]
+        return np.where(valid, -picked, 0).astype(x.dtype), valid.astype(x.dtype)
+
+    def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
+        """Gradient of nll_forward's per-row loss: -g[i] at (i, t[i]), zeros elsewhere."""
+        out = np.zeros((t.shape[0], classes), dtype=g.dtype)
+        valid = t != ignore_index
+        out[np.arange(t.shape[0])[valid], t[valid]] = -g[valid]
+        return out
+
+    def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
+        """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""
+        from . import cpu_optim
+
+        c = cpu_optim.adam_scalars(x.dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled)
+        flat = [a.reshape(-1) for a in (x, m, v)]
+        if not all(np.shares_memory(f, a) for f, a in zip(flat, (x, m, v))):
+            raise RuntimeError("adam_step needs contiguous parameter and state arrays")
+        dflat = np.ascontiguousarray(d, dtype=x.dtype).reshape(-1)
+        cpu_optim.adam_step(flat[0], dflat, flat[1], flat[2], *c[:6], c[6], c[7], maximize, decoupled)

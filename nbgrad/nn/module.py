@@ -169,7 +169,7 @@ class Module:
                         f"copying a param with shape {list(arr.shape)} from checkpoint, the shape in current "
                         f"model is {list(dst.shape)}."
                     )
-                dst._data[...] = arr
+                dst._backend.setitem(dst._data, Ellipsis, dst._backend.asarray(arr))
                 dst._version.value += 1
         return missing, unexpected
 

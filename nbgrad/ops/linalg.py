@@ -18,17 +18,17 @@ class MmBackward0(Node):
     def backward(self, g: Any) -> tuple:
         a, b = self.saved("self"), self.saved("other")
         be = self.backend
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2 = be.reshape(a, (1, -1)) if a.ndim == 1 else a
+        b2 = be.reshape(b, (-1, 1)) if b.ndim == 1 else b
         g2 = g
         if a.ndim == 1 and b.ndim == 1:
-            g2 = np.reshape(g2, (1, 1))
+            g2 = be.reshape(g2, (1, 1))
         elif a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = be.view(g2, lambda t: np.expand_dims(t, -2))
         elif b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        ga = be.matmul(g2, np.swapaxes(b2, -1, -2))
-        gb = be.matmul(np.swapaxes(a2, -1, -2), g2)
+            g2 = be.view(g2, lambda t: np.expand_dims(t, -1))
+        ga = be.matmul(g2, be.view(b2, lambda t: np.swapaxes(t, -1, -2)))
+        gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
         if a.ndim == 1:
             ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
         if b.ndim == 1:
@@ -82,4 +82,4 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     node = {(1, 1): DotBackward0, (2, 1): MvBackward0}.get((a.ndim, b.ndim))
     if node is None:
         node = MmBackward0 if a.ndim <= 2 and b.ndim <= 2 else BmmBackward0
-    return record(node, np.asarray(out), (a, b), be, save={"self": a, "other": b})
+    return record(node, out, (a, b), be, save={"self": a, "other": b})

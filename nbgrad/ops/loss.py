@@ -43,7 +43,7 @@ def _grad_scale(be: Any, g: Any, shape: tuple, reduction: str, n: int) -> Any:
         return g
     if reduction == "mean":
         g = ew("div", g, np.asarray(n, g.dtype), backend=be)
-    return np.broadcast_to(g, shape)
+    return be.view(g, lambda a: np.broadcast_to(a, shape))
 
 
 class _PointwiseLoss(Node):
@@ -97,13 +97,13 @@ def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str
     if weight is not None:
         w = weight._data if isinstance(weight, Tensor) else np.asarray(weight, x.dtype.np)
         broadcast_shape(w.shape, x.shape)
-    yd = y._data.astype(x.dtype.np, copy=False)
+    yd = be.astype(y._data, x.dtype.np)
     yt = y if y.dtype == x.dtype else Tensor._wrap(yd, be)
     if kind == "mse":
         d = ew("sub", x._data, yd, backend=be)
         per = ew("mul", d, d, backend=be)
     else:
-        if kind == "bce":
+        if kind == "bce" and be.device_type == "cpu":  # a CUDA check would cost a host round trip
             xa = be.to_numpy(x._data)
             if xa.size and ((xa < 0) | (xa > 1)).any():
                 raise RuntimeError("all elements of input should be between 0 and 1")
@@ -135,14 +135,12 @@ class NllLossBackward0(Node):
     def backward(self, g: Any) -> tuple:
         shape = self.input_shapes[0][0]
         be = self.backend
-        gk = g if self.reduction == "none" else np.broadcast_to(g, self.target.shape)
+        t = self.target
+        gk = g if self.reduction == "none" else be.view(g, lambda a: np.broadcast_to(a, t.shape))
         if self.reduction == "mean":
-            gk = ew("div", gk, np.asarray(self.n, g.dtype), backend=be)
-        gk = ew("neg", np.ascontiguousarray(gk), backend=be)
-        gk = ew("where", self.target != self.ignore_index, gk, np.zeros((), gk.dtype), backend=be)
-        safe = np.where(self.target == self.ignore_index, 0, self.target)
-        x_idx = (np.arange(shape[0]), safe) if len(shape) == 2 else (safe,)
-        return be.index_add(shape, x_idx, gk), None
+            gk = ew("div", gk, self.n, dt=g.dtype, backend=be)
+        gx = be.nll_backward(be.reshape(gk, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index)
+        return be.reshape(gx, shape), None
 
 
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
@@ -155,24 +153,27 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
     if input.ndim == 2 and target.shape != (input.shape[0],):
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.ndim else 0}).")
-    t = target._data.astype(np.int64)
-    c = input.shape[-1]
-    valid = t != ignore_index
-    if ((t[valid] < 0) | (t[valid] >= c)).any():
-        raise IndexError(f"Target {int(t[valid][(t[valid] < 0) | (t[valid] >= c)][0])} is out of bounds "
-                         f"for {c} classes.")
-    safe = np.where(valid, t, 0)
-    x = input._data
-    picked = x[np.arange(x.shape[0]), safe] if x.ndim == 2 else x[safe]
     be = input._backend
-    per = ew("mul", ew("neg", np.ascontiguousarray(picked), backend=be), valid.astype(x.dtype), backend=be)
-    n = int(valid.sum())
+    if target.device != input.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{input.device} and {target.device}!")
+    t = be.astype(target._data, np.dtype(np.int64))
+    c = input.shape[-1]
+    if be.device_type == "cpu":  # on CUDA an out-of-range target gives nan (no host round trip)
+        th = be.to_numpy(t)
+        bad = th[(th != ignore_index) & ((th < 0) | (th >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds for {c} classes.")
+    x2 = be.reshape(input._data, (-1, c))
+    per, valid = be.nll_forward(x2, be.reshape(t, (-1,)), ignore_index)
+    per = be.reshape(per, target.shape)
+    n = be.sum(valid, (0,), False)
     if reduction == "none":
         out = per
     else:
         out = be.sum(per, tuple(range(per.ndim)), False)
         if reduction == "mean":
-            out = ew("div", out, np.asarray(n, out.dtype), backend=be)
+            out = ew("div", out, n, dt=out.dtype, backend=be)
     return record(NllLossBackward0, out, (input, None), be, target=t, reduction=reduction,
                   n=n, ignore_index=ignore_index)
 

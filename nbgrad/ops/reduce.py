@@ -36,8 +36,8 @@ def _axes(x: Tensor, dim: Any) -> tuple[int, ...]:
 def _expand_back(be: Any, g: Any, shape: tuple, axes: tuple, keepdim: bool) -> Any:
     """Broadcast a reduced gradient back over the reduced axes."""
     if not keepdim:
-        g = g.reshape([1 if i in axes else s for i, s in enumerate(shape)])
-    return np.broadcast_to(g, shape)
+        g = be.reshape(g, tuple(1 if i in axes else s for i, s in enumerate(shape)))
+    return be.view(g, lambda a: np.broadcast_to(a, shape))
 
 
 class SumBackward1(Node):
@@ -102,11 +102,10 @@ class MaxBackward1(Node):
     def backward(self, g: Any) -> tuple:
         idx = self.saved("indices")
         shape = self.input_shapes[0][0]
-        gk = g if self.keepdim else np.expand_dims(g, self.axis)
-        ik = idx if self.keepdim else np.expand_dims(idx, self.axis)
-        out = np.zeros(shape, dtype=g.dtype)
-        np.put_along_axis(out, ik, gk, axis=self.axis)
-        return (out,)
+        be, ax = self.backend, self.axis
+        gk = g if self.keepdim else be.view(g, lambda a: np.expand_dims(a, ax))
+        ik = idx if self.keepdim else be.view(idx, lambda a: np.expand_dims(a, ax))
+        return (be.scatter_along_axis(shape, ik, gk, ax),)
 
 
 class MinBackward1(MaxBackward1):
@@ -123,7 +122,7 @@ class MaxBackward0(Node):
         be = self.backend
         mask = ew("eq", x, y, dt=np.dtype(bool), backend=be)
         cnt = be.sum(mask.astype(np.int64), tuple(range(x.ndim)), False)
-        share = ew("div", g, np.asarray(cnt, g.dtype), backend=be)
+        share = ew("div", g, cnt, dt=g.dtype, backend=be)
         return (ew("where", mask, share, np.zeros((), g.dtype), backend=be),)
 
 
@@ -297,7 +296,7 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     axes = _axes(x, dim)
     be = x._backend
     keep = [a for a in range(x.ndim) if a not in axes]
-    xt = np.transpose(x._data, keep + list(axes))
+    xt = be.view(x._data, lambda a: np.transpose(a, keep + list(axes)))
     rows = xt.reshape(xt.shape[: len(keep)] + (-1,))
     out = be.logsumexp(rows, len(keep)) if x.ndim else x._data.copy()
     if keepdim:

@@ -22,7 +22,7 @@ class ViewBackward0(Node):
     formula = "self: grad.reshape(self.shape)"
 
     def backward(self, g: Any) -> tuple:
-        return (g.reshape(self.input_shapes[0][0]),)
+        return (self.backend.reshape(g, self.input_shapes[0][0]),)
 
 
 class UnsqueezeBackward0(ViewBackward0):
@@ -44,12 +44,12 @@ def _resolve(x: Tensor, shape: tuple) -> tuple:
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     shape = _resolve(x, _shape_arg(shape))
-    return record(ViewBackward0, x._data.reshape(shape), (x,), x._backend)
+    return record(ViewBackward0, x._backend.reshape(x._data, shape), (x,), x._backend)
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
     shape = _shape_arg(shape)
-    if not x._data.flags.c_contiguous and x.ndim > 1:
+    if not x._backend.is_contiguous(x._data) and x.ndim > 1:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension "
             "spans across two contiguous subspaces). Use .reshape(...) instead."
@@ -58,7 +58,7 @@ def view(x: Tensor, *shape: Any) -> Tensor:
 
 
 def _as_view(t: Tensor, base: Tensor) -> Tensor:
-    if np.shares_memory(t._data, base._data):
+    if base._backend.shares_memory(t._data, base._data):
         t._version = base._version
         t._base = base if base._base is None else base._base
     return t
@@ -76,7 +76,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     nd = x.ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
-    return _as_view(record(UnsqueezeBackward0, np.expand_dims(x._data, dim % nd), (x,), x._backend), x)
+    out = x._backend.view(x._data, lambda a: np.expand_dims(a, dim % nd))
+    return _as_view(record(UnsqueezeBackward0, out, (x,), x._backend), x)
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
@@ -85,7 +86,8 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         axes = tuple(d % max(x.ndim, 1) for d in dims if x.ndim and x.shape[d] == 1)
-    return _as_view(record(SqueezeBackward1, np.squeeze(x._data, axes), (x,), x._backend), x)
+    out = x._backend.view(x._data, lambda a: np.squeeze(a, axes))
+    return _as_view(record(SqueezeBackward1, out, (x,), x._backend), x)
 
 
 class PermuteBackward0(Node):
@@ -93,7 +95,8 @@ class PermuteBackward0(Node):
     formula = "self: grad.permute(inverse(dims))"
 
     def backward(self, g: Any) -> tuple:
-        return (np.transpose(g, np.argsort(self.dims)),)
+        inv = tuple(int(i) for i in np.argsort(self.dims))
+        return (self.backend.view(g, lambda a: np.transpose(a, inv)),)
 
 
 class TransposeBackward0(PermuteBackward0):
@@ -110,7 +113,8 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
             f"len(dims) = {len(dims)}"
         )
     dims = tuple(d % x.ndim for d in dims)
-    return _as_view(record(PermuteBackward0, np.transpose(x._data, dims), (x,), x._backend, dims=dims), x)
+    out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
+    return _as_view(record(PermuteBackward0, out, (x,), x._backend, dims=dims), x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -118,7 +122,8 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
         return x
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    out = record(TransposeBackward0, np.transpose(x._data, dims), (x,), x._backend, dims=tuple(dims))
+    out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
+    out = record(TransposeBackward0, out, (x,), x._backend, dims=tuple(dims))
     return _as_view(out, x)
 
 
@@ -146,7 +151,8 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
                 f"Tensor sizes: {list(x.shape)}"
             )
-    return _as_view(record(ExpandBackward0, np.broadcast_to(x._data, shape), (x,), x._backend), x)
+    out = x._backend.view(x._data, lambda a: np.broadcast_to(a, shape))
+    return _as_view(record(ExpandBackward0, out, (x,), x._backend), x)
 
 
 class IndexBackward0(Node):
@@ -171,7 +177,7 @@ def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
     conv, advanced = [], False
     for it in items:
         if isinstance(it, Tensor):
-            it = it._data
+            it = it._backend.to_numpy(it._data)  # index arrays live on the host
         if isinstance(it, (list, np.ndarray)):
             it = np.asarray(it)
             if it.dtype.kind not in "biu":
@@ -200,13 +206,13 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
                 rest.append(slice(None) if i is None else i)
         return getitem(getitem(x, tuple(first)), tuple(rest))
     try:
-        out = x._data[index]
+        out = x._backend.getitem(x._data, index)
     except IndexError as e:
         raise IndexError(f"{e} (tensor of shape {list(x.shape)})") from None
     node = IndexBackward0
     if not advanced:
         node = SelectBackward0 if any(isinstance(i, (int, np.integer)) for i in index) else SliceBackward0
-    t = record(node, np.asarray(out), (x,), x._backend, index=index)
+    t = record(node, out, (x,), x._backend, index=index)
     return t if advanced else _as_view(t, x)
 
 
@@ -215,7 +221,8 @@ class CatBackward0(Node):
     formula = "tensors[i]: grad.narrow(dim, offset_i, size_i)"
 
     def backward(self, g: Any) -> tuple:
-        return tuple(np.split(g, np.cumsum(self.sizes)[:-1], axis=self.dim))
+        be, d, starts = self.backend, self.dim, np.cumsum([0] + self.sizes[:-1])
+        return tuple(be.getitem(g, (slice(None),) * d + (slice(int(s), int(s) + n),)) for s, n in zip(starts, self.sizes))
 
 
 class StackBackward0(Node):
@@ -223,7 +230,7 @@ class StackBackward0(Node):
     formula = "tensors[i]: grad.select(dim, i)"
 
     def backward(self, g: Any) -> tuple:
-        return tuple(np.take(g, i, axis=self.dim) for i in range(g.shape[self.dim]))
+        return tuple(self.backend.getitem(g, (slice(None),) * self.dim + (i,)) for i in range(g.shape[self.dim]))
 
 
 def _same_device(tensors: Sequence[Tensor]) -> None:
@@ -248,7 +255,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"Sizes of tensors must match except in dimension {d}. Expected size "
                 f"{list(tensors[0].shape)} but got size {list(t.shape)} for a tensor in the list."
             )
-    out = np.concatenate([t._data.astype(dt.np, copy=False) for t in tensors], axis=d)
+    be = tensors[0]._backend
+    out = be.concatenate([be.astype(t._data, dt.np) for t in tensors], d)
     return record(CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
 
 
@@ -267,7 +275,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     dt = result_type(*tensors)
     d = dim % (tensors[0].ndim + 1)
-    out = np.stack([t._data.astype(dt.np, copy=False) for t in tensors], axis=d)
+    be = tensors[0]._backend
+    out = be.concatenate([be.view(be.astype(t._data, dt.np), lambda a: np.expand_dims(a, d)) for t in tensors], d)
     return record(StackBackward0, out, tensors, tensors[0]._backend, dim=d)
 
 
@@ -280,7 +289,7 @@ class CloneBackward0(Node):
 
 
 def clone(x: Tensor) -> Tensor:
-    return record(CloneBackward0, x._data.copy(), (x,), x._backend)
+    return record(CloneBackward0, x._backend.copy(x._data), (x,), x._backend)
 
 
 class ToCopyBackward0(CloneBackward0):
@@ -292,5 +301,5 @@ def to_dtype(x: Tensor, dt: Any) -> Tensor:
     if x.dtype == dt:
         return x
     if x.requires_grad and not dt.is_floating_point:
-        return Tensor._wrap(x._data.astype(dt.np), x._backend)
-    return record(ToCopyBackward0, x._data.astype(dt.np), (x,), x._backend)
+        return Tensor._wrap(x._backend.astype(x._data, dt.np), x._backend)
+    return record(ToCopyBackward0, x._backend.astype(x._data, dt.np), (x,), x._backend)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable
 
 import numpy as np
@@ -46,8 +45,8 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _write(p: Any, value: np.ndarray) -> None:
-    p._data[...] = value
+def _write(p: Any, value: Any) -> None:
+    p._backend.setitem(p._data, Ellipsis, value)
     p._version.value += 1
 
 
@@ -72,13 +71,13 @@ class SGD(Optimizer):
         def scaled(x: Any, c: float) -> Any:
             return ew("mul", x, np.asarray(c, dt))
 
-        d = -d if g["maximize"] else d
+        d = be.elementwise("neg", [d], shape, dt) if g["maximize"] else d
         if g["weight_decay"]:
             d = ew("add", d, scaled(p._data, g["weight_decay"]))
         if g["momentum"]:
             buf = st.get("momentum_buffer")
             if buf is None:
-                buf = np.array(d, copy=True)
+                buf = be.copy(d)
             else:
                 buf = ew("add", scaled(buf, g["momentum"]), scaled(d, 1 - g["dampening"]))
             st["momentum_buffer"] = buf
@@ -96,32 +95,17 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
     def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
-        # same operation order as PyTorch's single-tensor Adam
-        dt = p._data.dtype
-        b1, b2 = g["betas"]
-        lr, eps, wd = g["lr"], g["eps"], g["weight_decay"]
-        d = -d if g["maximize"] else d
-        x = p._data
-        if wd:
-            if self.decoupled:
-                x = x * dt.type(1 - lr * wd)
-            else:
-                d = d + x * dt.type(wd)
+        # one fused kernel per parameter, in PyTorch's single-tensor Adam operation order
+        be = p._backend
         if not st:
             st["step"] = 0
-            st["exp_avg"] = np.zeros_like(x)
-            st["exp_avg_sq"] = np.zeros_like(x)
+            st["exp_avg"] = be.full(p.shape, 0, p._data.dtype)
+            st["exp_avg_sq"] = be.full(p.shape, 0, p._data.dtype)
         st["step"] += 1
-        t = st["step"]
-        m, v = st["exp_avg"], st["exp_avg_sq"]
-        m = m + (d - m) * dt.type(1 - b1)
-        v = v * dt.type(b2) + d * d * dt.type(1 - b2)
-        st["exp_avg"], st["exp_avg_sq"] = m, v
-        bc1 = 1 - b1 ** t
-        bc2 = 1 - b2 ** t
-        step_size = lr / bc1
-        denom = np.sqrt(v) / dt.type(math.sqrt(bc2)) + dt.type(eps)
-        _write(p, x - dt.type(step_size) * (m / denom))
+        b1, b2 = g["betas"]
+        be.adam_step(p._data, d, st["exp_avg"], st["exp_avg_sq"], step=st["step"], lr=g["lr"], beta1=b1, beta2=b2,
+                     eps=g["eps"], weight_decay=g["weight_decay"], decoupled=self.decoupled, maximize=g["maximize"])
+        p._version.value += 1
 
 
 class AdamW(Adam):

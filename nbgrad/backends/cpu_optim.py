@@ -1,0 +1,40 @@
+"""Fused optimizer update kernels for the CPU backend (in place, one pass over memory)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._numba_setup import ensure_cache_dir
+
+ensure_cache_dir()
+
+from numba import njit, prange  # noqa: E402
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def adam_step(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):  # pragma: no cover
+    """PyTorch's Adam/AdamW for one parameter; scalars come in x's dtype so float32 stays float32."""
+    for i in prange(x.size):
+        di = -d[i] if maximize else d[i]
+        xi = x[i]
+        if decoupled:
+            xi = xi * c_decay
+        else:
+            di = di + xi * wd
+        mi = m[i] + (di - m[i]) * one_b1
+        vi = v[i] * b2 + di * di * one_b2
+        m[i] = mi
+        v[i] = vi
+        x[i] = xi - step_size * (mi / (np.sqrt(vi) / sqrt_bc2 + eps))
+
+
+def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
+                 weight_decay: float, decoupled: bool) -> tuple:
+    """The per-step constants of adam_step, cast to the parameter's dtype (shared with the CUDA backend)."""
+    t = dtype.type
+    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+    c_decay = 1 - lr * weight_decay if decoupled else 1.0
+    return (t(c_decay), t(weight_decay), t(1 - beta1), t(beta2), t(1 - beta2), t(lr / bc1),
+            t(math.sqrt(bc2)), t(eps))
