@@ -8,8 +8,17 @@ Run from the repository root:
     python -m benches.run --large         # adds the L MLP (512, 4096->4096->1000)
     python -m benches.run --threads 4     # NUMBA/OMP/BLAS/torch threads (default: all cores)
 
-Prints a table (case x library: median, min-max, ratio to nbgrad), writes
-bench-results/results.json and, if matplotlib is importable, bench-results/results.png.
+Prints a table (case x library: median, min-max, ratio to nbgrad) and the issue's targets
+(met / missed), writes bench-results/results.json, results.md (the table in markdown) and, if
+matplotlib is importable, bench-results/results.png. A progress bar goes to stderr.
+
+Cases that are not timed in-process: `startup` / `startup_cold` time a fresh interpreter that
+imports the library and runs the seed example (cold: NUMBA_CACHE_DIR points at a new empty
+folder each run, so every kernel it needs is compiled); `memory` runs the MLP training step
+(L size) in a fresh interpreter per library and reports the peak RSS the step adds above the
+RSS after set-up and one warm-up step (Linux: VmHWM reset through /proc/self/clear_refs;
+elsewhere ru_maxrss, which may include set-up). RSS, not tracemalloc, so torch's own C++
+allocations count.
 
 Method: each library builds its own inputs once per case; every library is warmed up
 (`--warmup` calls, the first of which is timed separately as `first_call_s`, i.e.
@@ -26,6 +35,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -38,9 +48,15 @@ OMP_WAIT_DEFAULT = "PASSIVE"
 GROUPS = {
     "mlp": ("mlp_S", "mlp_M", "mlp_L"),
     "reductions": ("sum", "mean", "max", "softmax", "log_softmax"),
+    "startup": ("startup", "startup_cold"),
 }
 DEFAULT_CASES = ("mlp_S", "mlp_M", "elementwise", "tutorial", "sum", "mean", "max", "softmax",
-                 "log_softmax", "startup")
+                 "log_softmax", "startup", "startup_cold", "memory")
+# the issue's targets: nbgrad median / peer median at most this (memory: peak step RSS ratio)
+TORCH_TARGETS = {"mlp_S": 1.5, "mlp_M": 1.0, "mlp_L": 1.0, "elementwise": 1.0, "tutorial": 1.5,
+                 "startup": 1.0, "memory": 1.2}
+AUTOGRAD_TARGET = 0.5
+COLD_START_LIMIT_S = 15.0
 ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:]
 
 
@@ -200,6 +216,9 @@ def mlp_numpy(np: Any, dims: tuple) -> Callable:
         for prm, d in zip(params, (dw1, db1, dw2, db2)):
             prm -= np.float32(LR) * d
     return step
+
+
+MLP_BUILDERS = {"nbgrad": mlp_torchlike, "torch": mlp_torchlike, "autograd": mlp_autograd, "numpy": mlp_numpy}
 
 
 # elementwise chain: ((x * w + b).tanh() * x).sigmoid().sum(), grads for x, w, b
@@ -384,18 +403,95 @@ STARTUP_SRC = {
 }
 
 
-def startup(mod: Any, name: str) -> Callable | None:
-    src = STARTUP_SRC.get(name)
-    if src is None:
-        return None
+def _child_env() -> tuple[dict, str]:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env, root
+
+
+def startup(mod: Any, name: str, cold: bool = False) -> Callable | None:
+    """A fresh interpreter runs STARTUP_SRC[name]; cold: with a new, empty NUMBA_CACHE_DIR."""
+    src = STARTUP_SRC.get(name)
+    if src is None:
+        return None
+    env, root = _child_env()
 
     def step() -> None:
-        subprocess.run([sys.executable, "-c", src], check=True, env=env, cwd=root,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if cold:
+            with tempfile.TemporaryDirectory(prefix="nbgrad-cold-cache-") as d:
+                _run_child(src, dict(env, NUMBA_CACHE_DIR=d), root)
+        else:
+            _run_child(src, env, root)
     return step
+
+
+def _run_child(src: str, env: dict, cwd: str) -> str:
+    p = subprocess.run([sys.executable, "-c", src], env=env, cwd=cwd, capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError(f"child exited {p.returncode}: {p.stderr.strip()[-500:]}")
+    return p.stdout
+
+
+# peak memory of one training step, each library in a fresh interpreter
+
+MEM_CHILD = """
+import gc, json, resource, sys
+from benches import run as B
+lib, dims = sys.argv[1], tuple(int(v) for v in sys.argv[2].split(","))
+mod = B.load_libs((lib,))[0][lib]
+step = B.MLP_BUILDERS[lib](mod, dims)
+step()  # warm-up: JIT / cache load, lazily created buffers
+gc.collect()
+base = B.proc_status_kib().get("VmRSS")
+reset = B.reset_peak_rss()
+for _ in range(2):
+    step()
+st = B.proc_status_kib()
+maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+peak = st.get("VmHWM", maxrss) if reset else maxrss
+print(json.dumps({"base_kib": base, "peak_kib": peak, "peak_reset": reset}))
+"""
+
+
+def proc_status_kib() -> dict:
+    out: dict[str, int] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS", "VmHWM")):
+                    k, v = line.split(":")
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def reset_peak_rss() -> bool:
+    """Linux >= 4.0: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return "VmHWM" in proc_status_kib()
+    except OSError:
+        return False
+
+
+def memory(mod: Any, name: str, dims: tuple) -> Callable:
+    """Returns a callable that measures the step's peak RSS increase (MiB) in a fresh interpreter."""
+    env, root = _child_env()
+    arg = ",".join(map(str, dims))
+
+    def measure() -> dict:
+        p = subprocess.run([sys.executable, "-c", MEM_CHILD, name, arg], env=env, cwd=root,
+                           capture_output=True, text=True)
+        if p.returncode:
+            raise RuntimeError(f"child exited {p.returncode}: {p.stderr.strip()[-500:]}")
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        base = r["base_kib"] or 0
+        return {"step_mib": max(r["peak_kib"] - base, 0) / 1024, "peak_mib": r["peak_kib"] / 1024,
+                "base_mib": base / 1024, "peak_reset": r["peak_reset"]}
+    return measure
 
 
 # --------------------------------------------------------------------------- registry
@@ -406,8 +502,7 @@ def case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], Ca
         size = name[4:]
         dims = QUICK_MLP if quick else MLP_SIZES[size]
         desc = f"MLP train step batch {dims[0]}, {dims[1]}->{dims[2]}->{dims[3]}"
-        fns = {"nbgrad": mlp_torchlike, "torch": mlp_torchlike, "autograd": mlp_autograd, "numpy": mlp_numpy}
-        return desc, {k: (lambda m, f=f: f(m, dims)) for k, f in fns.items()}
+        return desc, {k: (lambda m, f=f: f(m, dims)) for k, f in MLP_BUILDERS.items()}
     if name == "elementwise":
         n = 4096 if quick else 4 * 1024 * 1024
         fns = {"nbgrad": ew_torchlike, "torch": ew_torchlike, "autograd": ew_autograd, "numpy": ew_numpy}
@@ -423,9 +518,14 @@ def case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], Ca
         what = {"sum": "sum(dim=1)", "mean": "mean()", "max": "max(dim=1)"}.get(name, name + "(dim=1)")
         return f"{what} fwd+bwd on {shape}", \
             {k: (lambda m, f=f: f(m, shape, name)) for k, f in fns.items()}
-    if name == "startup":
-        return "fresh process: import + seed graph (warm cache)", \
-            {k: (lambda m, k=k: startup(m, k)) for k in LIBS}
+    if name in ("startup", "startup_cold"):
+        cold = name == "startup_cold"
+        desc = "fresh process: import + seed graph, " + ("empty Numba cache" if cold else "warm cache")
+        return desc, {k: (lambda m, k=k: startup(m, k, cold)) for k in LIBS}
+    if name == "memory":
+        dims = QUICK_MLP if quick else MLP_SIZES["L"]
+        return (f"peak RSS (MiB) of a fresh process during the MLP train step {dims[0]}, {dims[1]}->{dims[2]}->{dims[3]}",
+                {k: (lambda m, k=k: memory(m, k, dims)) for k in LIBS})
     raise KeyError(name)
 
 
@@ -445,12 +545,69 @@ def resolve_cases(spec: str | None, large: bool) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- progress
+
+class Progress:
+    """A one-line text progress bar on stderr (redrawn in place on a terminal, else one line per case)."""
+
+    def __init__(self, total: int, stream: Any = None, width: int = 30) -> None:
+        self.total, self.done, self.width = max(total, 1), 0, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+
+    def tick(self, label: str, n: int = 1) -> None:
+        self.done = min(self.done + n, self.total)
+        if self.tty:
+            self._draw(label, "\r")
+
+    def line(self, label: str) -> None:
+        """Always printed: the start of a case."""
+        self._draw(label, "\r" if self.tty else "")
+        if not self.tty:
+            self.stream.write("\n")
+
+    def _draw(self, label: str, lead: str) -> None:
+        k = int(self.width * self.done / self.total)
+        el = time.perf_counter() - self.t0
+        self.stream.write(f"{lead}[{'#' * k}{'.' * (self.width - k)}] {100 * self.done // self.total:3d}% "
+                          f"{el:6.1f}s {label[:40]:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def case_units(name: str, n_libs: int, repeats: int, warmup: int) -> int:
+    """How many progress ticks a case takes."""
+    if name == "memory":
+        return n_libs
+    return n_libs * (warmup + _case_repeats(name, repeats))
+
+
+def _case_repeats(name: str, repeats: int) -> int:
+    # each cold start-up compiles every kernel it needs: a few of those are enough
+    return min(repeats, 5) if name == "startup_cold" else repeats
+
+
 # --------------------------------------------------------------------------- timing
 
-def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log: Callable = print) -> dict:
+def _summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log: Callable = print,
+             progress: Progress | None = None) -> dict:
+    """Times one case. Libraries are warmed up, then timed alternately A B C D A B C D ...;
+    res["order"] records the library of every timed call in the order they ran."""
     desc, builders = case_spec(name, quick)
+    tick = progress.tick if progress else (lambda *a, **k: None)
     steps: dict[str, Callable] = {}
-    res: dict[str, Any] = {"case": name, "description": desc, "libs": {}, "skipped": {}}
+    unit = "MiB" if name == "memory" else "s"
+    res: dict[str, Any] = {"case": name, "description": desc, "unit": unit, "libs": {}, "skipped": {},
+                           "order": []}
     for lib, mod in libs.items():
         try:
             fn = builders[lib](mod)
@@ -459,45 +616,78 @@ def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log:
             continue
         if fn is None:
             continue
-        try:
-            t0 = time.perf_counter()
-            fn()
-            first = time.perf_counter() - t0
-            for _ in range(warmup - 1):
-                fn()
-        except Exception as e:  # noqa: BLE001
-            res["skipped"][lib] = f"run failed: {type(e).__name__}: {e}"
-            continue
         steps[lib] = fn
-        res["libs"][lib] = {"first_call_s": first, "times_s": []}
-    for _ in range(repeats):  # A B C D A B C D ...
+        res["libs"][lib] = {"values": []}
+    if name == "memory":  # one fresh interpreter per library; RSS figures do not need repeats
         for lib, fn in steps.items():
-            t0 = time.perf_counter()
-            fn()
-            res["libs"][lib]["times_s"].append(time.perf_counter() - t0)
-    for lib, r in res["libs"].items():
-        ts = r["times_s"]
-        r.update(median_s=statistics.median(ts), min_s=min(ts), max_s=max(ts), n=len(ts))
-    base = res["libs"].get("nbgrad", {}).get("median_s")
+            try:
+                m = fn()
+            except Exception as e:  # noqa: BLE001
+                res["skipped"][lib] = f"run failed: {type(e).__name__}: {e}"
+                continue
+            finally:
+                tick(f"{name} {lib}")
+            res["order"].append(lib)
+            res["libs"][lib].update(values=[m["peak_mib"]], **m)
+    else:
+        for lib, fn in list(steps.items()):
+            try:
+                t0 = time.perf_counter()
+                fn()
+                res["libs"][lib]["first_call_s"] = time.perf_counter() - t0
+                tick(f"{name} {lib} warm-up")
+                for _ in range(warmup - 1):
+                    fn()
+                    tick(f"{name} {lib} warm-up")
+            except Exception as e:  # noqa: BLE001
+                res["skipped"][lib] = f"run failed: {type(e).__name__}: {e}"
+                del steps[lib]
+        for i in range(_case_repeats(name, repeats)):  # A B C D A B C D ...
+            for lib, fn in steps.items():
+                t0 = time.perf_counter()
+                fn()
+                res["libs"][lib]["values"].append(time.perf_counter() - t0)
+                res["order"].append(lib)
+                tick(f"{name} {lib} {i + 1}/{_case_repeats(name, repeats)}")
+    for lib in list(res["libs"]):
+        if lib in res["skipped"] or not res["libs"][lib]["values"]:
+            del res["libs"][lib]
+            continue
+        res["libs"][lib].update(_summary(res["libs"][lib]["values"]))
+    base = res["libs"].get("nbgrad", {}).get("median")
     for r in res["libs"].values():
-        r["ratio_to_nbgrad"] = (r["median_s"] / base) if base else None
+        r["ratio_to_nbgrad"] = (r["median"] / base) if base else None
     for lib, why in res["skipped"].items():
         log(f"  [{name}] {lib}: {why}")
     return res
 
 
+def is_alternating(order: list[str]) -> bool:
+    """True when the timed calls ran as A B C A B C ... (every round has each library once, same order)."""
+    libs = list(dict.fromkeys(order))
+    k = len(libs)
+    return bool(k) and len(order) % k == 0 and all(order[i] == libs[i % k] for i in range(len(order)))
+
+
+def fmt_v(v: float, unit: str) -> str:
+    if unit == "MiB":
+        return f"{v:.0f}MiB" if v >= 10 else f"{v:.1f}MiB"
+    if v < 1e-3:
+        return f"{v * 1e6:.1f}us"
+    if v < 1:
+        return f"{v * 1e3:.2f}ms"
+    return f"{v:.3f}s"
+
+
 def fmt_t(s: float) -> str:
-    if s < 1e-3:
-        return f"{s * 1e6:.1f}us"
-    if s < 1:
-        return f"{s * 1e3:.2f}ms"
-    return f"{s:.3f}s"
+    return fmt_v(s, "s")
 
 
 def table(results: list[dict], libs: list[str]) -> str:
     head = f"{'case':<12} {'library':<9} {'median':>10} {'min - max':>21} {'x nbgrad':>9} {'first call':>11}"
     lines = [head, "-" * len(head)]
     for res in results:
+        u = res["unit"]
         for lib in libs:
             r = res["libs"].get(lib)
             if r is None:
@@ -505,23 +695,80 @@ def table(results: list[dict], libs: list[str]) -> str:
                 lines.append(f"{res['case']:<12} {lib:<9} {'-':>10}   ({why})")
                 continue
             ratio = r["ratio_to_nbgrad"]
-            rng = f"{fmt_t(r['min_s'])} - {fmt_t(r['max_s'])}"
-            lines.append(f"{res['case']:<12} {lib:<9} {fmt_t(r['median_s']):>10} {rng:>21} "
-                         f"{(f'{ratio:.2f}' if ratio else '-'):>9} {fmt_t(r['first_call_s']):>11}")
+            rng = f"{fmt_v(r['min'], u)} - {fmt_v(r['max'], u)}"
+            extra = fmt_t(r["first_call_s"]) if "first_call_s" in r else (
+                f"step +{fmt_v(r['step_mib'], u)}" if "step_mib" in r else "")
+            lines.append(f"{res['case']:<12} {lib:<9} {fmt_v(r['median'], u):>10} {rng:>21} "
+                         f"{(f'{ratio:.2f}' if ratio else '-'):>9} {extra:>11}")
     return "\n".join(lines)
+
+
+PEERS = ("torch", "autograd", "numpy")
+
+
+def _slowdown(res: dict, peer: str) -> float | None:
+    nb, r = res["libs"].get("nbgrad"), res["libs"].get(peer)
+    return nb["median"] / r["median"] if nb and r and r["median"] else None
 
 
 def slowdowns(results: list[dict]) -> str:
     """nbgrad time / peer time per case (>1: nbgrad slower)."""
-    peers = ("torch", "autograd", "numpy")
-    lines = [f"{'case':<12} " + " ".join(f"{'nbgrad/' + p:>16}" for p in peers)]
+    lines = [f"{'case':<12} " + " ".join(f"{'nbgrad/' + p:>16}" for p in PEERS)]
     for res in results:
-        nb = res["libs"].get("nbgrad")
-        cells = []
+        cells = [_slowdown(res, p) for p in PEERS]
+        lines.append(f"{res['case']:<12} " + " ".join(f"{c:>16.2f}" if c is not None else f"{'-':>16}"
+                                                       for c in cells))
+    return "\n".join(lines)
+
+
+def targets(results: list[dict]) -> list[dict]:
+    """The issue's targets, each with the measured figure and whether it is met."""
+    out = []
+    for res in results:
+        c = res["case"]
+        if c == "startup_cold":
+            nb = res["libs"].get("nbgrad")
+            if nb:
+                out.append({"case": c, "what": "nbgrad first run, empty Numba cache (s)", "limit": COLD_START_LIMIT_S,
+                            "value": nb["max"], "met": nb["max"] < COLD_START_LIMIT_S})
+            continue
+        if c in TORCH_TARGETS and (v := _slowdown(res, "torch")) is not None:
+            what = "peak RSS, nbgrad / torch" if c == "memory" else "nbgrad / torch"
+            out.append({"case": c, "what": what, "limit": TORCH_TARGETS[c], "value": v, "met": v <= TORCH_TARGETS[c]})
+        if c == "memory":
+            nb, tr = res["libs"].get("nbgrad"), res["libs"].get("torch")
+            if nb and tr and tr["step_mib"]:
+                v = nb["step_mib"] / tr["step_mib"]
+                out.append({"case": c, "what": "RSS added by the step, nbgrad / torch", "limit": TORCH_TARGETS[c],
+                            "value": v, "met": v <= TORCH_TARGETS[c]})
+            continue
+        if (v := _slowdown(res, "autograd")) is not None:
+            out.append({"case": c, "what": "nbgrad / autograd", "limit": AUTOGRAD_TARGET, "value": v,
+                        "met": v <= AUTOGRAD_TARGET})
+    return out
+
+
+def targets_text(ts: list[dict]) -> str:
+    return "\n".join(f"{'met   ' if t['met'] else 'MISSED'} {t['case']:<12} {t['what']:<42} "
+                     f"{t['value']:8.2f} (target {'<' if t['case'] == 'startup_cold' else '<='} {t['limit']})"
+                     for t in ts)
+
+
+def markdown(results: list[dict], libs: list[str]) -> str:
+    """One row per case: each library's median, and nbgrad's ratio to each peer."""
+    peers = [p for p in PEERS if p in libs]
+    head = ["case"] + list(libs) + [f"nbgrad / {p}" for p in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for res in results:
+        u = res["unit"]
+        cells = [res["case"]]
+        for lib in libs:
+            r = res["libs"].get(lib)
+            cells.append(fmt_v(r["median"], u) if r else "-")
         for p in peers:
-            r = res["libs"].get(p)
-            cells.append(f"{nb['median_s'] / r['median_s']:>16.2f}" if nb and r else f"{'-':>16}")
-        lines.append(f"{res['case']:<12} " + " ".join(cells))
+            v = _slowdown(res, p)
+            cells.append(f"{v:.2f}" if v is not None else "-")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -533,18 +780,20 @@ def plot(results: list[dict], libs: list[str], path: str) -> str | None:
     except ImportError:
         return None
     cases = [r["case"] for r in results]
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(cases)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.0 * len(cases) + 2), 4.5))
     width = 0.8 / max(1, len(libs))
     for j, lib in enumerate(libs):
         ys = [r["libs"].get(lib, {}).get("ratio_to_nbgrad") or 0 for r in results]
         ax.bar([i + j * width for i in range(len(cases))], ys, width, label=lib)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(cases))], cases, rotation=30)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(cases))], cases, rotation=30, ha="right")
     ax.set_yscale("log")
-    ax.set_ylabel("median time / nbgrad median")
+    ax.set_ylabel("peer median / nbgrad median (>1: nbgrad ahead)")
+    ax.set_title("nbgrad vs peers, CPU float32 (memory: peak RSS of the step)")
     ax.axhline(1, color="k", lw=0.5)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
     return path
 
 
@@ -564,7 +813,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "unless those env vars are already set)")
     p.add_argument("--out", default="bench-results", help="output directory (results.json, results.png)")
     p.add_argument("--no-write", action="store_true", help="do not write files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p.parse_args(argv)
+
+
+def limit_blas(n: int | None) -> Any:
+    """With threadpoolctl, also cap BLAS / OpenMP pools already loaded (numpy's OpenBLAS, torch's)."""
+    if n is None:
+        return None
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return threadpoolctl.threadpool_limits(n)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -577,6 +838,7 @@ def main(argv: list[str] | None = None) -> dict:
     libs, skipped = load_libs(wanted)
     for lib, why in skipped.items():
         print(f"skipping {lib}: not available ({why})")
+    limits = limit_blas(a.threads)
     info = thread_report(libs)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, load avg {load}; "
@@ -585,12 +847,21 @@ def main(argv: list[str] | None = None) -> dict:
     versions = {k: getattr(m, "__version__", None) or _dist_version(k) for k, m in libs.items()}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"repeats={repeats} warmup={warmup} cases={','.join(cases)}"
-          + (" (quick sizes)" if a.quick else ""))
+          + (" (quick sizes)" if a.quick else ""), flush=True)
+    progress = None if a.no_progress else Progress(sum(case_units(c, len(libs), repeats, warmup) for c in cases))
     results = []
     for c in cases:
         t0 = time.perf_counter()
-        results.append(run_case(c, libs, repeats, warmup, a.quick))
-        print(f"  done {c} in {time.perf_counter() - t0:.1f}s", flush=True)
+        if progress:
+            progress.line(f"{c} ...")
+        res = run_case(c, libs, repeats, warmup, a.quick, progress=progress)
+        res["seconds"] = time.perf_counter() - t0
+        res["alternating"] = is_alternating(res["order"])
+        results.append(res)
+    if progress:
+        progress.close()
+    if limits is not None:
+        limits.restore_original_limits()
     info["numba.threading_layer"] = _numba_layer(__import__("numba")) if "nbgrad" in libs else None
     order = [lib for lib in LIBS if lib in libs]
     print()
@@ -598,20 +869,30 @@ def main(argv: list[str] | None = None) -> dict:
     print()
     print("slowdown = nbgrad median / peer median (>1 means nbgrad is slower):")
     print(slowdowns(results))
+    ts = targets(results)
+    if ts:
+        print("\ntargets (issue 5)" + (": quick sizes, not comparable to the targets" if a.quick else ":"))
+        print(targets_text(ts))
+    bad = [r["case"] for r in results if not r["alternating"] and len(r["libs"]) > 1]
+    print("\nruns alternated A B A B after warm-up: " + ("yes" if not bad else f"NO in {', '.join(bad)}"))
     out = {"meta": {"python": platform.python_version(), "platform": platform.platform(),
                     "threads": info, "versions": versions, "skipped_libs": skipped, "repeats": repeats,
                     "warmup": warmup, "quick": a.quick, "loadavg_start": load,
                     "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-           "results": results}
+           "results": results, "targets": ts}
     if not a.no_write:
         os.makedirs(a.out, exist_ok=True)
         jp = os.path.join(a.out, "results.json")
         with open(jp, "w") as f:
             json.dump(out, f, indent=1)
         print(f"\nwrote {jp}")
+        mp = os.path.join(a.out, "results.md")
+        with open(mp, "w") as f:
+            f.write(markdown(results, order) + "\n")
+        print(f"wrote {mp}")
         png = plot(results, order, os.path.join(a.out, "results.png"))
-        print(f"wrote {png}" if png else "no chart: matplotlib not importable")
+        print(f"wrote {png}" if png else "no chart: matplotlib is not installed (pip install matplotlib)")
     return out
 
 

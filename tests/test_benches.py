@@ -16,7 +16,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benches import run as B  # noqa: E402
 
-QUICK_CASES = [c for c in B.ALL_CASES if c != "startup"]  # start-up spawns interpreters: skipped here
+# start-up and memory spawn interpreters: tested below with nbgrad (and numpy) only
+SPAWNING = ("startup", "startup_cold", "memory")
+QUICK_CASES = [c for c in B.ALL_CASES if c not in SPAWNING]
 
 
 @pytest.fixture(autouse=True)
@@ -37,23 +39,69 @@ def libs():
 
 @pytest.mark.parametrize("case", QUICK_CASES)
 def test_case_runs_quick(case, libs):
-    res = B.run_case(case, libs, repeats=1, warmup=1, quick=True, log=lambda *_: None)
-    assert res["case"] == case
+    res = B.run_case(case, libs, repeats=2, warmup=1, quick=True, log=lambda *_: None)
+    assert res["case"] == case and res["unit"] == "s"
     assert not res["skipped"], res["skipped"]
     assert set(res["libs"]) == set(libs)
     for lib, r in res["libs"].items():
-        assert r["n"] == 1 and r["median_s"] >= 0, lib
+        assert r["n"] == 2 and r["median"] >= 0 and r["first_call_s"] >= 0, lib
     assert res["libs"]["nbgrad"]["ratio_to_nbgrad"] == pytest.approx(1.0)
+    # after warm-up the libraries were timed A B C D A B C D
+    assert res["order"] == list(res["libs"]) * 2
+    assert B.is_alternating(res["order"])
+
+
+def test_is_alternating():
+    assert B.is_alternating(["a", "b", "a", "b"])
+    assert not B.is_alternating(["a", "a", "b", "b"])
+    assert not B.is_alternating(["a", "b", "a"])
+    assert not B.is_alternating([])
+
+
+@pytest.mark.parametrize("case", ["startup", "startup_cold"])
+def test_startup_runs(case, libs):
+    res = B.run_case(case, {"nbgrad": libs["nbgrad"]}, repeats=1, warmup=1, quick=True, log=lambda *_: None)
+    assert not res["skipped"], res["skipped"]
+    assert res["libs"]["nbgrad"]["median"] > 0
+
+
+def test_memory_runs(libs):
+    sub = {k: libs[k] for k in ("nbgrad", "numpy")}
+    res = B.run_case("memory", sub, repeats=1, warmup=1, quick=True, log=lambda *_: None)
+    assert not res["skipped"], res["skipped"]
+    assert res["unit"] == "MiB" and res["order"] == ["nbgrad", "numpy"]
+    for r in res["libs"].values():
+        assert r["peak_mib"] > 0 and r["step_mib"] >= 0
+
+
+def test_progress_bar_writes_to_stream():
+    import io
+    buf = io.StringIO()
+    p = B.Progress(4, stream=buf)
+    p.line("case a")
+    for _ in range(4):
+        p.tick("x")
+    p.close()
+    assert "case a" in buf.getvalue() and "%" in buf.getvalue()
 
 
 def test_main_quick_writes_json(tmp_path, capsys):
-    out = B.main(["--quick", "--cases", "tutorial,sum", "--repeats", "1", "--out", str(tmp_path)])
+    out = B.main(["--quick", "--cases", "tutorial,sum", "--repeats", "1", "--out", str(tmp_path), "--threads", "2"])
     assert [r["case"] for r in out["results"]] == ["tutorial", "sum"]
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["results"][0]["libs"]["nbgrad"]["n"] == 1
-    assert "torch.get_num_threads" in data["meta"]["threads"] or importlib.util.find_spec("torch") is None
-    printed = capsys.readouterr().out
-    assert "x nbgrad" in printed and "nbgrad/torch" in printed
+    assert data["results"][0]["alternating"]
+    th = data["meta"]["threads"]
+    assert th["env"]["NUMBA_NUM_THREADS"] == "2" and th["env"]["OMP_NUM_THREADS"] == "2"
+    assert "torch.get_num_threads" in th or importlib.util.find_spec("torch") is None
+    assert any(t["case"] == "tutorial" for t in data["targets"])
+    assert (tmp_path / "results.md").read_text().startswith("| case |")
+    assert (tmp_path / "results.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "x nbgrad" in printed and "nbgrad/torch" in printed and "targets" in printed
+    assert "alternated" in printed
+    assert "%" in captured.err  # the progress bar
 
 
 def test_missing_peer_is_skipped_with_message(capsys, monkeypatch):
