@@ -2,59 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 
 from . import engine
-from ._tape import ADD, LEAF, MUL, local_backward
+from ._tape import ADD, LEAF, MUL, replay_kernel
 from .engine import Value
-
-
-@njit(cache=True)
-def _replay(op, a, b, const, inslot, xs, val, grad, gout):
-    n = op.shape[0]
-    for i in range(n):
-        o = op[i]
-        if o == 0:
-            k = inslot[i]
-            val[i] = xs[k] if k >= 0 else const[i]
-        elif o == 1:
-            val[i] = val[a[i]] + val[b[i]]
-        elif o == 2:
-            val[i] = val[a[i]] * val[b[i]]
-        elif o == 3:
-            val[i] = val[a[i]] ** const[i]
-        elif o == 4:
-            x = val[a[i]]
-            val[i] = 0.0 if x < 0 else x
-        elif o == 5:
-            val[i] = math.tanh(val[a[i]])
-        elif o == 6:
-            val[i] = math.exp(val[a[i]])
-        elif o == 7:
-            val[i] = math.log(val[a[i]])
-        elif o == 8:
-            x = val[a[i]]
-            if x >= 0:
-                val[i] = 1.0 / (1.0 + math.exp(-x))
-            else:
-                e = math.exp(x)
-                val[i] = e / (1.0 + e)
-    grad[:] = 0.0
-    root = n - 1
-    grad[root] = 1.0
-    for i in range(root, -1, -1):
-        o = op[i]
-        g = grad[i]
-        if o == 0:
-            k = inslot[i]
-            if k >= 0:
-                gout[k] += g
-            continue
-        local_backward(o, i, a[i], b[i], val, const, grad, g)
-    return val[root]
 
 
 class CompiledFunction:
@@ -122,7 +74,7 @@ class CompiledFunction:
             raise TypeError(f"compiled function expects {self.nin} inputs, got {len(x)}")
         gout = np.zeros(self.nin)
         p_op, p_a, p_b, p_const, inslot = self.program
-        out = _replay(p_op, p_a, p_b, p_const, inslot, x, self._val, self._grad, gout)
+        out = replay_kernel(p_op, p_a, p_b, p_const, inslot, x, self._val, self._grad, gout)
         return float(out), gout
 
     @property
