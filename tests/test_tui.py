@@ -159,7 +159,7 @@ def test_help_and_quit_finish_remaining_steps():
 def test_demo_list(capsys):
     assert cli.main(["demo", "--list"]) == 0
     out = capsys.readouterr().out
-    for name in ("seed", "vjp", "mlp", "nan"):
+    for name in ("seed", "vjp", "mlp", "nan", "neuron"):
         assert name in out
 
 
@@ -210,3 +210,279 @@ def test_run_script_backward_error_propagates(tmp_path, capsys):
     assert cli.main(["run", "--auto", str(p)]) == 1
     out = capsys.readouterr().out
     assert "inplace" in out and "RuntimeError" in out
+
+
+# --- scalar graphs -------------------------------------------------------------------------------
+
+def test_neuron_steps_write_leaf_grads_like_backward():
+    expected = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}  # Karpathy's lecture values
+
+    async def script(app, pilot):
+        assert app.scalar and app.bp.total == 10
+        leaves = {k: v for k, v in app_names.items() if k in expected}
+        seen_change = set()
+        for _ in range(app.bp.total):
+            before = {k: v.grad for k, v in leaves.items()}
+            await pilot.press("n")
+            st = app.last_step
+            after = {k: v.grad for k, v in leaves.items()}
+            changed = {k for k in leaves if after[k] != before[k]}
+            # a leaf's .grad changes only at its own AccumulateGrad step, one node per step
+            if st.node.name == "AccumulateGrad":
+                assert changed <= {app.leaf_name(st.node.variable)}
+                seen_change |= changed
+                assert st.accumulations[0].after == st.node.variable.grad
+            else:
+                assert not changed
+        assert app.bp.finished and app.state == "finished"
+        assert seen_change == {k for k, v in expected.items() if v != 0.0}
+
+    root, grad, app_names = demos.build("neuron")
+    app = DebuggerApp(root, grad, True, names=app_names)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await script(app, pilot)
+
+    asyncio.run(go())
+    got = {k: app_names[k].grad for k in expected}
+    ref_root, _, ref = demos.build("neuron")
+    ref_root.backward()
+    assert got == {k: ref[k].grad for k in expected}  # bit for bit
+    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), atol=1e-12)
+
+
+def test_scalar_pass_equals_kernel_on_mlp():
+    import random
+
+    from nbgrad.scalar import Value
+    from nbgrad.scalar import nn as snn
+    from nbgrad.scalar.steps import ScalarBackwardPass
+
+    def build():
+        random.seed(3)
+        m = snn.MLP(3, [4, 4, 1])
+        xs = [Value(random.uniform(-1, 1)) for _ in range(3)]
+        out = m(xs)
+        loss = (out - 1.0) ** 2 + (xs[0] * xs[0]).log() + xs[1].exp() + xs[2].sigmoid() + xs[0].tanh() / 3.0
+        for p in m.parameters():
+            p.grad = 0.25  # accumulates onto existing grads
+        return m.parameters() + xs, loss
+
+    vals, loss = build()
+    bp = ScalarBackwardPass(loss)
+    order = [s.node.index for s in bp]
+    assert order == sorted(order, reverse=True) and len(order) == bp.total
+    got = [v.grad for v in vals]
+    vals, loss = build()
+    loss.backward()
+    assert got == [v.grad for v in vals]
+
+
+def test_neuron_restart_restores_scalar_grads():
+    async def script(app, pilot):
+        names = {app.leaf_name(t): t for t in app.leaves}
+        await pilot.press("c")
+        await pilot.pause()
+        first = {k: v.grad for k, v in names.items()}
+        await pilot.press("r")
+        await pilot.pause()
+        assert len(app.steps) == 0 and all(v.grad == 0.0 for v in names.values())
+        await pilot.press("c")
+        await pilot.pause()
+        assert {k: v.grad for k, v in names.items()} == first
+        assert app.history[id(names["w1"])][-3:] == pytest.approx([1.0, 0.0, 1.0])  # across the two runs
+
+    _drive("neuron", script)
+
+
+def test_run_scalar_script(tmp_path, capsys):
+    p = tmp_path / "micro.py"
+    p.write_text(textwrap.dedent("""
+        from nbgrad.scalar import Value
+        a = Value(3.0)
+        b = a * a + a
+        b.backward()
+        print("GRAD", a.grad)
+    """))
+    assert cli.main(["run", "--auto", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "GRAD 7.0" in out and "debugged 1 backward call(s)" in out
+
+
+# --- watches, run to, palette ------------------------------------------------------------------
+
+def _node(app, name, leaf=None):
+    return next(n for n in app.bp.nodes if n.name == name and (leaf is None or app.leaf_name(n.variable) == leaf))
+
+
+def _leaf(app, name):
+    return next(t for t in app.leaves if app.leaf_name(t) == name)
+
+
+def test_watch_stops_when_leaf_grad_changes():
+    async def script(app, pilot):
+        b = _leaf(app, "b")
+        app.select(_node(app, "AccumulateGrad", "b"))
+        await pilot.press("w")
+        assert app.watches == {id(b)}
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "watch" and not app.bp.finished
+        assert app.last_step.node is _node(app, "AccumulateGrad", "b")
+        assert b.grad is not None
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "finished"
+
+    app, _ = _drive("seed", script)
+    assert any(e.startswith("watch: b.grad changed") for e in app.events)
+
+
+def test_watch_needs_a_leaf():
+    async def script(app, pilot):
+        app.select(_node(app, "MmBackward0"))
+        await pilot.press("w")
+        assert not app.watches
+
+    app, _ = _drive("seed", script)
+    assert "watch: select a leaf" in app.events[-1]
+
+
+def test_run_to_selected_node():
+    async def script(app, pilot):
+        target = _node(app, "AccumulateGrad", "w")
+        app.select(target)
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.next_node() is target and id(target) not in app.steps
+        assert app.selected_node() is target and app.state == "paused"
+        await pilot.press("t")  # the selected node is next: runs nothing more
+        await pilot.press("n")
+        await pilot.pause()
+        assert id(target) in app.steps
+        await pilot.press("t")  # it already ran
+        assert "already ran" in app.events[-1]
+
+    _drive("seed", script)
+
+
+def test_command_palette_selects_node_by_name():
+    async def script(app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"MmBackward")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.selected_node().name == "MmBackward0"
+
+    _drive("seed", script)
+
+
+def test_every_binding_has_an_id():
+    from nbgrad_tui.app import HelpScreen
+
+    for b in (*DebuggerApp.BINDINGS, *HelpScreen.BINDINGS):
+        assert b.id, b
+    for b in DebuggerApp.BINDINGS:
+        if b.show:
+            assert b.key.split(",")[0] in __import__("nbgrad_tui.app").app.HELP or b.key == "question_mark"
+
+
+# --- groups, leaves, anomaly origin ------------------------------------------------------------
+
+def test_mlp_nodes_grouped_by_module():
+    async def script(app, pilot):
+        keys = {app.group_of[id(n)][0] for n in app.bp.nodes if id(n) in app.group_of}
+        assert {"model.0", "model.1", "model.2", "CrossEntropyLoss"} <= keys
+        for n in app.bp.nodes:
+            if n.name == "AccumulateGrad":
+                assert app.group_of[id(n)][0] == app.leaf_name(n.variable).rsplit(".", 1)[0]
+        assert app.group_of[id(_node(app, "ReluBackward0"))] == ("model.1", "model.1 (ReLU)")
+        tree = app.query_one("#graph")
+        gnodes = [c for c in tree.root.children if c.data[0] == "group"]
+        assert [c.data[1] for c in gnodes] == ["CrossEntropyLoss", "model.2", "model.1", "model.0"]
+        assert sum(len(m) for _, _, m in app._groups.values()) == app.bp.total
+        g = gnodes[1]
+        tree.move_cursor(g)
+        await pilot.press("enter")  # collapses the group
+        await pilot.pause()
+        assert g.is_collapsed
+        app.select(_node(app, "AccumulateGrad", "model.2.weight"))  # selecting inside expands it
+        assert g.is_expanded
+        await pilot.press("c")
+        await pilot.pause()
+        assert "5/5 done" in g.label.plain
+
+    _drive("mlp", script)
+
+
+def test_groups_without_tracking_use_parameter_names():
+    from nbgrad_tui import groups
+
+    ng.manual_seed(0)
+    lin = ng.nn.Linear(3, 2)
+    loss = lin(ng.randn(4, 3)).sum()  # built outside track_modules()
+    bp = ng.autograd.backward_pass(loss, None, True)
+    names = {id(p): f"lin.{k}" for k, p in lin.named_parameters()}
+    got = groups.assign(bp.nodes, names)
+    by_name = {}
+    for n in bp.nodes:
+        by_name.setdefault(n.name, set()).add(got.get(id(n), ("-",))[0])
+    assert by_name["AccumulateGrad"] == {"lin"}
+    assert by_name["SumBackward0"] == {"-"}
+
+
+def test_leaves_panel_sparkline_and_highlight():
+    async def script(app, pilot):
+        await pilot.press("c", "r", "c")
+        await pilot.pause()
+        h = app.history[id(_leaf(app, "inp"))]
+        assert len(h) == 4 and h[0] == 0.0 and h[1] == h[3] > 0 and h[2] == 0.0
+        from rich.console import Console
+
+        c = Console(width=200, file=open("/dev/null", "w"), record=True)
+        c.print(app.leaves_table)
+        text = c.export_text()
+        assert "history" in text and "▁█▁█" in text
+
+    _drive("vjp", script)
+
+
+def test_nan_origin_is_the_forward_op_that_made_it():
+    async def script(app, pilot):
+        assert app.origin is not None and app.origin.name == "LogBackward0"
+        assert any("nan/inf first appears in the output of" in e and "LogBackward0" in e for e in app.events)
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "anomaly" and "LogBackward0" in app.events[-1]
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.selected_node() is app.origin
+
+    _drive("nan", script)
+
+
+def test_no_origin_without_nan():
+    async def script(app, pilot):
+        assert app.origin is None
+        await pilot.press("o")
+        assert "no nan/inf" in app.events[-1]
+
+    _drive("seed", script)
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+def _seed_app():
+    root, grad, names = demos.build("seed")
+    return DebuggerApp(root, grad, True, names=names)
+
+
+def test_snapshot_seed_first_screen(snap_compare):
+    assert snap_compare(_seed_app(), terminal_size=SIZE)
+
+
+def test_snapshot_seed_after_three_steps(snap_compare):
+    assert snap_compare(_seed_app(), press=["n", "n", "n"], terminal_size=SIZE)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["debug_backward", "DebuggerApp"]
+__all__ = ["debug_backward", "DebuggerApp", "track_modules"]
 
 
 def debug_backward(
     tensor: Any, gradient: Any = None, retain_graph: bool | None = None, *,
     names: dict | None = None, auto_continue: bool = False, headless: bool = False, title: str | None = None,
+    history: dict | None = None,
 ) -> Any:
-    """Open the debugger on `tensor.backward(gradient, retain_graph)`.
+    """Open the debugger on `tensor.backward(gradient, retain_graph)` (or a scalar Value's backward()).
 
+    names: {name: tensor}, used for leaves and groups. history: a dict shared
+    between calls, so the leaves' sparklines span several backward calls.
     When the app quits, the remaining steps run, so every .grad ends as
     backward() would leave it. Returns the app (its .events, .order, .bp)."""
     from .app import DebuggerApp
 
-    app = DebuggerApp(tensor, gradient, retain_graph, names=names, auto_continue=auto_continue, title=title)
+    app = DebuggerApp(tensor, gradient, retain_graph, names=names, auto_continue=auto_continue, title=title,
+                      history=history)
     try:
         app.run(headless=headless)
     finally:
@@ -28,6 +32,10 @@ def debug_backward(
 
 
 def __getattr__(name: str) -> Any:
+    if name == "track_modules":
+        from .groups import track_modules
+
+        return track_modules
     if name == "DebuggerApp":
         from .app import DebuggerApp
 

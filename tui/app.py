@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from functools import partial
+from typing import Any, Iterator
 
 import numpy as np
 from rich.console import Group
@@ -11,26 +12,39 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static, Tree
 
-from .stats import has_anomaly, norm, summary, value_table
+from . import groups
+from .stats import has_anomaly, norm, sparkline, summary, value_table
 
 HELP = """\
 nbgrad-tui: one backward pass, one node at a time
 
   n / space  step: run the next ready node
-  c          continue until a breakpoint, an anomaly (nan/inf) or the end
+  c          continue until a breakpoint, a watch, an anomaly (nan/inf) or the end
+  t          run to the selected node (stop when it is the next to run)
   b          toggle a breakpoint on the selected node (stops before it runs)
+  w          toggle a watch on the selected leaf (stops when its .grad changes)
   a          toggle break-on-anomaly (on by default)
+  o          jump to the node where a nan/inf was born in the forward pass
   r          restart: restore leaf grads and run the pass again (needs retain_graph=True)
+  ctrl+p     command palette: find a node by name and select it
   ?          this help
   q          quit (the remaining steps are run, so .grad ends as backward() leaves it)
 
-Graph: root first; status is waiting / ready / done; '●' marks a breakpoint;
-a node reached twice is shown once, then as a reference '↪'.
+Graph: root first; a chain of nodes is listed flat, other inputs are nested;
+status is waiting / ready / done; '●' marks a breakpoint, '◎' a watched leaf;
+a node reached twice is shown once, then as a reference '↪'. Nodes made inside
+an nn.Module are grouped under its name (enter / click collapses a group).
+Leaves: |grad| before and after the last accumulation, and a sparkline of the
+gradient norm across steps and backward calls.
 Press escape or ? to close."""
+
+EXPAND_LIMIT = 300  # larger graphs open with their groups and branches collapsed
+LEAF_ROWS = 100  # rows shown in the leaves panel
 
 
 class HelpScreen(ModalScreen):
@@ -44,10 +58,37 @@ class HelpScreen(ModalScreen):
         yield Static(HELP, id="help_text")
 
 
+class NodeCommands(Provider):
+    """Command palette entries: one per graph node, selecting it."""
+
+    def _entries(self) -> Iterator[tuple[str, Any]]:
+        app = self.app
+        assert isinstance(app, DebuggerApp)
+        for node in app.bp.nodes:
+            g = app.group_of.get(id(node))
+            yield app.node_title(node) + (f"  [{g[0]}]" if g else ""), node
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        for title, node in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(app.select, node), help="select this node")
+
+    async def discover(self) -> Hits:
+        app = self.app
+        for title, node in list(self._entries())[:50]:
+            yield DiscoveryHit(title, partial(app.select, node), help="select this node")
+
+
 class DebuggerApp(App):
-    """Debugger for one BackwardPass built from (root, gradient, retain_graph)."""
+    """Debugger for one backward pass built from (root, gradient, retain_graph).
+
+    root may be an nbgrad Tensor or an nbgrad.scalar.Value."""
 
     TITLE = "nbgrad-tui"
+    COMMANDS = App.COMMANDS | {NodeCommands}
     CSS = """
     #main { height: 1fr; }
     #graph { width: 45%; border: round $primary; }
@@ -61,9 +102,13 @@ class DebuggerApp(App):
         Binding("n", "step", "Step", id="step"),
         Binding("space", "step", "Step", show=False, priority=True, id="step_space"),
         Binding("c", "continue", "Continue", id="continue"),
+        Binding("t", "run_to", "Run to", id="run_to"),
         Binding("b", "toggle_breakpoint", "Breakpoint", id="breakpoint"),
+        Binding("w", "toggle_watch", "Watch", id="watch"),
         Binding("a", "toggle_anomaly", "Break on nan", id="anomaly"),
+        Binding("o", "origin", "NaN origin", id="origin"),
         Binding("r", "restart", "Restart", id="restart"),
+        Binding("ctrl+p", "command_palette", "Find node", show=False, priority=True, id="palette"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -71,48 +116,105 @@ class DebuggerApp(App):
     def __init__(
         self, root: Any, gradient: Any = None, retain_graph: bool | None = None,
         names: dict | None = None, auto_continue: bool = False, title: str | None = None,
+        history: dict[int, list[float]] | None = None,
     ) -> None:
         super().__init__()
+        from nbgrad.scalar import Value
+
         self.root = root
+        self.scalar = isinstance(root, Value)
         self.gradient = gradient
-        self.retain_graph = bool(retain_graph)
+        self.retain_graph = bool(retain_graph) or self.scalar  # the scalar tape keeps its values
         self.auto_continue = auto_continue
         if title:
             self.sub_title = title
         self.names: dict[int, str] = {}
+        self.scalar_names: dict[int, str] = {}  # tape index -> name
         for k, v in (names or {}).items():
-            if isinstance(k, str):
-                self.names[id(v)] = k
-            else:
-                self.names[id(k)] = str(v)
+            k, v = (k, v) if isinstance(k, str) else (str(v), k)
+            self.names[id(v)] = k
+            if isinstance(v, Value):
+                self.scalar_names[v._i] = k
         self.breakpoints: set[int] = set()
+        self.watches: set[int] = set()  # id(leaf)
         self.break_on_anomaly = True
         self.events: list[str] = []
         self.order: list[Any] = []  # nodes in the order they ran (this pass)
         self.last_acc: dict[int, Any] = {}  # id(leaf) -> last Accumulation
+        self.history: dict[int, list[float]] = {} if history is None else history  # id(leaf) -> |grad| norms
         self.state = "paused"
-        self._tree_nodes: dict[int, list] = {}
+        self._tree_nodes: dict[int, list] = {}  # id(node) -> its TreeNodes (the first one is not a reference)
+        self._group_tn: dict[int, Any] = {}  # id(node) -> its group's TreeNode
+        self._groups: dict[int, tuple] = {}  # id(group TreeNode) -> (TreeNode, title, [id(node)])
+        self._log_buffer: list[str] | None = None
         self._pass_no = 0
         self._new_pass()
-        self._initial_grads = {id(t): (t, None if t._grad is None else t._grad._data.copy()) for t in self.leaves}
+        self.group_of = {} if self.scalar else groups.assign(self.bp.nodes, self.names)
+        if self.scalar:
+            self._initial_snap = self.bp.snapshot()
+        else:
+            self._initial_grads = {id(t): (t, None if t._grad is None else t._grad._data.copy()) for t in self.leaves}
+        for t in self.leaves:
+            h = self.history.setdefault(id(t), [])
+            if not h:
+                h.append(_norm0(self.leaf_grad(t)))
 
     # ------------------------------------------------------------------ model
     def _new_pass(self) -> None:
-        import nbgrad as ng
+        if self.scalar:
+            from nbgrad.scalar.steps import ScalarBackwardPass
 
-        self.bp = ng.autograd.backward_pass(self.root, self.gradient, self.retain_graph, record_values=True)
+            self.bp = ScalarBackwardPass(self.root)
+        else:
+            import nbgrad as ng
+
+            self.bp = ng.autograd.backward_pass(self.root, self.gradient, self.retain_graph, record_values=True)
         self.steps: dict[int, Any] = {}
         self.order = []
         self.last_acc = {}
+        self.last_step: Any = None
         self.anomalies: list[Any] = []
         self._pass_no += 1
         self.index = {id(n): i for i, n in enumerate(self.bp.nodes)}
         self.leaves = [n.variable for n in self.bp.nodes if n.name == "AccumulateGrad"]
         self.error: BaseException | None = None
-        # nodes whose saved forward values already hold nan/inf: where a NaN was born
+        self._ready_ids = {id(n) for n in self.bp.ready()}
+        # nodes whose saved forward values already hold nan/inf
         self.saved_bad = {id(n) for n in self.bp.nodes if any(has_anomaly(v) for v in n.saved_arrays().values())}
+        self.origin = self._find_origin()
+
+    def _find_origin(self) -> Any:
+        """The first forward op (lowest sequence number) whose output is known to be non-finite."""
+        if self.scalar:
+            val = self.bp.tape.val
+            bad = [n for n in self.bp.nodes if not np.isfinite(val[n.index])]
+        else:
+            bad = []
+            if self.root.grad_fn is not None and has_anomaly(self.root):
+                bad.append(self.root.grad_fn)
+            for c in self.bp.nodes:
+                for s in (getattr(c, "_saved", None) or {}).values():
+                    if not has_anomaly(s.data):
+                        continue
+                    # the producer of a saved value: the consumer itself (a saved output) or one of its inputs
+                    src = s.origin[len("output 0 of "):] if s.origin.startswith("output 0 of ") else None
+                    cands = {id(n): n for n in (c, *(nx for nx, _ in c.next_functions if nx is not None))
+                             if n.name == src and tuple(n.output_shape) == tuple(s.shape)}
+                    if src is None:  # a leaf or constant operand was non-finite already: born here
+                        cands = {id(c): c}
+                    if len(cands) == 1:
+                        bad.extend(cands.values())
+        return min(bad, key=lambda n: n.sequence_nr) if bad else None
+
+    def leaf_grad(self, t: Any) -> Any:
+        """A leaf's .grad as an array (None when it has none)."""
+        if self.scalar:
+            return np.float64(t.grad)
+        return None if t._grad is None else t._grad._data
 
     def leaf_name(self, t: Any) -> str:
+        if self.scalar:
+            return self.scalar_names.get(t._i) or f"value({t._d:g})"
         if id(t) in self.names:
             return self.names[id(t)]
         if getattr(t, "_name", None):
@@ -122,7 +224,7 @@ class DebuggerApp(App):
     def status(self, node: Any) -> str:
         if id(node) in self.steps:
             return "done"
-        if any(n is node for n in self.bp.ready()):
+        if id(node) in self._ready_ids:
             return "ready"
         return "waiting"
 
@@ -142,13 +244,16 @@ class DebuggerApp(App):
             self.state = "error"
             self.log_event(f"ERROR in {self.node_title(nxt)}: {type(e).__name__}: {e}")
             return None
+        self.last_step = st
         self.steps[id(st.node)] = st
         self.order.append(st.node)
-        for acc in st.accumulations:
-            self.last_acc[id(acc.tensor)] = acc
+        self._ready_ids = {id(n) for n in self.bp.ready()}
         msg = f"step {st.index + 1}: {self.node_title(st.node)}"
         for acc in st.accumulations:
-            msg += f" → {self.leaf_name(acc.tensor)}.grad |{_fmt(norm(acc.before))}→{_fmt(norm(acc.after))}|"
+            self.last_acc[id(acc.tensor)] = acc
+            after = norm(acc.after)
+            self.history.setdefault(id(acc.tensor), []).append(_norm0(acc.after))
+            msg += f" → {self.leaf_name(acc.tensor)}.grad |{_fmt(norm(acc.before))}→{_fmt(after)}|"
         self.log_event(msg)
         bad = [g for g in (*st.grads_in, *st.grads_out, *(a.after for a in st.accumulations)) if has_anomaly(g)]
         if bad:
@@ -160,6 +265,8 @@ class DebuggerApp(App):
         s = f"#{self.index.get(id(node), '?')} {node.name}"
         if node.name == "AccumulateGrad":
             s += f"({self.leaf_name(node.variable)})"
+        elif self.scalar and node.index in self.scalar_names:
+            s += f" ({self.scalar_names[node.index]})"
         return s
 
     def finish(self) -> None:
@@ -169,7 +276,9 @@ class DebuggerApp(App):
 
     def log_event(self, msg: str) -> None:
         self.events.append(msg)
-        if self.is_mounted_log:
+        if self._log_buffer is not None:
+            self._log_buffer.append(msg)
+        elif self.is_mounted_log:
             self.query_one("#log", Log).write_line(msg)
 
     @property
@@ -187,7 +296,8 @@ class DebuggerApp(App):
             with Vertical(id="right"):
                 with VerticalScroll(id="inspector"):
                     yield Static(id="inspector_body")
-                yield Static(id="leaves")
+                with VerticalScroll(id="leaves"):
+                    yield Static(id="leaves_body")
                 yield Log(id="log", max_lines=2000)
         yield Static(id="progress")
         yield Footer()
@@ -198,89 +308,143 @@ class DebuggerApp(App):
         self.query_one("#leaves").border_title = "leaves"
         self.query_one("#log").border_title = "events"
         self._build_tree()
-        for e in self.events:
-            self.query_one("#log", Log).write_line(e)
-        self.log_event(f"backward pass over {self.bp.total} nodes; ready: {self.node_title(self.next_node())}"
-                       if self.next_node() is not None else "nothing to run")
+        self.query_one("#log", Log).write_lines(self.events)
+        nxt = self.next_node()
+        self.log_event(f"backward pass over {self.bp.total} nodes; ready: {self.node_title(nxt)}"
+                       if nxt is not None else "nothing to run")
+        if self.origin is not None:
+            self.log_event(f"forward: nan/inf first appears in the output of {self._where(self.origin)} (o jumps there)")
         self.refresh_views()
         if self.auto_continue:
             self.call_after_refresh(self._autopilot)
+
+    def _where(self, node: Any) -> str:
+        s = self.node_title(node)
+        if node.site:
+            s += f" at {os.path.basename(node.site[0])}:{node.site[1]}"
+        return s
 
     def _autopilot(self) -> None:
         self.finish()
         self.exit()
 
     def _build_tree(self) -> None:
+        """Lay the graph out from the root: each node's first-created non-leaf input continues
+        the list at the same level (so chains stay flat), its other inputs are nested under it."""
         tree = self.query_one("#graph", Tree)
         tree.clear()
         tree.show_root = False
         self._tree_nodes = {}
+        self._group_tn = {}
+        self._groups = {}
+        expand = self.bp.total <= EXPAND_LIMIT
         seen: set[int] = set()
-        # the roots of the pass (nobody points at them), root first
         pointed = {id(nx) for n in self.bp.nodes for nx, _ in n.next_functions if nx is not None}
         roots = [n for n in self.bp.nodes if id(n) not in pointed]
-
-        def add(parent: Any, node: Any) -> None:
-            ref = id(node) in seen
-            has_kids = any(nx is not None for nx, _ in node.next_functions)
-            if ref or not has_kids:
-                tn = parent.add_leaf("", data=(node, ref))
-            else:
-                tn = parent.add("", data=(node, ref), expand=True)
-            self._tree_nodes.setdefault(id(node), []).append(tn)
-            if ref:
-                return
-            seen.add(id(node))
-            for nx, _ in node.next_functions:
-                if nx is not None:
-                    add(tn, nx)
-
-        for r in roots:
-            add(tree.root, r)
+        # (container, first node of a list, the container's group, the group's TreeNode)
+        work: list[tuple[Any, Any, Any, Any]] = [(tree.root, r, None, None) for r in reversed(roots)]
+        while work:
+            parent, node, pctx, pgtn = work.pop()
+            while node is not None:
+                g = self.group_of.get(id(node))
+                cont = self._container(parent, g, pctx, expand)
+                gtn, ctx = (pgtn, pctx) if cont is parent else (cont, g)
+                ref = id(node) in seen
+                kids = [nx for nx, _ in node.next_functions if nx is not None] if not ref else []
+                seen.add(id(node))
+                trunk = [k for k in kids if k.name != "AccumulateGrad" and id(k) not in seen]
+                spine = min(trunk, key=lambda k: k.sequence_nr) if trunk else None
+                rest = [k for k in kids if k is not spine]
+                if rest:
+                    tn = cont.add("", data=(node, ref), expand=expand)
+                else:
+                    tn = cont.add_leaf("", data=(node, ref))
+                self._tree_nodes.setdefault(id(node), []).append(tn)
+                if gtn is not None and not ref:
+                    self._group_tn[id(node)] = gtn
+                    self._groups.setdefault(id(gtn), (gtn, ctx[1], []))[2].append(id(node))
+                work.extend((tn, k, ctx, gtn) for k in reversed(rest))
+                node = spine
         tree.root.expand()
         self._label_tree()
         if roots:
             tree.move_cursor(self._tree_nodes[id(roots[0])][0])
 
-    def _label_tree(self) -> None:
-        ready = {id(n) for n in self.bp.ready()}
-        for nid, tns in self._tree_nodes.items():
-            for tn in tns:
-                node, ref = tn.data
-                st = "done" if nid in self.steps else "ready" if nid in ready else "waiting"
-                t = Text()
-                if nid in self.breakpoints:
-                    t.append("● ", "bold red")
-                if ref:
-                    t.append(f"↪ {self.node_title(node)} (see above)", "dim italic")
-                    tn.set_label(t)
-                    continue
-                t.append(self.node_title(node), "bold")
-                t.append(f" {tuple(node.output_shape)}")
-                style = {"done": "green", "ready": "yellow bold", "waiting": "dim"}[st]
-                t.append(f" [{st}]", style)
-                if nid in {id(s.node) for s in self.anomalies}:
-                    t.append(" NaN/Inf", "bold red")
-                if nid in self.saved_bad:
-                    t.append(" saved NaN/Inf", "magenta")
-                if node.site:
-                    t.append(f" {os.path.basename(node.site[0])}:{node.site[1]}", "cyan")
-                tn.set_label(t)
+    def _container(self, parent: Any, g: Any, ctx: Any, expand: bool) -> Any:
+        """Where a node of group g goes inside parent: parent itself, or a group node in it."""
+        if g is None or (ctx is not None and g[0] == ctx[0]):
+            return parent
+        last = parent.children[-1] if parent.children else None
+        if last is not None and last.data == ("group", g[0]):
+            return last
+        return parent.add(g[1], data=("group", g[0]), expand=expand)
+
+    def _label_tree(self, ids: Any = None) -> None:
+        """Relabel the tree nodes of `ids` (every node when None) and their groups."""
+        if ids is None:
+            ids = self._tree_nodes.keys()
+        bad = {id(s.node) for s in self.anomalies}
+        group_tns: dict[int, Any] = {}
+        for nid in ids:
+            for tn in self._tree_nodes.get(nid, ()):
+                tn.set_label(self._label(tn.data[0], tn.data[1], nid in bad))
+            g = self._group_tn.get(nid)
+            if g is not None:
+                group_tns[id(g)] = g
+        for gid in group_tns:
+            tn, title, members = self._groups[gid]
+            done = sum(m in self.steps for m in members)
+            t = Text(f"▣ {title}", "bold magenta")
+            t.append(f"  {done}/{len(members)} done", "green" if done == len(members) else "dim")
+            tn.set_label(t)
+
+    def _label(self, node: Any, ref: bool, anomalous: bool) -> Text:
+        nid = id(node)
+        t = Text()
+        if nid in self.breakpoints:
+            t.append("● ", "bold red")
+        if node.name == "AccumulateGrad" and id(node.variable) in self.watches:
+            t.append("◎ ", "bold blue")
+        if ref:
+            t.append(f"↪ {self.node_title(node)} (see above)", "dim italic")
+            return t
+        st = self.status(node)
+        t.append(self.node_title(node), "bold")
+        if self.scalar:
+            t.append(f" ={float(self.bp.tape.val[node.index]):.4g}")
+        else:
+            t.append(f" {tuple(node.output_shape)}")
+        t.append(f" [{st}]", {"done": "green", "ready": "yellow bold", "waiting": "dim"}[st])
+        if anomalous:
+            t.append(" NaN/Inf", "bold red")
+        if node is self.origin:
+            t.append(" ☠ NaN born here", "bold red reverse")
+        elif nid in self.saved_bad:
+            t.append(" saved NaN/Inf", "magenta")
+        if node.site:
+            t.append(f" {os.path.basename(node.site[0])}:{node.site[1]}", "cyan")
+        return t
 
     def selected_node(self) -> Any:
         tn = self.query_one("#graph", Tree).cursor_node
-        if tn is None or tn.data is None:
+        if tn is None or tn.data is None or tn.data[0] == "group":
             return None
         return tn.data[0]
 
     def select(self, node: Any) -> None:
         if node is None or id(node) not in self._tree_nodes:
             return
-        self.query_one("#graph", Tree).move_cursor(self._tree_nodes[id(node)][0])
+        tn = self._tree_nodes[id(node)][0]
+        p = tn.parent
+        while p is not None:
+            if not p.is_expanded:
+                p.expand()
+            p = p.parent
+        self.query_one("#graph", Tree).move_cursor(tn)
         self._show_node(node)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
-        if event.node.data is not None:
+        if event.node.data is not None and event.node.data[0] != "group":
             self._show_node(event.node.data[0])
 
     def _show_node(self, node: Any) -> None:
@@ -289,30 +453,40 @@ class DebuggerApp(App):
         head.append(f"  [{self.status(node)}]")
         if id(node) in self.breakpoints:
             head.append("  ● breakpoint", "red")
+        g = self.group_of.get(id(node))
+        if g:
+            head.append(f"  in {g[1]}", "magenta")
         parts.append(head)
         if node.formula:
             parts.append(Text(f"formula: {node.formula}", "italic"))
         if node.site:
             parts.append(Text(f"forward: {node.site[0]}:{node.site[1]} in {node.site[2]}", "cyan"))
-        dt = str(node.output_dtype).replace("nbgrad.", "")
-        parts.append(Text(f"output: {tuple(node.output_shape)} {dt}  seq={node.sequence_nr}"))
+        if node is self.origin:
+            parts.append(Text("nan/inf first appears in this op's forward output", "bold red"))
+        if self.scalar:
+            parts.append(Text(f"value: data={self.bp.tape.val[node.index]:.6g} grad={self.bp.tape.grad[node.index]:.6g}"
+                              f"  tape index {node.index}"))
+        else:
+            dt = str(node.output_dtype).replace("nbgrad.", "")
+            parts.append(Text(f"output: {tuple(node.output_shape)} {dt}"))
         st = self.steps.get(id(node))
 
-        def arr(label: str, a: Any) -> None:
+        def arr(label: str, a: Any, changed: Any = None) -> None:
             parts.append(Text(f"{label}: {summary(a)}", "red" if has_anomaly(a) else ""))
-            vt = value_table(a)
+            vt = value_table(a, changed)
             if vt is not None:
                 parts.append(vt)
 
         if st is not None:
-            for i, g in enumerate(st.grads_in):
-                arr(f"grad in [{i}]", g)
-            for i, ((nx, _), g) in enumerate(zip(node.next_functions, st.grads_out)):
+            for i, gi in enumerate(st.grads_in):
+                arr(f"grad in [{i}]", gi)
+            for i, ((nx, _), go) in enumerate(zip(node.next_functions, st.grads_out)):
                 to = self.node_title(nx) if nx is not None else "-"
-                arr(f"grad out[{i}] → {to}", g)
+                arr(f"grad out[{i}] → {to}", go)
             for acc in st.accumulations:
                 arr(f"{self.leaf_name(acc.tensor)}.grad before", acc.before)
-                arr(f"{self.leaf_name(acc.tensor)}.grad after", acc.after)
+                arr(f"{self.leaf_name(acc.tensor)}.grad after (changed in yellow)", acc.after,
+                    _changed_mask(acc.before, acc.after))
         elif node in self.bp.buffers:
             arr("grad in (so far)", self.bp.buffers[node])
         else:
@@ -323,41 +497,66 @@ class DebuggerApp(App):
                 arr(f"saved {k}", v)
         elif getattr(node, "_released", False):
             parts.append(Text("saved tensors released (retain_graph=False)", "dim"))
+        if getattr(node, "stack", None):
+            import traceback
+
+            parts.append(Text("forward traceback (anomaly mode):\n" + "".join(traceback.format_list(node.stack[-4:])),
+                              "dim"))
         self.inspector = Group(*parts)
         self.query_one("#inspector_body", Static).update(self.inspector)
 
-    def refresh_views(self) -> None:
-        self._label_tree()
-        n = self.selected_node()
+    def refresh_views(self, changed: Any = None, show: bool = True) -> None:
+        """Redraw; `changed` is the ids of the nodes whose labels may differ (None: all)."""
+        self._label_tree(changed)
+        n = self.selected_node() if show else None
         if n is not None:
             self._show_node(n)
-        t = Table(box=None, padding=(0, 1))
-        for c in ("leaf", "shape", "|grad| before", "|grad| after"):
-            t.add_column(c)
-        for leaf in self.leaves:
-            acc = self.last_acc.get(id(leaf))
-            before = _fmt(norm(acc.before)) if acc else "-"
-            after = _fmt(norm(acc.after)) if acc else _fmt(norm(leaf._grad))
-            t.add_row(self.leaf_name(leaf), str(tuple(leaf.shape)), before, after)
-        self.leaves_table = t
-        self.query_one("#leaves", Static).update(t)
+        self._show_leaves()
         if self.error is not None:
             self.state = "error"
-        k = len(self.steps)
-        msg = f"{k}/{self.bp.total} nodes"
+        msg = self.progress_text
         nxt = self.next_node()
         msg += "  finished" if nxt is None else f"  next: {self.node_title(nxt)}"
         msg += f"  [{self.state}]  break-on-anomaly: {'on' if self.break_on_anomaly else 'off'}"
+        if self.watches:
+            msg += f"  watching {len(self.watches)}"
         self.query_one("#progress", Static).update(Text(msg))
+
+    def _show_leaves(self) -> None:
+        t = Table(box=None, padding=(0, 1))
+        for c in ("leaf", "shape", "|grad| before", "|grad| after", "history"):
+            t.add_column(c)
+        last = {id(a.tensor) for a in self.last_step.accumulations} if self.last_step is not None else set()
+        for leaf in self.leaves[:LEAF_ROWS]:
+            acc = self.last_acc.get(id(leaf))
+            before = _fmt(norm(acc.before)) if acc else "-"
+            after = Text(_fmt(norm(acc.after)) if acc else _fmt(norm(self.leaf_grad(leaf))))
+            name = Text(self.leaf_name(leaf))
+            if id(leaf) in self.watches:
+                name = Text("◎ ", "bold blue") + name
+            if id(leaf) in last:
+                after.stylize("bold black on yellow")
+                name.stylize("bold")
+            shape = "()" if self.scalar else str(tuple(leaf.shape))
+            t.add_row(name, shape, before, after, Text(sparkline(self.history.get(id(leaf), [])), "cyan"))
+        if len(self.leaves) > LEAF_ROWS:
+            t.add_row(Text(f"... {len(self.leaves) - LEAF_ROWS} more", "dim"), "", "", "", "")
+        self.leaves_table = t
+        self.query_one("#leaves_body", Static).update(t)
 
     @property
     def progress_text(self) -> str:
         return f"{len(self.steps)}/{self.bp.total} nodes"
 
     # ------------------------------------------------------------------ actions
+    def _changed_by(self, st: Any, before_ready: set[int]) -> set[int]:
+        return {id(st.node), *before_ready, *self._ready_ids,
+                *(id(nx) for nx, _ in st.node.next_functions if nx is not None)}
+
     def action_step(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
+        before = self._ready_ids
         st = self.run_one()
         if st is None:
             if self.error is None:
@@ -365,76 +564,158 @@ class DebuggerApp(App):
                 self.state = "finished"
             else:
                 self.bell()
-        else:
-            self.state = "finished" if self.bp.finished else "paused"
-            self.select(st.node)
-        self.refresh_views()
+            self.refresh_views(set())
+            return
+        self.state = "finished" if self.bp.finished else "paused"
+        self.refresh_views(self._changed_by(st, before), show=False)
+        self.select(st.node)
 
-    def action_continue(self) -> None:
+    def _run(self, target: Any = None) -> None:
+        """Continue until a breakpoint, a watch, an anomaly, `target` being next, or the end."""
         if self.bp.finished or self.error is not None:
             self.log_event("finished: nothing left to run" if self.error is None else "stopped: the pass raised an error")
-            self.refresh_views()
+            self.refresh_views(set())
             return
-        last = None
-        while not self.bp.finished:
-            n_anom = len(self.anomalies)
-            last = self.run_one()
-            if last is None:  # an error
-                self.refresh_views()
-                return
-            if self.break_on_anomaly and len(self.anomalies) > n_anom:
-                self.state = "anomaly"
-                self.log_event(f"stopped on anomaly at {self.node_title(last.node)}")
-                self.select(last.node)
-                self.refresh_views()
-                return
-            nxt = self.next_node()
-            if nxt is not None and id(nxt) in self.breakpoints:
-                self.state = "breakpoint"
-                self.log_event(f"breakpoint: stopped before {self.node_title(nxt)}")
-                self.select(nxt)
-                self.refresh_views()
-                return
-        self.state = "finished"
-        self.log_event("finished: all nodes ran")
-        if last is not None:
-            self.select(last.node)
-        self.refresh_views()
+        changed: set[int] = set()
+        self._log_buffer = []
+        stop = None
+        try:
+            while not self.bp.finished:
+                if target is not None and self.next_node() is target:
+                    self.state = "paused"
+                    self.log_event(f"run to: {self.node_title(target)} is next")
+                    stop = target
+                    break
+                n_anom = len(self.anomalies)
+                before = self._ready_ids
+                last = self.run_one()
+                if last is None:  # an error
+                    break
+                changed |= self._changed_by(last, before)
+                stop = last.node
+                if self.break_on_anomaly and len(self.anomalies) > n_anom:
+                    self.state = "anomaly"
+                    msg = f"stopped on anomaly at {self.node_title(last.node)}"
+                    if self.origin is not None:
+                        msg += f"; the nan/inf was born in {self._where(self.origin)} (press o)"
+                    self.log_event(msg)
+                    break
+                hit = [a for a in last.accumulations if id(a.tensor) in self.watches and _changed(a)]
+                if hit:
+                    self.state = "watch"
+                    a = hit[0]
+                    self.log_event(f"watch: {self.leaf_name(a.tensor)}.grad changed "
+                                   f"|{_fmt(norm(a.before))}→{_fmt(norm(a.after))}|")
+                    break
+                nxt = self.next_node()
+                if nxt is not None and id(nxt) in self.breakpoints and nxt is not target:
+                    self.state = "breakpoint"
+                    self.log_event(f"breakpoint: stopped before {self.node_title(nxt)}")
+                    stop = nxt
+                    break
+            else:
+                self.state = "finished"
+                self.log_event("finished: all nodes ran" if target is None
+                               else f"finished: {self.node_title(target)} never became ready")
+        finally:
+            lines, self._log_buffer = self._log_buffer, None
+            if self.is_mounted_log:
+                self.query_one("#log", Log).write_lines(lines[-2000:])
+        self.refresh_views(changed, show=stop is None)
+        self.select(stop)
 
-    def action_toggle_breakpoint(self) -> None:
+    def action_continue(self) -> None:
+        self._run()
+
+    def action_run_to(self) -> None:
         node = self.selected_node()
         if node is None:
             return
-        if id(node) in self.breakpoints:
-            self.breakpoints.discard(id(node))
-            self.log_event(f"breakpoint removed: {self.node_title(node)}")
+        if id(node) in self.steps:
+            self.log_event(f"run to: {self.node_title(node)} already ran")
+            self.refresh_views(set())
+            return
+        self._run(target=node)
+
+    def action_toggle_breakpoint(self) -> None:
+        node = self.selected_node()
+        if node is not None:
+            self._toggle(self.breakpoints, id(node), f"breakpoint on {self.node_title(node)}", node)
+
+    def action_toggle_watch(self) -> None:
+        node = self.selected_node()
+        if node is None or node.name != "AccumulateGrad":
+            self.log_event("watch: select a leaf (an AccumulateGrad node) first")
+            return
+        self._toggle(self.watches, id(node.variable), f"watch on {self.leaf_name(node.variable)}.grad", node)
+
+    def _toggle(self, marks: set[int], key: int, what: str, node: Any) -> None:
+        if key in marks:
+            marks.discard(key)
+            self.log_event(f"{what} removed")
         else:
-            self.breakpoints.add(id(node))
-            self.log_event(f"breakpoint set: {self.node_title(node)}")
-        self.refresh_views()
+            marks.add(key)
+            self.log_event(f"{what} set")
+        self.refresh_views({id(node)})
 
     def action_toggle_anomaly(self) -> None:
         self.break_on_anomaly = not self.break_on_anomaly
         self.log_event(f"break on anomaly {'on' if self.break_on_anomaly else 'off'}")
-        self.refresh_views()
+        self.refresh_views(set())
+
+    def action_origin(self) -> None:
+        if self.origin is None:
+            self.log_event("no nan/inf in the forward values of this graph")
+            return
+        self.select(self.origin)
+        self.log_event(f"nan/inf born in {self._where(self.origin)}")
 
     def action_restart(self) -> None:
         if not self.retain_graph:
             self.log_event("restart needs retain_graph=True (the graph's saved tensors are freed as it runs)")
             return
-        import nbgrad as ng
+        if self.scalar:
+            self.bp.restore(self._initial_snap)
+        else:
+            import nbgrad as ng
 
-        for t, g in self._initial_grads.values():
-            t._grad = None if g is None else ng.Tensor._wrap(g.copy(), t._backend)
+            for t, g in self._initial_grads.values():
+                t._grad = None if g is None else ng.Tensor._wrap(g.copy(), t._backend)
+        for t in self.leaves:
+            self.history.setdefault(id(t), []).append(_norm0(self.leaf_grad(t)))
+        old = {id(n): n for n in self.bp.nodes}
         self._new_pass()
+        # the new pass has the same node objects (tensors) or equal ones (scalars): keep the tree, remap
+        if self.scalar:
+            by_index = {n.index: n for n in self.bp.nodes}
+            remap = {nid: by_index[n.index] for nid, n in old.items()}
+            self.breakpoints = {id(remap[b]) for b in self.breakpoints if b in remap}
+            self._build_tree()
         self.state = "paused"
         self.log_event(f"restart #{self._pass_no - 1}: leaf grads restored, {self.bp.total} nodes to run")
-        self._label_tree()
-        self.select(self.next_node())
         self.refresh_views()
+        self.select(self.next_node())
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+
+def _changed(acc: Any) -> bool:
+    a, b = np.asarray(acc.before if acc.before is not None else 0.0), np.asarray(acc.after)
+    return a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)
+
+
+def _changed_mask(before: Any, after: Any) -> Any:
+    a = np.asarray(after)
+    if before is None:
+        return np.ones(a.shape, bool)
+    b = np.asarray(before)
+    return np.ones(a.shape, bool) if b.shape != a.shape else ~((a == b) | (np.isnan(a) & np.isnan(b)))
+
+
+def _norm0(a: Any) -> float:
+    n = norm(a)
+    return 0.0 if n is None else n
 
 
 def _fmt(x: float | None) -> str:

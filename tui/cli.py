@@ -10,23 +10,24 @@ import traceback
 from typing import Any
 
 
-def _names_from_frame(frame: Any) -> dict[int, str]:
-    """Variable names of the tensors (and module parameters) visible where backward was called."""
+def _names_from_frame(frame: Any) -> dict[str, Any]:
+    """{name: tensor} for the tensors, Values and module parameters visible where backward was called."""
     import nbgrad as ng
+    from nbgrad.scalar import Value
 
-    names: dict[int, str] = {}
+    names: dict[str, Any] = {}
     if frame is None:
         return names
     for scope in (frame.f_globals, frame.f_locals):
         for k, v in list(scope.items()):
             if k.startswith("__"):
                 continue
-            if isinstance(v, ng.Tensor):
-                names[id(v)] = k
+            if isinstance(v, (ng.Tensor, Value)):
+                names[k] = v
             elif isinstance(v, ng.nn.Module):
                 try:
                     for pn, p in v.named_parameters():
-                        names[id(p)] = f"{k}.{pn}"
+                        names[f"{k}.{pn}"] = p
                 except Exception:
                     pass
     return names
@@ -34,31 +35,44 @@ def _names_from_frame(frame: Any) -> dict[int, str]:
 
 def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool = False,
                headless: bool = False, out: Any = None) -> int:
-    """Run a script with Tensor.backward patched to open the debugger on every backward call."""
+    """Run a script with Tensor.backward (and scalar Value.backward) patched to open the debugger
+    on every backward call."""
     import nbgrad as ng
+    from nbgrad.scalar import Value
+
+    from . import debug_backward
+    from .groups import track_modules
 
     out = out or sys.stdout
     if not os.path.exists(path):
         print(f"nbgrad-tui: no such script: {path}", file=out)
         return 2
-    original = ng.Tensor.backward
+    original, original_scalar = ng.Tensor.backward, Value.backward
     calls = [0]
+    history: dict[int, list[float]] = {}  # leaf gradient norms across backward calls
+
+    def debug(root: Any, gradient: Any = None, retain_graph: bool | None = None) -> None:
+        calls[0] += 1
+        debug_backward(root, gradient, retain_graph, names=_names_from_frame(sys._getframe(2)),
+                       auto_continue=auto_continue, headless=headless, history=history,
+                       title=f"{os.path.basename(path)}: backward #{calls[0]}")
 
     def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         if create_graph or inputs is not None:
             return original(self, gradient, retain_graph, create_graph, inputs)
-        calls[0] += 1
-        names = _names_from_frame(sys._getframe(1))
-        _debug(self, gradient, retain_graph, names, auto_continue, headless,
-               f"{os.path.basename(path)}: backward #{calls[0]}")
+        debug(self, gradient, retain_graph)
+
+    def scalar_backward(self: Any) -> None:
+        debug(self)
 
     old_argv, old_path = sys.argv, list(sys.path)
     sys.argv = [path, *(argv or [])]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    ng.Tensor.backward = backward
+    ng.Tensor.backward, Value.backward = backward, scalar_backward
     try:
-        runpy.run_path(path, run_name="__main__")
+        with track_modules():
+            runpy.run_path(path, run_name="__main__")
     except SystemExit as e:
         if e.code not in (None, 0):
             print(f"nbgrad-tui: the script exited with status {e.code}", file=out)
@@ -72,7 +86,7 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
         print("".join(traceback.format_exception(etype, value, tb or value.__traceback__)), end="", file=out)
         return 1
     finally:
-        ng.Tensor.backward = original
+        ng.Tensor.backward, Value.backward = original, original_scalar
         sys.argv, sys.path[:] = old_argv, old_path
     if calls[0] == 0:
         print(f"nbgrad-tui: {path} finished without calling .backward(); there was no backward pass to debug.",
@@ -80,20 +94,6 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
     else:
         print(f"nbgrad-tui: debugged {calls[0]} backward call(s) in {path}.", file=out)
     return 0
-
-
-def _debug(t: Any, gradient: Any, retain_graph: Any, names: dict[int, str], auto: bool, headless: bool,
-           title: str) -> None:
-    from .app import DebuggerApp
-
-    app = DebuggerApp(t, gradient, retain_graph, auto_continue=auto, title=title)
-    app.names.update({k: v for k, v in names.items() if k not in app.names})
-    try:
-        app.run(headless=headless)
-    finally:
-        app.finish()
-    if app.error is not None:
-        raise app.error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if a.list:
             for name, doc in demos.describe():
-                print(f"{name:6s} {doc}")
+                print(f"{name:7s} {doc}")
             return 0
         if a.name not in demos.DEMOS:
             print(f"nbgrad-tui: unknown demo {a.name!r}; available: {', '.join(demos.DEMOS)}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Built-in examples. Each returns (root_tensor, gradient_or_None, {name: leaf})."""
+"""Built-in examples. Each returns (root, gradient_or_None, {name: tensor or Value})."""
 
 from __future__ import annotations
 
@@ -53,7 +53,23 @@ def nan() -> tuple:
     return loss, None, {"a": a, "s": s}
 
 
-DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan}
+def neuron() -> tuple:
+    """A micrograd scalar neuron: o = tanh(x1*w1 + x2*w2 + b) on nbgrad.scalar.Value."""
+    from nbgrad.scalar import Value
+
+    x1, x2 = Value(2.0), Value(0.0)  # inputs
+    w1, w2 = Value(-3.0), Value(1.0)  # weights
+    b = Value(6.8813735870195432)  # bias (makes o = 0.7071)
+    x1w1 = x1 * w1
+    x2w2 = x2 * w2
+    x1w1x2w2 = x1w1 + x2w2
+    n = x1w1x2w2 + b
+    o = n.tanh()
+    return o, None, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "x1*w1": x1w1, "x2*w2": x2w2,
+                     "x1*w1 + x2*w2": x1w1x2w2, "n": n, "o": o}
+
+
+DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron}
 
 
 def describe() -> list[tuple[str, str]]:
@@ -61,6 +77,10 @@ def describe() -> list[tuple[str, str]]:
 
 
 def build(name: str) -> Any:
+    """Build a demo's graph (recording which nn.Module made each node)."""
+    from .groups import track_modules
+
     if name not in DEMOS:
         raise KeyError(f"unknown demo {name!r}; available: {', '.join(DEMOS)}")
-    return DEMOS[name]()
+    with track_modules():
+        return DEMOS[name]()

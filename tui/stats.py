@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 SMALL = 25  # tensors with at most this many elements also get a value table
 
@@ -48,17 +49,44 @@ def summary(a: Any) -> str:
     return f"{head} {body} nan={nan} inf={inf} zero={zero}"
 
 
-def value_table(a: Any) -> Table | None:
+def value_table(a: Any, changed: Any = None) -> Table | None:
+    """The values of a small array; cells where `changed` (a bool mask) is set are highlighted."""
     a = as_array(a)
     if a is None or a.size == 0 or a.size > SMALL or a.ndim > 2:
         return None
     m = a.reshape(1, -1) if a.ndim < 2 else a
+    mask = np.broadcast_to(np.asarray(changed, bool), a.shape).reshape(m.shape) if changed is not None else None
     t = Table(show_header=False, box=None, padding=(0, 1))
     for _ in range(m.shape[1]):
         t.add_column(justify="right")
-    for row in m:
-        t.add_row(*(f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in row.tolist()))
+    for r, row in enumerate(m):
+        cells = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in row.tolist()]
+        if mask is not None:
+            cells = [Text(c, "bold black on yellow" if mask[r, k] else "") for k, c in enumerate(cells)]
+        t.add_row(*cells)
     return t
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 16) -> str:
+    """The last `width` values as bar characters scaled between their min and max (non-finite: '!')."""
+    v = values[-width:]
+    fin = [x for x in v if np.isfinite(x)]
+    if not fin:
+        return "!" * len(v)
+    lo, hi = min(fin), max(fin)
+    span = hi - lo
+
+    def bar(x: float) -> str:
+        if not np.isfinite(x):
+            return "!"
+        if span == 0:
+            return BARS[0 if x == 0 else 3]
+        return BARS[int((x - lo) / span * (len(BARS) - 1))]
+
+    return "".join(bar(x) for x in v)
 
 
 def norm(a: Any) -> float | None:

@@ -1,85 +1,242 @@
-"""Pure-Python mirror of the backward kernel that yields one record per node (for the debugger)."""
+"""The scalar backward pass one node at a time (for the debugger).
+
+`ScalarBackwardPass(root)` has the interface of the tensor engine's
+`BackwardPass` (nodes, ready(), step() -> Step, finished, total, buffers): each
+step runs one tape node in the order of the Numba kernel (descending tape
+index) and writes the tape's .grad the way the kernel does, so after the last
+step every .grad equals what `root.backward()` gives, bit for bit. A leaf's
+gradient contributions are held until its AccumulateGrad step, which adds them
+in the kernel's order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Iterator
 
-from . import engine
+import numpy as np
+
+from ..autograd.engine import Accumulation, Step
+from . import _tape, engine
 from ._tape import ADD, BACKWARD_NAMES, EXP, LEAF, LOG, MUL, POW, RELU, SIGMOID, TANH
+
+FORMULAS = {
+    LEAF: "leaf.grad += grad", ADD: "grad_a = grad_b = grad", MUL: "grad_a = b * grad, grad_b = a * grad",
+    POW: "grad_a = c * a**(c-1) * grad", RELU: "grad_a = (out > 0) * grad", TANH: "grad_a = (1 - out**2) * grad",
+    EXP: "grad_a = out * grad", LOG: "grad_a = grad / a", SIGMOID: "grad_a = out * (1 - out) * grad",
+}
 
 
 @dataclass(eq=False)
 class Node:
+    """One tape slot as a graph node (attributes named like nbgrad.autograd's Node)."""
+
     name: str
     index: int
     next_functions: list = field(default_factory=list)
+    variable: Any = None  # the Value, for a leaf (AccumulateGrad)
+    tape: Any = None
+    site: Any = None
+    stack: Any = None
+    output_shape: tuple = ()
+    output_dtype: str = "float64"
+    _released: bool = False
 
-    def __repr__(self):
+    @property
+    def sequence_nr(self) -> int:
+        return self.index
+
+    @property
+    def formula(self) -> str:
+        return FORMULAS[int(self.tape.op[self.index])]
+
+    def saved_arrays(self) -> dict[str, Any]:
+        """The forward values the local derivative reads."""
+        T, i = self.tape, self.index
+        o, val = int(T.op[i]), T.val
+        x, y = int(T.a[i]), int(T.b[i])
+        if o == MUL:
+            return {"self": np.float64(val[x]), "other": np.float64(val[y])}
+        if o in (POW, LOG):
+            return {"self": np.float64(val[x])}
+        if o in (RELU, TANH, EXP, SIGMOID):
+            return {"result": np.float64(val[i])}
+        return {}
+
+    def __repr__(self) -> str:
         return f"<{self.name} #{self.index}>"
+
+
+def _local_grads_fallback(o: int, i: int, x: int, val: Any, const: Any, g: float, y: int = 0) -> tuple[float, ...]:
+    if o == ADD:
+        return (g, g)
+    if o == MUL:
+        return (float(val[y]) * g, float(val[x]) * g)
+    if o == POW:
+        c = float(const[i])
+        return ((c * float(val[x]) ** (c - 1.0)) * g,)
+    if o == RELU:
+        return ((1.0 if val[i] > 0 else 0.0) * g,)
+    if o == TANH:
+        t = float(val[i])
+        return ((1.0 - t * t) * g,)
+    if o == EXP:
+        return (float(val[i]) * g,)
+    if o == LOG:
+        return (g / float(val[x]),)
+    if o == SIGMOID:
+        s = float(val[i])
+        return (s * (1.0 - s) * g,)
+    return ()
+
+
+_kernel_local = getattr(_tape, "local_grads", None)  # the kernels' own formulas, where the tape has them
+_kernel_local = getattr(_kernel_local, "py_func", _kernel_local)
+
+
+def local_grads(o: int, i: int, x: int, val: Any, const: Any, g: float, y: int = 0) -> tuple[float, ...]:
+    """The gradients node i (op o) sends to its operands (x, and y for + and *),
+    computed as the backward kernel computes them."""
+    if _kernel_local is None:
+        return _local_grads_fallback(o, i, x, val, const, g, y)
+    if o in (ADD, MUL):
+        dx, dy = _kernel_local(o, 0.0, float(val[x]), float(val[y]), 0.0)
+        return (dx * g, dy * g)
+    dx, _ = _kernel_local(o, float(val[i]), float(val[x]), 0.0, float(const[i]))
+    return (dx * g,)
+
+
+class ScalarBackwardPass:
+    """`root.backward()` for a scalar Value, one tape node per step().
+
+    live=False computes the same steps into a private buffer and leaves the
+    tape's .grad untouched."""
+
+    def __init__(self, root: Any, live: bool = True) -> None:
+        T = self.tape = engine._T
+        T.flush()
+        self.root_index = r = root._i
+        self.live = live
+        op, a, b = T.op, T.a, T.b
+        reach = np.zeros(r + 1, dtype=bool)
+        reach[r] = True
+        for i in range(r, -1, -1):  # operands have smaller indices: one sweep marks them all
+            if reach[i] and op[i] != LEAF:
+                reach[a[i]] = True
+                if op[i] in (ADD, MUL):
+                    reach[b[i]] = True
+        self.indices = np.flatnonzero(reach)[::-1].copy()  # backward order: root first
+        handles: dict[int, Any] = {}
+        for h in T.handles:  # the first handle of a slot is the Value the user made
+            handles.setdefault(h._i, h)
+        self.by_index: dict[int, Node] = {
+            int(i): Node(BACKWARD_NAMES[int(op[i])], int(i), tape=T) for i in self.indices
+        }
+        for i, nd in self.by_index.items():
+            o = int(op[i])
+            if o == LEAF:
+                nd.variable = handles.get(i) or engine._handle(i)
+            else:
+                nd.next_functions.append((self.by_index[int(a[i])], 0))
+                if o in (ADD, MUL):
+                    nd.next_functions.append((self.by_index[int(b[i])], 0))
+        self.nodes: list[Node] = [self.by_index[int(i)] for i in self.indices]
+        self.total = len(self.nodes)
+        self.steps_done: list[Step] = []
+        self.buffers: dict[Node, float] = {self.nodes[0]: 1.0}  # gradient arrived so far, per waiting node
+        self._pending: dict[int, list[float]] = {}  # a leaf's contributions, added at its own step
+        self._grad: dict[int, float] = {}  # live=False: the private gradient buffer
+        self._k = 0
+
+    # --- the tape's gradient (or the private buffer) ---
+    def _get(self, i: int) -> float:
+        return float(self.tape.grad[i]) if self.live else self._grad.get(i, 0.0)
+
+    def _add(self, i: int, g: float) -> None:
+        if self.live:
+            self.tape.grad[i] += g
+        else:
+            self._grad[i] = self._grad.get(i, 0.0) + g
+
+    def snapshot(self) -> np.ndarray:
+        """The .grad of every node of the pass (to restore on restart)."""
+        return self.tape.grad[self.indices].copy()
+
+    def restore(self, snap: np.ndarray) -> None:
+        self.tape.grad[self.indices] = snap
+
+    # --- the BackwardPass interface ---
+    def ready(self) -> list[Node]:
+        return [self.nodes[self._k]] if self._k < self.total else []
+
+    @property
+    def finished(self) -> bool:
+        return self._k >= self.total
+
+    def is_done(self, node: Node) -> bool:
+        return self._k > 0 and node.index >= self.nodes[self._k - 1].index
+
+    def __iter__(self) -> Iterator[Step]:
+        while not self.finished:
+            yield self.step()
+
+    def run(self) -> None:
+        for _ in self:
+            pass
+
+    def step(self) -> Step:
+        if self.finished:
+            raise StopIteration("the backward pass has finished")
+        node = self.nodes[self._k]
+        self._k += 1
+        T, i = self.tape, node.index
+        self.buffers.pop(node, None)
+        o = int(T.op[i])
+        before = float(T.grad[i])
+        if i == self.root_index:  # the kernel seeds the root with 1 (it does not add)
+            if self.live:
+                T.grad[i] = 1.0
+            else:
+                self._grad[i] = 1.0
+        if o == LEAF:
+            contrib = self._pending.pop(i, [])
+            delta = 1.0 if i == self.root_index else 0.0
+            for c in contrib:
+                delta += c
+                if self.live:
+                    T.grad[i] += c
+            step = Step(len(self.steps_done), node, (delta,), ())
+            if self.live:
+                after = float(T.grad[i])
+                step.accumulations.append(Accumulation(node.variable, np.float64(before), np.float64(after),
+                                                       np.float64(delta)))
+            self.steps_done.append(step)
+            return step
+        g = self._get(i)
+        x, y = int(T.a[i]), int(T.b[i])
+        outs = local_grads(o, i, x, T.val, T.const, g, y)
+        for (nxt, _), go in zip(node.next_functions, outs):
+            self.buffers[nxt] = self.buffers.get(nxt, 0.0) + go
+            if T.op[nxt.index] == LEAF:
+                self._pending.setdefault(nxt.index, []).append(go)
+            else:
+                self._add(nxt.index, go)
+        step = Step(len(self.steps_done), node, (g,), outs)
+        self.steps_done.append(step)
+        return step
 
 
 @dataclass
 class BackwardStep:
-    index: int
+    index: int  # the tape index of the node
     node: Node
     grads_in: tuple
     grads_out: tuple
 
 
-def backward_steps(root):
+def backward_steps(root: Any) -> Iterator[BackwardStep]:
     """Yield one BackwardStep per reachable node in backward (reverse tape) order.
 
-    Gradients are computed in a local buffer seeded with 1 at the root; the tape's
-    .grad values are not modified (call root.backward() for that).
-    """
-    T = engine._T
-    T.flush()
-    r = root._i
-    op, a, b, val, const = T.op, T.a, T.b, T.val, T.const
-    nodes: dict[int, Node] = {}
-
-    def node(i):
-        nd = nodes.get(i)
-        if nd is None:
-            nd = nodes[i] = Node(BACKWARD_NAMES[int(op[i])], i)
-            o = int(op[i])
-            if o != LEAF:
-                nd.next_functions.append((node(int(a[i])), 0))
-                if o in (ADD, MUL):
-                    nd.next_functions.append((node(int(b[i])), 0))
-        return nd
-
-    grad = {r: 1.0}
-    reach = {r}
-    for i in range(r, -1, -1):
-        if i not in reach:
-            continue
-        o = int(op[i])
-        g = grad.get(i, 0.0)
-        if o == LEAF:
-            yield BackwardStep(i, node(i), (g,), ())
-            continue
-        x = int(a[i])
-        if o == ADD:
-            outs = (g, g)
-        elif o == MUL:
-            outs = (float(val[int(b[i])]) * g, float(val[x]) * g)
-        elif o == POW:
-            c = float(const[i])
-            outs = ((c * float(val[x]) ** (c - 1.0)) * g,)
-        elif o == RELU:
-            outs = ((1.0 if val[i] > 0 else 0.0) * g,)
-        elif o == TANH:
-            outs = ((1.0 - float(val[i]) ** 2) * g,)
-        elif o == EXP:
-            outs = (float(val[i]) * g,)
-        elif o == LOG:
-            outs = (g / float(val[x]),)
-        elif o == SIGMOID:
-            s = float(val[i])
-            outs = (s * (1.0 - s) * g,)
-        targets = (x, int(b[i])) if o in (ADD, MUL) else (x,)
-        for t, go in zip(targets, outs):
-            grad[t] = grad.get(t, 0.0) + go
-            reach.add(t)
-        yield BackwardStep(i, node(i), (g,), tuple(outs))
+    Gradients are computed in a private buffer seeded with 1 at the root; the
+    tape's .grad values are not modified (call root.backward() for that)."""
+    for st in ScalarBackwardPass(root, live=False):
+        yield BackwardStep(st.node.index, st.node, st.grads_in, st.grads_out)
