@@ -334,7 +334,22 @@ def test_backward_steps_records():
     assert leaf_grads == {x._i: x.grad, y._i: y.grad}
 
 
-def test_tape_bounded_over_training():
+@pytest.fixture
+def small_tape():
+    """A fresh tape with a small compaction limit; the previous tape is restored after."""
+    old = S.engine._T
+
+    def make(capacity=1 << 12, limit=1 << 16):
+        S.reset_tape(capacity=capacity, limit=limit)
+        return S.engine._T
+
+    yield make
+    S.engine._set_tape(old)
+    S._tape.TAPE = old
+
+
+def test_tape_bounded_over_training(small_tape):
+    T = small_tape()
     random.seed(1337)
     model = snn.MLP(2, [16, 16, 1])
     X, y = _data(20)
@@ -347,7 +362,6 @@ def test_tape_bounded_over_training():
         for p in model.parameters():
             p.data -= 0.05 * p.grad
         sizes.append(S.tape_size())
-    T = S.engine._T
     assert T.compactions > 0
     assert max(sizes[25:]) <= T.limit
     assert max(sizes[25:]) <= max(sizes[:25]) * 1.01 + 1
@@ -356,35 +370,30 @@ def test_tape_bounded_over_training():
     assert all(math.isfinite(p.data) and math.isfinite(p.grad) for p in model.parameters())
 
 
-def test_compaction_mid_forward_matches_micrograd():
-    old = S.engine._T
-    S.reset_tape(capacity=64, limit=2000)
-    try:
-        random.seed(1337)
-        mm = micrograd_nn.MLP(2, [16, 16, 1])
-        random.seed(1337)
-        ms = snn.MLP(2, [16, 16, 1])
-        pm, ps = mm.parameters(), ms.parameters()
-        X, y = _data(10, seed=5)
-        lm = ls = None
-        for k in range(5):
-            lm, _ = hinge_step(mm, MV, X, y)
-            ls, _ = hinge_step(ms, Value, X, y)
-            assert abs(lm.data - ls.data) < 1e-12
-            mm.zero_grad()
-            ms.zero_grad()
-            lm.backward()
-            ls.backward()
-            for p in pm:
-                p.data -= 0.05 * p.grad
-            for p in ps:
-                p.data -= 0.05 * p.grad
-        T = S.engine._T
-        assert T.compactions >= 5
-        for a, b in zip(pm, ps):
-            assert abs(a.data - b.data) < 1e-12
-            assert abs(a.grad - b.grad) < 1e-12
-        assert S.tape_size() < 4 * 7000
-    finally:
-        S.engine._set_tape(old)
-        S._tape.TAPE = old
+def test_compaction_mid_forward_matches_micrograd(small_tape):
+    small_tape(capacity=64, limit=2000)
+    random.seed(1337)
+    mm = micrograd_nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    ms = snn.MLP(2, [16, 16, 1])
+    pm, ps = mm.parameters(), ms.parameters()
+    X, y = _data(10, seed=5)
+    lm = ls = None
+    for k in range(5):
+        lm, _ = hinge_step(mm, MV, X, y)
+        ls, _ = hinge_step(ms, Value, X, y)
+        assert abs(lm.data - ls.data) < 1e-12
+        mm.zero_grad()
+        ms.zero_grad()
+        lm.backward()
+        ls.backward()
+        for p in pm:
+            p.data -= 0.05 * p.grad
+        for p in ps:
+            p.data -= 0.05 * p.grad
+    T = S.engine._T
+    assert T.compactions >= 5
+    for a, b in zip(pm, ps):
+        assert abs(a.data - b.data) < 1e-12
+        assert abs(a.grad - b.grad) < 1e-12
+    assert S.tape_size() < 4 * 7000

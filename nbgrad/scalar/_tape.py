@@ -4,16 +4,19 @@ Nodes are appended to Python lists (cheap) and flushed into numpy arrays before
 a Numba kernel runs. Indices increase with creation, so tape order is a
 topological order and every operand index is smaller than its node's index.
 
-Reclamation: every handle is kept in ``Tape.handles``; when the tape grows past
-``limit`` a compaction keeps only nodes referenced by a handle that is still
-referenced elsewhere (``sys.getrefcount``) plus their ancestors, renumbers them
-(order preserved) and rewrites the surviving handles' indices.
+Reclamation: the tape keeps no reference to its handles, so a Value that Python
+drops is freed at once (no promotion into old GC generations, no cycles). When
+the tape grows past ``limit``, a compaction finds the live handles with
+``gc.get_objects()`` (a Value is always tracked by the cyclic GC), keeps their
+nodes plus their ancestors, renumbers them (order preserved) and rewrites the
+handles' indices.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import math
-import sys
 
 import numpy as np
 from numba import njit
@@ -162,9 +165,9 @@ def _compact_plan(op, a, b, keep, n):
     for i in range(n - 1, -1, -1):
         if keep[i]:
             o = op[i]
-            if o != 0:
+            if o != LEAF:
                 keep[a[i]] = True
-                if o == 1 or o == 2:
+                if o == ADD or o == MUL:
                     keep[b[i]] = True
     newidx = np.full(n, -1, dtype=np.int64)
     k = 0
@@ -176,25 +179,34 @@ def _compact_plan(op, a, b, keep, n):
 
 
 class Tape:
-    def __init__(self, capacity: int = 1 << 12, limit: int = 1 << 17):
+    """Nodes [0, base) are in the arrays, nodes [base, n) in the pending lists.
+
+    ``count`` hands out node indices; ``on_renumber`` (set by the engine, which caches
+    the append methods, counter and limit) is called after a compaction.
+    """
+
+    def __init__(self, capacity: int = 1 << 12, limit: int = 1 << 19):
         self.op = np.zeros(capacity, np.int8)
         self.a = np.zeros(capacity, np.int64)
         self.b = np.zeros(capacity, np.int64)
         self.val = np.zeros(capacity, np.float64)
         self.const = np.zeros(capacity, np.float64)
         self.grad = np.zeros(capacity, np.float64)
-        self.base = 0  # nodes [0, base) are in the arrays
-        self.n = 0
-        # pending nodes [base, n)
+        self.base = 0
         self.p_op: list[int] = []
         self.p_a: list[int] = []
         self.p_b: list[int] = []
         self.p_val: list[float] = []
-        self.p_const: list[float] = []
-        self.handles: list = []
+        self.p_const: dict[int, float] = {}  # node -> exponent, POW nodes only
+        self.count = itertools.count()
         self.min_limit = limit
         self.limit = limit
         self.compactions = 0
+        self.on_renumber = None
+
+    @property
+    def n(self) -> int:
+        return self.base + len(self.p_op)
 
     def _grow(self, need: int) -> None:
         cap = len(self.op)
@@ -218,7 +230,9 @@ class Tape:
         self.a[s:e] = self.p_a
         self.b[s:e] = self.p_b
         self.val[s:e] = self.p_val
-        self.const[s:e] = self.p_const
+        self.const[s:e] = 0.0
+        for i, c in self.p_const.items():
+            self.const[i] = c
         self.grad[s:e] = 0.0
         self.base = e
         for lst in (self.p_op, self.p_a, self.p_b, self.p_val, self.p_const):
@@ -256,23 +270,38 @@ class Tape:
         if self.n >= self.limit:
             self.compact()
 
+    @property
+    def handles(self) -> list:
+        """The live Values on this tape, oldest first (a handle is gone once Python
+        drops it). Costs one gc.get_objects() scan."""
+        from .engine import Value
+
+        kinds, todo = {Value}, [Value]
+        while todo:  # Value and its subclasses (no isinstance: it can run other objects' __class__)
+            for sub in todo.pop().__subclasses__():
+                kinds.add(sub)
+                todo.append(sub)
+        return [h for gen in (2, 1, 0) for h in gc.get_objects(gen) if type(h) in kinds and h._t is self]
+
     def compact(self) -> None:
         self.flush()
         n = self.n
+        if gc.get_freeze_count():
+            # gc.freeze() hides objects from gc.get_objects(): a frozen Value would be
+            # missed and its node dropped. Grow instead of compacting.
+            self.limit = 2 * n
+            self._renumbered()
+            return
+        alive = self.handles
         keep = np.zeros(n, np.bool_)
-        alive = []
-        getrc = sys.getrefcount
-        for h in self.handles:
-            # references: self.handles, loop variable, getrefcount argument
-            if getrc(h) > 3:
-                alive.append(h)
-                keep[h._i] = True
+        for h in alive:
+            keep[h._i] = True
         newidx, k = _compact_plan(self.op, self.a, self.b, keep, n)
         sel = np.flatnonzero(keep)
         op = self.op[sel]
         a = self.a[sel]
         b = self.b[sel]
-        nz = op != 0
+        nz = op != LEAF
         a = np.where(nz, newidx[a], 0)
         two = (op == ADD) | (op == MUL)
         b = np.where(two, newidx[b], 0)
@@ -282,19 +311,24 @@ class Tape:
         self.val[:k] = self.val[sel]
         self.const[:k] = self.const[sel]
         self.grad[:k] = self.grad[sel]
-        self.op[k:n] = 0
-        self.base = self.n = k
+        self.op[k:n] = LEAF
+        self.base = k
         for h in alive:
             h._i = int(newidx[h._i])
-        self.handles = alive
+        self.count = itertools.count(k)
         self.limit = max(self.min_limit, 2 * k)
         self.compactions += 1
+        self._renumbered()
+
+    def _renumbered(self) -> None:
+        if self.on_renumber is not None:
+            self.on_renumber(self)
 
 
 TAPE = Tape()
 
 
-def reset_tape(capacity: int = 1 << 12, limit: int = 1 << 17) -> None:
+def reset_tape(capacity: int = 1 << 12, limit: int = 1 << 19) -> None:
     """Start a fresh tape (existing Values become invalid). Mostly for tests."""
     global TAPE
     TAPE = Tape(capacity, limit)

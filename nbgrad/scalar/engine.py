@@ -7,14 +7,23 @@ import math
 from . import _tape
 from ._tape import ADD, EXP, LEAF, LOG, MUL, OP_NAMES, POW, RELU, SIGMOID, TANH
 
-_T = _tape.TAPE
-_sigmoid = _tape.sigmoid.py_func  # the kernels' formula, run as plain Python
 _TRACING = [False]
+_sigmoid = _tape.sigmoid.py_func  # the kernels' formula, run as plain Python
+_new = object.__new__
 
 
 def _set_tape(t):
-    global _T
+    """Make t the current tape and cache its hot-path methods in module globals."""
+    global _T, _op, _a, _b, _val, _const, _next, _limit
     _T = t
+    _op, _a, _b, _val = t.p_op.append, t.p_a.append, t.p_b.append, t.p_val.append
+    _const = t.p_const
+    _next = t.count.__next__
+    _limit = t.limit
+    t.on_renumber = _set_tape
+
+
+_set_tape(_tape.TAPE)
 
 
 def _guard(what):
@@ -22,45 +31,30 @@ def _guard(what):
         raise TypeError(f"compiled scalar functions cannot branch on Value data ({what}); use the eager API")
 
 
-def _mk(op, x, y, d, c=0.0):
-    """Append a node to the tape and return a new handle for it."""
-    T = _T
-    i = T.n
-    T.n = i + 1
-    T.p_op.append(op)
-    T.p_a.append(x)
-    T.p_b.append(y)
-    T.p_val.append(d)
-    T.p_const.append(c)
-    v = object.__new__(Value)
+def _push(v, op, x, y, d, c=0.0):
+    """Append node (op, operands x, y, value d, constant c) to the tape; v becomes its handle."""
+    i = _next()
+    _op(op)
+    _a(x)
+    _b(y)
+    _val(d)
+    if c:
+        _const[i] = c
     v._i = i
     v._d = d
-    T.handles.append(v)
-    if i + 1 >= T.limit:
-        T.compact()
+    v._t = _T
+    if i >= _limit:
+        _T.compact()  # renumbers v too
     return v
 
 
 class Value:
     """Stores a single scalar value and its gradient (a handle into the tape)."""
 
-    __slots__ = ("_i", "_d")
+    __slots__ = ("_i", "_d", "_t")  # tape index, data, tape
 
     def __init__(self, data, _children=(), _op=""):
-        d = float(data)
-        T = _T
-        i = T.n
-        T.n = i + 1
-        T.p_op.append(LEAF)
-        T.p_a.append(0)
-        T.p_b.append(0)
-        T.p_val.append(d)
-        T.p_const.append(0.0)
-        self._i = i
-        self._d = d
-        T.handles.append(self)
-        if i + 1 >= T.limit:
-            T.compact()
+        _push(self, LEAF, 0, 0, float(data))
 
     # --- data / grad -----------------------------------------------------------------
     @property
@@ -103,31 +97,31 @@ class Value:
     # --- ops (same graph decomposition as micrograd) ---------------------------------------
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return _mk(ADD, self._i, other._i, self._d + other._d)
+        return _push(_new(Value), ADD, self._i, other._i, self._d + other._d)
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return _mk(MUL, self._i, other._i, self._d * other._d)
+        return _push(_new(Value), MUL, self._i, other._i, self._d * other._d)
 
     def __pow__(self, other):
         assert isinstance(other, (int, float)), "only supporting int/float powers for now"
-        return _mk(POW, self._i, 0, self._d ** other, float(other))
+        return _push(_new(Value), POW, self._i, 0, self._d ** other, float(other))
 
     def relu(self):
         d = self._d
-        return _mk(RELU, self._i, 0, 0.0 if d < 0 else d)
+        return _push(_new(Value), RELU, self._i, 0, 0.0 if d < 0 else d)
 
     def tanh(self):
-        return _mk(TANH, self._i, 0, math.tanh(self._d))
+        return _push(_new(Value), TANH, self._i, 0, math.tanh(self._d))
 
     def exp(self):
-        return _mk(EXP, self._i, 0, math.exp(self._d))
+        return _push(_new(Value), EXP, self._i, 0, math.exp(self._d))
 
     def log(self):
-        return _mk(LOG, self._i, 0, math.log(self._d))
+        return _push(_new(Value), LOG, self._i, 0, math.log(self._d))
 
     def sigmoid(self):
-        return _mk(SIGMOID, self._i, 0, _sigmoid(self._d))
+        return _push(_new(Value), SIGMOID, self._i, 0, _sigmoid(self._d))
 
     def backward(self):
         _T.backward(self._i)
@@ -187,8 +181,8 @@ class Value:
 
 def _handle(i):
     """A new handle to an existing tape slot."""
-    v = object.__new__(Value)
+    v = _new(Value)
     v._i = i
     v._d = _T.get_val(i)
-    _T.handles.append(v)
+    v._t = _T
     return v
