@@ -82,6 +82,29 @@ class NodeCommands(Provider):
             yield DiscoveryHit(title, partial(app.select, node), help="select this node")
 
 
+class GraphTree(Tree):
+    """A Tree whose labels are made from the app's state when a line is painted: a step
+    repaints the few nodes it changed, and only visible lines are ever labelled."""
+
+    def __init__(self, label_fn: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.label_fn = label_fn
+        self.exact_width = True  # else estimate label widths (large graphs)
+
+    def render_label(self, node: Any, base_style: Any, style: Any) -> Text:
+        if node.data is not None:
+            node._label = self.label_fn(node)  # Textual 8.2 keeps the label here (textual is pinned)
+        return super().render_label(node, base_style, style)
+
+    def repaint_all(self) -> None:
+        self._invalidate()  # drops the line cache (Textual 8.2's Tree)
+
+    def get_label_width(self, node: Any) -> int:
+        if self.exact_width or node.data is None:
+            return super().get_label_width(node)
+        return 60
+
+
 class DebuggerApp(App):
     """Debugger for one backward pass built from (root, gradient, retain_graph).
 
@@ -147,6 +170,7 @@ class DebuggerApp(App):
         self._group_tn: dict[int, Any] = {}  # id(node) -> its group's TreeNode
         self._groups: dict[int, tuple] = {}  # id(group TreeNode) -> (TreeNode, title, [id(node)])
         self._log_buffer: list[str] | None = None
+        self._leaf_rows = -1
         self._pass_no = 0
         self._new_pass()
         self.group_of = {} if self.scalar else groups.assign(self.bp.nodes, self.names)
@@ -174,6 +198,7 @@ class DebuggerApp(App):
         self.last_acc = {}
         self.last_step: Any = None
         self.anomalies: list[Any] = []
+        self._bad_ids: set[int] = set()  # nodes with nan/inf in a gradient
         self._pass_no += 1
         self.index = {id(n): i for i, n in enumerate(self.bp.nodes)}
         self.leaves = [n.variable for n in self.bp.nodes if n.name == "AccumulateGrad"]
@@ -258,6 +283,7 @@ class DebuggerApp(App):
         bad = [g for g in (*st.grads_in, *st.grads_out, *(a.after for a in st.accumulations)) if has_anomaly(g)]
         if bad:
             self.anomalies.append(st)
+            self._bad_ids.add(id(st.node))
             self.log_event(f"ANOMALY at {self.node_title(st.node)}: nan/inf in gradient ({summary(bad[0])})")
         return st
 
@@ -292,7 +318,7 @@ class DebuggerApp(App):
     # ------------------------------------------------------------------ UI
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield Tree("graph", id="graph")
+            yield GraphTree(self.tree_label, "graph", id="graph")
             with Vertical(id="right"):
                 with VerticalScroll(id="inspector"):
                     yield Static(id="inspector_body")
@@ -314,7 +340,7 @@ class DebuggerApp(App):
                        if nxt is not None else "nothing to run")
         if self.origin is not None:
             self.log_event(f"forward: nan/inf first appears in the output of {self._where(self.origin)} (o jumps there)")
-        self.refresh_views()
+        self.refresh_views(set())
         if self.auto_continue:
             self.call_after_refresh(self._autopilot)
 
@@ -338,6 +364,7 @@ class DebuggerApp(App):
         self._group_tn = {}
         self._groups = {}
         expand = self.bp.total <= EXPAND_LIMIT
+        tree.exact_width = expand
         seen: set[int] = set()
         pointed = {id(nx) for n in self.bp.nodes for nx, _ in n.next_functions if nx is not None}
         roots = [n for n in self.bp.nodes if id(n) not in pointed]
@@ -366,7 +393,6 @@ class DebuggerApp(App):
                 work.extend((tn, k, ctx, gtn) for k in reversed(rest))
                 node = spine
         tree.root.expand()
-        self._label_tree()
         if roots:
             tree.move_cursor(self._tree_nodes[id(roots[0])][0])
 
@@ -379,24 +405,33 @@ class DebuggerApp(App):
             return last
         return parent.add(g[1], data=("group", g[0]), expand=expand)
 
-    def _label_tree(self, ids: Any = None) -> None:
-        """Relabel the tree nodes of `ids` (every node when None) and their groups."""
+    def _label_tree(self, ids: Any = None, refs: bool = False) -> None:
+        """Repaint the tree nodes of `ids` (every node when None) and their groups; references
+        only with `refs` (their labels change only with breakpoints and watches)."""
         if ids is None:
-            ids = self._tree_nodes.keys()
-        bad = {id(s.node) for s in self.anomalies}
-        group_tns: dict[int, Any] = {}
+            self.query_one("#graph", GraphTree).repaint_all()
+            return
+        groups_: dict[int, Any] = {}
         for nid in ids:
-            for tn in self._tree_nodes.get(nid, ()):
-                tn.set_label(self._label(tn.data[0], tn.data[1], nid in bad))
+            tns = self._tree_nodes.get(nid, ())
+            for tn in tns if refs else tns[:1]:
+                tn.refresh()
             g = self._group_tn.get(nid)
             if g is not None:
-                group_tns[id(g)] = g
-        for gid in group_tns:
-            tn, title, members = self._groups[gid]
+                groups_[id(g)] = g
+        for g in groups_.values():
+            g.refresh()
+
+    def tree_label(self, tn: Any) -> Text:
+        """The label of a graph tree node, from the current state (drawn when its line is painted)."""
+        if tn.data[0] == "group":
+            _, title, members = self._groups[id(tn)]
             done = sum(m in self.steps for m in members)
             t = Text(f"▣ {title}", "bold magenta")
             t.append(f"  {done}/{len(members)} done", "green" if done == len(members) else "dim")
-            tn.set_label(t)
+            return t
+        node, ref = tn.data
+        return self._label(node, ref, id(node) in self._bad_ids)
 
     def _label(self, node: Any, ref: bool, anomalous: bool) -> Text:
         nid = id(node)
@@ -520,7 +555,7 @@ class DebuggerApp(App):
         msg += f"  [{self.state}]  break-on-anomaly: {'on' if self.break_on_anomaly else 'off'}"
         if self.watches:
             msg += f"  watching {len(self.watches)}"
-        self.query_one("#progress", Static).update(Text(msg))
+        self.query_one("#progress", Static).update(Text(msg), layout=False)  # one line, fixed height
 
     def _show_leaves(self) -> None:
         t = Table(box=None, padding=(0, 1))
@@ -542,7 +577,8 @@ class DebuggerApp(App):
         if len(self.leaves) > LEAF_ROWS:
             t.add_row(Text(f"... {len(self.leaves) - LEAF_ROWS} more", "dim"), "", "", "", "")
         self.leaves_table = t
-        self.query_one("#leaves_body", Static).update(t)
+        self.query_one("#leaves_body", Static).update(t, layout=t.row_count != self._leaf_rows)
+        self._leaf_rows = t.row_count
 
     @property
     def progress_text(self) -> str:
@@ -640,23 +676,25 @@ class DebuggerApp(App):
     def action_toggle_breakpoint(self) -> None:
         node = self.selected_node()
         if node is not None:
-            self._toggle(self.breakpoints, id(node), f"breakpoint on {self.node_title(node)}", node)
+            self._toggle(self.breakpoints, id(node), f"breakpoint on {self.node_title(node)}", node, refs=True)
 
     def action_toggle_watch(self) -> None:
         node = self.selected_node()
         if node is None or node.name != "AccumulateGrad":
             self.log_event("watch: select a leaf (an AccumulateGrad node) first")
             return
-        self._toggle(self.watches, id(node.variable), f"watch on {self.leaf_name(node.variable)}.grad", node)
+        self._toggle(self.watches, id(node.variable), f"watch on {self.leaf_name(node.variable)}.grad", node,
+                     refs=True)
 
-    def _toggle(self, marks: set[int], key: int, what: str, node: Any) -> None:
+    def _toggle(self, marks: set[int], key: int, what: str, node: Any, refs: bool) -> None:
         if key in marks:
             marks.discard(key)
             self.log_event(f"{what} removed")
         else:
             marks.add(key)
             self.log_event(f"{what} set")
-        self.refresh_views({id(node)})
+        self._label_tree({id(node)}, refs=refs)
+        self.refresh_views(set())
 
     def action_toggle_anomaly(self) -> None:
         self.break_on_anomaly = not self.break_on_anomaly

@@ -1,0 +1,68 @@
+"""nbgrad-tui on a 10,000-node graph: time to open, per step, and to continue to the end.
+
+Run: python -m benches.bench_tui [--nodes N] [--steps K]. Targets: open < 2 s, step < 100 ms."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+
+SIZE = (150, 45)
+
+
+def chain_graph(nodes: int) -> tuple[Any, dict[str, Any]]:
+    """A chain of small ops, x = x * c + b repeated, with about `nodes` backward nodes."""
+    import nbgrad as ng
+
+    w = ng.tensor(np.linspace(0.5, 1.5, 8, dtype=np.float32), requires_grad=True)
+    b = ng.tensor(np.full(8, 0.01, np.float32), requires_grad=True)
+    x = w
+    for _ in range((nodes - 3) // 2):
+        x = x * 0.999 + b
+    return x.sum(), {"w": w, "b": b}
+
+
+async def measure(nodes: int, steps: int) -> dict[str, float]:
+    from nbgrad_tui.app import DebuggerApp
+
+    root, names = chain_graph(nodes)
+    t0 = time.perf_counter()
+    app = DebuggerApp(root, None, True, names=names)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        opened = time.perf_counter() - t0
+        times, cpu = [], []
+        for _ in range(steps):
+            t, c = time.perf_counter(), time.process_time()
+            await pilot.press("n")
+            await pilot.pause()
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        t = time.perf_counter()
+        await pilot.press("c")
+        await pilot.pause()
+        cont = time.perf_counter() - t
+        assert app.bp.finished, app.state
+    return {"nodes": app.bp.total, "open_s": opened, "step_ms": 1e3 * float(np.mean(times)),
+            "step_max_ms": 1e3 * float(np.max(times)), "step_cpu_ms": 1e3 * float(np.mean(cpu)), "continue_s": cont}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nodes", type=int, default=10_000)
+    p.add_argument("--steps", type=int, default=20)
+    a = p.parse_args(argv)
+    r = asyncio.run(measure(a.nodes, a.steps))
+    print(f"nbgrad-tui on {r['nodes']} nodes: open {r['open_s']:.2f} s (target < 2), "
+          f"step {r['step_ms']:.1f} ms mean / {r['step_max_ms']:.1f} ms max over {a.steps} (target < 100; "
+          f"CPU {r['step_cpu_ms']:.1f} ms), "
+          f"continue to the end {r['continue_s']:.2f} s")
+    return r
+
+
+if __name__ == "__main__":
+    main()
