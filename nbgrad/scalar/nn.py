@@ -2,7 +2,7 @@
 
 import random
 
-from .engine import Value
+from .engine import Value, neuron
 
 
 class Module:
@@ -23,8 +23,8 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.relu() if self.nonlin else act
+        # = sum((wi * xi for wi, xi in zip(self.w, x)), self.b), relu'd if nonlin
+        return neuron(self.w, x, self.b, self.nonlin)
 
     def parameters(self):
         return self.w + [self.b]
