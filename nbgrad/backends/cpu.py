@@ -11,12 +11,55 @@ from . import cpu_kernels as K
 
 
 def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """a as a flat contiguous array of `shape`'s size (copies only to cast, broadcast or compact)."""
     a = np.asarray(a)
     if a.dtype != dtype:
         a = a.astype(dtype)
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
     return np.ascontiguousarray(a).reshape(-1)
+
+
+def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
+    """An index k splitting `shape` into rows shape[:k] and columns shape[k:] such that every
+    operand shape (right-aligned) is full over one side and all ones over the other."""
+    n = len(shape)
+    padded = [(1,) * (n - len(s)) + tuple(s) for s in shapes]
+    for k in range(1, n):
+        if all((all(d == 1 for d in p[:k]) and p[k:] == shape[k:])
+               or (p[:k] == shape[:k] and all(d == 1 for d in p[k:])) for p in padded):
+            return k
+    return None
+
+
+def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tuple[list, tuple | None]:
+    """Kernel arguments for `operands` broadcast to `shape`, without materialising broadcasts
+    where the kernels can read them in place. Returns (args, None) for the flat kernels: each
+    arg a flat array of the full size or a NumPy scalar (a single broadcast value); or
+    (args, (R, C)) for the 2-D kernels: each arg an (R, C) array, a row of C values, a column
+    shaped (R, 1, 1) or a scalar."""
+    arrs = []
+    for o, dt in zip(operands, dtypes):
+        a = np.asarray(o)
+        arrs.append(a if a.dtype == dt else a.astype(dt))
+    size = int(np.prod(shape))
+    scalar = [a.size == 1 and a.shape != shape for a in arrs]
+    bcast = [a.shape != shape and not sc for a, sc in zip(arrs, scalar)]
+    k = _split_2d([a.shape for a, b in zip(arrs, bcast) if b], shape) if any(bcast) and size else None
+    if k is None:
+        return [a.reshape(-1)[0] if sc else _flat(a, shape, a.dtype) for a, sc in zip(arrs, scalar)], None
+    R, C = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+    args = []
+    for a, sc, b in zip(arrs, scalar, bcast):
+        if sc:
+            args.append(a.reshape(-1)[0])
+        elif not b or a.size == R * C:  # full (perhaps missing leading ones)
+            args.append(np.ascontiguousarray(a).reshape(R, C))
+        elif all(d == 1 for d in ((1,) * (len(shape) - a.ndim) + a.shape)[:k]):  # a row, repeated down
+            args.append(np.ascontiguousarray(a).reshape(C))
+        else:  # a column, repeated across the C columns
+            args.append(np.ascontiguousarray(a).reshape(R, 1, 1))
+    return args, (R, C)
 
 
 class CpuBackend:
@@ -35,13 +78,11 @@ class CpuBackend:
         calc = np.result_type(*[np.asarray(o).dtype for o in operands])
         if op in ("where",):
             calc = np.result_type(*[np.asarray(o).dtype for o in operands[1:]])
-        flats = [
-            _flat(o, shape, np.dtype(bool) if (op == "where" and i == 0) else calc)
-            for i, o in enumerate(operands)
-        ]
+        dts = [np.dtype(bool) if (op == "where" and i == 0) else calc for i in range(len(operands))]
         out = np.empty(shape, dtype=dtype)
         if out.size:
-            K.elementwise(op, flats, out.reshape(-1))
+            args, rc = _kernel_operands(operands, shape, dts)
+            K.elementwise(op, args, out.reshape(rc if rc else -1))
         return out
 
     def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:

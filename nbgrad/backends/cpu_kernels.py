@@ -6,6 +6,7 @@ over flat, contiguous arrays (_cpu_elementwise.py); reductions and row kernels
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -13,51 +14,185 @@ from ._numba_setup import ensure_cache_dir
 
 ensure_cache_dir()
 
-from numba import njit, prange  # noqa: E402
+import numba  # noqa: E402
+from llvmlite import ir  # noqa: E402
+from numba import njit, prange, types  # noqa: E402
+from numba.extending import intrinsic, overload  # noqa: E402
 
-from . import _cpu_elementwise as _gen  # noqa: E402
+# ---- vector math and operand loads for the generated kernels (see codegen) ----
+
+@intrinsic
+def _i64_as_f64(typingctx, n):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+_LOG2E = 1.4426950408889634
+_LN2 = 0.6931471805599453
+
+
+@njit(cache=True, nogil=True)
+def exp_f64_poly(x):
+    """exp(x) for float64 x to about 3e-13 relative (inputs clamped to [-150, 150], enough for
+    any float32 result); plain arithmetic, so loops calling it vectorise. NaN is not handled."""
+    xc = min(max(x, -150.0), 150.0)
+    n = math.floor(xc * _LOG2E + 0.5)
+    r = xc - n * _LN2
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
+        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880)))))))))
+    return p * _i64_as_f64((np.int64(n) + 1023) << 52)
+
+
+def vexp(x):
+    """math.exp; for float32, a vectorisable version computed in float64."""
+    return math.exp(x)
+
+
+@overload(vexp)
+def _vexp(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def impl(x):
+            xd = np.float64(x)
+            y = exp_f64_poly(xd)
+            return np.float32(y if xd == xd else xd)
+        return impl
+    return lambda x: math.exp(x)
+
+
+def vtanh(x):
+    """math.tanh; for float32, a vectorisable version computed in float64."""
+    return math.tanh(x)
+
+
+@overload(vtanh)
+def _vtanh(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        def impl(x):
+            xd = np.float64(x)
+            ax = abs(xd)
+            z = xd * xd
+            small = xd * (1.0 + z * (-1.0 / 3 + z * (2.0 / 15 + z * (-17.0 / 315 + z * (
+                62.0 / 2835 + z * (-1382.0 / 155925))))))
+            big = 1.0 - 2.0 / (exp_f64_poly(2.0 * ax) + 1.0)
+            big = big if xd >= 0 else -big
+            y = small if ax < 0.125 else big
+            return np.float32(y if xd == xd else xd)
+        return impl
+    return lambda x: math.tanh(x)
+
+
+def _ld(a, i):
+    return a[i]
+
+
+@overload(_ld)
+def _ld_impl(a, i):
+    if isinstance(a, types.Array):
+        return lambda a, i: a[i]
+    return lambda a, i: a
+
+
+def _ld2(a, i, j):
+    return a[i, j]
+
+
+@overload(_ld2)
+def _ld2_impl(a, i, j):
+    if isinstance(a, types.Array):
+        if a.ndim == 2:
+            return lambda a, i, j: a[i, j]
+        if a.ndim == 1:
+            return lambda a, i, j: a[j]
+        return lambda a, i, j: a[i, 0, 0]
+    return lambda a, i, j: a
+
+
+# ---- end of vector math ----
+
+from . import _cpu_elementwise as _gen  # noqa: E402  (imports the helpers above)
 
 # below this many elements a kernel runs serially: measured on 2 cores, a parallel
 # mul broke even with serial at about 65536 float32 elements
 PARALLEL_THRESHOLD = 65536
 
 
-def elementwise(name: str, operands: list[np.ndarray], out: np.ndarray) -> None:
-    """Run scalar_math.ELEMENTWISE[name] over flat contiguous operands of out's size."""
-    suffix = "_p" if out.size >= PARALLEL_THRESHOLD else "_s"
-    getattr(_gen, f"k_{name}{suffix}")(*operands, out)
+def elementwise(name: str, operands: list[Any], out: np.ndarray) -> None:
+    """Run scalar_math.ELEMENTWISE[name] into a contiguous `out`. out flat: each operand a flat
+    contiguous array of out's size or a scalar; out (R, C): each operand (R, C), a row (C,),
+    a column (R, 1, 1) or a scalar (see codegen)."""
+    kind = "2" if out.ndim == 2 else ""
+    suffix = "p" if out.size >= PARALLEL_THRESHOLD else "s"
+    getattr(_gen, f"k_{name}_{kind}{suffix}")(*operands, out)
 
 
 # ---- reductions over the middle axis of a (A, K, B) contiguous array ----
+# Sums accumulate in out's dtype (float64 for float input: more precise than PyTorch's float32
+# cascade sum). `reassoc` lets LLVM split a running sum into vector lanes (a different but no
+# less accurate order of float64 additions); nothing else in these kernels is relaxed.
 
-@njit(cache=True, nogil=True)
+_SUM_FLAGS = {"reassoc"}
+
+
+@njit(cache=True, nogil=True, fastmath=_SUM_FLAGS)
 def _sum_mid_s(x, out):
     A, K, B = x.shape
     for i in range(A):
-        for j in range(B):
-            out[i, j] = 0
-        for k in range(K):
-            for j in range(B):
-                out[i, j] += x[i, k, j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _sum_mid_p(x, out):
-    A, K, B = x.shape
-    if A >= B:
-        for i in prange(A):
-            for j in range(B):
-                out[i, j] = 0
+        if B == 1:
+            acc = out[i, 0]
+            for k in range(K):
+                acc += x[i, k, 0]
+            out[i, 0] = acc
+        else:
             for k in range(K):
                 for j in range(B):
                     out[i, j] += x[i, k, j]
-    else:
-        for j in prange(B):
-            for i in range(A):
-                acc = out[i, j]  # out arrives zeroed
-                for k in range(K):
-                    acc += x[i, k, j]
-                out[i, j] = acc
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
+def _sum_rows_p(x, out, nch):
+    """out[i] += sum of row i of x (A, K); each row split into nch chunks summed in parallel."""
+    A, K = x.shape
+    L = (K + nch - 1) // nch
+    part = np.zeros(A * nch, dtype=out.dtype)
+    for t in prange(A * nch):
+        i = t // nch
+        lo = (t - i * nch) * L
+        r = x[i, lo:min(lo + L, K)]  # a slice: indexing x[i, k] for k from lo would pay
+        acc = part[t]                # Numba's negative-index check and not vectorise
+        for k in range(r.size):
+            acc += r[k]
+        part[t] = acc
+    for i in range(A):
+        acc = out[i]
+        for c in range(nch):
+            acc += part[i * nch + c]
+        out[i] = acc
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
+def _sum_mid_p(x, out, nch):
+    """out (A, B) += x (A, K, B) summed over K, B > 1: parallel over (i, chunk of K); each task
+    adds whole contiguous rows of B into its own partial row, so the j loop vectorises."""
+    A, K, B = x.shape
+    L = (K + nch - 1) // nch
+    part = np.zeros((A * nch if nch > 1 else 1, B), dtype=out.dtype)
+    for t in prange(A * nch):
+        i = t // nch
+        lo = (t - i * nch) * L
+        p = part[t] if nch > 1 else out[i]
+        xs = x[i, lo:min(lo + L, K)]
+        for k in range(xs.shape[0]):
+            r = xs[k]
+            for j in range(B):
+                p[j] += r[j]
+    if nch > 1:
+        for i in range(A):
+            o = out[i]
+            for c in range(nch):
+                p = part[i * nch + c]
+                for j in range(B):
+                    o[j] += p[j]
 
 
 @njit(cache=True, nogil=True)
@@ -80,7 +215,18 @@ def _argext_mid(x, vals, idx, want_max):
 
 
 def reduce_sum(x3: np.ndarray, out: np.ndarray) -> None:
-    (_sum_mid_p if x3.size >= PARALLEL_THRESHOLD else _sum_mid_s)(x3, out)
+    """out (A, B), zeroed, += x3 (A, K, B) summed over K."""
+    A, K, B = x3.shape
+    if x3.size < PARALLEL_THRESHOLD:
+        _sum_mid_s(x3, out)
+    else:
+        # split K into enough chunks to keep every thread busy, none under about 4096 elements
+        want = max(1, (4 * numba.get_num_threads() + A - 1) // A)
+        nch = max(1, min(want, K * B // 4096))
+        if B == 1:
+            _sum_rows_p(x3.reshape(A, K), out.reshape(A), nch)
+        else:
+            _sum_mid_p(x3, out, nch)
 
 
 def reduce_argext(x3: np.ndarray, vals: np.ndarray, idx: np.ndarray, want_max: bool) -> None:
