@@ -11,20 +11,49 @@ from .backends import get_backend
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
+_cuda_rng = np.random.default_rng()  # device='cuda' random tensors: drawn on the host, then copied
 
 
 def manual_seed(seed: int) -> Any:
     global _rng
     _rng = np.random.default_rng(seed)
+    _seed_cuda(seed)
     return _rng
 
 
+def _seed_cuda(seed: int) -> None:
+    global _cuda_rng
+    _cuda_rng = np.random.default_rng(seed)
+
+
+_default_device = "cpu"
+
+
+def set_default_device(device: Any) -> None:
+    """Where creation functions put tensors when no device= is given (PyTorch's set_default_device)."""
+    global _default_device
+    dev = "cpu" if device is None else str(device)
+    get_backend(dev)  # fails early with the reason when the device is unusable
+    _default_device = dev
+
+
+def get_default_device() -> Any:
+    from ._device import device
+
+    return device(get_backend(_default_device).name)
+
+
+def _gen(device: Any) -> np.random.Generator:
+    return _rng if str(device or _default_device) == "cpu" else _cuda_rng
+
+
 def _device(device: Any) -> Any:
-    return get_backend("cpu" if device is None else str(device))
+    return get_backend(_default_device if device is None else device)
 
 
 def _finish(a: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
-    t = Tensor._wrap(a, _device(device))
+    be = _device(device)
+    t = Tensor._wrap(be.asarray(a), be)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -48,17 +77,25 @@ def _infer_dtype(data: Any) -> D.dtype:
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if isinstance(data, Tensor):
         data = data._backend.to_numpy(data._data)
+    elif hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+        return as_tensor(data, device=device).to(dtype=dtype).clone().requires_grad_(requires_grad)
     dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
     if isinstance(data, (list, tuple)):
-        data = [np.asarray(x) if isinstance(x, Tensor) else x for x in data]
+        data = [x._backend.to_numpy(x._data) if isinstance(x, Tensor) else x for x in data]
     a = np.array(data, dtype=dt.np, copy=True)
     return _finish(a, device, requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
-        return data if dtype is None else data.to(dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or D.as_dtype(dtype).np == data.dtype):
+        return data.to(device=device, dtype=dtype)
+    if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+        be = get_backend("cuda")
+        t = Tensor._wrap(be.from_cuda_array_interface(data), be)  # shares the memory, no copy
+        D.from_numpy_dtype(t._data.dtype)
+        return t.to(device=device, dtype=dtype)
+    on_cpu = str(device or _default_device) == "cpu"
+    if isinstance(data, np.ndarray) and on_cpu and (dtype is None or D.as_dtype(dtype).np == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -67,7 +104,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     D.from_numpy_dtype(a.dtype)
-    return _finish(a, None, False)
+    return _finish(a, "cpu", False)
 
 
 def _shape(size: Sequence[Any]) -> tuple:
@@ -103,12 +140,12 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dt = _dt(dtype)
-    return _finish(_rng.random(_shape(size), dtype=np.float64).astype(dt.np), device, requires_grad)
+    return _finish(_gen(device).random(_shape(size), dtype=np.float64).astype(dt.np), device, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     dt = _dt(dtype)
-    return _finish(_rng.standard_normal(_shape(size)).astype(dt.np), device, requires_grad)
+    return _finish(_gen(device).standard_normal(_shape(size)).astype(dt.np), device, requires_grad)
 
 
 def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
@@ -116,7 +153,7 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    return _finish(_rng.integers(low, high, size=tuple(size)).astype(_dt(dtype, D.int64).np), device, False)
+    return _finish(_gen(device).integers(low, high, size=tuple(size)).astype(_dt(dtype, D.int64).np), device, False)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

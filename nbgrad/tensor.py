@@ -69,8 +69,23 @@ class Tensor:
         return D.from_numpy_dtype(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return self._backend.name
+    def device(self) -> Any:
+        from ._device import device
+
+        return device(self._backend.name)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device_type == "cuda"
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        if not self.is_cuda:
+            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor type: {self.device}")
+        if self.requires_grad:
+            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad. "
+                               "If gradients aren't required, use var.detach() to get Variable that doesn't require grad.")
+        return self._data.__cuda_array_interface__
 
     def numel(self) -> int:
         return int(np.prod(self.shape)) if self.shape else 1
@@ -149,9 +164,14 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
+        if self.is_cuda:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                            "copy the tensor to host memory first.")
         return self._backend.to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self.is_cuda:
+            self.numpy()  # raises
         a = self._backend.to_numpy(self._data)
         return a if dtype is None else a.astype(dtype)
 
@@ -182,29 +202,31 @@ class Tensor:
         return int(self.item())
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        dt = kwargs.get("dtype")
+        """to(dtype), to(device), to(device, dtype), to(other): a copy only when something changes."""
+        dt, dev = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
-            if isinstance(a, str) and a not in ("cpu", "cuda") and not a.startswith("cuda:"):
-                dt = a  # a dtype name such as "float32"
-            elif isinstance(a, str):
-                if a != self.device:
-                    from .backends import get_backend
-
-                    get_backend(a)
+            if isinstance(a, str) and (a in ("cpu", "cuda") or a.startswith("cuda:")):
+                dev = a
             elif isinstance(a, Tensor):
-                dt = a.dtype
-            else:
-                dt = a
-        dev = kwargs.get("device")
-        if dev is not None and dev != self.device:
+                dt, dev = a.dtype, a.device
+            elif a is not None:
+                dt = a  # a dtype or a dtype name such as "float32"
+        out = self
+        if dev is not None:
             from .backends import get_backend
+            from .ops.shape import to_device
 
-            get_backend(dev)
-        if dt is None:
-            return self
-        from .ops.shape import to_dtype
+            be = get_backend(dev)
+            if be is not self._backend:
+                out = to_device(out, be)
+        if dt is not None:
+            from .ops.shape import to_dtype
 
-        return to_dtype(self, D.as_dtype(dt))
+            out = to_dtype(out, D.as_dtype(dt))
+        return out
+
+    def cuda(self, device: Any = None) -> Tensor:
+        return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -225,7 +247,7 @@ class Tensor:
         return self.to(D.bool_)
 
     def cpu(self) -> Tensor:
-        return self
+        return self.to("cpu")
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point

@@ -22,7 +22,7 @@ def tol(dt):
 def _np(x):
     if isinstance(x, torch.Tensor):
         return x.detach().numpy()
-    return np.asarray(x.detach().numpy() if isinstance(x, ng.Tensor) else x)
+    return np.asarray(x.detach().cpu().numpy() if isinstance(x, ng.Tensor) else x)
 
 
 def check(fn_ng, fn_t, arrays, dt, grad=True, seed=0, tfn=None, out_index=None, nograd=()):
@@ -99,7 +99,7 @@ def test_maximum_nan_propagates():
     a = ng.tensor([np.nan, 1.0, 2.0])
     b = ng.tensor([0.0, np.nan, 1.0])
     for f in (ng.maximum, ng.minimum):
-        out = f(a, b).numpy()
+        out = f(a, b).cpu().numpy()
         assert np.isnan(out[0]) and np.isnan(out[1])
 
 
@@ -213,11 +213,11 @@ def test_max_min(op, dt):
         check(lambda t: getattr(t, op)(dim=dim, keepdim=keep).values,
               lambda t: getattr(t, op)(dim=dim, keepdim=keep).values, [x], dt)
         check(lambda t: getattr(t, op)(dim, keep)[0], lambda t: getattr(t, op)(dim, keep)[0], [x], dt)
-        ni = getattr(ng.tensor(x), op)(dim=dim, keepdim=keep).indices.numpy()
+        ni = getattr(ng.tensor(x), op)(dim=dim, keepdim=keep).indices.cpu().numpy()
         ti = getattr(torch.tensor(x), op)(dim=dim, keepdim=keep).indices.numpy()
         np.testing.assert_array_equal(ni, ti)
-    np.testing.assert_array_equal(ng.tensor(x).argmax(1).numpy(), torch.tensor(x).argmax(1).numpy())
-    np.testing.assert_array_equal(ng.tensor(x).argmin().numpy(), torch.tensor(x).argmin().numpy())
+    np.testing.assert_array_equal(ng.tensor(x).argmax(1).cpu().numpy(), torch.tensor(x).argmax(1).numpy())
+    np.testing.assert_array_equal(ng.tensor(x).argmin().cpu().numpy(), torch.tensor(x).argmin().numpy())
 
 
 @pytest.mark.parametrize("dt", DTYPES)
@@ -322,10 +322,10 @@ def test_comparisons(op, dt):
         yt = getattr(torch.tensor(a.astype(dt)), op)(torch.tensor(other.astype(dt)) if isinstance(other, np.ndarray) else other)
         assert yn.dtype == ng.bool
         assert not yn.requires_grad
-        np.testing.assert_array_equal(yn.numpy(), yt.numpy())
+        np.testing.assert_array_equal(yn.cpu().numpy(), yt.numpy())
     sym = {"eq": "__eq__", "lt": "__lt__", "gt": "__gt__"}
     if op in sym:
-        np.testing.assert_array_equal(getattr(ng.tensor(a), sym[op])(ng.tensor(b)).numpy(),
+        np.testing.assert_array_equal(getattr(ng.tensor(a), sym[op])(ng.tensor(b)).cpu().numpy(),
                                       getattr(torch.tensor(a), sym[op])(torch.tensor(b)).numpy())
 
 
@@ -391,7 +391,7 @@ def test_ieee_special_values(dt):
     x = np.array([1.0, 0.0, -1.0], dtype=dt)
     for fn in (lambda t: t / 0.0, lambda t: 1.0 / t, lambda t: t.log(), lambda t: t.sqrt(), lambda t: t ** -1.0,
                lambda t: t ** 0.5):
-        np.testing.assert_allclose(fn(ng.tensor(x)).numpy(), fn(torch.tensor(x)).numpy(), **tol(dt))
+        np.testing.assert_allclose(fn(ng.tensor(x)).cpu().numpy(), fn(torch.tensor(x)).numpy(), **tol(dt))
 
 
 @pytest.mark.parametrize("dt", DTYPES)

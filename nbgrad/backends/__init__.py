@@ -52,18 +52,53 @@ class Backend(Protocol):
 _BACKENDS: dict[str, Backend] = {}
 
 
-def get_backend(device: str) -> Backend:
+CUDA_INSTALL = (
+    "install numba-cuda with the CUDA toolkit pieces it compiles with: pip install 'nbgrad[cuda13]' "
+    "(CUDA 13 drivers) or 'nbgrad[cuda12]' (CUDA 12)"
+)
+
+
+def cuda_status() -> str | None:
+    """None when CUDA tensors can be made, else why not (without raising)."""
+    try:
+        from numba import cuda
+    except ImportError:
+        return f"nbgrad's CUDA backend needs the numba-cuda package, which is not installed: {CUDA_INSTALL}"
+    try:
+        ok = cuda.is_available()
+    except Exception as e:  # a broken driver or toolkit
+        return f"numba.cuda could not start ({type(e).__name__}: {e})"
+    if not ok:
+        return ("no usable NVIDIA GPU or driver was found by numba.cuda (for tests without a GPU, set "
+                "NUMBA_ENABLE_CUDASIM=1 before importing nbgrad to use the CUDA simulator)")
+    return None
+
+
+def get_backend(device: Any) -> Backend:
+    device = "cpu" if device is None else str(device)
     be = _BACKENDS.get(device)
     if be is None:
         if device == "cpu":
             from .cpu import CpuBackend
 
             be = CpuBackend()
-        elif device.startswith("cuda"):
-            raise RuntimeError(
-                "nbgrad's CUDA backend is not implemented yet: only device='cpu' works in this version"
-            )
+        elif device == "cuda" or device.startswith("cuda:"):
+            index = int(device.split(":")[1]) if ":" in device else 0
+            key = f"cuda:{index}"
+            if key in _BACKENDS:
+                be = _BACKENDS[key]
+            else:
+                why = cuda_status()
+                if why:
+                    raise RuntimeError(f"cannot use device {device!r}: {why}")
+                if index != 0:
+                    raise RuntimeError(f"cannot use device {device!r}: nbgrad uses one GPU, cuda:0")
+                from .cuda import CudaBackend
+
+                be = _BACKENDS[key] = CudaBackend(index)
         else:
-            raise RuntimeError(f"unknown device {device!r}: expected 'cpu'")
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {device}"
+            )
         _BACKENDS[device] = be
     return be

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import creation as C
 from ..autograd.grad_mode import no_grad
+from .._dtype import float32, float64
 from ..tensor import Tensor
 from . import functional as F
 
@@ -127,6 +128,34 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move (or cast) every parameter and buffer in place, as PyTorch's Module.to does."""
+        with no_grad():
+            for m in self.modules():
+                for store in (m._parameters, m._buffers):
+                    for t in store.values():
+                        if t is None:
+                            continue
+                        new = t.detach().to(*args, **kwargs)
+                        if new._data is not t._data:
+                            t._data, t._backend = new._data, new._backend
+                            t._version.value += 1
+                            if t._grad is not None:
+                                t._grad = t._grad.to(*args, **kwargs)
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def double(self) -> Module:
+        return self.to(dtype=float64)
+
+    def float(self) -> Module:
+        return self.to(dtype=float32)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is not None:
@@ -162,7 +191,7 @@ class Module:
                     continue
                 src = state_dict[k]
                 dst = m._parameters.get(n) if n in m._parameters else m._buffers[n]
-                arr = np.asarray(src)
+                arr = src.detach().cpu().numpy() if isinstance(src, Tensor) else np.asarray(src)
                 if arr.shape != dst.shape:
                     raise RuntimeError(
                         f"Error(s) in loading state_dict for {type(self).__name__}:\n\tsize mismatch for {k}: "

@@ -191,7 +191,7 @@ class VarBackward0(Node):
         x = self.saved("self")
         be = self.backend
         shape = x.shape
-        d = ew("sub", x, be.sum(x, self.axes, True) / self.n, backend=be)
+        d = ew("sub", x, ew("div", be.sum(x, self.axes, True), np.asarray(self.n, x.dtype), backend=be), backend=be)
         gk = _expand_back(be, g, shape, self.axes, self.keepdim)
         if self.name == "StdBackward0":
             y = self.saved("result")

@@ -202,8 +202,8 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
                 first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
                 rest.append(i)
             else:
-                first.append(i)
-                rest.append(slice(None) if i is None else i)
+                first.append(i)  # a slice, None or Ellipsis is applied once, in the first pass
+                rest.append(Ellipsis if i is Ellipsis else slice(None))
         return getitem(getitem(x, tuple(first)), tuple(rest))
     try:
         out = x._backend.getitem(x._data, index)
@@ -295,6 +295,20 @@ def clone(x: Tensor) -> Tensor:
 class ToCopyBackward0(CloneBackward0):
     name = "ToCopyBackward0"
     formula = "self: grad.to(self.dtype)"
+
+
+class ToCopyBackward1(Node):
+    name = "ToCopyBackward0"
+    formula = "self: grad.to(self.device)"
+
+    def backward(self, g: Any) -> tuple:
+        return (self.source.asarray(self.backend.to_numpy(g)),)
+
+
+def to_device(x: Tensor, be: Any) -> Tensor:
+    """Copy x to another device (through host memory); differentiable."""
+    out = be.asarray(x._backend.to_numpy(x._data))
+    return record(ToCopyBackward1, out, (x,), be, source=x._backend)
 
 
 def to_dtype(x: Tensor, dt: Any) -> Tensor:

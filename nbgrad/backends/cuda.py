@@ -1,0 +1,516 @@
+"""The CUDA backend: device memory from a caching pool, strided views, numba.cuda kernels.
+
+A CudaArray is (storage, shape, strides in elements, offset): views (transpose, expand,
+slicing) only change those numbers. Their layout is computed by applying NumPy's own view
+functions to a "phantom" ndarray that points at a fake address and is never read."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import cuda_kernels as K
+from .cuda_kernels import launch
+
+_FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
+
+
+class _Pool:
+    """Caching allocator: freed buffers go back to a free list by (dtype, size class)."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple, list] = defaultdict(list)
+        self.cached_bytes = 0
+        self.limit_bytes = 8 << 30
+
+    @staticmethod
+    def size_class(n: int) -> int:
+        if n <= 512:
+            return 512
+        p = 1 << (n - 1).bit_length()  # classes: p/2 * {1, 1.25, 1.5, 1.75, 2}
+        for f in (5, 6, 7, 8):
+            c = (p // 2) * f // 4
+            if c >= n:
+                return c
+        return p
+
+    def alloc(self, n: int, dtype: np.dtype) -> _Storage:
+        from numba import cuda
+
+        key = (dtype.str, self.size_class(n))
+        lst = self.free.get(key)
+        if lst:
+            buf = lst.pop()
+            self.cached_bytes -= buf.nbytes
+        else:
+            try:
+                buf = cuda.device_array(key[1], dtype=dtype)
+            except Exception:  # out of memory: drop the cache and try once more
+                self.empty_cache()
+                buf = cuda.device_array(key[1], dtype=dtype)
+        return _Storage(buf, key, self)
+
+    def give_back(self, key: tuple, buf: Any) -> None:
+        if self.cached_bytes + buf.nbytes <= self.limit_bytes:
+            self.free[key].append(buf)
+            self.cached_bytes += buf.nbytes
+
+    def empty_cache(self) -> None:
+        self.free.clear()
+        self.cached_bytes = 0
+
+
+class _Storage:
+    __slots__ = ("buf", "key", "pool", "owner")
+
+    def __init__(self, buf: Any, key: tuple | None, pool: _Pool | None, owner: Any = None) -> None:
+        self.buf, self.key, self.pool, self.owner = buf, key, pool, owner
+
+    def __del__(self) -> None:
+        if self.pool is not None:
+            self.pool.give_back(self.key, self.buf)
+
+
+class _Iface:
+    def __init__(self, d: dict) -> None:
+        self.__array_interface__ = d
+
+
+def _contig_strides(shape: tuple) -> tuple:
+    st, acc = [], 1
+    for s in reversed(shape):
+        st.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(st))
+
+
+class CudaArray:
+    """A strided view of a device buffer (strides and offset in elements)."""
+
+    __slots__ = ("storage", "shape", "strides", "offset", "dtype", "backend")
+
+    def __init__(self, storage: _Storage, shape: tuple, strides: tuple, offset: int, dtype: np.dtype,
+                 backend: CudaBackend) -> None:
+        self.storage, self.shape, self.strides, self.offset = storage, tuple(shape), tuple(strides), int(offset)
+        self.dtype, self.backend = np.dtype(dtype), backend
+
+    @property
+    def buf(self) -> Any:
+        return self.storage.buf
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def is_c_contiguous(self) -> bool:
+        return all(st == c for s, st, c in zip(self.shape, self.strides, _contig_strides(self.shape)) if s != 1)
+
+    def reshape(self, *shape: Any) -> CudaArray:
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return self.backend.reshape(self, shape)
+
+    def astype(self, dtype: Any, copy: bool = True) -> CudaArray:
+        dt = np.dtype(dtype)
+        if dt == self.dtype:
+            return self.backend.copy(self) if copy else self
+        return self.backend.astype(self, dt)
+
+    def copy(self) -> CudaArray:
+        return self.backend.copy(self)
+
+    def __getitem__(self, index: Any) -> CudaArray:
+        return self.backend.getitem(self, index)
+
+    def __array__(self, *a: Any, **k: Any) -> np.ndarray:
+        raise TypeError("a CUDA array cannot be converted to NumPy implicitly; use .cpu() or .numpy() on the tensor")
+
+    def __repr__(self) -> str:
+        return f"CudaArray(shape={self.shape}, dtype={self.dtype}, strides={self.strides}, offset={self.offset})"
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        it = self.dtype.itemsize
+        ptr = self.buf.__cuda_array_interface__["data"][0] + self.offset * it if self.size else 0
+        return {"shape": self.shape, "strides": None if self.is_c_contiguous else tuple(s * it for s in self.strides),
+                "typestr": self.dtype.str, "data": (ptr, False), "version": 3, "stream": None}
+
+
+def _calc_name(dt: np.dtype) -> str:
+    return {"f": {4: "float32", 8: "float64"}, "i": {8: "int64", 4: "int32"}}.get(dt.kind, {}).get(dt.itemsize, "") \
+        or ("bool_" if dt.kind == "b" else "int64")
+
+
+class CudaBackend:
+    device_type = "cuda"
+
+    def __init__(self, index: int = 0) -> None:
+        from numba import cuda
+
+        self.name = f"cuda:{index}"
+        self.index = index
+        self.cuda = cuda
+        self.pool = _Pool()
+
+    # -------------------------------------------------------------- memory and transfer
+    def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
+        shape = tuple(int(s) for s in shape)
+        st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
+        return CudaArray(st, shape, _contig_strides(shape), 0, dtype, self)
+
+    def asarray(self, a: Any) -> CudaArray:
+        if isinstance(a, CudaArray):
+            return a
+        a = np.asarray(a, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+        out = self.empty(a.shape, a.dtype)
+        if a.size:
+            out.buf[: a.size].copy_to_device(a.reshape(-1))
+        return out
+
+    def from_cuda_array_interface(self, obj: Any) -> CudaArray:
+        """Wrap foreign device memory (PyTorch, CuPy) without a copy; `obj` is kept alive."""
+        desc = obj.__cuda_array_interface__
+        dt = np.dtype(desc["typestr"])
+        shape = tuple(desc["shape"])
+        it = dt.itemsize
+        strides = tuple(s // it for s in desc["strides"]) if desc.get("strides") else _contig_strides(shape)
+        span = 1 + sum((s - 1) * abs(st) for s, st in zip(shape, strides)) if all(shape) else 1
+        low = sum((s - 1) * st for s, st in zip(shape, strides) if st < 0) if all(shape) else 0
+        flat = {"shape": (span,), "strides": None, "typestr": desc["typestr"], "version": 3,
+                "data": (desc["data"][0] + low * it, False), "stream": desc.get("stream")}
+        buf = self.cuda.from_cuda_array_interface(flat, owner=obj, sync=True)
+        return CudaArray(_Storage(buf, None, None, owner=obj), shape, strides, -low, dt, self)
+
+    def to_numpy(self, x: CudaArray) -> np.ndarray:
+        if not isinstance(x, CudaArray):
+            return np.asarray(x)
+        c = self.contiguous(x)
+        if c.size == 0:
+            return np.empty(c.shape, c.dtype)
+        return c.buf[c.offset: c.offset + c.size].copy_to_host().reshape(c.shape)
+
+    def synchronize(self) -> None:
+        self.cuda.synchronize()
+
+    # -------------------------------------------------------------- elementwise
+    def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
+        if isinstance(o, CudaArray):
+            if o.shape == shape and o.is_c_contiguous:
+                return "c", (o.buf, o.offset)
+            v = self.view(o, lambda a: np.broadcast_to(a, shape))
+            return "g", (v.buf, v.offset, _pad(v.strides))
+        a = np.asarray(o)
+        if a.ndim == 0 or a.size == 1:
+            return "s", (a.reshape(()).astype(calc if a.dtype.kind != "b" else a.dtype)[()],)
+        return self._operand(self.asarray(a), shape, calc)
+
+    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
+                    out: CudaArray | None = None) -> CudaArray:
+        dts = [o.dtype if isinstance(o, CudaArray) else np.asarray(o).dtype for o in operands]
+        calc = np.result_type(*(dts[1:] if op == "where" else dts))
+        shape = tuple(shape)
+        if out is None:
+            out = self.empty(shape, dtype)
+        n = math.prod(shape)
+        if n == 0:
+            return out
+        kinds, args = "", []
+        for i, o in enumerate(operands):
+            kind, a = self._operand(o, shape, np.dtype(bool) if (op == "where" and i == 0) else calc)
+            kinds += kind
+            args += a
+        if out.shape == shape and out.is_c_contiguous:
+            ok, oargs = "c", (out.buf, out.offset, (0,))
+        else:
+            ok, oargs = "g", (out.buf, out.offset, _pad(out.strides))
+        k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
+        launch(k, n, *oargs, n, _pad(shape, 1), *args)
+        return out
+
+    # -------------------------------------------------------------- layout
+    def _phantom(self, x: CudaArray) -> np.ndarray:
+        it = x.dtype.itemsize
+        return np.asarray(_Iface({"data": (_FAKE_BASE + x.offset * it, True), "shape": x.shape,
+                                  "strides": tuple(s * it for s in x.strides), "typestr": x.dtype.str,
+                                  "version": 3}))
+
+    def view(self, x: CudaArray, fn: Any) -> CudaArray:
+        r = fn(self._phantom(x))
+        if r.flags.owndata:
+            raise RuntimeError("internal error: a CUDA view function made a copy")
+        it = x.dtype.itemsize
+        off = (r.__array_interface__["data"][0] - _FAKE_BASE) // it
+        return CudaArray(x.storage, r.shape, tuple(s // it for s in r.strides), off, x.dtype, self)
+
+    def reshape(self, x: CudaArray, shape: tuple) -> CudaArray:
+        shape = _resolve_shape(x.size, shape)
+        if x.is_c_contiguous:
+            return CudaArray(x.storage, shape, _contig_strides(shape), x.offset, x.dtype, self)
+        try:  # NumPy >= 2.1 raises instead of copying when a view is impossible
+            return self.view(x, lambda a: a.reshape(shape, copy=False))
+        except ValueError:
+            c = self.contiguous(x)
+            return CudaArray(c.storage, shape, _contig_strides(shape), c.offset, c.dtype, self)
+
+    def is_contiguous(self, x: CudaArray) -> bool:
+        return x.is_c_contiguous
+
+    def contiguous(self, x: CudaArray) -> CudaArray:
+        return x if x.is_c_contiguous else self.copy(x)
+
+    def copy(self, x: CudaArray) -> CudaArray:
+        return self.elementwise("_copy", [x], x.shape, x.dtype)
+
+    def astype(self, x: CudaArray, dtype: np.dtype) -> CudaArray:
+        if not isinstance(x, CudaArray):
+            return self.asarray(np.asarray(x, dtype=dtype))
+        return x if x.dtype == np.dtype(dtype) else self.elementwise("_copy", [x], x.shape, np.dtype(dtype))
+
+    def full(self, shape: tuple, value: Any, dtype: np.dtype) -> CudaArray:
+        return self.elementwise("_copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
+
+    @staticmethod
+    def _is_basic(index: Any) -> bool:
+        items = index if isinstance(index, tuple) else (index,)
+        return not any(isinstance(i, (np.ndarray, list)) for i in items)
+
+    def _positions(self, x: CudaArray, index: Any) -> np.ndarray:
+        """Buffer positions of x[index] for an advanced index, computed on the host."""
+        pos = np.full(x.shape, x.offset, dtype=np.int64)
+        for d, (s, st) in enumerate(zip(x.shape, x.strides)):
+            pos += (np.arange(s, dtype=np.int64) * st).reshape((s,) + (1,) * (x.ndim - d - 1))
+        return np.ascontiguousarray(pos[index])
+
+    def getitem(self, x: CudaArray, index: Any) -> CudaArray:
+        if self._is_basic(index):
+            return self.view(x, lambda a: a[_keep_array(index)])
+        pos = self._positions(x, index)
+        out = self.empty(pos.shape, x.dtype)
+        if pos.size:
+            launch(K.gather, pos.size, x.buf, self.asarray(pos.reshape(-1)).buf, out.buf[: pos.size])
+        return out
+
+    def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
+        if self._is_basic(index):
+            v = self.view(x, lambda a: a[_keep_array(index)])
+            self.elementwise("_copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
+            return
+        pos = self._positions(x, index)
+        if not pos.size:
+            return
+        val = self._same_device(value, x.dtype)
+        val = self.contiguous(self.view(self.astype(val, x.dtype), lambda a: np.broadcast_to(a, pos.shape)))
+        launch(K.scatter_store, pos.size, x.buf, self.asarray(pos.reshape(-1)).buf, val.buf, val.offset, 1)
+
+    def _same_device(self, value: Any, dtype: np.dtype) -> Any:
+        if isinstance(value, CudaArray):
+            return value
+        a = np.asarray(value, dtype=dtype)
+        return a if a.ndim == 0 else self.asarray(a)
+
+    def concatenate(self, arrays: Sequence[CudaArray], axis: int) -> CudaArray:
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = self.empty(tuple(shape), arrays[0].dtype)
+        start = 0
+        for a in arrays:
+            sl = (slice(None),) * axis + (slice(start, start + a.shape[axis]),)
+            self.setitem(out, sl, a)
+            start += a.shape[axis]
+        return out
+
+    def shares_memory(self, a: Any, b: Any) -> bool:
+        return isinstance(a, CudaArray) and isinstance(b, CudaArray) and a.storage is b.storage
+
+    def index_add(self, shape: tuple, index: Any, src: CudaArray) -> CudaArray:
+        dst = self.full(shape, 0, src.dtype)
+        if self._is_basic(index):  # a basic index never repeats an element
+            self.setitem(dst, index, src)
+            return dst
+        pos = self._positions(dst, index)
+        s = self.contiguous(self.view(src, lambda a: np.broadcast_to(a, pos.shape)))
+        if pos.size:
+            launch(K.scatter_add, pos.size, dst.buf, self.asarray(pos.reshape(-1)).buf,
+                   s.buf[s.offset: s.offset + s.size])
+        return dst
+
+    def scatter_along_axis(self, shape: tuple, index: CudaArray, src: CudaArray, axis: int) -> CudaArray:
+        out = self.full(shape, 0, src.dtype)
+        A, B = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        idx, g = self.contiguous(index), self.contiguous(src)
+        if A * B:
+            launch(K.scatter_mid, A * B, out.buf, idx.buf, idx.offset, g.buf, g.offset, A, shape[axis], B)
+        return out
+
+    # -------------------------------------------------------------- reductions
+    def sum(self, x: CudaArray, axes: tuple[int, ...], keepdim: bool) -> CudaArray:
+        nd = x.ndim
+        axes = tuple(sorted(a % nd for a in axes)) if nd else ()
+        keep = [a for a in range(nd) if a not in axes]
+        if axes and axes == tuple(range(axes[0], axes[-1] + 1)):
+            xc = self.contiguous(x)
+            A, Kr = math.prod(x.shape[: axes[0]]), math.prod(x.shape[a] for a in axes)
+            B = math.prod(x.shape[axes[-1] + 1:])
+        else:
+            xc = self.contiguous(self.view(x, lambda a: np.transpose(a, keep + list(axes))))
+            A, Kr, B = math.prod(x.shape[a] for a in keep), math.prod(x.shape[a] for a in axes), 1
+        flt = x.dtype.kind == "f"
+        acc = np.dtype(np.float64 if flt else np.int64)
+        out = self.empty((A * B,), acc) if A * B and Kr else self.full((A * B,), 0, acc)
+        rows, mid = K.SUM_F if flt else K.SUM_I
+        if A * B and Kr:
+            zero = acc.type(0)
+            if B == 1:
+                launch(rows, A, xc.buf, xc.offset, A, Kr, out.buf, zero, rows=True)
+            else:
+                launch(mid, A * B, xc.buf, xc.offset, A, Kr, B, out.buf, zero)
+        res = self.astype(out, x.dtype if flt else np.dtype(np.int64))
+        shape = tuple(x.shape[a] for a in keep)
+        if keepdim:
+            shape = tuple(1 if a in axes else x.shape[a] for a in range(nd))
+        return self.reshape(res, shape)
+
+    def sum_to(self, x: CudaArray, shape: tuple) -> CudaArray:
+        if x.shape == tuple(shape):
+            return x
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+        return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, tuple(shape))
+
+    def argext(self, x: CudaArray, axis: int, keepdim: bool, want_max: bool) -> tuple[CudaArray, CudaArray]:
+        shape = x.shape
+        A, B = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        xc = self.contiguous(x)
+        vals, idx = self.empty((A * B,), x.dtype), self.empty((A * B,), np.dtype(np.int64))
+        if A * B:
+            launch(K.argext_mid, A * B, xc.buf, xc.offset, A, shape[axis], B, vals.buf, idx.buf, want_max)
+        oshape = shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
+        return self.reshape(vals, oshape), self.reshape(idx, oshape)
+
+    def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, tuple]:
+        xm = self.view(x, lambda a: np.moveaxis(a, axis, -1))
+        return self.contiguous(xm), xm.shape
+
+    def _unrows(self, out: CudaArray, mshape: tuple, axis: int) -> CudaArray:
+        return self.view(self.reshape(out, mshape), lambda a: np.moveaxis(a, -1, axis))
+
+    def softmax(self, x: CudaArray, axis: int, log: bool) -> CudaArray:
+        if x.size == 0:
+            return self.copy(x)
+        x2, mshape = self._rows(x, axis)
+        Kc = mshape[-1]
+        M = x.size // Kc
+        out = self.empty((M * Kc,), x.dtype)
+        launch(K.softmax_rows, M, x2.buf, x2.offset, M, Kc, out.buf, log, rows=True)
+        return self._unrows(out, mshape, axis)
+
+    def softmax_backward(self, y: CudaArray, g: CudaArray, axis: int, log: bool) -> CudaArray:
+        y2, mshape = self._rows(y, axis)
+        g2, _ = self._rows(self.astype(g, y.dtype), axis)
+        Kc = mshape[-1]
+        M = y.size // max(Kc, 1)
+        out = self.empty((M * Kc,), y.dtype)
+        if y.size:
+            launch(K.softmax_rows_bw, M, self._flat(y2), self._flat(g2), M, Kc, out.buf, log, rows=True)
+        return self._unrows(out, mshape, axis)
+
+    def logsumexp(self, x: CudaArray, axis: int) -> CudaArray:
+        x2, mshape = self._rows(x, axis)
+        Kc = mshape[-1]
+        M = math.prod(mshape[:-1])
+        out = self.empty((M,), x.dtype)
+        if M:
+            launch(K.logsumexp_rows, M, self._flat(x2), M, Kc, out.buf, rows=True)
+        return self.reshape(out, mshape[:-1])
+
+    @staticmethod
+    def _flat(c: CudaArray) -> Any:
+        return c.buf[c.offset: c.offset + c.size]
+
+    # -------------------------------------------------------------- losses and optimizers
+    def nll_forward(self, x: CudaArray, t: CudaArray, ignore_index: int) -> tuple[CudaArray, CudaArray]:
+        N, C = x.shape
+        xc, tc = self.contiguous(x), self.contiguous(t)
+        per, valid = self.empty((N,), x.dtype), self.empty((N,), x.dtype)
+        if N:
+            launch(K.nll_forward, N, xc.buf, xc.offset, tc.buf, tc.offset, N, C, ignore_index, per.buf, valid.buf)
+        return per, valid
+
+    def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int) -> CudaArray:
+        N = t.shape[0]
+        out = self.full((N, classes), 0, g.dtype)
+        gc, tc = self.contiguous(g), self.contiguous(t)
+        if N:
+            launch(K.nll_backward, N, gc.buf, gc.offset, tc.buf, tc.offset, N, classes, ignore_index, out.buf)
+        return out
+
+    def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
+        from .cpu_optim import adam_scalars
+
+        for a in (x, m, v):
+            if not (a.is_c_contiguous and a.offset == 0):
+                raise RuntimeError("adam_step needs contiguous parameter and state arrays")
+        dc = self.contiguous(self.astype(d, x.dtype))
+        c = adam_scalars(x.dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled)
+        if x.size:
+            launch(K.adam_step, x.size, x.buf, dc.buf, dc.offset, m.buf, v.buf, x.size, *c, maximize, decoupled)
+
+    # -------------------------------------------------------------- matmul
+    def matmul(self, a: CudaArray, b: CudaArray) -> CudaArray:
+        if a.dtype.kind != "f" or b.dtype.kind != "f":
+            raise RuntimeError(f"matmul on CUDA supports float32 and float64, got {a.dtype} and {b.dtype}")
+        va = a.ndim == 1
+        vb = b.ndim == 1
+        a2 = self.reshape(a, (1, -1)) if va else a
+        b2 = self.reshape(b, (-1, 1)) if vb else b
+        M, Kd = a2.shape[-2:]
+        N = b2.shape[-1]
+        batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
+        ab = self.view(a2, lambda t: np.broadcast_to(t, batch + (M, Kd)))
+        bb = self.view(b2, lambda t: np.broadcast_to(t, batch + (Kd, N)))
+        nb = math.prod(batch)
+        out = self.full(batch + (M, N), 0, a.dtype) if Kd == 0 else self.empty(batch + (M, N), a.dtype)
+        if nb * M * N and Kd:
+            bshape = batch or (1,)
+            sa = _pad(ab.strides[:-2] or (0,), len(bshape))
+            sb = _pad(bb.strides[:-2] or (0,), len(bshape))
+            args = (ab.buf, ab.offset, sa, ab.strides[-2], ab.strides[-1],
+                    bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd, bshape)
+            if M * N * Kd >= K.LAUNCH["tile_min_flops"]:
+                grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb)
+                K.matmul_tiled(a.dtype)[grid, 256](*args)
+            else:
+                launch(K.matmul_simple, nb * M * N, *args)
+        if va and vb:
+            return self.reshape(out, batch)
+        if va:
+            return self.reshape(out, batch + (N,))
+        if vb:
+            return self.reshape(out, batch + (M,))
+        return out
+
+
+def _pad(t: tuple, n: int | None = None) -> tuple:
+    """Kernel tuples: at least one entry (a 0-d shape becomes (1,))."""
+    t = tuple(int(v) for v in t) or (1 if n == 1 else 0,)
+    if n is not None and len(t) < n:
+        t = (0,) * (n - len(t)) + t
+    return t
+
+
+def _keep_array(index: Any) -> tuple:
+    """A basic index with an Ellipsis, so that NumPy returns a 0-d view, never a scalar read."""
+    items = index if isinstance(index, tuple) else (index,)
+    return items if any(i is Ellipsis for i in items) else items + (Ellipsis,)
+
+
+def _resolve_shape(size: int, shape: tuple) -> tuple:
+    return np.empty((size,), dtype=np.bool_).reshape(shape).shape

@@ -1,0 +1,427 @@
+"""numba.cuda kernels of the CUDA backend. Imported only when a CUDA tensor is first made.
+
+Every kernel is a grid-stride loop (or a block-stride loop over rows), so a test can
+shrink the launch (`configure(threads=..., max_blocks=...)`) to run under the simulator.
+Elementwise kernels are generated from the same scalar_math.ELEMENTWISE table as the
+CPU ones; matmul is a generated tiled kernel with register blocking."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+from numba import cuda, float32, float64, int32, int64
+
+from .scalar_math import ELEMENTWISE
+
+# CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
+_EXTRA = {"_copy": (1, "a")}
+
+LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18}
+MAX_THREADS = 256  # shared-memory scratch size of the block reductions
+
+
+def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None) -> None:
+    """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256."""
+    if threads is not None:
+        if threads & (threads - 1) or not 1 <= threads <= MAX_THREADS:
+            raise ValueError(f"threads must be a power of 2 in [1, {MAX_THREADS}], got {threads}")
+        LAUNCH["threads"] = threads
+    if max_blocks is not None:
+        LAUNCH["max_blocks"] = max(1, int(max_blocks))
+    if tile_min_flops is not None:
+        LAUNCH["tile_min_flops"] = int(tile_min_flops)
+
+
+if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "8,2" for the simulator
+    _t, _b = (int(v) for v in os.environ["NBGRAD_CUDA_LAUNCH"].split(","))
+    configure(_t, _b)
+
+_configured: dict = {}
+
+
+def launch(kernel: Any, n: int, *args: Any, rows: bool = False) -> None:
+    """Launch `kernel` over n items (or n rows, one block each, when rows=True)."""
+    t = LAUNCH["threads"]
+    blocks = max(1, min(n if rows else (n + t - 1) // t, LAUNCH["max_blocks"]))
+    key = (kernel, blocks, t)
+    k = _configured.get(key)
+    if k is None:
+        k = _configured[key] = kernel[blocks, t]
+    k(*args)
+
+
+# ------------------------------------------------------------------ elementwise
+# Operand kinds: 'c' contiguous with the output's shape (index i), 'g' general strided
+# (offset + strides over the output's shape, stride 0 where broadcast), 's' a scalar value.
+
+_EW: dict = {}
+
+
+def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> Any:
+    key = (op, kinds, calc, out_kind)
+    k = _EW.get(key)
+    if k is None:
+        nargs, expr = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
+        params, loads, offs = [], [], []
+        for i, (v, kind) in enumerate(zip("abcd", kinds)):
+            cast = "" if (op == "where" and i == 0) else calc
+            if kind == "s":
+                params.append(f"{v}_")
+                loads.append(f"{v} = {cast}({v}_)")
+            elif kind == "c":
+                params += [f"{v}_", f"{v}_o"]
+                loads.append(f"{v} = {cast}({v}_[{v}_o + i])")
+            else:
+                params += [f"{v}_", f"{v}_o", f"{v}_s"]
+                offs.append(v)
+                loads.append(f"{v} = {cast}({v}_[{v}_i])")
+        if out_kind == "g":
+            offs.append("out")
+        lines = [
+            f"def k(out, out_o, out_s, n, shape, {', '.join(params)}):",
+            "    start = cuda.grid(1)",
+            "    step = cuda.gridsize(1)",
+            "    for i in range(start, n, step):",
+        ]
+        if offs:
+            lines += [f"        {v}_i = {v}_o" for v in offs]
+            lines += [
+                "        r = i",
+                "        for d in range(len(shape) - 1, -1, -1):",
+                "            q = r // shape[d]",
+                "            c = r - q * shape[d]",
+                "            r = q",
+            ]
+            lines += [f"            {v}_i += c * {v}_s[d]" for v in offs]
+        lines += [f"        {ld}" for ld in loads]
+        lines.append(f"        out[{'out_i' if out_kind == 'g' else 'out_o + i'}] = {expr}")
+        ns = {"cuda": cuda, "math": math, "float32": float32, "float64": float64, "int64": int64,
+              "int32": int32, "bool_": np.bool_}
+        exec("\n".join(lines), ns)  # noqa: S102  (source built above from the scalar_math table)
+        k = _EW[key] = cuda.jit(ns["k"])
+    return k
+
+
+# ------------------------------------------------------------------ reductions
+
+# reduce `acc` over the block (sum, or max when is_max): a shared-memory tree, then warp
+# shuffles for the last 32 when the block has at least 64 threads; every thread gets the result
+_block_reduce_src = '''
+def block_reduce(sm, acc, is_max):
+    tid = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    sm[tid] = acc
+    cuda.syncthreads()
+    s = nt // 2
+    while s > 16 or (s > 0 and nt < 64):
+        if tid < s:
+            if is_max:
+                if sm[tid + s] > sm[tid]:
+                    sm[tid] = sm[tid + s]
+            else:
+                sm[tid] += sm[tid + s]
+        cuda.syncthreads()
+        s //= 2
+    if nt >= 64:
+        if tid < 32:
+            v = sm[tid]
+            for off in (16, 8, 4, 2, 1):
+                o = cuda.shfl_down_sync(0xFFFFFFFF, v, off)
+                if is_max:
+                    if o > v:
+                        v = o
+                else:
+                    v += o
+            if tid == 0:
+                sm[0] = v
+        cuda.syncthreads()
+    r = sm[0]
+    cuda.syncthreads()
+    return r
+'''
+_ns: dict = {"cuda": cuda}
+exec(_block_reduce_src, _ns)  # noqa: S102
+block_reduce = cuda.jit(device=True)(_ns["block_reduce"])
+
+
+def _sum_kernels(acc_t: Any) -> tuple:
+    @cuda.jit
+    def rows(x, xo, A, K, out, zero):
+        """out[a] = sum_k x[xo + a*K + k]: one block per row."""
+        sm = cuda.shared.array(MAX_THREADS, acc_t)
+        for a in range(cuda.blockIdx.x, A, cuda.gridDim.x):
+            acc = zero
+            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+                acc += x[xo + a * K + k]
+            acc = block_reduce(sm, acc, False)
+            if cuda.threadIdx.x == 0:
+                out[a] = acc
+
+    @cuda.jit
+    def mid(x, xo, A, K, B, out, zero):
+        """out[a, b] = sum_k x[a, k, b]: one thread per output, coalesced over b."""
+        for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
+            a = o // B
+            b = o - a * B
+            acc = zero
+            base = xo + a * K * B + b
+            for k in range(K):
+                acc += x[base + k * B]
+            out[o] = acc
+
+    return rows, mid
+
+
+SUM_F, SUM_I = _sum_kernels(float64), _sum_kernels(int64)
+
+
+@cuda.jit
+def argext_mid(x, xo, A, K, B, vals, idx, want_max):
+    """max/min with indices over the middle axis of (A, K, B); NaN wins as in PyTorch."""
+    for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
+        a = o // B
+        b = o - a * B
+        base = xo + a * K * B + b
+        best = x[base]
+        bi = 0
+        for k in range(1, K):
+            v = x[base + k * B]
+            if best != best:
+                break
+            if v != v or (want_max and v > best) or ((not want_max) and v < best):
+                best = v
+                bi = k
+        vals[o] = best
+        idx[o] = bi
+
+
+# ------------------------------------------------------------------ row kernels (softmax family)
+
+@cuda.jit
+def softmax_rows(x, xo, M, K, out, log):
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    t, nt = cuda.threadIdx.x, cuda.blockDim.x
+    for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
+        r = xo + i * K
+        m = -math.inf
+        for k in range(t, K, nt):
+            if x[r + k] > m:
+                m = x[r + k]
+        m = block_reduce(sm, float64(m), True)
+        s = 0.0
+        for k in range(t, K, nt):
+            s += math.exp(x[r + k] - m)
+        s = block_reduce(sm, s, False)
+        ls = math.log(s) + m
+        for k in range(t, K, nt):
+            out[i * K + k] = x[r + k] - ls if log else math.exp(x[r + k] - m) / s
+
+
+@cuda.jit
+def softmax_rows_bw(y, g, M, K, out, log):
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    t, nt = cuda.threadIdx.x, cuda.blockDim.x
+    for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
+        r = i * K
+        s = 0.0
+        for k in range(t, K, nt):
+            s += g[r + k] if log else g[r + k] * y[r + k]
+        s = block_reduce(sm, s, False)
+        for k in range(t, K, nt):
+            out[r + k] = g[r + k] - math.exp(y[r + k]) * s if log else y[r + k] * (g[r + k] - s)
+
+
+@cuda.jit
+def logsumexp_rows(x, M, K, out):
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    t, nt = cuda.threadIdx.x, cuda.blockDim.x
+    for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
+        r = i * K
+        m = -math.inf
+        for k in range(t, K, nt):
+            if x[r + k] > m:
+                m = x[r + k]
+        m = block_reduce(sm, float64(m), True)
+        s = 0.0
+        if not math.isinf(m):
+            for k in range(t, K, nt):
+                s += math.exp(x[r + k] - m)
+        s = block_reduce(sm, s, False)
+        if t == 0:
+            out[i] = m if math.isinf(m) else math.log(s) + m
+
+
+# ------------------------------------------------------------------ gather / scatter
+
+@cuda.jit
+def gather(src, pos, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = src[pos[i]]
+
+
+@cuda.jit
+def scatter_add(dst, pos, src):
+    for i in range(cuda.grid(1), src.size, cuda.gridsize(1)):
+        cuda.atomic.add(dst, pos[i], src[i])
+
+
+@cuda.jit
+def scatter_store(dst, pos, src, so, s_step):
+    """dst[pos[i]] = src[so + i * s_step] (s_step 0 broadcasts one value)."""
+    for i in range(cuda.grid(1), pos.size, cuda.gridsize(1)):
+        dst[pos[i]] = src[so + i * s_step]
+
+
+@cuda.jit
+def scatter_mid(out, idx, io, g, go, A, K, B):
+    """out (A, K, B) zeros; out[a, idx[a, b], b] = g[a, b] (max/min backward)."""
+    for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
+        a = o // B
+        b = o - a * B
+        out[(a * K + idx[io + o]) * B + b] = g[go + o]
+
+
+@cuda.jit
+def nll_forward(x, xo, t, to, N, C, ignore, per, valid):
+    for i in range(cuda.grid(1), N, cuda.gridsize(1)):
+        c = t[to + i]
+        if c == ignore:
+            per[i] = 0
+            valid[i] = 0
+        elif c < 0 or c >= C:
+            per[i] = math.nan  # no host round trip to raise: the loss becomes nan
+            valid[i] = 1
+        else:
+            per[i] = -x[xo + i * C + c]
+            valid[i] = 1
+
+
+@cuda.jit
+def nll_backward(g, go, t, to, N, C, ignore, out):
+    for i in range(cuda.grid(1), N, cuda.gridsize(1)):
+        c = t[to + i]
+        if c != ignore and 0 <= c < C:
+            out[i * C + c] = -g[go + i]
+
+
+@cuda.jit
+def adam_step(x, d, do, m, v, n, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        di = -d[do + i] if maximize else d[do + i]
+        xi = x[i]
+        if decoupled:
+            xi = xi * c_decay
+        else:
+            di = di + xi * wd
+        mi = m[i] + (di - m[i]) * one_b1
+        vi = v[i] * b2 + di * di * one_b2
+        m[i] = mi
+        v[i] = vi
+        x[i] = xi - step_size * (mi / (math.sqrt(vi) / sqrt_bc2 + eps))
+
+
+# ------------------------------------------------------------------ matmul
+# C[z] = A[z] @ B[z] with arbitrary element strides (so transposed views cost nothing);
+# z runs over the flattened batch, whose offsets come from the batch shape and strides.
+
+@cuda.jit
+def matmul_simple(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):
+    """One thread per output element; for small products (and the simulator)."""
+    total = M * N
+    nb = 1
+    for s in bshape:
+        nb *= s
+    for o in range(cuda.grid(1), total * nb, cuda.gridsize(1)):
+        z = o // total
+        rem = o - z * total
+        i = rem // N
+        j = rem - i * N
+        za, zb, r = ao, bo, z
+        for d in range(len(bshape) - 1, -1, -1):
+            q = r // bshape[d]
+            cc = r - q * bshape[d]
+            r = q
+            za += cc * asb[d]
+            zb += cc * bsb[d]
+        acc = 0.0
+        for k in range(K):
+            acc += a[za + i * asr + k * asc] * b[zb + k * bsr + j * bsc]
+        c[o] = acc
+
+
+BM, BN, BK, TM, TN = 128, 128, 8, 8, 8  # block tile, k-step, per-thread results
+_TILED: dict = {}
+
+
+def _tiled_source() -> str:
+    """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars,
+    int32 index arithmetic and the k-loop of a tile unrolled (what REFERENCES.md found fast)."""
+    L = []
+    w = L.append
+    w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
+    w("    As = cuda.shared.array((BK, BM), DT)")
+    w("    Bs = cuda.shared.array((BK, BN), DT)")
+    w("    tid = int32(cuda.threadIdx.x)")
+    w("    tx = tid % int32(16)")
+    w("    ty = tid // int32(16)")
+    w("    m0 = int32(cuda.blockIdx.y) * int32(BM)")
+    w("    n0 = int32(cuda.blockIdx.x) * int32(BN)")
+    w("    z = int64(cuda.blockIdx.z)")
+    w("    za = int64(ao)")
+    w("    zb = int64(bo)")
+    w("    r = z")
+    w("    for d in range(len(bshape) - 1, -1, -1):")
+    w("        q = r // bshape[d]")
+    w("        cc = r - q * bshape[d]")
+    w("        r = q")
+    w("        za += cc * asb[d]")
+    w("        zb += cc * bsb[d]")
+    for i in range(TM):
+        for j in range(TN):
+            w(f"    c{i}_{j} = DT(0)")
+    w("    for k0 in range(0, K, BK):")
+    # each of the 256 threads loads 4 elements of the A tile and 4 of the B tile
+    for r in range(4):
+        w(f"        e = tid + int32({r * 256})")
+        w("        am = e // int32(BK)")
+        w("        ak = e % int32(BK)")
+        w("        gm = m0 + am")
+        w("        gk = k0 + ak")
+        w("        As[ak, am] = a[za + gm * asr + gk * asc] if (gm < M and gk < K) else DT(0)")
+        w("        bk = e // int32(BN)")
+        w("        bn = e % int32(BN)")
+        w("        gk = k0 + bk")
+        w("        gn = n0 + bn")
+        w("        Bs[bk, bn] = b[zb + gk * bsr + gn * bsc] if (gk < K and gn < N) else DT(0)")
+    w("        cuda.syncthreads()")
+    for kk in range(BK):
+        for i in range(TM):
+            w(f"        a{i} = As[{kk}, ty * int32({TM}) + int32({i})]")
+        for j in range(TN):
+            w(f"        b{j} = Bs[{kk}, tx * int32({TN}) + int32({j})]")
+        for i in range(TM):
+            for j in range(TN):
+                w(f"        c{i}_{j} += a{i} * b{j}")
+    w("        cuda.syncthreads()")
+    w("    zc = z * M * N")
+    for i in range(TM):
+        w(f"    gm = m0 + ty * int32({TM}) + int32({i})")
+        w("    if gm < M:")
+        for j in range(TN):
+            w(f"        gn = n0 + tx * int32({TN}) + int32({j})")
+            w("        if gn < N:")
+            w(f"            c[zc + gm * N + gn] = c{i}_{j}")
+    return "\n".join(L)
+
+
+def matmul_tiled(dt: np.dtype) -> Any:
+    k = _TILED.get(dt)
+    if k is None:
+        ns = {"cuda": cuda, "int32": int32, "int64": int64, "DT": float32 if dt == np.float32 else float64,
+              "BM": BM, "BN": BN, "BK": BK}
+        exec(_tiled_source(), ns)  # noqa: S102  (generated above)
+        k = _TILED[dt] = cuda.jit(ns["k"])
+    return k

@@ -1,0 +1,147 @@
+"""The CUDA backend: the whole PyTorch oracle suite re-run with CUDA as the default device,
+plus CUDA-only behaviour (devices, transfers, errors, the tiled matmul, the allocator).
+
+In CI there is no GPU: these run on the numba.cuda simulator (see conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nbgrad as ng
+
+if not ng.cuda.is_available():
+    pytest.skip("no CUDA device and no simulator (install numba-cuda)", allow_module_level=True)
+
+from test_ops_oracle import *  # noqa: E402,F401,F403  (the same cases, collected again here)
+from test_ops_oracle import check  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _on_cuda():
+    ng.set_default_device("cuda")
+    yield
+    ng.set_default_device("cpu")
+
+
+def test_default_device_is_cuda():
+    t = ng.ones(2)
+    assert t.is_cuda and t.device == "cuda:0" and t.device.type == "cuda"
+    assert repr(t) == "tensor([1.0000, 1.0000], device='cuda:0')"
+
+
+SIMULATOR = __import__("os").environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+if SIMULATOR:  # these hold on a GPU (gpu_check.py runs them there)
+    _why = "the simulator runs math.log/sqrt in Python, which raise where a GPU returns nan or inf"
+
+    @pytest.mark.skip(reason=_why)
+    def test_ieee_special_values():
+        pass
+
+    @pytest.mark.skip(reason=_why)
+    def test_nondifferentiable_points_match_torch():
+        pass
+
+
+def test_transfers_are_differentiable_and_copy():
+    a = np.arange(6.0).reshape(2, 3)
+    x = ng.tensor(a, device="cpu", requires_grad=True)
+    y = x.cuda() * 2
+    assert y.device == "cuda:0" and y.grad_fn is not None
+    z = y.cpu().sum()
+    assert z.device == "cpu"
+    z.backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
+    c = ng.tensor(a)
+    assert c.to("cpu").device == "cpu" and c.to("cuda") is c
+    np.testing.assert_array_equal(c.cpu().numpy(), a)
+
+
+def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
+    w = ng.randn(3, 2, requires_grad=True)
+    (w * w).sum().backward()
+    assert w.grad.is_cuda
+    with pytest.raises(RuntimeError, match="same device.*cpu.*cuda:0|same device.*cuda:0.*cpu"):
+        w + ng.ones(3, 2, device="cpu")
+    with pytest.raises(RuntimeError, match="same device"):
+        ng.cat([ng.ones(2), ng.ones(2, device="cpu")])
+    with pytest.raises(TypeError, match=r"can't convert cuda:0 device type tensor to numpy"):
+        w.detach().numpy()
+    with pytest.raises(RuntimeError, match="float32 and float64"):
+        ng.ones(2, 2, dtype=ng.int64) @ ng.ones(2, 2, dtype=ng.int64)
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):
+        ng.ones(2, device="tpu")
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5))])
+def test_tiled_matmul_edges(shape_a, shape_b):
+    from nbgrad.backends import cuda_kernels as K
+
+    old = K.LAUNCH["tile_min_flops"]
+    K.configure(tile_min_flops=1)
+    try:
+        rng = np.random.default_rng(0)
+        a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+        check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float64, grad=False)
+    finally:
+        K.configure(tile_min_flops=old)
+
+
+def test_training_on_cuda_matches_cpu():
+    def run(device):
+        ng.manual_seed(0)
+        model = ng.nn.Sequential(ng.nn.Linear(4, 8), ng.nn.Tanh(), ng.nn.Linear(8, 3)).double().to(device)
+        opt = ng.optim.Adam(model.parameters(), lr=0.05)
+        sgd = ng.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-3)
+        x = ng.tensor(np.linspace(-1, 1, 20).reshape(5, 4), dtype=ng.float64, device=device)
+        t = ng.tensor([0, 2, 1, 2, 0], device=device)
+        losses = []
+        for i in range(3):
+            o = opt if i % 2 == 0 else sgd
+            o.zero_grad()
+            loss = ng.nn.functional.cross_entropy(model(x), t)
+            loss.backward()
+            o.step()
+            losses.append(loss.item())
+        return losses, [p.detach().cpu().numpy() for p in model.parameters()]
+
+    lc, pc = run("cpu")
+    lg, pg = run("cuda")
+    np.testing.assert_allclose(lg, lc, rtol=1e-10)
+    for a, b in zip(pg, pc):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_caching_allocator_reuses_buffers():
+    be = ng.ones(1)._backend
+    be.pool.empty_cache()
+    a = ng.ones(1000)
+    buf = a._data.buf
+    del a
+    assert ng.cuda.memory_cached() > 0
+    b = ng.zeros(1000)
+    assert b._data.buf is buf
+    np.testing.assert_array_equal(b.cpu().numpy(), np.zeros(1000, np.float32))
+
+
+def test_views_share_memory_and_versions():
+    x = ng.zeros(2, 3)
+    v = x.T
+    assert v._data.storage is x._data.storage and v.shape == (3, 2)
+    x[0, 1] = 5.0
+    assert v[1, 0].item() == 5.0
+    idx = ng.tensor([1, 0, 1])
+    w = ng.arange(6.0, requires_grad=True)
+    w.reshape(2, 3)[:, idx].sum().backward()
+    np.testing.assert_array_equal(w.grad.cpu().numpy(), [1, 2, 0, 1, 2, 0])
+
+
+def test_import_does_not_load_numba_cuda():
+    import subprocess
+    import sys
+
+    code = "import sys, nbgrad as ng; ng.ones(2) + 1; print('numba.cuda' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
