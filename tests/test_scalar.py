@@ -1,5 +1,8 @@
+import gc
 import math
+import os
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,9 @@ micrograd_engine = pytest.importorskip("micrograd.engine")
 micrograd_nn = pytest.importorskip("micrograd.nn")
 
 MV = micrograd_engine.Value
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benches.bench_scalar import compiled_demo, loss_fn, make_moons  # noqa: E402  (micrograd's demo)
 
 
 def big_expr(V):
@@ -397,3 +403,209 @@ def test_compaction_mid_forward_matches_micrograd(small_tape):
         assert abs(a.data - b.data) < 1e-12
         assert abs(a.grad - b.grad) < 1e-12
     assert S.tape_size() < 4 * 7000
+
+
+# --- micrograd's demo: MLP(2, [16, 16, 1]), 100 two-moons points, hinge loss + L2 ------------------
+
+DEMO_STEPS = 2
+
+
+def _demo_model(nn_mod):
+    random.seed(1337)
+    return nn_mod.MLP(2, [16, 16, 1])
+
+
+def _demo_run(nn_mod, V):
+    """DEMO_STEPS SGD steps of the demo; per step: loss, parameter grads, parameters after the update."""
+    model = _demo_model(nn_mod)
+    X, y = make_moons()
+    out = []
+    for k in range(DEMO_STEPS):
+        total = loss_fn(model, V, X, y)
+        model.zero_grad()
+        total.backward()
+        grads = [p.grad for p in model.parameters()]
+        lr = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        out.append((total.data, grads, [p.data for p in model.parameters()]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_micrograd():
+    return _demo_run(micrograd_nn, MV)
+
+
+def _demo_compiled():
+    return compiled_demo(*make_moons())
+
+
+def test_demo_matches_micrograd(demo_micrograd):
+    got = _demo_run(snn, Value)
+    for (lm, gm, pm), (ls, gs, ps) in zip(demo_micrograd, got):
+        assert abs(lm - ls) < 1e-12
+        assert np.max(np.abs(np.subtract(gm, gs))) < 1e-12
+        assert np.max(np.abs(np.subtract(pm, ps))) < 1e-12
+
+
+def test_demo_compiled_matches_eager_and_micrograd(demo_micrograd):
+    cf, w = _demo_compiled()
+    eager = _demo_run(snn, Value)
+    for k, ((lm, _, _), (le, ge, pe)) in enumerate(zip(demo_micrograd, eager)):
+        loss, g = cf(w)
+        assert abs(loss - le) < 1e-12 and abs(loss - lm) < 1e-12
+        assert np.max(np.abs(g - ge)) < 1e-12
+        w -= (1.0 - 0.9 * k / 100) * g
+        assert np.max(np.abs(w - pe)) < 1e-12
+
+
+def test_demo_vs_torch_float64():
+    torch = pytest.importorskip("torch")
+    model = _demo_model(snn)
+    X, y = make_moons()
+    total = loss_fn(model, Value, X, y)
+    total.backward()
+    tensors = []
+    for layer in model.layers:
+        W = torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+        tensors.append((W, b))
+    h = torch.tensor(X, dtype=torch.float64)
+    for i, (W, b) in enumerate(tensors):
+        h = h @ W.T + b
+        if i < len(tensors) - 1:
+            h = torch.relu(h)
+    scores = h[:, 0]
+    yt = torch.tensor(y, dtype=torch.float64)
+    params = [t for pair in tensors for t in pair]
+    loss_t = torch.relu(1 - yt * scores).mean() + 1e-4 * sum((p * p).sum() for p in params)
+    loss_t.backward()
+    assert abs(total.data - loss_t.item()) < 1e-12
+    torch_grads = []
+    for W, b in tensors:  # parameters() order: per neuron, its weights then its bias
+        for j in range(W.shape[0]):
+            torch_grads += W.grad[j].tolist() + [b.grad[j].item()]
+    assert np.max(np.abs(np.subtract([p.grad for p in model.parameters()], torch_grads))) < 1e-12
+
+
+def test_demo_finite_differences():
+    cf, w = _demo_compiled()
+    _, g = cf(w)
+    h = 1e-6
+    for j in np.linspace(0, len(w) - 1, 12).astype(int):
+        e = np.zeros_like(w)
+        e[j] = h
+        num = (cf(w + e)[0] - cf(w - e)[0]) / (2 * h)
+        assert abs(num - g[j]) < 1e-6 * max(1.0, abs(g[j]))
+
+
+# --- compiled functions: the guard, captured Values, bad input ---------------------------------------
+
+
+def test_compiled_reads_captured_values_at_each_call():
+    w = Value(2.0)
+    z = w * 3  # made outside fn: a constant node of the program, read from its handle
+    cf = S.compile(lambda x: x * w + z)
+    assert cf(4.0)[0] == 14.0
+    w.data = 5.0  # eager semantics: z keeps its data
+    out, g = cf(4.0)
+    x = Value(4.0)
+    eager = x * w + z
+    eager.backward()
+    assert out == eager.data == 26.0
+    assert g[0] == x.grad == 5.0
+    z.data = -1.0
+    assert cf(4.0)[0] == 19.0
+
+
+def test_compiled_bad_input():
+    cf = S.compile(lambda x, y: x * y)
+    assert cf(2.0, 3.0)[0] == 6.0
+    assert cf(np.array([2.0, 4.0], np.float32))[0] == 8.0  # converted, not a new kernel specialisation
+    assert cf(np.arange(4.0)[::2] + 2)[0] == 8.0  # strided view
+    with pytest.raises(TypeError, match="expects 2 inputs, got 3"):
+        cf(1.0, 2.0, 3.0)
+    with pytest.raises(TypeError, match="1-D"):
+        cf(np.ones((2, 2)))
+    with pytest.raises(TypeError, match="numbers"):
+        cf("a", 1.0)
+    with pytest.raises(TypeError, match="single Value"):
+        S.compile(lambda x: 3.0)(1.0)
+
+
+def test_compile_guard_refuses_every_call():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * 2 if x.data > 0 else x
+
+    cf = S.compile(f)
+    for _ in range(2):  # every call tries to trace again and refuses again: never a half-made program
+        with pytest.raises(TypeError, match="cannot branch"):
+            cf(1.0)
+    assert cf.program is None and len(calls) == 2
+
+
+# --- eager: bad input, edge cases of the fused Neuron, tape bookkeeping -----------------------------
+
+
+def test_eager_bad_input():
+    with pytest.raises(ValueError):
+        Value("abc")
+    with pytest.raises(TypeError):
+        Value(None)
+    with pytest.raises(TypeError):
+        Value([1.0, 2.0])
+    with pytest.raises(AssertionError, match="int/float powers"):
+        Value(2.0) ** Value(3.0)
+    with pytest.raises(ValueError):
+        Value(-1.0).log()
+    with pytest.raises(ZeroDivisionError):
+        Value(0.0) ** -1
+
+
+def test_neuron_edge_cases_match_micrograd():
+    for nin, nonlin, x in ((0, True, []), (0, False, []), (3, False, [0.5, -1.0, 2.0]), (2, True, (1.5, -0.5))):
+        random.seed(11)
+        nm = micrograd_nn.Neuron(nin, nonlin=nonlin)
+        random.seed(11)
+        ns = snn.Neuron(nin, nonlin=nonlin)
+        om, os_ = nm(list(x)), ns(x)
+        assert om.data == os_.data
+        om.backward()
+        os_.backward()
+        assert [p.grad for p in nm.parameters()] == [p.grad for p in ns.parameters()]
+    # non-Value weights: the generic path
+    ns = snn.Neuron(2)
+    ns.w = [0.5, Value(2.0)]
+    assert ns([Value(1.0), 3.0]).data == 6.5
+
+
+def test_tape_keeps_no_handle_alive():
+    v = Value(1.0)
+    assert sys.getrefcount(v) == 2  # the local name and getrefcount's argument
+    assert (v * 2)._t is S.engine._T
+
+
+def test_compaction_skipped_while_gc_frozen(small_tape):
+    T = small_tape(capacity=64, limit=500)
+    x = Value(1.5)
+    gc.freeze()  # frozen objects are invisible to gc.get_objects(): compaction would miss them
+    try:
+        y = x
+        for _ in range(400):
+            y = y * 1.0 + 0.0
+        assert T.compactions == 0 and T.limit > 500
+    finally:
+        gc.unfreeze()
+    y.backward()
+    assert y.data == 1.5 and x.grad == 1.0
+    x2 = y2 = Value(2.5)
+    for _ in range(2000):
+        y2 = y2 * 1.0 + 0.0
+    assert T.compactions > 0
+    y2.backward()
+    assert y2.data == 2.5 and x2.grad == 1.0
+    assert x.data == 1.5 and x.grad == 1.0 and y.data == 1.5  # survived the compactions
