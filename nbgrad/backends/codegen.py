@@ -12,10 +12,10 @@ Each op gets four kernels:
   scalar, so row and column broadcasts (a bias, a reduced gradient) need no copy.
 `_ld` / `_ld2` (in cpu_kernels) pick the load by the operand's type at compile time.
 
-For float32, `math.exp` and `math.tanh` become `vexp` / `vtanh` (cpu_kernels): written in plain
-float64 arithmetic so LLVM vectorises the loops (Numba's libm calls do not vectorise; SVML
-needs an llvmlite built with Intel's patched LLVM, which the PyPI wheels are not), with
-results within half an ulp or so of float32. float64 keeps libm.
+For float32, `math.exp`, `math.tanh` and the sigmoid become `vexp` / `vtanh` / `vsigmoid`
+(cpu_kernels): Cephes' float32 algorithms in plain arithmetic, so LLVM vectorises the loops
+(Numba's libm calls do not vectorise; SVML needs an llvmlite built with Intel's patched LLVM,
+which the PyPI wheels are not), within 1 to 3 ulp like PyTorch's. float64 keeps libm.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ TARGET = pathlib.Path(__file__).with_name("_cpu_elementwise.py")
 _ARGS = "abcd"
 # scalar_math spellings replaced in the CPU kernels by cpu_kernels' vectorisable versions
 CPU_FUNCS = {"math.exp(": "vexp(", "math.tanh(": "vtanh("}
+# ops whose CPU kernel spells the same math differently (one exp instead of up to three)
+SIGMOID = "1.0 / (1.0 + math.exp(-{0})) if {0} >= 0 else math.exp({0}) / (1.0 + math.exp({0}))"
+CPU_EXPR = {"sigmoid": (SIGMOID.format("a"), "vsigmoid(a)"),
+            "bce_logits_bw": ("a * ((" + SIGMOID.format("b") + ") - c)", "a * (vsigmoid(b) - c)")}
 HELPERS = pathlib.Path(__file__).with_name("cpu_kernels.py")
 _MARK = ("# ---- vector math and operand loads", "# ---- end of vector math")
 
@@ -41,7 +45,12 @@ def helpers_digest() -> str:
 
 
 
-def cpu_expr(expr: str) -> str:
+def cpu_expr(name: str, expr: str) -> str:
+    if name in CPU_EXPR:
+        table_expr, cpu = CPU_EXPR[name]
+        if expr != table_expr:
+            raise RuntimeError(f"scalar_math changed {name!r}: update codegen.CPU_EXPR")
+        return cpu
     for k, v in CPU_FUNCS.items():
         expr = expr.replace(k, v)
     return expr
@@ -57,7 +66,7 @@ def source() -> str:
         "",
         "from numba import njit, prange",
         "",
-        "from .cpu_kernels import _ld, _ld2, vexp, vtanh",
+        "from .cpu_kernels import _ld, _ld2, vexp, vsigmoid, vtanh",
         "",
     ]
     # flat kernels: one loop over out.size; 2-D kernels: rows in parallel, columns inside
@@ -66,7 +75,7 @@ def source() -> str:
                     "_ld2({v}_, i, j)", "out[i, j]")}
     for name, (nargs, expr) in ELEMENTWISE.items():
         params = ", ".join(v + "_" for v in _ARGS[:nargs])
-        expr = cpu_expr(expr)
+        expr = cpu_expr(name, expr)
         for kind, (loops, load, dst) in shapes.items():
             pad = "    " * (len(loops) + 1)
             loads = "; ".join(f"{v} = {load.format(v=v)}" for v in _ARGS[:nargs])

@@ -41,6 +41,9 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
     arrs = []
     for o, dt in zip(operands, dtypes):
         a = np.asarray(o)
+        if a.ndim and 0 in a.strides and not a.flags.c_contiguous:
+            # a broadcast view (np.broadcast_to / expand): read its one copy of the data instead
+            a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
         arrs.append(a if a.dtype == dt else a.astype(dt))
     size = int(np.prod(shape))
     scalar = [a.size == 1 and a.shape != shape for a in arrs]

@@ -22,64 +22,102 @@ from numba.extending import intrinsic, overload  # noqa: E402
 # ---- vector math and operand loads for the generated kernels (see codegen) ----
 
 @intrinsic
-def _i64_as_f64(typingctx, n):
+def _i32_as_f32(typingctx, n):
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
 
 
-_LOG2E = 1.4426950408889634
-_LN2 = 0.6931471805599453
+# float32 constants (a plain 1.0 would make Numba compute in float64): Cephes' expf and tanhf
+_F = np.float32
+_L2E, _C1, _C2 = _F(1.44269504088896341), _F(0.693359375), _F(-2.12194440e-4)
+_P = (_F(1.9875691500e-4), _F(1.3981999507e-3), _F(8.3334519073e-3), _F(4.1665795894e-2),
+      _F(1.6666665459e-1), _F(5.0000001201e-1))
+_T = (_F(-5.70498872745e-3), _F(2.06390887954e-2), _F(-5.37397155531e-2), _F(1.33314422036e-1),
+      _F(-3.33332819422e-1))
+_HI, _LO, _HALF, _ONE, _TWO, _TANH_SMALL = _F(88.73), _F(-103.98), _F(0.5), _F(1), _F(2), _F(0.625)
 
 
 @njit(cache=True, nogil=True)
-def exp_f64_poly(x):
-    """exp(x) for float64 x to about 3e-13 relative (inputs clamped to [-150, 150], enough for
-    any float32 result); plain arithmetic, so loops calling it vectorise. NaN is not handled."""
-    xc = min(max(x, -150.0), 150.0)
-    n = math.floor(xc * _LOG2E + 0.5)
-    r = xc - n * _LN2
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880)))))))))
-    return p * _i64_as_f64((np.int64(n) + 1023) << 52)
+def expf(x):
+    """exp of a float32 within 1 ulp (Cephes expf: Cody-Waite reduction, degree-6 polynomial,
+    2**n built in the exponent bits in two halves so results down to denormals are right).
+    Plain float32 arithmetic with no libm call, so loops that call it vectorise."""
+    xc = min(max(x, _LO), _HI)
+    n = np.floor(xc * _L2E + _HALF)
+    r = xc - n * _C1
+    r = r - n * _C2
+    y = _P[0]
+    y = y * r + _P[1]
+    y = y * r + _P[2]
+    y = y * r + _P[3]
+    y = y * r + _P[4]
+    y = y * r + _P[5]
+    y = y * (r * r) + r + _ONE
+    ni = np.int32(n)
+    n1 = ni >> 1
+    y = y * _i32_as_f32((n1 + 127) << 23) * _i32_as_f32((ni - n1 + 127) << 23)
+    return y if x == x else x
+
+
+@njit(cache=True, nogil=True)
+def tanhf(x):
+    """tanh of a float32 within 1.5 ulp (Cephes tanhf): odd polynomial below 0.625, else
+    1 - 2 / (exp(2|x|) + 1)."""
+    ax = abs(x)
+    z = x * x
+    s = ((((_T[0] * z + _T[1]) * z + _T[2]) * z + _T[3]) * z + _T[4]) * z * x + x
+    b = _ONE - _TWO / (expf(ax + ax) + _ONE)
+    b = b if x >= 0 else -b
+    y = s if ax < _TANH_SMALL else b
+    return y if x == x else x
+
+
+@njit(cache=True, nogil=True)
+def sigmoidf(x):
+    """1 / (1 + exp(-x)) for a float32 with one exp of -|x| (no overflow) and one division."""
+    e = expf(-abs(x))
+    s = _ONE / (_ONE + e)
+    return s if x >= 0 else e * s
+
+
+def _is_f32(x: Any) -> bool:
+    return isinstance(x, types.Float) and x.bitwidth == 32
 
 
 def vexp(x):
-    """math.exp; for float32, a vectorisable version computed in float64."""
+    """math.exp; float32 goes through expf (vectorisable)."""
     return math.exp(x)
 
 
 @overload(vexp)
 def _vexp(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        def impl(x):
-            xd = np.float64(x)
-            y = exp_f64_poly(xd)
-            return np.float32(y if xd == xd else xd)
-        return impl
-    return lambda x: math.exp(x)
+    return (lambda x: expf(x)) if _is_f32(x) else (lambda x: math.exp(x))
 
 
 def vtanh(x):
-    """math.tanh; for float32, a vectorisable version computed in float64."""
+    """math.tanh; float32 goes through tanhf (vectorisable)."""
     return math.tanh(x)
 
 
 @overload(vtanh)
 def _vtanh(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        def impl(x):
-            xd = np.float64(x)
-            ax = abs(xd)
-            z = xd * xd
-            small = xd * (1.0 + z * (-1.0 / 3 + z * (2.0 / 15 + z * (-17.0 / 315 + z * (
-                62.0 / 2835 + z * (-1382.0 / 155925))))))
-            big = 1.0 - 2.0 / (exp_f64_poly(2.0 * ax) + 1.0)
-            big = big if xd >= 0 else -big
-            y = small if ax < 0.125 else big
-            return np.float32(y if xd == xd else xd)
-        return impl
-    return lambda x: math.tanh(x)
+    return (lambda x: tanhf(x)) if _is_f32(x) else (lambda x: math.tanh(x))
+
+
+def vsigmoid(x):
+    """The logistic function; float32 goes through sigmoidf (vectorisable)."""
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+@overload(vsigmoid)
+def _vsigmoid(x):
+    if _is_f32(x):
+        return lambda x: sigmoidf(x)
+
+    def impl(x):
+        return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+    return impl
 
 
 def _ld(a, i):
