@@ -111,31 +111,31 @@ class Value:
     def data(self, v):
         v = float(v)
         self._d = v
-        _T.set_val(self._i, v)
+        self._t.set_val(self._i, v)
 
     @property
     def grad(self):
-        return _T.get_grad(self._i)
+        return self._t.get_grad(self._i)
 
     @grad.setter
     def grad(self, g):
-        _T.set_grad(self._i, float(g))
+        self._t.set_grad(self._i, float(g))
 
     @property
     def _op(self):
-        op, _, _, c = _T.node(self._i)
+        op, _, _, c = self._t.node(self._i)
         if op == POW:
             return f"**{c:g}"
         return OP_NAMES[op]
 
     @property
     def _prev(self):
-        op, a, b, _ = _T.node(self._i)
+        op, a, b, _ = self._t.node(self._i)
         if op == LEAF:
             return set()
-        out = [_handle(a)]
+        out = [_handle(a, self._t)]
         if op in (ADD, MUL) and b != a:
-            out.append(_handle(b))
+            out.append(_handle(b, self._t))
         return set(out)
 
     # --- ops (same graph decomposition as micrograd) ---------------------------------------
@@ -168,7 +168,7 @@ class Value:
         return _push(_new(Value), SIGMOID, self._i, 0, _sigmoid(self._d))
 
     def backward(self):
-        _T.backward(self._i)
+        self._t.backward(self._i)
 
     def __neg__(self):  # -self
         return self * -1
@@ -223,10 +223,11 @@ class Value:
         return f"Value(data={self._d}, grad={self.grad})"
 
 
-def _handle(i):
-    """A new handle to an existing tape slot."""
+def _handle(i, t=None):
+    """A new handle to an existing slot i of tape t (default: the current tape)."""
+    t = _T if t is None else t
     v = _new(Value)
     v._i = i
-    v._d = _T.get_val(i)
-    v._t = _T
+    v._d = t.get_val(i)
+    v._t = t
     return v
