@@ -609,3 +609,12 @@ def test_compaction_skipped_while_gc_frozen(small_tape):
     y2.backward()
     assert y2.data == 2.5 and x2.grad == 1.0
     assert x.data == 1.5 and x.grad == 1.0 and y.data == 1.5  # survived the compactions
+
+
+def test_kernels_live_with_their_helpers():
+    # Numba's cache is keyed on a kernel's own source file: a cached kernel in another file keeps
+    # a stale inlined copy of a changed helper (seen with the old compile._replay). Keep them together.
+    from nbgrad.scalar import _tape
+
+    for kernel in (_tape.replay_kernel, _tape._backward_kernel):
+        assert kernel.py_func.__module__ == _tape.local_grads.py_func.__module__ == _tape.op_forward.py_func.__module__
