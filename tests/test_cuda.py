@@ -84,7 +84,7 @@ def test_tiled_matmul_edges(shape_a, shape_b):
     try:
         rng = np.random.default_rng(0)
         a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
-        check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float64, grad=False)
+        check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float64)  # backward: transposed views
     finally:
         K.configure(tile_min_flops=old)
 
@@ -145,3 +145,12 @@ def test_import_does_not_load_numba_cuda():
     code = "import sys, nbgrad as ng; ng.ones(2) + 1; print('numba.cuda' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_python_numbers_stay_on_host_until_needed():
+    t = ng.tensor(2.0)
+    assert t._data.host is not None  # no upload for a number
+    assert (ng.ones(3) * t).sum().item() == 6.0
+    v = t.reshape(1)  # a view needs device memory: t is uploaded, and both see writes
+    v[0] = 5.0
+    assert t.item() == 5.0 and t._data.host is None

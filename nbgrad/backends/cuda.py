@@ -7,6 +7,7 @@ functions to a "phantom" ndarray that points at a fake address and is never read
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -16,6 +17,7 @@ from . import cuda_kernels as K
 from .cuda_kernels import launch
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
+_SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
 class _Pool:
@@ -23,6 +25,10 @@ class _Pool:
 
     def __init__(self) -> None:
         self.free: dict[tuple, list] = defaultdict(list)
+        # a strong reference to every buffer handed out: a buffer is never part of cyclic
+        # garbage (autograd graphs are cycles), whose collection would free its memory
+        # before _Storage.__del__ could put it back on a free list
+        self.owned: dict[int, Any] = {}
         self.cached_bytes = 0
         self.limit_bytes = 8 << 30
 
@@ -51,14 +57,20 @@ class _Pool:
             except Exception:  # out of memory: drop the cache and try once more
                 self.empty_cache()
                 buf = cuda.device_array(key[1], dtype=dtype)
+            self.owned[id(buf)] = buf
         return _Storage(buf, key, self)
 
     def give_back(self, key: tuple, buf: Any) -> None:
         if self.cached_bytes + buf.nbytes <= self.limit_bytes:
             self.free[key].append(buf)
             self.cached_bytes += buf.nbytes
+        else:
+            self.owned.pop(id(buf), None)
 
     def empty_cache(self) -> None:
+        for lst in self.free.values():
+            for buf in lst:
+                self.owned.pop(id(buf), None)
         self.free.clear()
         self.cached_bytes = 0
 
@@ -90,12 +102,22 @@ def _contig_strides(shape: tuple) -> tuple:
 class CudaArray:
     """A strided view of a device buffer (strides and offset in elements)."""
 
-    __slots__ = ("storage", "shape", "strides", "offset", "dtype", "backend")
+    __slots__ = ("_storage", "shape", "strides", "offset", "dtype", "backend", "host")
 
-    def __init__(self, storage: _Storage, shape: tuple, strides: tuple, offset: int, dtype: np.dtype,
-                 backend: CudaBackend) -> None:
-        self.storage, self.shape, self.strides, self.offset = storage, tuple(shape), tuple(strides), int(offset)
+    def __init__(self, storage: _Storage | None, shape: tuple, strides: tuple, offset: int, dtype: np.dtype,
+                 backend: CudaBackend, host: Any = None) -> None:
+        self._storage, self.shape, self.strides, self.offset = storage, tuple(shape), tuple(strides), int(offset)
         self.dtype, self.backend = np.dtype(dtype), backend
+        # a one-element value made from a Python number stays on the host until a kernel
+        # needs it in device memory: elementwise kernels take it as a scalar argument
+        self.host = host
+
+    @property
+    def storage(self) -> _Storage:
+        if self._storage is None:
+            self._storage = self.backend.upload(np.asarray(self.host, dtype=self.dtype)).storage
+            self.host = None
+        return self._storage
 
     @property
     def buf(self) -> Any:
@@ -169,9 +191,20 @@ class CudaBackend:
         if isinstance(a, CudaArray):
             return a
         a = np.asarray(a, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+        if a.ndim == 0:
+            return CudaArray(None, (), (), 0, a.dtype, self, host=a[()])
+        return self.upload(a)
+
+    def upload(self, a: np.ndarray) -> CudaArray:
+        a = np.asarray(a, order="C")
         out = self.empty(a.shape, a.dtype)
         if a.size:
-            out.buf[: a.size].copy_to_device(a.reshape(-1))
+            if _SIMULATOR:
+                out.buf[: a.size].copy_to_device(a.reshape(-1))
+            else:  # no device-array slice (a view object and a finalizer per call)
+                from numba.cuda.cudadrv import driver
+
+                driver.host_to_device(out.buf, a, a.nbytes)
         return out
 
     def from_cuda_array_interface(self, obj: Any) -> CudaArray:
@@ -191,6 +224,8 @@ class CudaBackend:
     def to_numpy(self, x: CudaArray) -> np.ndarray:
         if not isinstance(x, CudaArray):
             return np.asarray(x)
+        if x.host is not None:
+            return np.full(x.shape, x.host, dtype=x.dtype)
         c = self.contiguous(x)
         if c.size == 0:
             return np.empty(c.shape, c.dtype)
@@ -202,6 +237,8 @@ class CudaBackend:
     # -------------------------------------------------------------- elementwise
     def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
         if isinstance(o, CudaArray):
+            if o.host is not None:
+                return "s", (np.asarray(o.host).astype(calc if o.dtype.kind != "b" else o.dtype)[()],)
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
             v = self.view(o, lambda a: np.broadcast_to(a, shape))
@@ -327,7 +364,8 @@ class CudaBackend:
         return out
 
     def shares_memory(self, a: Any, b: Any) -> bool:
-        return isinstance(a, CudaArray) and isinstance(b, CudaArray) and a.storage is b.storage
+        return (isinstance(a, CudaArray) and isinstance(b, CudaArray) and a._storage is not None
+                and a._storage is b._storage)
 
     def index_add(self, shape: tuple, index: Any, src: CudaArray) -> CudaArray:
         dst = self.full(shape, 0, src.dtype)
@@ -486,7 +524,9 @@ class CudaBackend:
                     bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd, bshape)
             if M * N * Kd >= K.LAUNCH["tile_min_flops"]:
                 grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb)
-                K.matmul_tiled(a.dtype)[grid, 256](*args)
+                a_m_fast = ab.strides[-1] != 1 and ab.strides[-2] == 1
+                b_k_fast = bb.strides[-1] != 1 and bb.strides[-2] == 1
+                K.matmul_tiled(a.dtype, a_m_fast, b_k_fast)[grid, 256](*args)
             else:
                 launch(K.matmul_simple, nb * M * N, *args)
         if va and vb:

@@ -13,8 +13,12 @@ from typing import Any
 
 import numpy as np
 from numba import cuda, float32, float64, int32, int64
+from numba.cuda.core import config as _cuda_config
 
 from .scalar_math import ELEMENTWISE
+
+# small grids are intended (tiny tensors, simulator launches): no per-launch warning
+_cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 # CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
 _EXTRA = {"_copy": (1, "a")}
@@ -60,6 +64,36 @@ def launch(kernel: Any, n: int, *args: Any, rows: bool = False) -> None:
 _EW: dict = {}
 
 
+UNROLL = 4  # independent loads in flight per thread on the contiguous path
+
+
+def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
+    """All operands contiguous (or scalars): each thread handles UNROLL elements per trip,
+    loading all of them before it stores any, so more memory requests are in flight."""
+    names = "abcd"[: len(kinds)]
+    params = [f"{v}_" if k == "s" else f"{v}_, {v}_o" for v, k in zip(names, kinds)]
+
+    def load(v: str, k: str, cast: str, i: str) -> str:
+        return f"{cast}({v}_)" if k == "s" else f"{cast}({v}_[{v}_o + {i}])"
+
+    L = [f"def f({', '.join(names)}):", f"    return {expr}", "",
+         f"def k(out, out_o, out_s, n, shape, {', '.join(params)}):",
+         "    start = cuda.grid(1)",
+         "    step = cuda.gridsize(1)",
+         f"    for i0 in range(start, n, step * {UNROLL}):"]
+    for u in range(1, UNROLL):
+        L.append(f"        i{u} = i{u - 1} + step")
+    L.append(f"        if i{UNROLL - 1} < n:")
+    for u in range(UNROLL):
+        L.append(f"            r{u} = F({', '.join(load(v, k, c, f'i{u}') for v, k, c in zip(names, kinds, casts))})")
+    for u in range(UNROLL):
+        L.append(f"            out[out_o + i{u}] = r{u}")
+    L += ["        else:",
+          "            for i in range(i0, n, step):",
+          f"                out[out_o + i] = F({', '.join(load(v, k, c, 'i') for v, k, c in zip(names, kinds, casts))})"]
+    return L
+
+
 def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> Any:
     key = (op, kinds, calc, out_kind)
     k = _EW.get(key)
@@ -67,7 +101,7 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> A
         nargs, expr = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
         params, loads, offs = [], [], []
         for i, (v, kind) in enumerate(zip("abcd", kinds)):
-            cast = "" if (op == "where" and i == 0) else calc
+            cast = "" if (op == "where" and i == 0) or calc == "bool_" else calc
             if kind == "s":
                 params.append(f"{v}_")
                 loads.append(f"{v} = {cast}({v}_)")
@@ -80,6 +114,16 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> A
                 loads.append(f"{v} = {cast}({v}_[{v}_i])")
         if out_kind == "g":
             offs.append("out")
+        ns = {"cuda": cuda, "math": math, "float32": float32, "float64": float64, "int64": int64,
+              "int32": int32}
+        if not offs:
+            casts = ["" if (op == "where" and i == 0) or calc == "bool_" else calc for i in range(len(kinds))]
+            src = _contiguous_source(expr, kinds, casts)
+            exec("\n".join(src[:2]), ns)  # noqa: S102  (the op's scalar expression, from the table)
+            ns["F"] = cuda.jit(device=True)(ns["f"])
+            exec("\n".join(src[3:]), ns)  # noqa: S102
+            k = _EW[key] = cuda.jit(ns["k"])
+            return k
         lines = [
             f"def k(out, out_o, out_s, n, shape, {', '.join(params)}):",
             "    start = cuda.grid(1)",
@@ -98,8 +142,6 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> A
             lines += [f"            {v}_i += c * {v}_s[d]" for v in offs]
         lines += [f"        {ld}" for ld in loads]
         lines.append(f"        out[{'out_i' if out_kind == 'g' else 'out_o + i'}] = {expr}")
-        ns = {"cuda": cuda, "math": math, "float32": float32, "float64": float64, "int64": int64,
-              "int32": int32, "bool_": np.bool_}
         exec("\n".join(lines), ns)  # noqa: S102  (source built above from the scalar_math table)
         k = _EW[key] = cuda.jit(ns["k"])
     return k
@@ -356,9 +398,12 @@ BM, BN, BK, TM, TN = 128, 128, 8, 8, 8  # block tile, k-step, per-thread results
 _TILED: dict = {}
 
 
-def _tiled_source() -> str:
+def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
     """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars,
-    int32 index arithmetic and the k-loop of a tile unrolled (what REFERENCES.md found fast)."""
+    int32 index arithmetic and the k-loop of a tile unrolled (what REFERENCES.md found fast).
+    Thread (ty, tx) owns rows ty + 16 i and columns tx + 16 j: shared-memory reads are
+    conflict-free and stores coalesce. Tile loads run along whichever axis is contiguous in
+    memory (a_m_fast: A is a transposed view; b_k_fast: B is a transposed view)."""
     L = []
     w = L.append
     w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
@@ -386,42 +431,51 @@ def _tiled_source() -> str:
     # each of the 256 threads loads 4 elements of the A tile and 4 of the B tile
     for r in range(4):
         w(f"        e = tid + int32({r * 256})")
-        w("        am = e // int32(BK)")
-        w("        ak = e % int32(BK)")
+        if a_m_fast:
+            w("        am = e % int32(BM)")
+            w("        ak = e // int32(BM)")
+        else:
+            w("        am = e // int32(BK)")
+            w("        ak = e % int32(BK)")
         w("        gm = m0 + am")
         w("        gk = k0 + ak")
         w("        As[ak, am] = a[za + gm * asr + gk * asc] if (gm < M and gk < K) else DT(0)")
-        w("        bk = e // int32(BN)")
-        w("        bn = e % int32(BN)")
+        if b_k_fast:
+            w("        bk = e % int32(BK)")
+            w("        bn = e // int32(BK)")
+        else:
+            w("        bk = e // int32(BN)")
+            w("        bn = e % int32(BN)")
         w("        gk = k0 + bk")
         w("        gn = n0 + bn")
         w("        Bs[bk, bn] = b[zb + gk * bsr + gn * bsc] if (gk < K and gn < N) else DT(0)")
     w("        cuda.syncthreads()")
     for kk in range(BK):
         for i in range(TM):
-            w(f"        a{i} = As[{kk}, ty * int32({TM}) + int32({i})]")
+            w(f"        a{i} = As[{kk}, ty + int32({16 * i})]")
         for j in range(TN):
-            w(f"        b{j} = Bs[{kk}, tx * int32({TN}) + int32({j})]")
+            w(f"        b{j} = Bs[{kk}, tx + int32({16 * j})]")
         for i in range(TM):
             for j in range(TN):
                 w(f"        c{i}_{j} += a{i} * b{j}")
     w("        cuda.syncthreads()")
     w("    zc = z * M * N")
     for i in range(TM):
-        w(f"    gm = m0 + ty * int32({TM}) + int32({i})")
+        w(f"    gm = m0 + ty + int32({16 * i})")
         w("    if gm < M:")
         for j in range(TN):
-            w(f"        gn = n0 + tx * int32({TN}) + int32({j})")
+            w(f"        gn = n0 + tx + int32({16 * j})")
             w("        if gn < N:")
             w(f"            c[zc + gm * N + gn] = c{i}_{j}")
     return "\n".join(L)
 
 
-def matmul_tiled(dt: np.dtype) -> Any:
-    k = _TILED.get(dt)
+def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
+    key = (dt, a_m_fast, b_k_fast)
+    k = _TILED.get(key)
     if k is None:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "DT": float32 if dt == np.float32 else float64,
               "BM": BM, "BN": BN, "BK": BK}
-        exec(_tiled_source(), ns)  # noqa: S102  (generated above)
-        k = _TILED[dt] = cuda.jit(ns["k"])
+        exec(_tiled_source(a_m_fast, b_k_fast), ns)  # noqa: S102  (generated above)
+        k = _TILED[key] = cuda.jit(ns["k"])
     return k

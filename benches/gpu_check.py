@@ -1,0 +1,161 @@
+"""GPU check: nbgrad's CUDA backend against torch CUDA in the same run, on real hardware.
+
+    python -m benches.gpu_check [--tiny] [--out FILE.json]
+
+Measures elementwise bandwidth (64M float32), fp32 matmul 4096x4096 TFLOP/s, an MLP
+training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and the
+per-op cost of a tiny op; checks zero-copy interop with torch both ways. The op tests
+on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+
+def timeit(fn: Callable[[], Any], sync: Callable[[], None], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    sync()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tiny", action="store_true", help="small sizes (the simulator, a smoke test)")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--profile", action="store_true", help="cProfile 500 tiny ops")
+    args = ap.parse_args(argv)
+
+    import nbgrad as ng
+
+    try:
+        import torch
+
+        tdev = "cuda" if torch.cuda.is_available() else None
+    except ImportError:
+        torch, tdev = None, None
+    res: dict[str, Any] = {"torch": getattr(torch, "__version__", None) if tdev else None}
+    if tdev:
+        res["gpu"] = torch.cuda.get_device_name()
+    ng_sync = ng.cuda.synchronize
+
+    def t_sync() -> None:
+        if tdev:
+            torch.cuda.synchronize()
+
+    n_ew = 1 << 10 if args.tiny else 64 << 20
+    mm = 64 if args.tiny else 4096
+    batch, d_in, hidden, d_out = (8, 16, 32, 10) if args.tiny else (512, 1024, 4096, 10)
+    reps = 2 if args.tiny else 10
+
+    def row(name: str, t_ng: float, t_torch: float | None, **extra: Any) -> None:
+        r = {"nbgrad_s": t_ng, "torch_s": t_torch, "ratio_nbgrad_over_torch": (t_ng / t_torch) if t_torch else None}
+        r.update(extra)
+        res[name] = r
+        print(f"{name:14s} nbgrad {t_ng * 1e3:9.3f} ms   torch {t_torch * 1e3 if t_torch else float('nan'):9.3f} ms"
+              f"   ratio {r['ratio_nbgrad_over_torch'] or float('nan'):.2f}  {extra}", flush=True)
+
+    # elementwise bandwidth: c = a * b (read 2, write 1)
+    a, b = ng.rand(n_ew, device="cuda"), ng.rand(n_ew, device="cuda")
+    t1 = timeit(lambda: a * b, ng_sync, reps)
+    t2 = None
+    if tdev:
+        ta, tb = torch.rand(n_ew, device=tdev), torch.rand(n_ew, device=tdev)
+        t2 = timeit(lambda: ta * tb, t_sync, reps)
+    gb = 3 * 4 * n_ew / 1e9
+    row("elementwise", t1, t2, nbgrad_GBps=gb / t1, torch_GBps=gb / t2 if t2 else None,
+        bandwidth_fraction=(t2 / t1) if t2 else None)
+
+    # fp32 matmul
+    x, y = ng.randn(mm, mm, device="cuda"), ng.randn(mm, mm, device="cuda")
+    t1 = timeit(lambda: x @ y, ng_sync, reps)
+    t2 = None
+    if tdev:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        tx, ty = torch.randn(mm, mm, device=tdev), torch.randn(mm, mm, device=tdev)
+        t2 = timeit(lambda: tx @ ty, t_sync, reps)
+        err = float(np.abs((x @ y).cpu().numpy() - (torch.as_tensor(x.cpu().numpy(), device=tdev)
+                    @ torch.as_tensor(y.cpu().numpy(), device=tdev)).cpu().numpy()).max())
+    fl = 2 * mm ** 3 / 1e12
+    row("matmul_fp32", t1, t2, nbgrad_TFLOPs=fl / t1, torch_TFLOPs=fl / t2 if t2 else None,
+        fraction_of_torch=(t2 / t1) if t2 else None, max_abs_diff=err if tdev else None)
+
+    # MLP training step
+    def ng_step_factory() -> Callable[[], None]:
+        ng.manual_seed(0)
+        m = ng.nn.Sequential(ng.nn.Linear(d_in, hidden), ng.nn.ReLU(), ng.nn.Linear(hidden, hidden), ng.nn.ReLU(),
+                             ng.nn.Linear(hidden, d_out)).cuda()
+        opt = ng.optim.SGD(m.parameters(), lr=0.01)
+        xb, tb_ = ng.randn(batch, d_in, device="cuda"), ng.randint(0, d_out, (batch,), device="cuda")
+
+        def step() -> None:
+            opt.zero_grad()
+            ng.nn.functional.cross_entropy(m(xb), tb_).backward()
+            opt.step()
+        return step
+
+    t1 = timeit(ng_step_factory(), ng_sync, reps)
+    t2 = None
+    if tdev:
+        tm = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
+                                 torch.nn.ReLU(), torch.nn.Linear(hidden, d_out)).to(tdev)
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+        txb, ttb = torch.randn(batch, d_in, device=tdev), torch.randint(0, d_out, (batch,), device=tdev)
+
+        def tstep() -> None:
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tm(txb), ttb).backward()
+            topt.step()
+        t2 = timeit(tstep, t_sync, reps)
+    row("mlp_step", t1, t2)
+
+    # per-op cost of a tiny op (launch + dispatch + allocation)
+    s = ng.ones(1, device="cuda")
+    k = 20 if args.tiny else 2000
+    t1 = timeit(lambda: [s + 1 for _ in range(k)], ng_sync, 3) / k
+    t2 = None
+    if tdev:
+        ts_ = torch.ones(1, device=tdev)
+        t2 = timeit(lambda: [ts_ + 1 for _ in range(k)], t_sync, 3) / k
+    row("tiny_op", t1, t2, nbgrad_us=t1 * 1e6, torch_us=t2 * 1e6 if t2 else None)
+
+    if args.profile:  # where the time of a tiny op goes (Python side)
+        import cProfile
+        import pstats
+
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(500):
+            s + 1
+        ng_sync()
+        pr.disable()
+        pstats.Stats(pr).sort_stats("tottime").print_stats(22)
+
+    if tdev:  # zero-copy interop both ways
+        tt = torch.arange(6, dtype=torch.float32, device=tdev).reshape(2, 3)
+        nt = ng.as_tensor(tt)
+        tt[0, 0] = 42
+        back = torch.as_tensor(nt * 1, device=tdev)
+        res["interop_ok"] = bool(nt[0, 0].item() == 42 and back.shape == (2, 3) and back[0, 0].item() == 42)
+        print("interop (torch -> nbgrad shares memory, nbgrad -> torch via __cuda_array_interface__):",
+              res["interop_ok"], flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=2)
+    return res
+
+
+if __name__ == "__main__":
+    main()
