@@ -234,22 +234,76 @@ def _sum_mid_p(x, out, nch):
 
 
 @njit(cache=True, nogil=True)
+def _better(v, best, want_max):
+    return v > best if want_max else v < best
+
+
+@njit(cache=True, nogil=True)
+def _row_ext(r, want_max):
+    """max (or min) of a 1-D slice over 8 independent running maxima of r * sign: LLVM
+    vectorises that, not one compare-select chain (nor a flag-dependent compare).
+    NaN never wins here (callers deal with NaN)."""
+    sg = r.dtype.type(1 if want_max else -1)
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = r[0] * sg
+    n8 = r.size // 8 * 8
+    for k in range(0, n8, 8):
+        b = r[k:k + 8]
+        v0, v1, v2, v3, v4, v5, v6, v7 = b[0] * sg, b[1] * sg, b[2] * sg, b[3] * sg, b[4] * sg, b[5] * sg, \
+            b[6] * sg, b[7] * sg
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        m4 = v4 if v4 > m4 else m4
+        m5 = v5 if v5 > m5 else m5
+        m6 = v6 if v6 > m6 else m6
+        m7 = v7 if v7 > m7 else m7
+    m = m0
+    for v in (m1, m2, m3, m4, m5, m6, m7):
+        m = v if v > m else m
+    for k in range(n8, r.size):
+        m = r[k] * sg if r[k] * sg > m else m
+    return m * sg
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _argext_rows(x, vals, idx, want_max):
+    """max/min with the index of its first occurrence along each row of x (A, K); NaN wins
+    (its first index), as in PyTorch."""
+    A, K = x.shape
+    for i in prange(A):
+        r = x[i]
+        nans = 0
+        for k in range(K):
+            nans += r[k] != r[k]
+        m = r[0] if nans else _row_ext(r, want_max)
+        bi = 0
+        for k in range(K):
+            if (r[k] != r[k]) if nans else (r[k] == m):
+                bi = k
+                break
+        vals[i] = r[bi]
+        idx[i] = bi
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def _argext_mid(x, vals, idx, want_max):
-    """max/min with indices over the middle axis; NaN wins as in PyTorch."""
+    """max/min with indices over the middle axis of (A, K, B), B > 1: parallel over A, the j
+    loop over contiguous rows; NaN wins as in PyTorch."""
     A, K, B = x.shape
-    for i in range(A):
+    for i in prange(A):
+        vb, ib = vals[i], idx[i]
+        r0 = x[i, 0]
         for j in range(B):
-            best = x[i, 0, j]
-            bi = 0
-            for k in range(1, K):
-                v = x[i, k, j]
-                if best != best:
-                    break
-                if v != v or (want_max and v > best) or ((not want_max) and v < best):
-                    best = v
-                    bi = k
-            vals[i, j] = best
-            idx[i, j] = bi
+            vb[j] = r0[j]
+            ib[j] = 0
+        for k in range(1, K):
+            r = x[i, k]
+            for j in range(B):
+                v, b = r[j], vb[j]
+                take = b == b and (v != v or _better(v, b, want_max))
+                vb[j] = v if take else b
+                ib[j] = k if take else ib[j]
 
 
 def reduce_sum(x3: np.ndarray, out: np.ndarray) -> None:
@@ -268,63 +322,72 @@ def reduce_sum(x3: np.ndarray, out: np.ndarray) -> None:
 
 
 def reduce_argext(x3: np.ndarray, vals: np.ndarray, idx: np.ndarray, want_max: bool) -> None:
-    _argext_mid(x3, vals, idx, want_max)
+    """vals, idx (A, B) = max/min of x3 (A, K, B) over K, and where (first occurrence)."""
+    A, K, B = x3.shape
+    if B == 1:
+        _argext_rows(x3.reshape(A, K), vals.reshape(A), idx.reshape(A), want_max)
+    else:
+        _argext_mid(x3, vals, idx, want_max)
 
 
 # ---- row kernels on (M, K) contiguous arrays ----
+# Rows run in parallel; inside a row every loop is a plain pass over a contiguous slice (sums
+# with `reassoc` so they vectorise) and exp is vexp (expf for float32).
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, fastmath=_SUM_FLAGS)
+def _row_sum_exp(r, m):
+    s = 0.0
+    for k in range(r.size):
+        s += vexp(r[k] - m)
+    return s
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
 def _softmax_rows(x, out, log):
     M, K = x.shape
     for i in prange(M):
-        m = x[i, 0]
-        for k in range(1, K):
-            if x[i, k] > m:
-                m = x[i, k]
-        s = 0.0
-        for k in range(K):
-            s += math.exp(x[i, k] - m)
+        r, o = x[i], out[i]
+        m = _row_ext(r, True)
         if log:
-            ls = math.log(s) + m
+            ls = math.log(_row_sum_exp(r, m)) + m
             for k in range(K):
-                out[i, k] = x[i, k] - ls
+                o[k] = r[k] - ls
         else:
+            s = 0.0
             for k in range(K):
-                out[i, k] = math.exp(x[i, k] - m) / s
+                e = vexp(r[k] - m)
+                o[k] = e
+                s += e
+            inv = 1.0 / s
+            for k in range(K):
+                o[k] = o[k] * inv
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
 def _softmax_rows_bw(y, g, out, log):
     M, K = y.shape
     for i in prange(M):
+        yr, gr, o = y[i], g[i], out[i]
         s = 0.0
         if log:
             for k in range(K):
-                s += g[i, k]
+                s += gr[k]
             for k in range(K):
-                out[i, k] = g[i, k] - math.exp(y[i, k]) * s
+                o[k] = gr[k] - vexp(yr[k]) * s
         else:
             for k in range(K):
-                s += g[i, k] * y[i, k]
+                s += gr[k] * yr[k]
             for k in range(K):
-                out[i, k] = y[i, k] * (g[i, k] - s)
+                o[k] = yr[k] * (gr[k] - s)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
 def _logsumexp_rows(x, out):
     M, K = x.shape
     for i in prange(M):
-        m = x[i, 0]
-        for k in range(1, K):
-            if x[i, k] > m:
-                m = x[i, k]
-        if math.isinf(m):
-            out[i] = m
-            continue
-        s = 0.0
-        for k in range(K):
-            s += math.exp(x[i, k] - m)
-        out[i] = math.log(s) + m
+        r = x[i]
+        m = _row_ext(r, True)
+        out[i] = m if math.isinf(m) else math.log(_row_sum_exp(r, m)) + m
 
 
 def softmax_rows(x2: np.ndarray, out: np.ndarray, log: bool) -> None:
