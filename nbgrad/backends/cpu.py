@@ -3,6 +3,7 @@ BLAS (NumPy's matmul) for matrix products."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -37,31 +38,42 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
     where the kernels can read them in place. Returns (args, None) for the flat kernels: each
     arg a flat array of the full size or a NumPy scalar (a single broadcast value); or
     (args, (R, C)) for the 2-D kernels: each arg an (R, C) array, a row of C values, a column
-    shaped (R, 1, 1) or a scalar."""
-    arrs = []
+    shaped (R, 1, 1) or a scalar. Called on every op, so the common case stays cheap."""
+    args: list = []
+    bcast: list = []  # positions in args of operands broadcast along some axes
     for o, dt in zip(operands, dtypes):
-        a = np.asarray(o)
-        if a.ndim and 0 in a.strides and not a.flags.c_contiguous:
+        a = o if type(o) is np.ndarray else np.asarray(o)
+        if a.dtype != dt:
+            a = a.astype(dt)
+        if a.shape == shape and a.flags.c_contiguous:  # the common case: a full operand
+            args.append(a.reshape(-1))
+            continue
+        if a.ndim and 0 in a.strides:
             # a broadcast view (np.broadcast_to / expand): read its one copy of the data instead
             a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
-        arrs.append(a if a.dtype == dt else a.astype(dt))
-    size = int(np.prod(shape))
-    scalar = [a.size == 1 and a.shape != shape for a in arrs]
-    bcast = [a.shape != shape and not sc for a, sc in zip(arrs, scalar)]
-    k = _split_2d([a.shape for a, b in zip(arrs, bcast) if b], shape) if any(bcast) and size else None
+        if a.size == 1 and a.shape != shape:
+            args.append(a.reshape(-1)[0])  # a NumPy scalar of the computation's dtype
+        elif a.shape == shape:
+            args.append(np.ascontiguousarray(a).reshape(-1))
+        else:
+            bcast.append(len(args))
+            args.append(a)
+    if not bcast:
+        return args, None
+    k = _split_2d([args[i].shape for i in bcast], shape) if math.prod(shape) else None
     if k is None:
-        return [a.reshape(-1)[0] if sc else _flat(a, shape, a.dtype) for a, sc in zip(arrs, scalar)], None
-    R, C = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
-    args = []
-    for a, sc, b in zip(arrs, scalar, bcast):
-        if sc:
-            args.append(a.reshape(-1)[0])
-        elif not b or a.size == R * C:  # full (perhaps missing leading ones)
-            args.append(np.ascontiguousarray(a).reshape(R, C))
-        elif all(d == 1 for d in ((1,) * (len(shape) - a.ndim) + a.shape)[:k]):  # a row, repeated down
-            args.append(np.ascontiguousarray(a).reshape(C))
-        else:  # a column, repeated across the C columns
-            args.append(np.ascontiguousarray(a).reshape(R, 1, 1))
+        for i in bcast:
+            args[i] = _flat(args[i], shape, args[i].dtype)
+        return args, None
+    R, C = math.prod(shape[:k]), math.prod(shape[k:])
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.ndim:
+            if i not in bcast or a.size == R * C:  # full (perhaps missing leading ones)
+                args[i] = np.ascontiguousarray(a).reshape(R, C)
+            elif all(d == 1 for d in ((1,) * (len(shape) - a.ndim) + a.shape)[:k]):  # a row
+                args[i] = np.ascontiguousarray(a).reshape(C)
+            else:  # a column, repeated across the C columns
+                args[i] = np.ascontiguousarray(a).reshape(R, 1, 1)
     return args, (R, C)
 
 
@@ -78,9 +90,9 @@ class CpuBackend:
     def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> np.ndarray:
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
         written as `dtype`."""
-        calc = np.result_type(*[np.asarray(o).dtype for o in operands])
-        if op in ("where",):
-            calc = np.result_type(*[np.asarray(o).dtype for o in operands[1:]])
+        dts = [o.dtype if type(o) is np.ndarray else np.asarray(o).dtype for o in operands]
+        calc_from = dts[1:] if op == "where" else dts
+        calc = calc_from[0] if all(d == calc_from[0] for d in calc_from) else np.result_type(*calc_from)
         dts = [np.dtype(bool) if (op == "where" and i == 0) else calc for i in range(len(operands))]
         out = np.empty(shape, dtype=dtype)
         if out.size:
