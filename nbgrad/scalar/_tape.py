@@ -203,6 +203,8 @@ class Tape:
         self.limit = limit
         self.compactions = 0
         self.on_renumber = None
+        self.frozen_seen = gc.get_freeze_count()
+        self.floor = 0  # nodes below it are never dropped or moved (see compact)
 
     @property
     def n(self) -> int:
@@ -287,14 +289,19 @@ class Tape:
     def compact(self) -> None:
         self.flush()
         n = self.n
-        if gc.get_freeze_count():
-            # gc.freeze() hides objects from gc.get_objects(): a frozen Value would be
-            # missed and its node dropped. Grow instead of compacting.
-            self.limit = 2 * n
-            self._renumbered()
-            return
+        # gc.freeze() moves every object it finds out of gc.get_objects()' sight, so a
+        # Value that existed at a freeze cannot be found (nor renumbered): nodes made
+        # before a freeze we notice stay where they are, below `floor`. (Some Pythons
+        # start with a nonzero freeze count, hence the comparison with the last one seen.)
+        frozen = gc.get_freeze_count()
+        if frozen > self.frozen_seen:
+            self.floor = n
+        elif frozen == 0:
+            self.floor = 0
+        self.frozen_seen = frozen
         alive = self.handles
         keep = np.zeros(n, np.bool_)
+        keep[: self.floor] = True
         for h in alive:
             keep[h._i] = True
         newidx, k = _compact_plan(self.op, self.a, self.b, keep, n)
