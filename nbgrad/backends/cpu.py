@@ -107,13 +107,13 @@ class CpuBackend:
         keep = [a for a in range(nd) if a not in axes]
         if axes and axes == tuple(range(axes[0], axes[-1] + 1)):
             # a contiguous block of axes: reduce the middle of (A, K, B) in place
-            A = int(np.prod(x.shape[: axes[0]]))
-            B = int(np.prod(x.shape[axes[-1] + 1:]))
-            x3 = np.ascontiguousarray(x).reshape(A, -1 if x.size else int(np.prod([x.shape[a] for a in axes])), B)
+            A = math.prod(x.shape[: axes[0]])
+            B = math.prod(x.shape[axes[-1] + 1:])
+            x3 = np.ascontiguousarray(x).reshape(A, math.prod(x.shape[a] for a in axes), B)
         else:
             xt = np.ascontiguousarray(np.transpose(x, keep + list(axes))) if nd else x.reshape(1)
-            outer = int(np.prod([x.shape[a] for a in keep])) if keep else 1
-            red = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+            outer = math.prod(x.shape[a] for a in keep)
+            red = math.prod(x.shape[a] for a in axes)
             x3 = xt.reshape(outer, red, 1)
         out = np.zeros((x3.shape[0], x3.shape[2]), dtype=acc)
         K.reduce_sum(x3, out)  # the kernel accumulates in out's dtype (float64 / int64)
