@@ -564,6 +564,11 @@ def test_eager_bad_input():
         Value(-1.0).log()
     with pytest.raises(ZeroDivisionError):
         Value(0.0) ** -1
+    with pytest.raises(ValueError, match="complex"):
+        Value(-8.0) ** (1 / 3)
+    v = Value(2.0)
+    v.backward()  # the tape is still usable after the errors
+    assert v.grad == 1.0
 
 
 def test_neuron_edge_cases_match_micrograd():

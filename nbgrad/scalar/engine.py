@@ -149,7 +149,10 @@ class Value:
 
     def __pow__(self, other):
         assert isinstance(other, (int, float)), "only supporting int/float powers for now"
-        return _push(_new(Value), POW, self._i, 0, self._d ** other, float(other))
+        d = self._d ** other
+        if type(d) is complex:  # a negative base to a fractional power: not a real number
+            raise ValueError(f"{self._d} ** {other} is complex; Value holds real numbers")
+        return _push(_new(Value), POW, self._i, 0, d, float(other))
 
     def relu(self):
         d = self._d
