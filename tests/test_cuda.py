@@ -75,7 +75,7 @@ def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
         ng.ones(2, device="tpu")
 
 
-@pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5))])
+@pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5)), ((128, 16), (16, 128))])
 def test_tiled_matmul_edges(shape_a, shape_b):
     from nbgrad.backends import cuda_kernels as K
 

@@ -268,7 +268,10 @@ class CudaBackend:
         else:
             ok, oargs = "g", (out.buf, out.offset, _pad(out.strides))
         k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
-        launch(k, n, *oargs, n, _pad(shape, 1), *args)
+        if ok == "c" and "g" not in kinds:  # the unrolled contiguous kernel: no shape or strides
+            launch(k, n, out.buf, out.offset, n, *args, per_thread=K.UNROLL)
+        else:
+            launch(k, n, *oargs, n, _pad(shape, 1), *args)
         return out
 
     # -------------------------------------------------------------- layout

@@ -23,7 +23,7 @@ _cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 # CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
 _EXTRA = {"_copy": (1, "a")}
 
-LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18}
+LAUNCH = {"threads": 256, "max_blocks": 1 << 20, "tile_min_flops": 1 << 18}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
@@ -46,13 +46,16 @@ if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "8,2" for
 _configured: dict = {}
 
 
-def launch(kernel: Any, n: int, *args: Any, rows: bool = False) -> None:
-    """Launch `kernel` over n items (or n rows, one block each, when rows=True)."""
+def launch(kernel: Any, n: int, *args: Any, rows: bool = False, per_thread: int = 1) -> None:
+    """Launch `kernel` over n items, per_thread to a thread (or n rows, one block each, when
+    rows=True); grid-stride loops cover the rest when max_blocks caps the grid."""
     t = LAUNCH["threads"]
-    blocks = max(1, min(n if rows else (n + t - 1) // t, LAUNCH["max_blocks"]))
+    blocks = max(1, min(n if rows else (n + t * per_thread - 1) // (t * per_thread), LAUNCH["max_blocks"]))
     key = (kernel, blocks, t)
     k = _configured.get(key)
     if k is None:
+        if len(_configured) > 4096:
+            _configured.clear()
         k = _configured[key] = kernel[blocks, t]
     k(*args)
 
@@ -77,7 +80,7 @@ def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
         return f"{cast}({v}_)" if k == "s" else f"{cast}({v}_[{v}_o + {i}])"
 
     L = [f"def f({', '.join(names)}):", f"    return {expr}", "",
-         f"def k(out, out_o, out_s, n, shape, {', '.join(params)}):",
+         f"def k(out, out_o, n, {', '.join(params)}):",
          "    start = cuda.grid(1)",
          "    step = cuda.gridsize(1)",
          f"    for i0 in range(start, n, step * {UNROLL}):"]
@@ -399,11 +402,13 @@ _TILED: dict = {}
 
 
 def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
-    """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars,
-    int32 index arithmetic and the k-loop of a tile unrolled (what REFERENCES.md found fast).
-    Thread (ty, tx) owns rows ty + 16 i and columns tx + 16 j: shared-memory reads are
-    conflict-free and stores coalesce. Tile loads run along whichever axis is contiguous in
-    memory (a_m_fast: A is a transposed view; b_k_fast: B is a transposed view)."""
+    """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars and
+    the k-loop of a tile unrolled (what REFERENCES.md found fast). The next tile's global
+    loads are issued into registers before the current tile's arithmetic, so their latency
+    overlaps it; interior tiles load without bounds checks. Thread (ty, tx) owns rows
+    ty + 16 i and columns tx + 16 j: shared-memory reads are conflict-free and stores
+    coalesce. Tile loads run along whichever axis is contiguous in memory (a_m_fast: A is
+    a transposed view; b_k_fast: B is a transposed view)."""
     L = []
     w = L.append
     w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
@@ -424,32 +429,50 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
     w("        r = q")
     w("        za += cc * asb[d]")
     w("        zb += cc * bsb[d]")
+    # each of the 256 threads moves 4 elements of the A tile and 4 of the B tile
+    for r in range(4):
+        e = f"(tid + int32({r * 256}))"
+        if a_m_fast:
+            w(f"    am{r} = {e} % int32(BM)")
+            w(f"    ak{r} = {e} // int32(BM)")
+        else:
+            w(f"    am{r} = {e} // int32(BK)")
+            w(f"    ak{r} = {e} % int32(BK)")
+        if b_k_fast:
+            w(f"    bk{r} = {e} % int32(BK)")
+            w(f"    bn{r} = {e} // int32(BK)")
+        else:
+            w(f"    bk{r} = {e} // int32(BN)")
+            w(f"    bn{r} = {e} % int32(BN)")
+        w(f"    pa{r} = za + int64(m0 + am{r}) * asr + int64(ak{r}) * asc")
+        w(f"    pb{r} = zb + int64(bk{r}) * bsr + int64(n0 + bn{r}) * bsc")
+
+    def loads(ind: str, kv: str) -> None:
+        w(f"{ind}if m0 + BM <= M and {kv} + BK <= K:")
+        for r in range(4):
+            w(f"{ind}    ra{r} = a[pa{r} + int64({kv}) * asc]")
+        w(f"{ind}else:")
+        for r in range(4):
+            w(f"{ind}    ra{r} = a[pa{r} + int64({kv}) * asc] if (m0 + am{r} < M and {kv} + ak{r} < K) else DT(0)")
+        w(f"{ind}if n0 + BN <= N and {kv} + BK <= K:")
+        for r in range(4):
+            w(f"{ind}    rb{r} = b[pb{r} + int64({kv}) * bsr]")
+        w(f"{ind}else:")
+        for r in range(4):
+            w(f"{ind}    rb{r} = b[pb{r} + int64({kv}) * bsr] if ({kv} + bk{r} < K and n0 + bn{r} < N) else DT(0)")
+
     for i in range(TM):
         for j in range(TN):
             w(f"    c{i}_{j} = DT(0)")
+    loads("    ", "0")
     w("    for k0 in range(0, K, BK):")
-    # each of the 256 threads loads 4 elements of the A tile and 4 of the B tile
     for r in range(4):
-        w(f"        e = tid + int32({r * 256})")
-        if a_m_fast:
-            w("        am = e % int32(BM)")
-            w("        ak = e // int32(BM)")
-        else:
-            w("        am = e // int32(BK)")
-            w("        ak = e % int32(BK)")
-        w("        gm = m0 + am")
-        w("        gk = k0 + ak")
-        w("        As[ak, am] = a[za + gm * asr + gk * asc] if (gm < M and gk < K) else DT(0)")
-        if b_k_fast:
-            w("        bk = e % int32(BK)")
-            w("        bn = e // int32(BK)")
-        else:
-            w("        bk = e // int32(BN)")
-            w("        bn = e % int32(BN)")
-        w("        gk = k0 + bk")
-        w("        gn = n0 + bn")
-        w("        Bs[bk, bn] = b[zb + gk * bsr + gn * bsc] if (gk < K and gn < N) else DT(0)")
+        w(f"        As[ak{r}, am{r}] = ra{r}")
+        w(f"        Bs[bk{r}, bn{r}] = rb{r}")
     w("        cuda.syncthreads()")
+    w("        k1 = k0 + BK")
+    w("        if k1 < K:")
+    loads("            ", "k1")
     for kk in range(BK):
         for i in range(TM):
             w(f"        a{i} = As[{kk}, ty + int32({16 * i})]")
