@@ -40,6 +40,8 @@ import time
 from typing import Any, Callable
 
 LIBS = ("nbgrad", "torch", "autograd", "numpy")
+BASELINE = "baseline"  # an older nbgrad (--baseline DIR / --baseline-rev REV) timed in the same run
+SPAWNING = ("startup", "startup_cold", "memory")  # cases run in fresh interpreters
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # nbgrad (Numba's omp layer) and torch each bring an OpenMP pool into the same process; with the
 # default spin-wait each pool burns the cores the other needs (torch went 10-50x slower on a
@@ -90,6 +92,30 @@ def load_libs(wanted: tuple[str, ...]) -> tuple[dict, dict]:
         except Exception as e:  # noqa: BLE001  (ImportError or a broken install)
             skipped[name] = f"{type(e).__name__}: {e}"
     return libs, skipped
+
+
+def load_baseline(root: str) -> Any:
+    """Import the nbgrad package under root/nbgrad as module `nbgrad_baseline` (nbgrad's own
+    imports are relative, so two versions live side by side in one process)."""
+    import importlib.util
+    init = os.path.join(root, "nbgrad", "__init__.py")
+    spec = importlib.util.spec_from_file_location("nbgrad_baseline", init,
+                                                  submodule_search_locations=[os.path.dirname(init)])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no nbgrad package under {root}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nbgrad_baseline"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def checkout_rev(rev: str) -> str:
+    """`git archive REV` of this repository into a new temporary folder; returns the folder."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dest = tempfile.mkdtemp(prefix=f"nbgrad-baseline-{rev[:12]}-")
+    arch = subprocess.run(["git", "-C", root, "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=arch, check=True)
+    return dest
 
 
 def thread_report(libs: dict) -> dict:
@@ -497,7 +523,15 @@ def memory(mod: Any, name: str, dims: tuple) -> Callable:
 # --------------------------------------------------------------------------- registry
 
 def case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], Callable | None]]]:
-    """Returns (human description, {lib: builder(module) -> step or None})."""
+    """Returns (human description, {lib: builder(module) -> step or None}); a baseline nbgrad
+    takes part in the in-process cases with nbgrad's builder."""
+    desc, builders = _case_spec(name, quick)
+    if name not in SPAWNING:
+        builders[BASELINE] = builders["nbgrad"]
+    return desc, builders
+
+
+def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], Callable | None]]]:
     if name.startswith("mlp_"):
         size = name[4:]
         dims = QUICK_MLP if quick else MLP_SIZES[size]
@@ -609,6 +643,8 @@ def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log:
     res: dict[str, Any] = {"case": name, "description": desc, "unit": unit, "libs": {}, "skipped": {},
                            "order": []}
     for lib, mod in libs.items():
+        if lib not in builders:  # e.g. a baseline nbgrad in a fresh-interpreter case
+            continue
         try:
             fn = builders[lib](mod)
         except Exception as e:  # noqa: BLE001
@@ -706,6 +742,12 @@ def table(results: list[dict], libs: list[str]) -> str:
 PEERS = ("torch", "autograd", "numpy")
 
 
+def _peers(results: list[dict]) -> tuple[str, ...]:
+    """The peers to compare nbgrad with; a baseline nbgrad last (its ratio is the speed-up)."""
+    base = any(BASELINE in r["libs"] for r in results)
+    return PEERS + ((BASELINE,) if base else ())
+
+
 def _slowdown(res: dict, peer: str) -> float | None:
     nb, r = res["libs"].get("nbgrad"), res["libs"].get(peer)
     return nb["median"] / r["median"] if nb and r and r["median"] else None
@@ -713,9 +755,10 @@ def _slowdown(res: dict, peer: str) -> float | None:
 
 def slowdowns(results: list[dict]) -> str:
     """nbgrad time / peer time per case (>1: nbgrad slower)."""
-    lines = [f"{'case':<12} " + " ".join(f"{'nbgrad/' + p:>16}" for p in PEERS)]
+    peers = _peers(results)
+    lines = [f"{'case':<12} " + " ".join(f"{'nbgrad/' + p:>16}" for p in peers)]
     for res in results:
-        cells = [_slowdown(res, p) for p in PEERS]
+        cells = [_slowdown(res, p) for p in peers]
         lines.append(f"{res['case']:<12} " + " ".join(f"{c:>16.2f}" if c is not None else f"{'-':>16}"
                                                        for c in cells))
     return "\n".join(lines)
@@ -756,7 +799,7 @@ def targets_text(ts: list[dict]) -> str:
 
 def markdown(results: list[dict], libs: list[str]) -> str:
     """One row per case: each library's median, and nbgrad's ratio to each peer."""
-    peers = [p for p in PEERS if p in libs]
+    peers = [p for p in _peers(results) if p in libs]
     head = ["case"] + list(libs) + [f"nbgrad / {p}" for p in peers]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for res in results:
@@ -814,6 +857,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="bench-results", help="output directory (results.json, results.png)")
     p.add_argument("--no-write", action="store_true", help="do not write files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--baseline", default=None, metavar="DIR",
+                   help="also time the nbgrad under DIR (an older checkout) as library 'baseline', "
+                        "alternating with the others: before/after figures from one run")
+    p.add_argument("--baseline-rev", default=None, metavar="REV",
+                   help="like --baseline, with a `git archive` of REV of this repository")
     return p.parse_args(argv)
 
 
@@ -836,6 +884,13 @@ def main(argv: list[str] | None = None) -> dict:
     cases = resolve_cases(a.cases, a.large)
     wanted = tuple(x.strip() for x in a.libs.split(",") if x.strip())
     libs, skipped = load_libs(wanted)
+    base_dir = checkout_rev(a.baseline_rev) if a.baseline_rev else a.baseline
+    if base_dir:
+        try:
+            libs[BASELINE] = load_baseline(base_dir)
+            print(f"baseline: nbgrad from {base_dir}" + (f" (git {a.baseline_rev})" if a.baseline_rev else ""))
+        except Exception as e:  # noqa: BLE001
+            skipped[BASELINE] = f"{type(e).__name__}: {e}"
     for lib, why in skipped.items():
         print(f"skipping {lib}: not available ({why})")
     limits = limit_blas(a.threads)
@@ -843,6 +898,9 @@ def main(argv: list[str] | None = None) -> dict:
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, load avg {load}; "
           + ", ".join(f"{k}={v}" for k, v in threads.items()))
+    if load and load[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: the machine is busy (load average {load[0]:.1f} on {os.cpu_count()} CPUs): timings are "
+              "noisy, and multi-threaded kernels and BLAS suffer most")
     print("threads: " + ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("env", "cpu_count")))
     versions = {k: getattr(m, "__version__", None) or _dist_version(k) for k, m in libs.items()}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
@@ -863,7 +921,7 @@ def main(argv: list[str] | None = None) -> dict:
     if limits is not None:
         limits.restore_original_limits()
     info["numba.threading_layer"] = _numba_layer(__import__("numba")) if "nbgrad" in libs else None
-    order = [lib for lib in LIBS if lib in libs]
+    order = [lib for lib in LIBS + (BASELINE,) if lib in libs]
     print()
     print(table(results, order))
     print()

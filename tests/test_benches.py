@@ -116,6 +116,21 @@ def test_missing_peer_is_skipped_with_message(capsys, monkeypatch):
     assert "skipping autograd: not available" in capsys.readouterr().out
 
 
+def test_baseline_nbgrad_runs_alongside(libs, tmp_path):
+    """--baseline DIR: an nbgrad from another folder (here this one) timed in the same run."""
+    import nbgrad
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(nbgrad.__file__)))
+    base = B.load_baseline(root)
+    assert base is not nbgrad and base.__name__ == "nbgrad_baseline"
+    res = B.run_case("tutorial", {"nbgrad": libs["nbgrad"], B.BASELINE: base}, repeats=2, warmup=1,
+                     quick=True, log=lambda *_: None)
+    assert set(res["libs"]) == {"nbgrad", B.BASELINE} and B.is_alternating(res["order"])
+    assert "nbgrad/baseline" in B.slowdowns([res])
+    res = B.run_case("startup", {B.BASELINE: base}, repeats=1, warmup=1, quick=True, log=lambda *_: None)
+    assert not res["libs"] and not res["skipped"]  # fresh-interpreter cases leave the baseline out
+
+
 def test_case_selection():
     assert B.resolve_cases("mlp", large=False) == ["mlp_S", "mlp_M"]
     assert B.resolve_cases("mlp", large=True) == ["mlp_S", "mlp_M", "mlp_L"]
