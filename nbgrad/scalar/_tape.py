@@ -9,7 +9,9 @@ drops is freed at once (no promotion into old GC generations, no cycles). When
 the tape grows past ``limit``, a compaction finds the live handles with
 ``gc.get_objects()`` (a Value is always tracked by the cyclic GC), keeps their
 nodes plus their ancestors, renumbers them (order preserved) and rewrites the
-handles' indices.
+handles' indices. Values hidden from gc.get_objects() by gc.freeze() are covered by
+a floor of nodes that are never moved (see Tape.compact). Not thread-safe: one
+thread builds and runs a tape at a time.
 """
 
 from __future__ import annotations
