@@ -18,7 +18,7 @@ def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
         a = a.astype(dtype)
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
-    return np.ascontiguousarray(a).reshape(-1)
+    return K.ascontiguous(a).reshape(-1)
 
 
 def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
@@ -54,7 +54,7 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
         if a.size == 1 and a.shape != shape:
             args.append(a.reshape(-1)[0])  # a NumPy scalar of the computation's dtype
         elif a.shape == shape:
-            args.append(np.ascontiguousarray(a).reshape(-1))
+            args.append(K.ascontiguous(a).reshape(-1))
         else:
             bcast.append(len(args))
             args.append(a)
@@ -69,12 +69,25 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
     for i, a in enumerate(args):
         if isinstance(a, np.ndarray) and a.ndim:
             if i not in bcast or a.size == R * C:  # full (perhaps missing leading ones)
-                args[i] = np.ascontiguousarray(a).reshape(R, C)
+                args[i] = K.ascontiguous(a).reshape(R, C)
             elif all(d == 1 for d in ((1,) * (len(shape) - a.ndim) + a.shape)[:k]):  # a row
-                args[i] = np.ascontiguousarray(a).reshape(C)
+                args[i] = K.ascontiguous(a).reshape(C)
             else:  # a column, repeated across the C columns
-                args[i] = np.ascontiguousarray(a).reshape(R, 1, 1)
+                args[i] = K.ascontiguous(a).reshape(R, 1, 1)
     return args, (R, C)
+
+
+def _all_fortran(operands: Sequence[Any], shape: tuple) -> bool:
+    """True when every operand of more than one element is a full Fortran-ordered (not C-ordered)
+    array of `shape`; single values are fine."""
+    seen = False
+    for o in operands:
+        if not isinstance(o, np.ndarray) or o.size <= 1:
+            continue
+        if o.shape != shape or o.flags.c_contiguous or not o.flags.f_contiguous:
+            return False
+        seen = True
+    return seen
 
 
 class CpuBackend:
@@ -94,6 +107,10 @@ class CpuBackend:
         calc_from = dts[1:] if op == "where" else dts
         calc = calc_from[0] if all(d == calc_from[0] for d in calc_from) else np.result_type(*calc_from)
         dts = [np.dtype(bool) if (op == "where" and i == 0) else calc for i in range(len(operands))]
+        if len(shape) > 1 and _all_fortran(operands, shape):
+            # every operand Fortran-ordered (e.g. a weight gradient from a transposed product):
+            # compute over the transposes, C-ordered, and return the result in Fortran order too
+            return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
         out = np.empty(shape, dtype=dtype)
         if out.size:
             args, rc = _kernel_operands(operands, shape, dts)
@@ -109,7 +126,7 @@ class CpuBackend:
             # a contiguous block of axes: reduce the middle of (A, K, B) in place
             A = math.prod(x.shape[: axes[0]])
             B = math.prod(x.shape[axes[-1] + 1:])
-            x3 = np.ascontiguousarray(x).reshape(A, math.prod(x.shape[a] for a in axes), B)
+            x3 = K.ascontiguous(x).reshape(A, math.prod(x.shape[a] for a in axes), B)
         else:
             xt = np.ascontiguousarray(np.transpose(x, keep + list(axes))) if nd else x.reshape(1)
             outer = math.prod(x.shape[a] for a in keep)

@@ -402,6 +402,35 @@ def logsumexp_rows(x2: np.ndarray, out: np.ndarray) -> None:
     _logsumexp_rows(x2, out)
 
 
+# ---- layout ----
+
+@njit(cache=True, nogil=True, parallel=True)
+def _transpose_tiles(src, dst):
+    """dst (R, C) = src (C, R).T in 64 x 64 tiles, in parallel (numpy's strided copy of a
+    Fortran-ordered array into C order runs about 3x slower)."""
+    C, R = src.shape
+    T = 64
+    nbc = (C + T - 1) // T
+    for t in prange(((R + T - 1) // T) * nbc):
+        i0 = (t // nbc) * T
+        j0 = (t - (t // nbc) * nbc) * T
+        w = min(j0 + T, C) - j0
+        for i in range(i0, min(i0 + T, R)):
+            d = dst[i, j0:j0 + w]
+            for j in range(w):
+                d[j] = src[j0 + j, i]
+
+
+def ascontiguous(a: np.ndarray) -> np.ndarray:
+    """np.ascontiguousarray, with large Fortran-ordered 2-D arrays (e.g. a weight gradient
+    computed as a transposed product) transposed by tiles in parallel."""
+    if a.ndim == 2 and a.size >= PARALLEL_THRESHOLD and not a.flags.c_contiguous and a.flags.f_contiguous:
+        out = np.empty(a.shape, a.dtype)
+        _transpose_tiles(a.T, out)
+        return out
+    return np.ascontiguousarray(a)
+
+
 # ---- gather / scatter for indexing and nll_loss ----
 
 @njit(cache=True, nogil=True)
