@@ -28,7 +28,10 @@ def _reference(name: str) -> tuple[list[str], dict[str, np.ndarray]]:
 
 
 def _drive(name: str, script):
-    root, grad, names = demos.build(name)
+    return _drive_graph(*demos.build(name), script)
+
+
+def _drive_graph(root, grad, names, script):
     app = DebuggerApp(root, grad, True, names=names)
 
     async def go():
@@ -486,3 +489,51 @@ def test_snapshot_seed_first_screen(snap_compare):
 
 def test_snapshot_seed_after_three_steps(snap_compare):
     assert snap_compare(_seed_app(), press=["n", "n", "n"], terminal_size=SIZE)
+
+
+def test_diamond_graph_shows_shared_node_once():
+    def build():
+        a = ng.tensor([1.0, 2.0], requires_grad=True)
+        b, c = a * 2.0, a * 3.0
+        return (b * c).sum(), a
+
+    async def script(app, pilot):
+        acc = _node(app, "AccumulateGrad")
+        tns = app._tree_nodes[id(acc)]
+        assert [tn.data[1] for tn in tns] == [False, True]  # once in full, then a reference
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "finished"
+
+    root, a = build()
+    app, _ = _drive_graph(root, None, {"a": a}, script)
+    ref_root, ref_a = build()
+    ref_root.backward()
+    np.testing.assert_allclose(a.grad.numpy(), ref_a.grad.numpy())
+    assert a.grad.numpy().tolist() == [12.0, 24.0]
+
+
+def test_repeated_blocks_fold_into_one_group():
+    from benches.bench_tui import chain_graph
+
+    async def script(app, pilot):
+        tree = app.query_one("#graph")
+        folds = [c for c in tree.root.children if c.data[0] == "group" and c.data[1].startswith("×")]
+        assert len(folds) == 1
+        _, title, members = app._groups[id(folds[0])]
+        assert title.endswith("× [AddBackward0 → MulBackward0]") and len(members) >= 3 * 2
+        await pilot.press("n", "n", "n")
+        await pilot.pause()
+        done = [n for n in app.order if id(n) in set(members)]
+        assert len(done) == 2  # Sum is outside; Add and Mul ran inside
+        assert f"2/{len(members)} done" in folds[0].label.plain
+
+    root, names = chain_graph(41)
+    _drive_graph(root, None, names, script)
+
+
+def test_bench_tui_runs_small():
+    from benches import bench_tui
+
+    r = asyncio.run(bench_tui.measure(300, 2))
+    assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Iterator
 
@@ -167,7 +168,7 @@ class DebuggerApp(App):
         self.history: dict[int, list[float]] = {} if history is None else history  # id(leaf) -> |grad| norms
         self.state = "paused"
         self._tree_nodes: dict[int, list] = {}  # id(node) -> its TreeNodes (the first one is not a reference)
-        self._group_tn: dict[int, Any] = {}  # id(node) -> its group's TreeNode
+        self._group_tn: dict[int, tuple] = {}  # id(node) -> the TreeNodes of the groups it is in
         self._groups: dict[int, tuple] = {}  # id(group TreeNode) -> (TreeNode, title, [id(node)])
         self._log_buffer: list[str] | None = None
         self._leaf_rows = -1
@@ -356,8 +357,9 @@ class DebuggerApp(App):
 
     def _build_tree(self) -> None:
         """Lay the graph out from the root: each node's first-created non-leaf input continues
-        the list at the same level (so chains stay flat), its other inputs are nested under it."""
-        tree = self.query_one("#graph", Tree)
+        the list at the same level (so chains stay flat), its other inputs are nested under it.
+        Nodes of one nn.Module, and runs of three or more repeated blocks, become groups."""
+        tree = self.query_one("#graph", GraphTree)
         tree.clear()
         tree.show_root = False
         self._tree_nodes = {}
@@ -365,45 +367,72 @@ class DebuggerApp(App):
         self._groups = {}
         expand = self.bp.total <= EXPAND_LIMIT
         tree.exact_width = expand
-        seen: set[int] = set()
-        pointed = {id(nx) for n in self.bp.nodes for nx, _ in n.next_functions if nx is not None}
-        roots = [n for n in self.bp.nodes if id(n) not in pointed]
-        # (container, first node of a list, the container's group, the group's TreeNode)
-        work: list[tuple[Any, Any, Any, Any]] = [(tree.root, r, None, None) for r in reversed(roots)]
+        top = self._layout()
+        # materialise: (TreeNode to add to, items, the enclosing groups' TreeNodes)
+        work: list[tuple[Any, list[_Item], tuple]] = [(tree.root, top, ())]
         while work:
-            parent, node, pctx, pgtn = work.pop()
+            parent, items, gtns = work.pop()
+            for it in items:
+                if it.node is None:
+                    tn = parent.add("", data=("group", it.key), expand=expand)
+                    self._groups[id(tn)] = (tn, it.title, [])
+                    work.append((tn, it.kids, (*gtns, tn)))
+                    continue
+                if it.kids:
+                    tn = parent.add("", data=(it.node, it.ref), expand=expand)
+                    work.append((tn, it.kids, gtns))
+                else:
+                    tn = parent.add_leaf("", data=(it.node, it.ref))
+                self._tree_nodes.setdefault(id(it.node), []).append(tn)
+                if gtns and not it.ref:
+                    self._group_tn[id(it.node)] = gtns
+                    for g in gtns:
+                        self._groups[id(g)][2].append(id(it.node))
+        tree.root.expand()
+        if top:
+            first = top[0]
+            while first.node is None:
+                first = first.kids[0]
+            self.select(first.node)
+
+    def _layout(self) -> list[_Item]:
+        """The graph as nested lists of items (before any TreeNode is made)."""
+        pointed = {id(nx) for n in self.bp.nodes for nx, _ in n.next_functions if nx is not None}
+        roots = [r for r in self.bp.nodes if id(r) not in pointed]
+        claimed = {id(r) for r in roots}  # a node is shown in full where it is first claimed
+        top: list[_Item] = []
+        # (list to append to, first node of a chain, the list's module group, a reference?)
+        work: list[tuple[list, Any, Any, bool]] = [(top, r, None, False) for r in reversed(roots)]
+        while work:
+            parent, node, pctx, ref = work.pop()
             while node is not None:
                 g = self.group_of.get(id(node))
-                cont = self._container(parent, g, pctx, expand)
-                gtn, ctx = (pgtn, pctx) if cont is parent else (cont, g)
-                ref = id(node) in seen
+                cont, ctx = parent, pctx
+                if g is not None and (pctx is None or g[0] != pctx[0]):  # into the module's group
+                    if not (parent and parent[-1].node is None and parent[-1].key == g[0]):
+                        parent.append(_Item(None, key=g[0], title=g[1]))
+                    cont, ctx = parent[-1].kids, g
                 kids = [nx for nx, _ in node.next_functions if nx is not None] if not ref else []
-                seen.add(id(node))
-                trunk = [k for k in kids if k.name != "AccumulateGrad" and id(k) not in seen]
+                trunk = [k for k in kids if k.name != "AccumulateGrad" and id(k) not in claimed]
                 spine = min(trunk, key=lambda k: k.sequence_nr) if trunk else None
-                rest = [k for k in kids if k is not spine]
-                if rest:
-                    tn = cont.add("", data=(node, ref), expand=expand)
-                else:
-                    tn = cont.add_leaf("", data=(node, ref))
-                self._tree_nodes.setdefault(id(node), []).append(tn)
-                if gtn is not None and not ref:
-                    self._group_tn[id(node)] = gtn
-                    self._groups.setdefault(id(gtn), (gtn, ctx[1], []))[2].append(id(node))
-                work.extend((tn, k, ctx, gtn) for k in reversed(rest))
-                node = spine
-        tree.root.expand()
-        if roots:
-            tree.move_cursor(self._tree_nodes[id(roots[0])][0])
-
-    def _container(self, parent: Any, g: Any, ctx: Any, expand: bool) -> Any:
-        """Where a node of group g goes inside parent: parent itself, or a group node in it."""
-        if g is None or (ctx is not None and g[0] == ctx[0]):
-            return parent
-        last = parent.children[-1] if parent.children else None
-        if last is not None and last.data == ("group", g[0]):
-            return last
-        return parent.add(g[1], data=("group", g[0]), expand=expand)
+                if spine is not None:
+                    claimed.add(id(spine))
+                it = _Item(node, ref)
+                cont.append(it)
+                pushes = []
+                for k in kids:
+                    if k is not spine:
+                        pushes.append((it.kids, k, ctx, id(k) in claimed))
+                        claimed.add(id(k))
+                work.extend(reversed(pushes))
+                node, ref = spine, False
+        stack = [top]
+        while stack:
+            items = stack.pop()
+            items[:] = _fold_repeats(items)
+            for it in items:  # fold inside each item (inside a fold: inside its blocks, not the fold again)
+                stack.extend([k.kids for k in it.kids if k.kids] if it.key.startswith("×") else [it.kids])
+        return top
 
     def _label_tree(self, ids: Any = None, refs: bool = False) -> None:
         """Repaint the tree nodes of `ids` (every node when None) and their groups; references
@@ -416,8 +445,7 @@ class DebuggerApp(App):
             tns = self._tree_nodes.get(nid, ())
             for tn in tns if refs else tns[:1]:
                 tn.refresh()
-            g = self._group_tn.get(nid)
-            if g is not None:
+            for g in self._group_tn.get(nid, ()):
                 groups_[id(g)] = g
         for g in groups_.values():
             g.refresh()
@@ -427,7 +455,7 @@ class DebuggerApp(App):
         if tn.data[0] == "group":
             _, title, members = self._groups[id(tn)]
             done = sum(m in self.steps for m in members)
-            t = Text(f"▣ {title}", "bold magenta")
+            t = Text(f"≡ {title}" if tn.data[1].startswith("×") else f"▣ {title}", "bold magenta")
             t.append(f"  {done}/{len(members)} done", "green" if done == len(members) else "dim")
             return t
         node, ref = tn.data
@@ -441,7 +469,7 @@ class DebuggerApp(App):
         if node.name == "AccumulateGrad" and id(node.variable) in self.watches:
             t.append("◎ ", "bold blue")
         if ref:
-            t.append(f"↪ {self.node_title(node)} (see above)", "dim italic")
+            t.append(f"↪ {self.node_title(node)} (a reference: shown in full once)", "dim italic")
             return t
         st = self.status(node)
         t.append(self.node_title(node), "bold")
@@ -736,6 +764,51 @@ class DebuggerApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+
+@dataclass(eq=False)
+class _Item:
+    """One line of the graph panel before it becomes a TreeNode: a node, or a group (node None)."""
+
+    node: Any
+    ref: bool = False
+    kids: list = field(default_factory=list)
+    key: str = ""
+    title: str = ""
+
+
+MAX_PERIOD = 8  # longest repeated block looked for, in nodes
+
+
+def _fold_repeats(items: list[_Item]) -> list[_Item]:
+    """Wrap runs of a block of items repeated three or more times into one group."""
+    def sig(it: _Item) -> tuple:
+        if it.node is None:  # a module group: by its class ("model.3 (Linear)" -> "Linear")
+            return ("group", it.title.rsplit(" (", 1)[-1].rstrip(")"), len(it.kids))
+        return (it.node.name, tuple(k.node.name if k.node is not None else k.key for k in it.kids))
+
+    sigs = [sig(it) for it in items]
+    out: list[_Item] = []
+    i, n = 0, len(items)
+    while i < n:
+        best = (1, 1)
+        for p in range(1, MAX_PERIOD + 1):
+            if i + 3 * p > n:
+                break
+            k = 1
+            while i + (k + 1) * p <= n and sigs[i + k * p: i + (k + 1) * p] == sigs[i: i + p]:
+                k += 1
+            if k >= 3 and k * p > best[0] * best[1]:
+                best = (k, p)
+        k, p = best
+        if k >= 3:
+            block = " → ".join(s[0] if s[0] != "group" else s[1] for s in sigs[i: i + p])
+            out.append(_Item(None, kids=items[i: i + k * p], key=f"×{k}:{i}", title=f"{k} × [{block}]"))
+            i += k * p
+        else:
+            out.append(items[i])
+            i += 1
+    return out
 
 
 def _changed(acc: Any) -> bool:
