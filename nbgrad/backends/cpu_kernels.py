@@ -266,44 +266,67 @@ def _row_ext(r, want_max):
     return m * sg
 
 
+@njit(cache=True, nogil=True)
+def _argext_row(r, want_max):
+    """(max or min of a 1-D slice, index of its first occurrence); NaN wins (its first index),
+    as in PyTorch."""
+    nans = 0
+    for k in range(r.size):
+        nans += r[k] != r[k]
+    m = r[0] if nans else _row_ext(r, want_max)
+    bi = 0
+    for k in range(r.size):
+        if (r[k] != r[k]) if nans else (r[k] == m):
+            bi = k
+            break
+    return r[bi], bi
+
+
+@njit(cache=True, nogil=True)
+def _argext_block(x, vb, ib, want_max):
+    """vb, ib (B,) = max/min of x (K, B) over K and where: the j loop runs over contiguous rows."""
+    r0 = x[0]
+    for j in range(vb.size):
+        vb[j] = r0[j]
+        ib[j] = 0
+    for k in range(1, x.shape[0]):
+        r = x[k]
+        for j in range(vb.size):
+            v, b = r[j], vb[j]
+            take = b == b and (v != v or _better(v, b, want_max))
+            vb[j] = v if take else b
+            ib[j] = k if take else ib[j]
+
+
+# each row kernel has a parallel (_p) and a serial (_s) driver: on a busy machine one parallel
+# launch can wait a whole scheduler tick for a worker, so small inputs stay on the calling thread
+
 @njit(cache=True, nogil=True, parallel=True)
-def _argext_rows(x, vals, idx, want_max):
-    """max/min with the index of its first occurrence along each row of x (A, K); NaN wins
-    (its first index), as in PyTorch."""
-    A, K = x.shape
-    for i in prange(A):
-        r = x[i]
-        nans = 0
-        for k in range(K):
-            nans += r[k] != r[k]
-        m = r[0] if nans else _row_ext(r, want_max)
-        bi = 0
-        for k in range(K):
-            if (r[k] != r[k]) if nans else (r[k] == m):
-                bi = k
-                break
-        vals[i] = r[bi]
-        idx[i] = bi
+def _argext_rows_p(x, vals, idx, want_max):
+    for i in prange(x.shape[0]):
+        vals[i], idx[i] = _argext_row(x[i], want_max)
+
+
+@njit(cache=True, nogil=True)
+def _argext_rows_s(x, vals, idx, want_max):
+    for i in range(x.shape[0]):
+        vals[i], idx[i] = _argext_row(x[i], want_max)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _argext_mid(x, vals, idx, want_max):
-    """max/min with indices over the middle axis of (A, K, B), B > 1: parallel over A, the j
-    loop over contiguous rows; NaN wins as in PyTorch."""
-    A, K, B = x.shape
-    for i in prange(A):
-        vb, ib = vals[i], idx[i]
-        r0 = x[i, 0]
-        for j in range(B):
-            vb[j] = r0[j]
-            ib[j] = 0
-        for k in range(1, K):
-            r = x[i, k]
-            for j in range(B):
-                v, b = r[j], vb[j]
-                take = b == b and (v != v or _better(v, b, want_max))
-                vb[j] = v if take else b
-                ib[j] = k if take else ib[j]
+def _argext_mid_p(x, vals, idx, want_max):
+    for i in prange(x.shape[0]):
+        _argext_block(x[i], vals[i], idx[i], want_max)
+
+
+@njit(cache=True, nogil=True)
+def _argext_mid_s(x, vals, idx, want_max):
+    for i in range(x.shape[0]):
+        _argext_block(x[i], vals[i], idx[i], want_max)
+
+
+def _pick(par: Any, ser: Any, size: int) -> Any:
+    return par if size >= PARALLEL_THRESHOLD else ser
 
 
 def reduce_sum(x3: np.ndarray, out: np.ndarray) -> None:
@@ -325,9 +348,9 @@ def reduce_argext(x3: np.ndarray, vals: np.ndarray, idx: np.ndarray, want_max: b
     """vals, idx (A, B) = max/min of x3 (A, K, B) over K, and where (first occurrence)."""
     A, K, B = x3.shape
     if B == 1:
-        _argext_rows(x3.reshape(A, K), vals.reshape(A), idx.reshape(A), want_max)
+        _pick(_argext_rows_p, _argext_rows_s, x3.size)(x3.reshape(A, K), vals.reshape(A), idx.reshape(A), want_max)
     else:
-        _argext_mid(x3, vals, idx, want_max)
+        _pick(_argext_mid_p, _argext_mid_s, x3.size)(x3, vals, idx, want_max)
 
 
 # ---- row kernels on (M, K) contiguous arrays ----
@@ -342,64 +365,91 @@ def _row_sum_exp(r, m):
     return s
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
-def _softmax_rows(x, out, log):
-    M, K = x.shape
-    for i in prange(M):
-        r, o = x[i], out[i]
-        m = _row_ext(r, True)
-        if log:
-            ls = math.log(_row_sum_exp(r, m)) + m
-            for k in range(K):
-                o[k] = r[k] - ls
-        else:
-            s = 0.0
-            for k in range(K):
-                e = vexp(r[k] - m)
-                o[k] = e
-                s += e
-            inv = 1.0 / s
-            for k in range(K):
-                o[k] = o[k] * inv
-
-
-@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
-def _softmax_rows_bw(y, g, out, log):
-    M, K = y.shape
-    for i in prange(M):
-        yr, gr, o = y[i], g[i], out[i]
+@njit(cache=True, nogil=True, fastmath=_SUM_FLAGS)
+def _softmax_row(r, o, log):
+    m = _row_ext(r, True)
+    if log:
+        ls = math.log(_row_sum_exp(r, m)) + m
+        for k in range(r.size):
+            o[k] = r[k] - ls
+    else:
         s = 0.0
-        if log:
-            for k in range(K):
-                s += gr[k]
-            for k in range(K):
-                o[k] = gr[k] - vexp(yr[k]) * s
-        else:
-            for k in range(K):
-                s += gr[k] * yr[k]
-            for k in range(K):
-                o[k] = yr[k] * (gr[k] - s)
+        for k in range(r.size):
+            e = vexp(r[k] - m)
+            o[k] = e
+            s += e
+        inv = 1.0 / s
+        for k in range(r.size):
+            o[k] = o[k] * inv
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)
-def _logsumexp_rows(x, out):
-    M, K = x.shape
-    for i in prange(M):
-        r = x[i]
-        m = _row_ext(r, True)
-        out[i] = m if math.isinf(m) else math.log(_row_sum_exp(r, m)) + m
+@njit(cache=True, nogil=True, fastmath=_SUM_FLAGS)
+def _softmax_row_bw(yr, gr, o, log):
+    s = 0.0
+    if log:
+        for k in range(yr.size):
+            s += gr[k]
+        for k in range(yr.size):
+            o[k] = gr[k] - vexp(yr[k]) * s
+    else:
+        for k in range(yr.size):
+            s += gr[k] * yr[k]
+        for k in range(yr.size):
+            o[k] = yr[k] * (gr[k] - s)
+
+
+@njit(cache=True, nogil=True)
+def _logsumexp_row(r):
+    m = _row_ext(r, True)
+    return m if math.isinf(m) else math.log(_row_sum_exp(r, m)) + m
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _softmax_rows_p(x, out, log):
+    for i in prange(x.shape[0]):
+        _softmax_row(x[i], out[i], log)
+
+
+@njit(cache=True, nogil=True)
+def _softmax_rows_s(x, out, log):
+    for i in range(x.shape[0]):
+        _softmax_row(x[i], out[i], log)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _softmax_rows_bw_p(y, g, out, log):
+    for i in prange(y.shape[0]):
+        _softmax_row_bw(y[i], g[i], out[i], log)
+
+
+@njit(cache=True, nogil=True)
+def _softmax_rows_bw_s(y, g, out, log):
+    for i in range(y.shape[0]):
+        _softmax_row_bw(y[i], g[i], out[i], log)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _logsumexp_rows_p(x, out):
+    for i in prange(x.shape[0]):
+        out[i] = _logsumexp_row(x[i])
+
+
+@njit(cache=True, nogil=True)
+def _logsumexp_rows_s(x, out):
+    for i in range(x.shape[0]):
+        out[i] = _logsumexp_row(x[i])
 
 
 def softmax_rows(x2: np.ndarray, out: np.ndarray, log: bool) -> None:
-    _softmax_rows(x2, out, log)
+    _pick(_softmax_rows_p, _softmax_rows_s, x2.size)(x2, out, log)
 
 
 def softmax_rows_backward(y2: np.ndarray, g2: np.ndarray, out: np.ndarray, log: bool) -> None:
-    _softmax_rows_bw(y2, g2, out, log)
+    _pick(_softmax_rows_bw_p, _softmax_rows_bw_s, y2.size)(y2, g2, out, log)
 
 
 def logsumexp_rows(x2: np.ndarray, out: np.ndarray) -> None:
-    _logsumexp_rows(x2, out)
+    _pick(_logsumexp_rows_p, _logsumexp_rows_s, x2.size)(x2, out)
 
 
 # ---- layout ----
