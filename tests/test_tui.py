@@ -537,3 +537,45 @@ def test_bench_tui_runs_small():
 
     r = asyncio.run(bench_tui.measure(300, 2))
     assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0
+
+
+def test_run_script_groups_modules_and_keeps_user_sites(tmp_path, monkeypatch, capsys):
+    import os
+
+    import nbgrad_tui
+
+    apps = []
+    real = nbgrad_tui.debug_backward
+
+    def spy(*args, **kwargs):
+        apps.append(real(*args, **kwargs))
+        return apps[-1]
+
+    monkeypatch.setattr(nbgrad_tui, "debug_backward", spy)
+    p = tmp_path / "mod.py"
+    p.write_text(textwrap.dedent("""
+        import nbgrad as ng
+        model = ng.nn.Sequential(ng.nn.Linear(3, 2), ng.nn.ReLU())
+        loss = model(ng.randn(4, 3)).sum()
+        loss.backward()
+    """))
+    assert cli.main(["run", "--auto", str(p)]) == 0
+    (app,) = apps
+    assert {g[0] for g in app.group_of.values()} >= {"model.0", "model.1"}
+    assert {os.path.basename(n.site[0]) for n in app.bp.nodes if n.site} == {"mod.py"}
+
+
+def test_scalar_nan_origin():
+    from nbgrad.scalar import Value
+
+    a = Value(1e308)
+    h = a * 10.0  # overflows: inf is born here
+    out = h * 0.5 + a  # the gradient into the constant 0.5 is h = inf
+
+    async def script(app, pilot):
+        assert app.origin is not None and app.origin.index == h._i
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "anomaly"
+
+    _drive_graph(out, None, {"a": a}, script)

@@ -38,8 +38,9 @@ nbgrad-tui: one backward pass, one node at a time
 
 Graph: root first; a chain of nodes is listed flat, other inputs are nested;
 status is waiting / ready / done; '●' marks a breakpoint, '◎' a watched leaf;
-a node reached twice is shown once, then as a reference '↪'. Nodes made inside
-an nn.Module are grouped under its name (enter / click collapses a group).
+a node reached twice is shown in full once, then as a reference '↪'. Nodes made
+inside an nn.Module are grouped under its name (▣), three or more repeats of a
+block fold into one group (≡ N × [...]); enter or a click collapses a group.
 Leaves: |grad| before and after the last accumulation, and a sparkline of the
 gradient norm across steps and backward calls.
 Press escape or ? to close."""

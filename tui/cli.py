@@ -53,9 +53,14 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
 
     def debug(root: Any, gradient: Any = None, retain_graph: bool | None = None) -> None:
         calls[0] += 1
-        debug_backward(root, gradient, retain_graph, names=_names_from_frame(sys._getframe(2)),
-                       auto_continue=auto_continue, headless=headless, history=history,
-                       title=f"{os.path.basename(path)}: backward #{calls[0]}")
+        tracking = sys.getprofile()
+        sys.setprofile(None)  # module tracking is for the script's forward passes, not the app
+        try:
+            debug_backward(root, gradient, retain_graph, names=_names_from_frame(sys._getframe(2)),
+                           auto_continue=auto_continue, headless=headless, history=history,
+                           title=f"{os.path.basename(path)}: backward #{calls[0]}")
+        finally:
+            sys.setprofile(tracking)
 
     def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
