@@ -43,6 +43,7 @@ class Tensor:
         t.grad_fn = None
         t._version = Version()
         t._base = None
+        t._view_fn = None
         t._retains_grad = False
         t._hooks = []
         t._accumulate_ref = None
@@ -336,9 +337,9 @@ class Tensor:
     def _check_inplace(self) -> None:
         if is_grad_enabled() and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if is_grad_enabled() and self._base is not None and self._base.requires_grad:
-            raise NotImplementedError(
-                "nbgrad does not support in-place operations on a view of a tensor that requires grad"
+        if is_grad_enabled() and self._base is not None and self._base.is_leaf and self._base.requires_grad:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place operation."
             )
 
     def _inplace(self, result: Tensor) -> Tensor:
@@ -353,6 +354,11 @@ class Tensor:
                 f"result type {result.dtype.name.capitalize()} can't be cast to the desired output type "
                 f"{self.dtype.name.capitalize()}"
             )
+        if self._base is not None and is_grad_enabled() and (self._base.requires_grad or result.requires_grad):
+            from .ops.shape import copy_slices
+
+            copy_slices(self, result)
+            return self
         self._backend.setitem(self._data, Ellipsis, result._data)
         self._version.value += 1
         if result.grad_fn is not None:
@@ -404,8 +410,17 @@ class Tensor:
         to the overwritten elements any more."""
         if is_grad_enabled() and self.requires_grad and not self.is_leaf:
             from .ops.elementwise import where
+            from .ops.shape import getitem
 
             be = self._backend
+            items = index if isinstance(index, tuple) else (index,)
+            if index is not Ellipsis and not any(isinstance(i, np.ndarray) for i in items):
+                view = getitem(self, index)  # a basic index: write through a view (CopySlices)
+                if view._base is not None:
+                    src = be.copy(view._data)
+                    be.setitem(src, Ellipsis, value)
+                    view._inplace(Tensor._wrap(src, be))
+                    return
             new = be.copy(self._data)
             be.setitem(new, index, value)
             mask = be.full(self.shape, False, np.dtype(np.bool_))

@@ -587,3 +587,42 @@ def test_register_hook_handle_remove():
     hy.remove()
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+# ------------------------------------------------------------------ in-place ops on views (CopySlices)
+def _inplace_view_cases(lib):
+    T = lib.tensor
+    a = np.arange(12.0).reshape(3, 4) / 7
+
+    def run(body):
+        x = T(a, requires_grad=True)
+        y = x * 2 + 0
+        body(y, x)
+        (y * y).sum().backward()
+        return y.detach().numpy(), x.grad.numpy(), y.grad_fn
+
+    return [
+        run(lambda y, x: y[1].mul_(x[0] * 3)),
+        run(lambda y, x: y.t()[1:3].add_(x[:, 1:3].t())),
+        run(lambda y, x: y[:, 2].zero_()),
+        run(lambda y, x: y[0].__setitem__(slice(1, 3), 5.0)),
+        run(lambda y, x: y.__setitem__((slice(None), 1), 0.5)),
+        run(lambda y, x: y.unsqueeze(0)[0, 2].div_(x[2] + 1)),
+    ]
+
+
+def test_inplace_on_views_matches_torch():
+    torch = pytest.importorskip("torch")
+    for (yn, gn, fn), (yt, gt, ft) in zip(_inplace_view_cases(ng), _inplace_view_cases(torch)):
+        np.testing.assert_allclose(yn, yt, rtol=1e-12)
+        np.testing.assert_allclose(gn, gt, rtol=1e-12)
+        assert fn.name == "CopySlices" and "CopySlices" in ft.name()
+
+
+def test_inplace_on_view_of_leaf_raises():
+    x = ng.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        x[0].mul_(2)
+    with ng.no_grad():
+        x[0].mul_(2)
+    assert x.tolist() == [2.0, 1.0, 1.0]

@@ -49,6 +49,12 @@ class Backend(Protocol):
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
 
 
+def with_ellipsis(index: Any) -> tuple:
+    """The same index with an Ellipsis, so that NumPy returns a 0-d view, never a scalar copy."""
+    items = index if isinstance(index, tuple) else (index,)
+    return items if any(i is Ellipsis for i in items) else items + (Ellipsis,)
+
+
 _BACKENDS: dict[str, Backend] = {}
 
 

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import cpu_kernels as K
+from . import with_ellipsis
 
 
 def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -221,7 +222,7 @@ class CpuBackend:
         return np.full(shape, value, dtype=dtype)
 
     def getitem(self, x: np.ndarray, index: Any) -> np.ndarray:
-        return np.asarray(x[index])
+        return x[with_ellipsis(index)]
 
     def setitem(self, x: np.ndarray, index: Any, value: Any) -> None:
         x[index] = value

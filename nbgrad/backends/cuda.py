@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import cuda_kernels as K
+from . import with_ellipsis
 from .cuda_kernels import launch
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
@@ -330,7 +331,7 @@ class CudaBackend:
 
     def getitem(self, x: CudaArray, index: Any) -> CudaArray:
         if self._is_basic(index):
-            return self.view(x, lambda a: a[_keep_array(index)])
+            return self.view(x, lambda a: a[with_ellipsis(index)])
         pos = self._positions(x, index)
         out = self.empty(pos.shape, x.dtype)
         if pos.size:
@@ -339,7 +340,7 @@ class CudaBackend:
 
     def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
         if self._is_basic(index):
-            v = self.view(x, lambda a: a[_keep_array(index)])
+            v = self.view(x, lambda a: a[with_ellipsis(index)])
             self.elementwise("_copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
             return
         pos = self._positions(x, index)
@@ -547,12 +548,6 @@ def _pad(t: tuple, n: int | None = None) -> tuple:
     if n is not None and len(t) < n:
         t = (0,) * (n - len(t)) + t
     return t
-
-
-def _keep_array(index: Any) -> tuple:
-    """A basic index with an Ellipsis, so that NumPy returns a 0-d view, never a scalar read."""
-    items = index if isinstance(index, tuple) else (index,)
-    return items if any(i is Ellipsis for i in items) else items + (Ellipsis,)
 
 
 def _resolve_shape(size: int, shape: tuple) -> tuple:

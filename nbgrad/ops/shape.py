@@ -54,13 +54,17 @@ def view(x: Tensor, *shape: Any) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one dimension "
             "spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return _as_view(reshape(x, *shape), x)
+    return _as_view(reshape(x, *shape), x, lambda b: view(b, *shape))
 
 
-def _as_view(t: Tensor, base: Tensor) -> Tensor:
+def _as_view(t: Tensor, base: Tensor, fn: Any) -> Tensor:
+    """Mark t as a view of base's storage. fn(b) redoes the view on a tensor shaped like
+    base; composed with base's own view function, it maps the root base to t (what an
+    in-place op on t needs to rewrite the root's history, see copy_slices)."""
     if base._backend.shares_memory(t._data, base._data):
         t._version = base._version
         t._base = base if base._base is None else base._base
+        t._view_fn = fn if base._base is None else (lambda b, f=base._view_fn: fn(f(b)))
     return t
 
 
@@ -77,7 +81,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -nd <= dim < nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
     out = x._backend.view(x._data, lambda a: np.expand_dims(a, dim % nd))
-    return _as_view(record(UnsqueezeBackward0, out, (x,), x._backend), x)
+    return _as_view(record(UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim))
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
@@ -87,7 +91,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         axes = tuple(d % max(x.ndim, 1) for d in dims if x.ndim and x.shape[d] == 1)
     out = x._backend.view(x._data, lambda a: np.squeeze(a, axes))
-    return _as_view(record(SqueezeBackward1, out, (x,), x._backend), x)
+    return _as_view(record(SqueezeBackward1, out, (x,), x._backend), x, lambda b: squeeze(b, dim))
 
 
 class PermuteBackward0(Node):
@@ -114,7 +118,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
         )
     dims = tuple(d % x.ndim for d in dims)
     out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
-    return _as_view(record(PermuteBackward0, out, (x,), x._backend, dims=dims), x)
+    return _as_view(record(PermuteBackward0, out, (x,), x._backend, dims=dims), x, lambda b: permute(b, *dims))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -124,7 +128,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
     out = record(TransposeBackward0, out, (x,), x._backend, dims=tuple(dims))
-    return _as_view(out, x)
+    return _as_view(out, x, lambda b: transpose(b, dim0, dim1))
 
 
 class ExpandBackward0(Node):
@@ -152,7 +156,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"Tensor sizes: {list(x.shape)}"
             )
     out = x._backend.view(x._data, lambda a: np.broadcast_to(a, shape))
-    return _as_view(record(ExpandBackward0, out, (x,), x._backend), x)
+    return _as_view(record(ExpandBackward0, out, (x,), x._backend), x, lambda b: expand(b, *sizes))
 
 
 class IndexBackward0(Node):
@@ -213,7 +217,7 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
     if not advanced:
         node = SelectBackward0 if any(isinstance(i, (int, np.integer)) for i in index) else SliceBackward0
     t = record(node, out, (x,), x._backend, index=index)
-    return t if advanced else _as_view(t, x)
+    return t if advanced else _as_view(t, x, lambda b: getitem(b, idx))
 
 
 class CatBackward0(Node):
@@ -309,6 +313,33 @@ def to_device(x: Tensor, be: Any) -> Tensor:
     """Copy x to another device (through host memory); differentiable."""
     out = be.asarray(x._backend.to_numpy(x._data))
     return record(ToCopyBackward1, out, (x,), be, source=x._backend)
+
+
+class CopySlices(Node):
+    name = "CopySlices"
+    formula = "self: grad with the view's region set to 0; src: grad seen through the view"
+
+    def backward(self, g: Any) -> tuple:
+        be = self.backend
+        gb = be.copy(g)
+        region = self.view_fn(Tensor._wrap(gb, be))._data  # a view into gb
+        gsrc = be.copy(region)
+        be.setitem(region, Ellipsis, 0)
+        return gb, gsrc
+
+
+def copy_slices(view: Tensor, result: Tensor) -> None:
+    """An in-place op on a view: write result through the view, then rewrite the base's
+    history (CopySlices) and the view's (the view op applied to the new base), as PyTorch does."""
+    base, be = view._base, view._backend
+    prev = Tensor._wrap(base._data, be, base._requires_grad)
+    prev.grad_fn, prev._accumulate_ref = base.grad_fn, base._accumulate_ref
+    be.setitem(view._data, Ellipsis, be.astype(result._data, view.dtype.np))
+    node_t = record(CopySlices, base._data, (prev, result), be, view_fn=view._view_fn)
+    base.grad_fn, base._requires_grad = node_t.grad_fn, True
+    base._version.value += 1
+    redone = view._view_fn(base)
+    view.grad_fn, view._requires_grad = redone.grad_fn, True
 
 
 def to_dtype(x: Tensor, dt: Any) -> Tensor:
