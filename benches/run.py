@@ -7,6 +7,7 @@ Run from the repository root:
     python -m benches.run --cases mlp,softmax --repeats 20
     python -m benches.run --large         # adds the L MLP (512, 4096->4096->1000)
     python -m benches.run --threads 4     # NUMBA/OMP/BLAS/torch threads (default: all cores)
+    python -m benches.run --baseline-rev HEAD~5   # also time an older nbgrad: before/after in one run
 
 Prints a table (case x library: median, min-max, ratio to nbgrad) and the issue's targets
 (met / missed), writes bench-results/results.json, results.md (the table in markdown) and, if
@@ -15,10 +16,10 @@ matplotlib is importable, bench-results/results.png. A progress bar goes to stde
 Cases that are not timed in-process: `startup` / `startup_cold` time a fresh interpreter that
 imports the library and runs the seed example (cold: NUMBA_CACHE_DIR points at a new empty
 folder each run, so every kernel it needs is compiled); `memory` runs the MLP training step
-(L size) in a fresh interpreter per library and reports the peak RSS the step adds above the
-RSS after set-up and one warm-up step (Linux: VmHWM reset through /proc/self/clear_refs;
-elsewhere ru_maxrss, which may include set-up). RSS, not tracemalloc, so torch's own C++
-allocations count.
+(L size) in a fresh interpreter per library and reports the peak RSS of the process during two
+steps after set-up and one warm-up step, and how much the steps add above the RSS before them
+(Linux: VmHWM reset through /proc/self/clear_refs; elsewhere ru_maxrss, which may include
+set-up). RSS, not tracemalloc, so torch's own C++ allocations count.
 
 Method: each library builds its own inputs once per case; every library is warmed up
 (`--warmup` calls, the first of which is timed separately as `first_call_s`, i.e.
