@@ -154,3 +154,9 @@ def test_python_numbers_stay_on_host_until_needed():
     v = t.reshape(1)  # a view needs device memory: t is uploaded, and both see writes
     v[0] = 5.0
     assert t.item() == 5.0 and t._data.host is None
+
+
+def test_gradcheck_on_cuda():
+    x = ng.randn(3, 2, dtype=ng.float64, requires_grad=True)
+    w = ng.randn(2, 4, dtype=ng.float64, requires_grad=True)
+    assert ng.autograd.gradcheck(lambda a, b: (a @ b).tanh().sum(1), (x, w))

@@ -102,25 +102,28 @@ def gradcheck(
     out = func(*ins)
     outs = _as_list(out)
     for oi, o in enumerate(outs):
-        flat = o.detach().numpy().reshape(-1)
-        for k in range(flat.size):
+        def value(k: int) -> float:
+            with no_grad():
+                return float(_as_list(func(*ins))[oi].detach().cpu().numpy().reshape(-1)[k])
+
+        for k in range(o.numel()):
             go = np.zeros(o.shape)
             go.reshape(-1)[k] = 1.0
-            analytic = grad(o, diff, tensor(go, dtype=o.dtype), retain_graph=True, allow_unused=True)
+            analytic = grad(o, diff, tensor(go, dtype=o.dtype, device=o.device), retain_graph=True,
+                            allow_unused=True)
             for x, a in zip(diff, analytic):
-                xs = x._data
+                be, host = x._backend, x.detach().cpu().numpy()
                 num = np.zeros(x.shape)
-                for j in range(xs.size):
-                    orig = xs.reshape(-1)[j]
-                    xs.reshape(-1)[j] = orig + eps
-                    with no_grad():
-                        plus = _as_list(func(*ins))[oi].numpy().reshape(-1)[k]
-                    xs.reshape(-1)[j] = orig - eps
-                    with no_grad():
-                        minus = _as_list(func(*ins))[oi].numpy().reshape(-1)[k]
-                    xs.reshape(-1)[j] = orig
-                    num.reshape(-1)[j] = (plus - minus) / (2 * eps)
-                an = np.zeros(x.shape) if a is None else a.numpy()
+                for j in range(host.size):
+                    at = np.unravel_index(j, x.shape) if x.ndim else ()
+                    orig = float(host[at])
+                    be.setitem(x._data, at, orig + eps)  # in place: x may be a strided view, or on a GPU
+                    plus = value(k)
+                    be.setitem(x._data, at, orig - eps)
+                    minus = value(k)
+                    be.setitem(x._data, at, orig)
+                    num[at] = (plus - minus) / (2 * eps)
+                an = np.zeros(x.shape) if a is None else a.detach().cpu().numpy()
                 if not np.allclose(an, num, atol=atol, rtol=rtol):
                     if raise_exception:
                         raise RuntimeError(
