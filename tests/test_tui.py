@@ -579,3 +579,8 @@ def test_scalar_nan_origin():
         assert app.state == "anomaly"
 
     _drive_graph(out, None, {"a": a}, script)
+
+
+def test_snapshot_neuron_after_seven_steps(snap_compare):
+    root, grad, names = demos.build("neuron")
+    assert snap_compare(DebuggerApp(root, grad, True, names=names), press=["n"] * 7, terminal_size=SIZE)

@@ -528,8 +528,7 @@ class DebuggerApp(App):
         if node is self.origin:
             parts.append(Text("nan/inf first appears in this op's forward output", "bold red"))
         if self.scalar:
-            parts.append(Text(f"value: data={self.bp.tape.val[node.index]:.6g} grad={self.bp.tape.grad[node.index]:.6g}"
-                              f"  tape index {node.index}"))
+            parts.append(Text(f"value: data={self.bp.tape.val[node.index]:.6g} grad={self.bp.tape.grad[node.index]:.6g}"))
         else:
             dt = str(node.output_dtype).replace("nbgrad.", "")
             parts.append(Text(f"output: {tuple(node.output_shape)} {dt}"))
