@@ -374,11 +374,12 @@ def test_command_palette_selects_node_by_name():
     async def script(app, pilot):
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"MmBackward")
+        await pilot.press("3", "space", "M", "m")  # "#3 MmBackward0"; space types into the palette, not a step
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
         assert app.selected_node().name == "MmBackward0"
+        assert not app.order
 
     _drive("seed", script)
 

@@ -613,13 +613,17 @@ class DebuggerApp(App):
         return f"{len(self.steps)}/{self.bp.total} nodes"
 
     # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # space steps with priority over the tree; on another screen (help, palette) it is a plain key
+        if action == "step" and len(self.screen_stack) > 1:
+            return False
+        return True
+
     def _changed_by(self, st: Any, before_ready: set[int]) -> set[int]:
         return {id(st.node), *before_ready, *self._ready_ids,
                 *(id(nx) for nx, _ in st.node.next_functions if nx is not None)}
 
     def action_step(self) -> None:
-        if isinstance(self.screen, HelpScreen):
-            return
         before = self._ready_ids
         st = self.run_one()
         if st is None:
