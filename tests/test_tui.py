@@ -585,3 +585,24 @@ def test_scalar_nan_origin():
 def test_snapshot_neuron_after_seven_steps(snap_compare):
     root, grad, names = demos.build("neuron")
     assert snap_compare(DebuggerApp(root, grad, True, names=names), press=["n"] * 7, terminal_size=SIZE)
+
+
+def test_wide_node_inspector_is_capped():
+    w = ng.tensor([1.0, 2.0], requires_grad=True)
+    root = ng.stack([w * float(i) for i in range(40)]).sum()
+
+    async def script(app, pilot):
+        await pilot.press("n", "n")  # Sum, then Stack: 40 nodes become ready at once
+        await pilot.pause()
+        assert len(app._ready_ids) == 40 and app.next_node() is app.bp.ready()[0]
+        from rich.console import Console
+
+        c = Console(width=200, file=open("/dev/null", "w"), record=True)
+        c.print(app.inspector)
+        assert "... 24 more gradients out" in c.export_text()
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.state == "finished"
+
+    _drive_graph(root, None, {"w": w}, script)
+    assert w.grad.numpy().tolist() == [780.0, 780.0]

@@ -47,6 +47,7 @@ Press escape or ? to close."""
 
 EXPAND_LIMIT = 300  # larger graphs open with their groups and branches collapsed
 LEAF_ROWS = 100  # rows shown in the leaves panel
+INSPECT_MAX = 16  # gradients out / saved values shown per node
 
 
 class HelpScreen(ModalScreen):
@@ -205,7 +206,7 @@ class DebuggerApp(App):
         self.index = {id(n): i for i, n in enumerate(self.bp.nodes)}
         self.leaves = [n.variable for n in self.bp.nodes if n.name == "AccumulateGrad"]
         self.error: BaseException | None = None
-        self._ready_ids = {id(n) for n in self.bp.ready()}
+        self._ready_ids = self._ready_now()
         # nodes whose saved forward values already hold nan/inf
         self.saved_bad = {id(n) for n in self.bp.nodes if any(has_anomaly(v) for v in n.saved_arrays().values())}
         self.origin = self._find_origin()
@@ -255,9 +256,21 @@ class DebuggerApp(App):
             return "ready"
         return "waiting"
 
+    def _heap(self) -> list | None:
+        """The tensor engine's ready heap (reading it skips the sort in ready(): wide graphs)."""
+        heap = getattr(self.bp, "_ready", None)
+        return heap if isinstance(heap, list) else None
+
     def next_node(self) -> Any:
+        heap = self._heap()
+        if heap is not None:
+            return heap[0][2] if heap else None
         r = self.bp.ready()
         return r[0] if r else None
+
+    def _ready_now(self) -> set[int]:
+        heap = self._heap()
+        return {id(e[2]) for e in heap} if heap is not None else {id(n) for n in self.bp.ready()}
 
     def run_one(self) -> Any:
         """Run one step; log it; return the Step (None when finished)."""
@@ -274,7 +287,7 @@ class DebuggerApp(App):
         self.last_step = st
         self.steps[id(st.node)] = st
         self.order.append(st.node)
-        self._ready_ids = {id(n) for n in self.bp.ready()}
+        self._ready_ids = self._ready_now()
         msg = f"step {st.index + 1}: {self.node_title(st.node)}"
         for acc in st.accumulations:
             self.last_acc[id(acc.tensor)] = acc
@@ -544,6 +557,9 @@ class DebuggerApp(App):
             for i, gi in enumerate(st.grads_in):
                 arr(f"grad in [{i}]", gi)
             for i, ((nx, _), go) in enumerate(zip(node.next_functions, st.grads_out)):
+                if i == INSPECT_MAX:
+                    parts.append(Text(f"... {len(st.grads_out) - i} more gradients out", "dim"))
+                    break
                 to = self.node_title(nx) if nx is not None else "-"
                 arr(f"grad out[{i}] → {to}", go)
             for acc in st.accumulations:
@@ -556,7 +572,10 @@ class DebuggerApp(App):
             parts.append(Text("no gradient has arrived yet", "dim"))
         saved = node.saved_arrays()
         if saved:
-            for k, v in saved.items():
+            for i, (k, v) in enumerate(saved.items()):
+                if i == INSPECT_MAX:
+                    parts.append(Text(f"... {len(saved) - i} more saved values", "dim"))
+                    break
                 arr(f"saved {k}", v)
         elif getattr(node, "_released", False):
             parts.append(Text("saved tensors released (retain_graph=False)", "dim"))
@@ -620,7 +639,7 @@ class DebuggerApp(App):
         return True
 
     def _changed_by(self, st: Any, before_ready: set[int]) -> set[int]:
-        return {id(st.node), *before_ready, *self._ready_ids,
+        return {id(st.node), *(before_ready ^ self._ready_ids),
                 *(id(nx) for nx, _ in st.node.next_functions if nx is not None)}
 
     def action_step(self) -> None:
