@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import textwrap
 
 import numpy as np
@@ -15,6 +17,9 @@ from nbgrad_tui import cli, demos  # noqa: E402
 from nbgrad_tui.app import DebuggerApp  # noqa: E402
 
 SIZE = (150, 45)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # benches/ is a package at the repository root
+    sys.path.insert(0, ROOT)
 
 
 def _reference(name: str) -> tuple[list[str], dict[str, np.ndarray]]:
@@ -541,8 +546,6 @@ def test_bench_tui_runs_small():
 
 
 def test_run_script_groups_modules_and_keeps_user_sites(tmp_path, monkeypatch, capsys):
-    import os
-
     import nbgrad_tui
 
     apps = []
