@@ -545,17 +545,37 @@ def test_bench_tui_runs_small():
     assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0
 
 
-def test_run_script_groups_modules_and_keeps_user_sites(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def apps(monkeypatch):
+    """The apps that debug_backward opens during the test."""
     import nbgrad_tui
 
-    apps = []
+    opened = []
     real = nbgrad_tui.debug_backward
 
     def spy(*args, **kwargs):
-        apps.append(real(*args, **kwargs))
-        return apps[-1]
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
 
     monkeypatch.setattr(nbgrad_tui, "debug_backward", spy)
+    return opened
+
+
+def test_run_script_sparkline_spans_backward_calls(tmp_path, apps, capsys):
+    p = tmp_path / "twice.py"
+    p.write_text(textwrap.dedent("""
+        import nbgrad as ng
+        w = ng.tensor([3.0, 4.0], requires_grad=True)
+        for _ in range(3):
+            (w * 1.0).sum().backward()
+    """))
+    assert cli.main(["run", "--auto", str(p)]) == 0
+    assert len(apps) == 3 and apps[0].history is apps[2].history
+    (w,) = apps[2].leaves
+    np.testing.assert_allclose(apps[2].history[id(w)], [0.0, 2 ** 0.5, 2 * 2 ** 0.5, 3 * 2 ** 0.5], rtol=1e-6)
+
+
+def test_run_script_groups_modules_and_keeps_user_sites(tmp_path, apps, capsys):
     p = tmp_path / "mod.py"
     p.write_text(textwrap.dedent("""
         import nbgrad as ng
