@@ -629,3 +629,16 @@ def test_wide_node_inspector_is_capped():
 
     _drive_graph(root, None, {"w": w}, script)
     assert w.grad.numpy().tolist() == [780.0, 780.0]
+
+
+def test_debug_backward_names_leaves_from_the_callers_variables():
+    from nbgrad_tui import debug_backward
+
+    ng.manual_seed(0)
+    model = ng.nn.Linear(3, 2)
+    bias = ng.tensor([0.5, 0.5], requires_grad=True)
+    loss = (model(ng.randn(4, 3)) + bias).sum()
+    app = debug_backward(loss, auto_continue=True, headless=True)
+    assert {app.leaf_name(t) for t in app.leaves} == {"model.weight", "model.bias", "bias"}
+    assert {g[0] for g in app.group_of.values()} == {"model"}  # by parameter name (no tracking here)
+    assert bias.grad.numpy().tolist() == [4.0, 4.0]

@@ -14,12 +14,19 @@ def debug_backward(
 ) -> Any:
     """Open the debugger on `tensor.backward(gradient, retain_graph)` (or a scalar Value's backward()).
 
-    names: {name: tensor}, used for leaves and groups. history: a dict shared
+    names: {name: tensor}, used for leaves and groups (default: the caller's
+    variables and its modules' parameters). history: a dict shared
     between calls, so the leaves' sparklines span several backward calls.
     When the app quits, the remaining steps run, so every .grad ends as
     backward() would leave it. Returns the app (its .events, .order, .bp)."""
     from .app import DebuggerApp
 
+    if names is None:
+        import sys
+
+        from .cli import names_from_frame
+
+        names = names_from_frame(sys._getframe(1))
     app = DebuggerApp(tensor, gradient, retain_graph, names=names, auto_continue=auto_continue, title=title,
                       history=history)
     try:

@@ -10,7 +10,7 @@ import traceback
 from typing import Any
 
 
-def _names_from_frame(frame: Any) -> dict[str, Any]:
+def names_from_frame(frame: Any) -> dict[str, Any]:
     """{name: tensor} for the tensors, Values and module parameters visible where backward was called."""
     import nbgrad as ng
     from nbgrad.scalar import Value
@@ -56,7 +56,7 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
         tracking = sys.getprofile()
         sys.setprofile(None)  # module tracking is for the script's forward passes, not the app
         try:
-            debug_backward(root, gradient, retain_graph, names=_names_from_frame(sys._getframe(2)),
+            debug_backward(root, gradient, retain_graph, names=names_from_frame(sys._getframe(2)),
                            auto_continue=auto_continue, headless=headless, history=history,
                            title=f"{os.path.basename(path)}: backward #{calls[0]}")
         finally:
