@@ -642,3 +642,24 @@ def test_debug_backward_names_leaves_from_the_callers_variables():
     assert {app.leaf_name(t) for t in app.leaves} == {"model.weight", "model.bias", "bias"}
     assert {g[0] for g in app.group_of.values()} == {"model"}  # by parameter name (no tracking here)
     assert bias.grad.numpy().tolist() == [4.0, 4.0]
+
+
+def test_inspector_heatmap_for_larger_arrays():
+    import numpy as np_
+
+    from nbgrad_tui.stats import heatmap
+
+    assert heatmap(np_.arange(10.0)) is None  # small: a value table instead
+    big = heatmap(np_.random.default_rng(0).normal(size=(2, 30, 100)))
+    assert big is not None and "slice [0, ..., :, :]: 8x48 sampled cells" in big.plain
+
+    async def script(app, pilot):
+        app.select(_node(app, "ReluBackward0"))  # saves its (6, 8) output: 48 values
+        await pilot.pause()
+        from rich.console import Console
+
+        c = Console(width=200, file=open("/dev/null", "w"), record=True)
+        c.print(app.inspector)
+        assert "6x8 sampled cells" in c.export_text()
+
+    _drive("mlp", script)

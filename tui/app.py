@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static, Tree
 
 from . import groups
-from .stats import has_anomaly, norm, sparkline, summary, value_table
+from .stats import has_anomaly, heatmap, norm, sparkline, summary, value_table
 
 HELP = """\
 nbgrad-tui: one backward pass, one node at a time
@@ -550,6 +550,8 @@ class DebuggerApp(App):
         def arr(label: str, a: Any, changed: Any = None) -> None:
             parts.append(Text(f"{label}: {summary(a)}", "red" if has_anomaly(a) else ""))
             vt = value_table(a, changed)
+            if vt is None:
+                vt = heatmap(a)
             if vt is not None:
                 parts.append(vt)
 

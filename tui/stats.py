@@ -67,6 +67,36 @@ def value_table(a: Any, changed: Any = None) -> Table | None:
     return t
 
 
+def heatmap(a: Any, rows: int = 8, cols: int = 48) -> Text | None:
+    """A colour map of a larger array (red positive, blue negative, magenta nan/inf), sampled
+    down to at most rows x cols cells; rank > 2 shows the slice [0, ..., 0, :, :]."""
+    a = as_array(a)
+    if a is None or a.size <= SMALL or a.dtype.kind not in "fiub":
+        return None
+    sliced = a.ndim > 2
+    while a.ndim > 2:
+        a = a[0]
+    m = np.asarray(a, np.float64).reshape(1, -1) if a.ndim < 2 else np.asarray(a, np.float64)
+    r = np.unique(np.linspace(0, m.shape[0] - 1, min(rows, m.shape[0])).astype(int))
+    c = np.unique(np.linspace(0, m.shape[1] - 1, min(cols, m.shape[1])).astype(int))
+    m = m[np.ix_(r, c)]
+    fin = np.isfinite(m)
+    scale = float(np.abs(m[fin]).max()) if fin.any() else 0.0
+    t = Text()
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            if not fin[i, j]:
+                t.append("!", "bold white on magenta")
+                continue
+            v = 0.0 if scale == 0 else m[i, j] / scale
+            k = 255 - int(round(abs(v) * 200))
+            t.append(" ", f"on rgb(255,{k},{k})" if v > 0 else f"on rgb({k},{k},255)")
+        t.append("\n")
+    t.append(f"{'slice [0, ..., :, :]: ' if sliced else ''}{len(r)}x{len(c)} sampled cells, |max|={scale:.3g}",
+             "dim")
+    return t
+
+
 BARS = "▁▂▃▄▅▆▇█"
 
 
