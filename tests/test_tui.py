@@ -663,3 +663,16 @@ def test_inspector_heatmap_for_larger_arrays():
         assert "6x8 sampled cells" in c.export_text()
 
     _drive("mlp", script)
+
+
+def test_nan_origin_uncertain_when_inputs_unknown():
+    a = ng.tensor([2.0, -1.0], requires_grad=True)
+    h = ng.log(a)  # nan born here; nobody saves h (Add saves nothing)
+    loss = (h + 1.0).sum()
+
+    async def script(app, pilot):
+        assert app.origin is not None and not app.origin_certain  # only the root's output is known bad
+        assert "first op known to output NaN" in app.tree_label(app._tree_nodes[id(app.origin)][0]).plain
+
+    _drive_graph(loss, None, {"a": a}, script)
+    assert DebuggerApp(*demos.build("nan")[:2], True).origin_certain  # there Mul saves log's output

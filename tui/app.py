@@ -212,27 +212,43 @@ class DebuggerApp(App):
         self.origin = self._find_origin()
 
     def _find_origin(self) -> Any:
-        """The first forward op (lowest sequence number) whose output is known to be non-finite."""
+        """The first forward op (lowest sequence number) whose output is known to be non-finite.
+
+        Sets origin_certain when every input of that op is known to be finite (else an earlier
+        op whose output nobody saved may be where the nan/inf was born)."""
+        self.origin_certain = False
         if self.scalar:
             val = self.bp.tape.val
             bad = [n for n in self.bp.nodes if not np.isfinite(val[n.index])]
-        else:
-            bad = []
-            if self.root.grad_fn is not None and has_anomaly(self.root):
-                bad.append(self.root.grad_fn)
-            for c in self.bp.nodes:
-                for s in (getattr(c, "_saved", None) or {}).values():
-                    if not has_anomaly(s.data):
-                        continue
-                    # the producer of a saved value: the consumer itself (a saved output) or one of its inputs
-                    src = s.origin[len("output 0 of "):] if s.origin.startswith("output 0 of ") else None
-                    cands = {id(n): n for n in (c, *(nx for nx, _ in c.next_functions if nx is not None))
-                             if n.name == src and tuple(n.output_shape) == tuple(s.shape)}
-                    if src is None:  # a leaf or constant operand was non-finite already: born here
-                        cands = {id(c): c}
-                    if len(cands) == 1:
-                        bad.extend(cands.values())
-        return min(bad, key=lambda n: n.sequence_nr) if bad else None
+            self.origin_certain = bool(bad)
+            return min(bad, key=lambda n: n.sequence_nr) if bad else None
+        finite: dict[int, bool] = {}  # id(node) -> is its forward output finite (where known)
+
+        def learn(n: Any, ok: bool) -> None:
+            finite[id(n)] = finite.get(id(n), True) and ok
+
+        if self.root.grad_fn is not None:
+            learn(self.root.grad_fn, not has_anomaly(self.root))
+        for c in self.bp.nodes:
+            if c.name == "AccumulateGrad":
+                learn(c, not has_anomaly(c.variable))
+            for sv in (getattr(c, "_saved", None) or {}).values():
+                # the producer of a saved value: the consumer itself (a saved output) or one of its inputs
+                src = sv.origin[len("output 0 of "):] if sv.origin.startswith("output 0 of ") else None
+                if src is None:  # a leaf or a constant operand
+                    if has_anomaly(sv.data):
+                        learn(c, False)
+                    continue
+                cands = {id(n): n for n in (c, *(nx for nx, _ in c.next_functions if nx is not None))
+                         if n.name == src and tuple(n.output_shape) == tuple(sv.shape)}
+                if len(cands) == 1:
+                    learn(next(iter(cands.values())), not has_anomaly(sv.data))
+        bad = [n for n in self.bp.nodes if finite.get(id(n)) is False]
+        if not bad:
+            return None
+        origin = min(bad, key=lambda n: n.sequence_nr)
+        self.origin_certain = all(finite.get(id(nx)) is True for nx, _ in origin.next_functions if nx is not None)
+        return origin
 
     def leaf_grad(self, t: Any) -> Any:
         """A leaf's .grad as an array (None when it has none)."""
@@ -495,7 +511,8 @@ class DebuggerApp(App):
         if anomalous:
             t.append(" NaN/Inf", "bold red")
         if node is self.origin:
-            t.append(" ☠ NaN born here", "bold red reverse")
+            t.append(" ☠ NaN born here" if self.origin_certain else " ☠ first op known to output NaN",
+                     "bold red reverse")
         elif nid in self.saved_bad:
             t.append(" saved NaN/Inf", "magenta")
         if node.site:
@@ -539,7 +556,9 @@ class DebuggerApp(App):
         if node.site:
             parts.append(Text(f"forward: {node.site[0]}:{node.site[1]} in {node.site[2]}", "cyan"))
         if node is self.origin:
-            parts.append(Text("nan/inf first appears in this op's forward output", "bold red"))
+            parts.append(Text("nan/inf first appears in this op's forward output" + (
+                "" if self.origin_certain else " (as far as saved values tell: an input's value is unknown)"),
+                "bold red"))
         if self.scalar:
             parts.append(Text(f"value: data={self.bp.tape.val[node.index]:.6g} grad={self.bp.tape.grad[node.index]:.6g}"))
         else:
