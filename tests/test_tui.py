@@ -173,6 +173,7 @@ def test_demo_list(capsys):
 
 def test_demo_auto(capsys):
     assert cli.main(["demo", "vjp", "--auto"]) == 0
+    assert cli.main(["demo", "neuron", "--auto"]) == 0
 
 
 def test_run_script_with_backward(tmp_path, capsys):
