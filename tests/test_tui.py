@@ -571,7 +571,7 @@ def test_run_script_sparkline_spans_backward_calls(tmp_path, apps, capsys):
             (w * 1.0).sum().backward()
     """))
     assert cli.main(["run", "--auto", str(p)]) == 0
-    assert len(apps) == 3 and apps[0].history is apps[2].history
+    assert len(apps) == 3 and apps[0].history is apps[2].history and apps[0].watches is apps[2].watches
     (w,) = apps[2].leaves
     np.testing.assert_allclose(apps[2].history[id(w)], [0.0, 2 ** 0.5, 2 * 2 ** 0.5, 3 * 2 ** 0.5], rtol=1e-6)
 

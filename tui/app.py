@@ -142,7 +142,7 @@ class DebuggerApp(App):
     def __init__(
         self, root: Any, gradient: Any = None, retain_graph: bool | None = None,
         names: dict | None = None, auto_continue: bool = False, title: str | None = None,
-        history: dict[int, list[float]] | None = None,
+        history: dict[int, list[float]] | None = None, watches: set[int] | None = None,
     ) -> None:
         super().__init__()
         from nbgrad.scalar import Value
@@ -162,7 +162,7 @@ class DebuggerApp(App):
             if isinstance(v, Value):
                 self.scalar_names[v._i] = k
         self.breakpoints: set[int] = set()
-        self.watches: set[int] = set()  # id(leaf)
+        self.watches: set[int] = set() if watches is None else watches  # id(leaf)
         self.break_on_anomaly = True
         self.events: list[str] = []
         self.order: list[Any] = []  # nodes in the order they ran (this pass)

@@ -50,6 +50,7 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
     original, original_scalar = ng.Tensor.backward, Value.backward
     calls = [0]
     history: dict[int, list[float]] = {}  # leaf gradient norms across backward calls
+    watches: set[int] = set()  # watched leaves, across backward calls
 
     def debug(root: Any, gradient: Any = None, retain_graph: bool | None = None) -> None:
         calls[0] += 1
@@ -57,7 +58,7 @@ def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool 
         sys.setprofile(None)  # module tracking is for the script's forward passes, not the app
         try:
             debug_backward(root, gradient, retain_graph, names=names_from_frame(sys._getframe(2)),
-                           auto_continue=auto_continue, headless=headless, history=history,
+                           auto_continue=auto_continue, headless=headless, history=history, watches=watches,
                            title=f"{os.path.basename(path)}: backward #{calls[0]}")
         finally:
             sys.setprofile(tracking)
