@@ -161,7 +161,7 @@ def block_reduce(sm, acc, is_max):
     sm[tid] = acc
     cuda.syncthreads()
     s = nt // 2
-    while s > 16 or (s > 0 and nt < 64):
+    while s > 16 or (s > 0 and (nt < 64 or not USE_SHFL)):
         if tid < s:
             if is_max:
                 if sm[tid + s] > sm[tid]:
@@ -170,7 +170,7 @@ def block_reduce(sm, acc, is_max):
                 sm[tid] += sm[tid + s]
         cuda.syncthreads()
         s //= 2
-    if nt >= 64:
+    if nt >= 64 and USE_SHFL:
         if tid < 32:
             v = sm[tid]
             for off in (16, 8, 4, 2, 1):
@@ -187,7 +187,8 @@ def block_reduce(sm, acc, is_max):
     cuda.syncthreads()
     return r
 '''
-_ns: dict = {"cuda": cuda}
+# the simulator has no warp shuffles: there the shared-memory tree runs to the end
+_ns: dict = {"cuda": cuda, "USE_SHFL": os.environ.get("NUMBA_ENABLE_CUDASIM") != "1"}
 exec(_block_reduce_src, _ns)  # noqa: S102
 block_reduce = cuda.jit(device=True)(_ns["block_reduce"])
 
