@@ -78,6 +78,9 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
     return args, (R, C)
 
 
+_BOOL = np.dtype(bool)
+
+
 def _all_fortran(operands: Sequence[Any], shape: tuple) -> bool:
     """True when every operand of more than one element is a full Fortran-ordered (not C-ordered)
     array of `shape`; single values are fine."""
@@ -104,17 +107,21 @@ class CpuBackend:
     def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> np.ndarray:
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
         written as `dtype`."""
-        dts = [o.dtype if type(o) is np.ndarray else np.asarray(o).dtype for o in operands]
-        calc_from = dts[1:] if op == "where" else dts
-        calc = calc_from[0] if all(d == calc_from[0] for d in calc_from) else np.result_type(*calc_from)
-        dts = [np.dtype(bool) if (op == "where" and i == 0) else calc for i in range(len(operands))]
-        if len(shape) > 1 and _all_fortran(operands, shape):
+        arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
+        first = 1 if op == "where" else 0  # where's condition does not take part in the dtype
+        calc = arrs[first].dtype
+        for a in arrs[first + 1:]:
+            if a.dtype != calc:
+                calc = np.result_type(*[a.dtype for a in arrs[first:]])
+                break
+        dts = [_BOOL] + [calc] * (len(arrs) - 1) if first else [calc] * len(arrs)
+        if len(shape) > 1 and _all_fortran(arrs, shape):
             # every operand Fortran-ordered (e.g. a weight gradient from a transposed product):
             # compute over the transposes, C-ordered, and return the result in Fortran order too
             return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
         out = np.empty(shape, dtype=dtype)
         if out.size:
-            args, rc = _kernel_operands(operands, shape, dts)
+            args, rc = _kernel_operands(arrs, shape, dts)
             K.elementwise(op, args, out.reshape(rc if rc else -1))
         return out
 
