@@ -67,6 +67,19 @@ def test_seed_tutorial_example_runs():
     runpy.run_path(str(path), run_name="__main__")
 
 
+def test_training_tutorial_example_runs(capsys, monkeypatch):
+    import pathlib
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["training_tutorial.py"])
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "training_tutorial.py"
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    losses = [float(line.split()[1]) for line in out.splitlines() if line.startswith("loss:")]
+    assert len(losses) == 8 and all(abs(v - np.log(10)) < 0.1 for v in losses) and out.rstrip().endswith("Done!")
+
+
 # ------------------------------------------------------------------ graph structure
 def test_grad_fn_names_and_next_functions():
     a = ng.randn(2, 3, requires_grad=True)
