@@ -490,11 +490,17 @@ def _seed_app():
     return DebuggerApp(root, grad, True, names=names)
 
 
-def test_snapshot_seed_first_screen(snap_compare):
+@pytest.fixture
+def in_demos_dir(monkeypatch):
+    """Source paths on screen are relative to the working directory: make them the same everywhere."""
+    monkeypatch.chdir(os.path.dirname(demos.__file__))
+
+
+def test_snapshot_seed_first_screen(snap_compare, in_demos_dir):
     assert snap_compare(_seed_app(), terminal_size=SIZE)
 
 
-def test_snapshot_seed_after_three_steps(snap_compare):
+def test_snapshot_seed_after_three_steps(snap_compare, in_demos_dir):
     assert snap_compare(_seed_app(), press=["n", "n", "n"], terminal_size=SIZE)
 
 
@@ -606,7 +612,7 @@ def test_scalar_nan_origin():
     _drive_graph(out, None, {"a": a}, script)
 
 
-def test_snapshot_neuron_after_seven_steps(snap_compare):
+def test_snapshot_neuron_after_seven_steps(snap_compare, in_demos_dir):
     root, grad, names = demos.build("neuron")
     assert snap_compare(DebuggerApp(root, grad, True, names=names), press=["n"] * 7, terminal_size=SIZE)
 

@@ -554,7 +554,7 @@ class DebuggerApp(App):
         if node.formula:
             parts.append(Text(f"formula: {node.formula}", "italic"))
         if node.site:
-            parts.append(Text(f"forward: {node.site[0]}:{node.site[1]} in {node.site[2]}", "cyan"))
+            parts.append(Text(f"forward: {_short_path(node.site[0])}:{node.site[1]} in {node.site[2]}", "cyan"))
         if node is self.origin:
             parts.append(Text("nan/inf first appears in this op's forward output" + (
                 "" if self.origin_certain else " (as far as saved values tell: an input's value is unknown)"),
@@ -866,6 +866,15 @@ def _changed_mask(before: Any, after: Any) -> Any:
         return np.ones(a.shape, bool)
     b = np.asarray(before)
     return np.ones(a.shape, bool) if b.shape != a.shape else ~((a == b) | (np.isnan(a) & np.isnan(b)))
+
+
+def _short_path(path: str) -> str:
+    """A path relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def _norm0(a: Any) -> float:
