@@ -112,7 +112,10 @@ class ScalarBackwardPass:
     tape's .grad untouched."""
 
     def __init__(self, root: Any, live: bool = True) -> None:
-        T = self.tape = engine._T
+        T = getattr(root, "_t", None)  # the Value's own tape
+        if T is None:
+            T = engine._T
+        self.tape = T
         T.flush()
         self.root_index = r = root._i
         self.live = live
@@ -126,7 +129,7 @@ class ScalarBackwardPass:
                     reach[b[i]] = True
         self.indices = np.flatnonzero(reach)[::-1].copy()  # backward order: root first
         handles: dict[int, Any] = {}
-        for h in T.handles:  # the first handle of a slot is the Value the user made
+        for h in T.handles:  # live Values, oldest first: the first one of a slot is the user's
             handles.setdefault(h._i, h)
         self.by_index: dict[int, Node] = {
             int(i): Node(BACKWARD_NAMES[int(op[i])], int(i), tape=T) for i in self.indices
@@ -134,7 +137,7 @@ class ScalarBackwardPass:
         for i, nd in self.by_index.items():
             o = int(op[i])
             if o == LEAF:
-                nd.variable = handles.get(i) or engine._handle(i)
+                nd.variable = handles.get(i) or engine._handle(i, T)
             else:
                 nd.next_functions.append((self.by_index[int(a[i])], 0))
                 if o in (ADD, MUL):
