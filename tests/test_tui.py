@@ -548,8 +548,9 @@ def test_repeated_blocks_fold_into_one_group():
 def test_bench_tui_runs_small():
     from benches import bench_tui
 
-    r = asyncio.run(bench_tui.measure(300, 2))
-    assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0
+    for scalar in (False, True):
+        r = asyncio.run(bench_tui.measure(300, 2, scalar=scalar))
+        assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0
 
 
 @pytest.fixture
