@@ -42,6 +42,8 @@ def track_modules() -> Iterator[None]:
     prev = sys.getprofile()
 
     def profile(frame: Any, event: str, arg: Any) -> None:
+        if prev is not None:  # a profiler that was already there keeps working
+            prev(frame, event, arg)
         if frame.f_code is not code:
             return
         if event == "call":
