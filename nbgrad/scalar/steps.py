@@ -66,42 +66,16 @@ class Node:
         return f"<{self.name} #{self.index}>"
 
 
-def _local_grads_fallback(o: int, i: int, x: int, val: Any, const: Any, g: float, y: int = 0) -> tuple[float, ...]:
-    if o == ADD:
-        return (g, g)
-    if o == MUL:
-        return (float(val[y]) * g, float(val[x]) * g)
-    if o == POW:
-        c = float(const[i])
-        return ((c * float(val[x]) ** (c - 1.0)) * g,)
-    if o == RELU:
-        return ((1.0 if val[i] > 0 else 0.0) * g,)
-    if o == TANH:
-        t = float(val[i])
-        return ((1.0 - t * t) * g,)
-    if o == EXP:
-        return (float(val[i]) * g,)
-    if o == LOG:
-        return (g / float(val[x]),)
-    if o == SIGMOID:
-        s = float(val[i])
-        return (s * (1.0 - s) * g,)
-    return ()
-
-
-_kernel_local = getattr(_tape, "local_grads", None)  # the kernels' own formulas, where the tape has them
-_kernel_local = getattr(_kernel_local, "py_func", _kernel_local)
+_kernel_local_grads = _tape.local_grads.py_func  # the kernels' own formulas, run as plain Python
 
 
 def local_grads(o: int, i: int, x: int, val: Any, const: Any, g: float, y: int = 0) -> tuple[float, ...]:
     """The gradients node i (op o) sends to its operands (x, and y for + and *),
-    computed as the backward kernel computes them."""
-    if _kernel_local is None:
-        return _local_grads_fallback(o, i, x, val, const, g, y)
+    computed as the backward kernel computes them (so the results match it bit for bit)."""
     if o in (ADD, MUL):
-        dx, dy = _kernel_local(o, 0.0, float(val[x]), float(val[y]), 0.0)
+        dx, dy = _kernel_local_grads(o, 0.0, float(val[x]), float(val[y]), 0.0)
         return (dx * g, dy * g)
-    dx, _ = _kernel_local(o, float(val[i]), float(val[x]), 0.0, float(const[i]))
+    dx, _ = _kernel_local_grads(o, float(val[i]), float(val[x]), 0.0, float(const[i]))
     return (dx * g,)
 
 
