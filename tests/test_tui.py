@@ -684,3 +684,33 @@ def test_nan_origin_uncertain_when_inputs_unknown():
 
     _drive_graph(loss, None, {"a": a}, script)
     assert DebuggerApp(*demos.build("nan")[:2], True).origin_certain  # there Mul saves log's output
+
+
+def test_debugger_steps_a_cuda_graph():
+    """A CUDA graph (the simulator in CI): summaries copy values to the host, grads stay on the device."""
+    if not ng.cuda.is_available():
+        pytest.skip("no CUDA device or simulator")
+    ng.manual_seed(0)
+    x = ng.ones(5, device="cuda")
+    w = ng.randn(5, 3, device="cuda", requires_grad=True)
+    b = ng.randn(3, device="cuda", requires_grad=True)
+    loss = ng.nn.functional.binary_cross_entropy_with_logits(x @ w + b, ng.zeros(3, device="cuda"))
+    ref = [t.detach().cpu() for t in (w, b)]
+    wr, br = (t.clone().requires_grad_() for t in ref)
+    ng.nn.functional.binary_cross_entropy_with_logits(ng.ones(5) @ wr + br, ng.zeros(3)).backward()
+
+    async def script(app, pilot):
+        await pilot.press("n", "n")
+        await pilot.pause()
+        from rich.console import Console
+
+        c = Console(width=200, record=True, file=open(os.devnull, "w"))
+        c.print(app.inspector)
+        assert "nan=0" in c.export_text()
+        await pilot.press("c")
+        await pilot.pause()
+
+    app, _ = _drive_graph(loss, None, {"w": w, "b": b}, script)
+    assert app.state == "finished" and w.grad.is_cuda
+    np.testing.assert_allclose(w.grad.cpu().numpy(), wr.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(b.grad.cpu().numpy(), br.grad.numpy(), rtol=1e-5)

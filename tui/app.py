@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static, Tree
 
 from . import groups
-from .stats import has_anomaly, heatmap, norm, sparkline, summary, value_table
+from .stats import as_array, has_anomaly, heatmap, norm, sparkline, summary, value_table
 
 HELP = """\
 nbgrad-tui: one backward pass, one node at a time
@@ -856,15 +856,16 @@ def _fold_repeats(items: list[_Item]) -> list[_Item]:
 
 
 def _changed(acc: Any) -> bool:
-    a, b = np.asarray(acc.before if acc.before is not None else 0.0), np.asarray(acc.after)
+    a = np.asarray(0.0) if acc.before is None else as_array(acc.before)
+    b = as_array(acc.after)
     return a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)
 
 
 def _changed_mask(before: Any, after: Any) -> Any:
-    a = np.asarray(after)
+    a = as_array(after)
     if before is None:
         return np.ones(a.shape, bool)
-    b = np.asarray(before)
+    b = as_array(before)
     return np.ones(a.shape, bool) if b.shape != a.shape else ~((a == b) | (np.isnan(a) & np.isnan(b)))
 
 

@@ -15,7 +15,9 @@ def as_array(a: Any) -> np.ndarray | None:
     if a is None:
         return None
     if hasattr(a, "_data"):  # a Tensor
-        a = a._data
+        return a._backend.to_numpy(a._data)
+    if not isinstance(a, np.ndarray) and hasattr(a, "backend"):  # a device array (CUDA): copied to the host
+        return a.backend.to_numpy(a)
     return np.asarray(a)
 
 
