@@ -639,3 +639,32 @@ def test_inplace_on_view_of_leaf_raises():
     with ng.no_grad():
         x[0].mul_(2)
     assert x.tolist() == [2.0, 1.0, 1.0]
+
+
+# ------------------------------------------------------------------ anomaly mode
+def test_detect_anomaly_names_op_site_operands_and_origin():
+    with ng.autograd.detect_anomaly():
+        x = ng.tensor([1.0, -1.0, 2.0], requires_grad=True)
+        y = x.log()  # the nan is born here
+        z = (y * 2).exp()
+        with pytest.raises(RuntimeError) as e:
+            z.sum().backward()
+    msg = str(e.value)
+    assert msg.startswith("Function 'ExpBackward0' returned nan values in its 0th output.")
+    assert "test_autograd.py" in msg and "z = (y * 2).exp()" in msg  # the forward traceback
+    assert "born in the forward pass in 'LogBackward0'" in msg and "nan=1" in msg
+    assert y.grad_fn.forward_finite is False and z.grad_fn.forward_finite is False
+    assert not ng.autograd.is_anomaly_enabled()
+
+
+def test_set_detect_anomaly_and_finite_graphs_pass():
+    ng.autograd.set_detect_anomaly(True)
+    try:
+        x = ng.tensor([1.0, 2.0], requires_grad=True)
+        (x.log() * 3).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [3.0, 1.5])
+    finally:
+        ng.autograd.set_detect_anomaly(False)
+    x = ng.tensor([0.0], requires_grad=True)
+    (x.sqrt()).sum().backward()  # without anomaly mode: inf flows silently, as in PyTorch
+    assert np.isinf(x.grad.numpy()[0])

@@ -227,6 +227,9 @@ class DebuggerApp(App):
         def learn(n: Any, ok: bool) -> None:
             finite[id(n)] = finite.get(id(n), True) and ok
 
+        for c in self.bp.nodes:  # recorded by the core when the forward ran in anomaly mode
+            if getattr(c, "forward_finite", None) is not None:
+                learn(c, c.forward_finite)
         if self.root.grad_fn is not None:
             learn(self.root.grad_fn, not has_anomaly(self.root))
         for c in self.bp.nodes:

@@ -46,10 +46,11 @@ def nan() -> tuple:
     """A NaN born in the forward pass: log of a negative number feeding a sum."""
     import nbgrad as ng
 
-    a = ng.tensor([2.0, -1.0, 3.0], requires_grad=True)
-    s = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    h = ng.log(a * s)  # log(-2) = nan, born in the forward pass
-    loss = (h * h).sum()  # its backward multiplies by the saved nan
+    with ng.autograd.detect_anomaly():  # the forward pass records which op's output is finite
+        a = ng.tensor([2.0, -1.0, 3.0], requires_grad=True)
+        s = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        h = ng.log(a * s)  # log(-2) = nan, born in the forward pass
+        loss = (h * h).sum()  # its backward multiplies by the saved nan
     return loss, None, {"a": a, "s": s}
 
 

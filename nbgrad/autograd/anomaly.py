@@ -16,10 +16,33 @@ def is_anomaly_enabled() -> bool:
     return getattr(_state, "enabled", False)
 
 
+def note_forward(node: Any, out: Any, backend: Any) -> None:
+    """In anomaly mode, record whether a node's forward output is finite, and remember the
+    first op whose output was not (where a nan / inf was born)."""
+    a = backend.to_numpy(out)
+    node.forward_finite = a.dtype.kind != "f" or bool(np.isfinite(a).all())
+    if not node.forward_finite and getattr(_state, "first_nonfinite", None) is None:
+        _state.first_nonfinite = node
+
+
+def first_nonfinite() -> Any:
+    """The first node, since anomaly mode was turned on, whose forward output was not finite."""
+    return getattr(_state, "first_nonfinite", None)
+
+
+def _site(node: Any) -> str:
+    if node.site is None:
+        return ""
+    fn, ln, func = node.site
+    return f" created at {fn}:{ln} in {func}"
+
+
 class set_detect_anomaly:  # noqa: N801
     def __init__(self, mode: bool) -> None:
         self._prev = is_anomaly_enabled()
         _state.enabled = bool(mode)
+        if mode and not self._prev:
+            _state.first_nonfinite = None
 
     def __enter__(self) -> None:
         pass
@@ -32,6 +55,8 @@ class detect_anomaly:  # noqa: N801
     def __enter__(self) -> None:
         self._prev = is_anomaly_enabled()
         _state.enabled = True
+        if not self._prev:
+            _state.first_nonfinite = None
 
     def __exit__(self, *exc: Any) -> None:
         _state.enabled = self._prev
@@ -56,10 +81,10 @@ def check_outputs(node: Any, outs: tuple, backend: Any) -> None:
             continue
         a = backend.to_numpy(g)
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            where = ""
-            if node.site is not None:
-                fn, ln, func = node.site
-                where = f" The op was created at {fn}:{ln} in {func}."
+            where = f" The op was{_site(node)}." if node.site is not None else ""
+            born = first_nonfinite()
+            if born is not None and born is not node:
+                where += f" The nan/inf was born in the forward pass in '{born.name}'{_site(born)}."
             ops = "; ".join(f"{k}: {summary(backend.to_numpy(v))}" for k, v in node.saved_arrays().items())
             tb = "".join(traceback.format_list(node.stack)) if node.stack else ""
             bad = "nan" if np.isnan(a).any() else "inf"

@@ -76,7 +76,10 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
     if is_anomaly_enabled():
         import traceback
 
+        from ..autograd.anomaly import note_forward
+
         node.stack = traceback.extract_stack()[:-2]
+        note_forward(node, out, be)
     t.grad_fn = node
     t._requires_grad = True
     if save_out:
