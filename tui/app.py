@@ -275,21 +275,11 @@ class DebuggerApp(App):
             return "ready"
         return "waiting"
 
-    def _heap(self) -> list | None:
-        """The tensor engine's ready heap (reading it skips the sort in ready(): wide graphs)."""
-        heap = getattr(self.bp, "_ready", None)
-        return heap if isinstance(heap, list) else None
-
     def next_node(self) -> Any:
-        heap = self._heap()
-        if heap is not None:
-            return heap[0][2] if heap else None
-        r = self.bp.ready()
-        return r[0] if r else None
+        return self.bp.next_node()
 
     def _ready_now(self) -> set[int]:
-        heap = self._heap()
-        return {id(e[2]) for e in heap} if heap is not None else {id(n) for n in self.bp.ready()}
+        return self.bp.ready_ids()
 
     def run_one(self) -> Any:
         """Run one step; log it; return the Step (None when finished)."""

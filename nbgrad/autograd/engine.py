@@ -111,7 +111,16 @@ class BackwardPass:
         return {s.node for s in self.steps_done}
 
     def ready(self) -> list[Node]:
+        """The nodes that can run now, in the order they will run."""
         return [n for _, _, n in sorted(self._ready)]
+
+    def next_node(self) -> Node | None:
+        """The node the next step() runs (no sort: cheap on wide graphs)."""
+        return self._ready[0][2] if self._ready else None
+
+    def ready_ids(self) -> set[int]:
+        """id() of every ready node, unordered (no sort)."""
+        return {id(e[2]) for e in self._ready}
 
     @property
     def finished(self) -> bool:

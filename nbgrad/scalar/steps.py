@@ -145,6 +145,12 @@ class ScalarBackwardPass:
     def ready(self) -> list[Node]:
         return [self.nodes[self._k]] if self._k < self.total else []
 
+    def next_node(self) -> Node | None:
+        return self.nodes[self._k] if self._k < self.total else None
+
+    def ready_ids(self) -> set[int]:
+        return {id(self.nodes[self._k])} if self._k < self.total else set()
+
     @property
     def finished(self) -> bool:
         return self._k >= self.total
