@@ -9,8 +9,11 @@ Each op gets four kernels:
   array of the output's size or a scalar (a broadcast single value: no copy is made);
 - `k_<op>_2s` / `k_<op>_2p`: over an (R, C) output, each operand either the full (R, C)
   array, a row vector of C values (1-D), a column of R values (shaped (R, 1, 1)), or a
-  scalar, so row and column broadcasts (a bias, a reduced gradient) need no copy.
-`_ld` / `_ld2` (in cpu_kernels) pick the load by the operand's type at compile time.
+  scalar, so row and column broadcasts (a bias, a reduced gradient) need no copy;
+- `k_<op>_tp`: over an (R, C) output in 32 x 32 tiles, each operand a C-ordered (R, C) array,
+  the C-ordered transpose (C, R, 1) of a Fortran-ordered one, or a scalar: mixed layouts
+  (a parameter and its transposed-product gradient) without a transposing copy.
+`_ld` / `_ld2` / `_ldt` (in cpu_kernels) pick the load by the operand's type at compile time.
 
 For float32, `math.exp`, `math.tanh` and the sigmoid become `vexp` / `vtanh` / `vsigmoid`
 (cpu_kernels): Cephes' float32 algorithms in plain arithmetic, so LLVM vectorises the loops
@@ -66,20 +69,24 @@ def source() -> str:
         "",
         "from numba import njit, prange",
         "",
-        "from .cpu_kernels import _ld, _ld2, vexp, vsigmoid, vtanh",
+        "from .cpu_kernels import _ld, _ld2, _ldt, _ntiles, _tile, vexp, vsigmoid, vtanh",
         "",
     ]
-    # flat kernels: one loop over out.size; 2-D kernels: rows in parallel, columns inside
+    # flat kernels: one loop over out.size; 2-D kernels: rows in parallel, columns inside;
+    # tiled kernels (parallel only): 32 x 32 tiles in parallel, for C- and Fortran-ordered mixes
     shapes = {"": (["for i in prange(out.size):"], "_ld({v}_, i)", "out[i]"),
               "2": (["for i in prange(out.shape[0]):", "    for j in range(out.shape[1]):"],
-                    "_ld2({v}_, i, j)", "out[i, j]")}
+                    "_ld2({v}_, i, j)", "out[i, j]"),
+              "t": (["for t in prange(_ntiles(out)):", "    i0, i1, j0, j1 = _tile(out, t)",
+                     "    for i in range(i0, i1):", "        for j in range(j0, j1):"],
+                    "_ldt({v}_, i, j)", "out[i, j]")}
     for name, (nargs, expr) in ELEMENTWISE.items():
         params = ", ".join(v + "_" for v in _ARGS[:nargs])
         expr = cpu_expr(name, expr)
         for kind, (loops, load, dst) in shapes.items():
-            pad = "    " * (len(loops) + 1)
+            pad = "    " * (len([lp for lp in loops if lp.lstrip().startswith("for")]) + 1)
             loads = "; ".join(f"{v} = {load.format(v=v)}" for v in _ARGS[:nargs])
-            for suffix, par in (("s", False), ("p", True)):
+            for suffix, par in (("s", False), ("p", True))[1 if kind == "t" else 0:]:
                 out += [
                     "",
                     f"@njit(cache=True, nogil=True, parallel={par}, error_model=\"numpy\")",

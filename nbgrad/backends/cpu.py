@@ -81,6 +81,27 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
 _BOOL = np.dtype(bool)
 
 
+def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
+    """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
+    parameter and its gradient from a transposed product): C-ordered ones as they are,
+    Fortran-ordered ones as their (C, R, 1) C-ordered transposes, single values as scalars.
+    None when no operand is Fortran-ordered or one is broadcast or strided."""
+    out, fortran = [], False
+    for a, dt in zip(arrs, dtypes):
+        if a.size == 1 and a.shape != shape:
+            out.append(a.reshape(-1)[0].astype(dt))
+        elif a.shape != shape:
+            return None
+        elif a.flags.c_contiguous:
+            out.append(a if a.dtype == dt else a.astype(dt))
+        elif a.flags.f_contiguous:
+            fortran = True
+            out.append((a if a.dtype == dt else a.astype(dt)).T.reshape(shape[1], shape[0], 1))
+        else:
+            return None
+    return out if fortran else None
+
+
 def _all_fortran(operands: Sequence[Any], shape: tuple) -> bool:
     """True when every operand of more than one element is a full Fortran-ordered (not C-ordered)
     array of `shape`; single values are fine."""
@@ -120,7 +141,10 @@ class CpuBackend:
             # compute over the transposes, C-ordered, and return the result in Fortran order too
             return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
         out = np.empty(shape, dtype=dtype)
-        if out.size:
+        tiled = _tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= K.PARALLEL_THRESHOLD else None
+        if tiled is not None:
+            K.elementwise_tiled(op, tiled, out)
+        elif out.size:
             args, rc = _kernel_operands(arrs, shape, dts)
             K.elementwise(op, args, out.reshape(rc if rc else -1))
         return out

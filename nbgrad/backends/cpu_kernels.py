@@ -153,6 +153,35 @@ def _ld2_impl(a, i, j):
     return lambda a, i, j: a
 
 
+def _ldt(a, i, j):
+    return a[i, j]
+
+
+@overload(_ldt)
+def _ldt_impl(a, i, j):
+    if isinstance(a, types.Array):
+        if a.ndim == 2:
+            return lambda a, i, j: a[i, j]
+        return lambda a, i, j: a[j, i, 0]  # the (C, R, 1) transpose of a Fortran-ordered operand
+    return lambda a, i, j: a
+
+
+_TILE = 32
+
+
+@njit(cache=True, nogil=True)
+def _ntiles(out):
+    return ((out.shape[0] + _TILE - 1) // _TILE) * ((out.shape[1] + _TILE - 1) // _TILE)
+
+
+@njit(cache=True, nogil=True)
+def _tile(out, t):
+    nbc = (out.shape[1] + _TILE - 1) // _TILE
+    i0 = (t // nbc) * _TILE
+    j0 = (t - (t // nbc) * nbc) * _TILE
+    return i0, min(i0 + _TILE, out.shape[0]), j0, min(j0 + _TILE, out.shape[1])
+
+
 # ---- end of vector math ----
 
 from . import _cpu_elementwise as _gen  # noqa: E402  (imports the helpers above)
@@ -169,6 +198,12 @@ def elementwise(name: str, operands: list[Any], out: np.ndarray) -> None:
     kind = "2" if out.ndim == 2 else ""
     suffix = "p" if out.size >= PARALLEL_THRESHOLD else "s"
     getattr(_gen, f"k_{name}_{kind}{suffix}")(*operands, out)
+
+
+def elementwise_tiled(name: str, operands: list[Any], out: np.ndarray) -> None:
+    """scalar_math.ELEMENTWISE[name] into a C-ordered (R, C) `out` by tiles; each operand an
+    (R, C) C-ordered array, the (C, R, 1) transpose of a Fortran-ordered one, or a scalar."""
+    getattr(_gen, f"k_{name}_tp")(*operands, out)
 
 
 # ---- reductions over the middle axis of a (A, K, B) contiguous array ----
