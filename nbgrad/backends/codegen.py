@@ -11,9 +11,9 @@ Each op gets four kernels:
   array, a row vector of C values (1-D), a column of R values (shaped (R, 1, 1)), or a
   scalar, so row and column broadcasts (a bias, a reduced gradient) need no copy;
 - `k_<op>_tp`: over an (R, C) output in 32 x 32 tiles, each operand a C-ordered (R, C) array,
-  the C-ordered transpose (C, R, 1) of a Fortran-ordered one, or a scalar: mixed layouts
+  the C-ordered transpose (C, R, 1, 1) of a Fortran-ordered one, or a scalar: mixed layouts
   (a parameter and its transposed-product gradient) without a transposing copy.
-`_ld` / `_ld2` / `_ldt` (in cpu_kernels) pick the load by the operand's type at compile time.
+`_ld` / `_ld2` (in cpu_kernels) pick the load by the operand's type at compile time.
 
 For float32, `math.exp`, `math.tanh` and the sigmoid become `vexp` / `vtanh` / `vsigmoid`
 (cpu_kernels): Cephes' float32 algorithms in plain arithmetic, so LLVM vectorises the loops
@@ -69,7 +69,7 @@ def source() -> str:
         "",
         "from numba import njit, prange",
         "",
-        "from .cpu_kernels import _ld, _ld2, _ldt, _ntiles, _tile, vexp, vsigmoid, vtanh",
+        "from .cpu_kernels import _ld, _ld2, _ntiles, _tile, vexp, vsigmoid, vtanh",
         "",
     ]
     # flat kernels: one loop over out.size; 2-D kernels: rows in parallel, columns inside;
@@ -79,7 +79,7 @@ def source() -> str:
                     "_ld2({v}_, i, j)", "out[i, j]"),
               "t": (["for t in prange(_ntiles(out)):", "    i0, i1, j0, j1 = _tile(out, t)",
                      "    for i in range(i0, i1):", "        for j in range(j0, j1):"],
-                    "_ldt({v}_, i, j)", "out[i, j]")}
+                    "_ld2({v}_, i, j)", "out[i, j]")}
     for name, (nargs, expr) in ELEMENTWISE.items():
         params = ", ".join(v + "_" for v in _ARGS[:nargs])
         expr = cpu_expr(name, expr)

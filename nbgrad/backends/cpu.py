@@ -84,7 +84,7 @@ _BOOL = np.dtype(bool)
 def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
     """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
     parameter and its gradient from a transposed product): C-ordered ones as they are,
-    Fortran-ordered ones as their (C, R, 1) C-ordered transposes, single values as scalars.
+    Fortran-ordered ones as their (C, R, 1, 1) C-ordered transposes, single values as scalars.
     None when no operand is Fortran-ordered or one is broadcast or strided."""
     out, fortran = [], False
     for a, dt in zip(arrs, dtypes):
@@ -96,7 +96,7 @@ def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
             out.append(a if a.dtype == dt else a.astype(dt))
         elif a.flags.f_contiguous:
             fortran = True
-            out.append((a if a.dtype == dt else a.astype(dt)).T.reshape(shape[1], shape[0], 1))
+            out.append((a if a.dtype == dt else a.astype(dt)).T.reshape(shape[1], shape[0], 1, 1))
         else:
             return None
     return out if fortran else None

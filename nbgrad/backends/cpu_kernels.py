@@ -149,20 +149,9 @@ def _ld2_impl(a, i, j):
             return lambda a, i, j: a[i, j]
         if a.ndim == 1:
             return lambda a, i, j: a[j]
-        return lambda a, i, j: a[i, 0, 0]
-    return lambda a, i, j: a
-
-
-def _ldt(a, i, j):
-    return a[i, j]
-
-
-@overload(_ldt)
-def _ldt_impl(a, i, j):
-    if isinstance(a, types.Array):
-        if a.ndim == 2:
-            return lambda a, i, j: a[i, j]
-        return lambda a, i, j: a[j, i, 0]  # the (C, R, 1) transpose of a Fortran-ordered operand
+        if a.ndim == 3:
+            return lambda a, i, j: a[i, 0, 0]
+        return lambda a, i, j: a[j, i, 0, 0]  # (C, R, 1, 1): the transpose of a Fortran-ordered one
     return lambda a, i, j: a
 
 
@@ -202,7 +191,7 @@ def elementwise(name: str, operands: list[Any], out: np.ndarray) -> None:
 
 def elementwise_tiled(name: str, operands: list[Any], out: np.ndarray) -> None:
     """scalar_math.ELEMENTWISE[name] into a C-ordered (R, C) `out` by tiles; each operand an
-    (R, C) C-ordered array, the (C, R, 1) transpose of a Fortran-ordered one, or a scalar."""
+    (R, C) C-ordered array, the (C, R, 1, 1) transpose of a Fortran-ordered one, or a scalar."""
     getattr(_gen, f"k_{name}_tp")(*operands, out)
 
 
