@@ -93,3 +93,60 @@ def test_generated_elementwise_kernels_are_up_to_date():
     from nbgrad.backends import codegen
 
     assert codegen.TARGET.read_text() == codegen.source(), "run: python -m nbgrad.backends.codegen"
+
+
+# ------------------------------------------------------------------ the CPU kernels' special paths
+# (broadcasts read in place, Fortran and mixed layouts, vectorised float32 transcendentals,
+# parallel sums) against NumPy
+_BCAST = [((512, 4096), (4096,)), ((512, 4096), (512, 1)), ((4, 5, 6), (5, 6)), ((4, 5, 6), (4, 1, 1)),
+          ((4, 5, 6), (4, 1, 6)), ((300, 300), ()), ((3,), (1,)), ((2, 1), (1, 3)), ((2, 1), (2,)),
+          ((70000,), (1,)), ((1, 70000), (70000,)), ((70000, 1), (1, 1, 1))]
+
+
+@pytest.mark.parametrize("sa,sb", _BCAST, ids=str)
+def test_cpu_elementwise_broadcast_paths(sa, sb):
+    from nbgrad.backends.cpu import CpuBackend
+
+    be, rng = CpuBackend(), np.random.default_rng(0)
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    shape = np.broadcast_shapes(sa, sb)
+    for op, ref in (("add", np.add), ("tanh_bw", lambda g, y: g * (1 - y * y)), ("mul", np.multiply)):
+        for x, y in ((a, b), (b, a)):
+            np.testing.assert_allclose(be.elementwise(op, [x, y], shape, np.float32), ref(x, y), rtol=1e-6, atol=1e-6)
+    r = be.elementwise("where", [a > 0, a, np.float32(0)], a.shape, np.float32)
+    np.testing.assert_array_equal(r, np.where(a > 0, a, 0))
+
+
+def test_cpu_layouts_and_float32_transcendentals():
+    from nbgrad.backends.cpu import CpuBackend
+
+    be, rng = CpuBackend(), np.random.default_rng(1)
+    x = rng.standard_normal((3, 70000)).astype(np.float32) * 4
+    refs = (("exp", np.exp), ("tanh", np.tanh), ("sigmoid", lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))))
+    for op, ref in refs:
+        for arr in (x, x[:, ::2], x.T):  # contiguous, strided, Fortran order
+            np.testing.assert_allclose(be.elementwise(op, [arr], arr.shape, np.float32), ref(arr), rtol=4e-7, atol=0)
+    m = rng.standard_normal((300, 200)).astype(np.float32)
+    f = np.asfortranarray(rng.standard_normal((300, 200)).astype(np.float32))
+    for p, q in ((m, f), (f, m), (f, f), (m.T, f.T)):  # mixed C / Fortran 2-D operands
+        np.testing.assert_allclose(be.elementwise("sub", [p, q], p.shape, np.float32), p - q, rtol=1e-6)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0, 1e-40], np.float32)
+    for op, ref in refs:
+        with np.errstate(over="ignore"):
+            want = ref(specials).astype(np.float32)
+        np.testing.assert_allclose(be.elementwise(op, [specials], specials.shape, np.float32), want,
+                                   rtol=4e-7, atol=1e-45)
+
+
+@pytest.mark.parametrize("shape,axes", [((4096, 1024), (1,)), ((4096, 1024), (0,)), ((7, 300, 50), (1,)),
+                                        ((7, 300, 50), (0, 2)), ((100000,), (0,)), ((3, 100000), (1,)),
+                                        ((100000, 3), (0,)), ((5,), (0,))], ids=str)
+def test_cpu_sum_paths(shape, axes):
+    from nbgrad.backends.cpu import CpuBackend
+
+    be, rng = CpuBackend(), np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    np.testing.assert_allclose(be.sum(x, axes, False), x.astype(np.float64).sum(axis=axes), rtol=1e-6, atol=1e-5)
+    xi = rng.integers(-5, 5, shape)
+    np.testing.assert_array_equal(be.sum(xi, axes, True), xi.sum(axis=axes, keepdims=True))

@@ -27,14 +27,18 @@ class MmBackward0(Node):
             g2 = be.view(g2, lambda t: np.expand_dims(t, -2))
         elif b.ndim == 1:
             g2 = be.view(g2, lambda t: np.expand_dims(t, -1))
-        ga = be.matmul(g2, be.view(b2, lambda t: np.swapaxes(t, -1, -2)))
-        gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
-        if a.ndim == 1:
-            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
-        if b.ndim == 1:
-            gb = gb.reshape(gb.shape[:-1])
-        # sum over broadcast batch dims
-        return be.sum_to(ga, a.shape), be.sum_to(gb, b.shape)
+        ga = gb = None  # only the gradients an input needs (a network's input needs none)
+        if self.next_functions[0][0] is not None:
+            ga = be.matmul(g2, be.view(b2, lambda t: np.swapaxes(t, -1, -2)))
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+            ga = be.sum_to(ga, a.shape)  # sum over broadcast batch dims
+        if self.next_functions[1][0] is not None:
+            gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
+            if b.ndim == 1:
+                gb = gb.reshape(gb.shape[:-1])
+            gb = be.sum_to(gb, b.shape)
+        return ga, gb
 
 
 class MvBackward0(MmBackward0):
