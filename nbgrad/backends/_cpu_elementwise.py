@@ -970,6 +970,46 @@ def k_where_tp(a_, b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sub_mul_s(a_, b_, c_, out):
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sub_mul_p(a_, b_, c_, out):
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sub_mul_2s(a_, b_, c_, out):
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sub_mul_2p(a_, b_, c_, out):
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sub_mul_tp(a_, b_, c_, out):
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_clamp_s(a_, b_, c_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)

@@ -125,9 +125,13 @@ class CpuBackend:
     def to_numpy(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> np.ndarray:
+    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
+                    out: np.ndarray | None = None) -> np.ndarray:
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
-        written as `dtype`."""
+        written as `dtype` (into `out` when given: an operand may be `out` itself)."""
+        if out is not None and not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
+            out[...] = self.elementwise(op, operands, shape, dtype)
+            return out
         arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
         first = 1 if op == "where" else 0  # where's condition does not take part in the dtype
         calc = arrs[first].dtype
@@ -136,11 +140,11 @@ class CpuBackend:
                 calc = np.result_type(*[a.dtype for a in arrs[first:]])
                 break
         dts = [_BOOL] + [calc] * (len(arrs) - 1) if first else [calc] * len(arrs)
-        if len(shape) > 1 and _all_fortran(arrs, shape):
+        if out is None and len(shape) > 1 and _all_fortran(arrs, shape):
             # every operand Fortran-ordered (e.g. a weight gradient from a transposed product):
             # compute over the transposes, C-ordered, and return the result in Fortran order too
             return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
-        out = np.empty(shape, dtype=dtype)
+        out = np.empty(shape, dtype=dtype) if out is None else out
         tiled = _tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= K.PARALLEL_THRESHOLD else None
         if tiled is not None:
             K.elementwise_tiled(op, tiled, out)

@@ -30,6 +30,7 @@ ELEMENTWISE: dict[str, tuple[int, str]] = {
     "gt": (2, "a > b"),
     "ge": (2, "a >= b"),
     "where": (3, "b if a else c"),
+    "sub_mul": (3, "a - b * c"),  # SGD's p - lr * d, in place
     "clamp": (3, "(b if a < b else (c if a > c else a)) if a == a else a"),
     # backward helpers: g is the upstream gradient
     "tanh_bw": (2, "a * (1 - b * b)"),  # g, y

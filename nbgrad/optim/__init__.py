@@ -45,11 +45,6 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _write(p: Any, value: Any) -> None:
-    p._backend.setitem(p._data, Ellipsis, value)
-    p._version.value += 1
-
-
 class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
@@ -82,7 +77,8 @@ class SGD(Optimizer):
                 buf = ew("add", scaled(buf, g["momentum"]), scaled(d, 1 - g["dampening"]))
             st["momentum_buffer"] = buf
             d = ew("add", d, scaled(buf, g["momentum"])) if g["nesterov"] else buf
-        _write(p, ew("sub", p._data, scaled(d, g["lr"])))
+        be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
+        p._version.value += 1
 
 
 class Adam(Optimizer):
