@@ -312,10 +312,12 @@ class Tensor:
         self._hooks.append(wrapped)
         return _RemovableHandle(self._hooks, wrapped)
 
-    def _accumulate(self, g: Any, record_values: bool) -> Any:
-        """Add g into .grad (the AccumulateGrad step) and describe it."""
+    def _accumulate(self, g: Any, record_values: bool, owned: bool = False) -> Any:
+        """Add g into .grad (the AccumulateGrad step) and describe it. owned: g is a fresh
+        array nothing else refers to, so the first .grad may be g itself rather than a copy."""
         from .autograd.engine import Accumulation
 
+        owned = owned and not self._hooks  # a hook may keep the array it was given
         for h in self._hooks:
             r = h(g)
             if r is not None:
@@ -325,7 +327,8 @@ class Tensor:
             before = before.copy()
         if self._grad is None:
             be = self._backend
-            self._grad = Tensor._wrap(be.copy(be.astype(g, self.dtype.np)), be)
+            keep = owned and not record_values and g.dtype == self.dtype.np and g.shape == self.shape
+            self._grad = Tensor._wrap(g if keep else be.copy(be.astype(g, self.dtype.np)), be)
         else:
             self._grad._data = self._backend.elementwise(
                 "add", [self._grad._data, g], self.shape, self._grad._data.dtype

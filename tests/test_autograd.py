@@ -668,3 +668,22 @@ def test_set_detect_anomaly_and_finite_graphs_pass():
     x = ng.tensor([0.0], requires_grad=True)
     (x.sqrt()).sum().backward()  # without anomaly mode: inf flows silently, as in PyTorch
     assert np.isinf(x.grad.numpy()[0])
+
+
+def test_leaf_grads_never_alias_each_other_or_the_callers_gradient():
+    """A leaf may keep a fresh gradient array as its .grad (no copy); never a shared one."""
+    a = ng.ones(3, requires_grad=True)
+    b = ng.ones(3, requires_grad=True)
+    g = ng.tensor([1.0, 2.0, 3.0])
+    (a + b).backward(g)  # AddBackward0 gives the same array to both inputs
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    assert not np.shares_memory(a.grad.numpy(), g.numpy())
+    a.grad.zero_()
+    assert b.grad.tolist() == [1.0, 2.0, 3.0] and g.tolist() == [1.0, 2.0, 3.0]
+    w = ng.ones(2, 3, requires_grad=True)
+    x = ng.ones(4, 2)
+    kept = []
+    w.register_hook(lambda t: kept.append(t))
+    (x @ w).sum().backward()
+    (x @ w).sum().backward()  # accumulates into the first .grad
+    assert w.grad.tolist() == [[8.0] * 3] * 2 and kept[0].tolist() == [[4.0] * 3] * 2

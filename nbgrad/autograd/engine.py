@@ -11,6 +11,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+import numpy as np
+
 from .function import AccumulateGrad, Node
 
 if TYPE_CHECKING:
@@ -34,6 +36,15 @@ class Step:
     grads_in: tuple[Any, ...]  # gradient arriving at the node's output
     grads_out: tuple[Any, ...]  # one per node.next_functions entry (None where no grad flows)
     accumulations: list[Accumulation] = field(default_factory=list)
+
+
+def _owned(g: Any, incoming: Any, outs: tuple, node: Node) -> bool:
+    """Whether a gradient a node's backward returned is a fresh NumPy array nothing else holds:
+    not a view, not the node's incoming gradient passed through, not given to two inputs, not
+    one of its saved values."""
+    return (isinstance(g, np.ndarray) and g.base is None and g is not incoming
+            and sum(o is g for o in outs) == 1
+            and not any(g is s for s in node.saved_arrays().values()))
 
 
 def _add(backend: Any, a: Any, b: Any) -> Any:
@@ -64,6 +75,9 @@ class BackwardPass:
         self.check_nan = is_anomaly_enabled()
         self.steps_done: list[Step] = []
         self.buffers: dict[Node, Any] = {}
+        # nodes whose buffer is a fresh array nothing else refers to: a leaf may keep it as
+        # its .grad instead of a copy (see _owned)
+        self.owned: set[Node] = set()
         self.backend = roots[0]._backend
         self.capture: dict[int, int] = {}
         self.captured: list[Any] = []
@@ -140,10 +154,12 @@ class BackwardPass:
             raise StopIteration("the backward pass has finished")
         _, _, node = heapq.heappop(self._ready)
         grad = self.buffers.pop(node)
+        owned = node in self.owned
+        self.owned.discard(node)
         for hook in node._pre_hooks:
             r = hook(grad)
             if r is not None:
-                grad = r._data if hasattr(r, "_data") else r
+                grad, owned = (r._data if hasattr(r, "_data") else r), False
         for ref in node._retained:
             t = ref()
             if t is not None:
@@ -160,7 +176,7 @@ class BackwardPass:
             self._finish(node, step)
             return step
         if isinstance(node, AccumulateGrad):
-            step.accumulations.append(node.variable._accumulate(grad, self.record_values))
+            step.accumulations.append(node.variable._accumulate(grad, self.record_values, owned))
             self._finish(node, step)
             return step
         node.check_alive()
@@ -175,7 +191,12 @@ class BackwardPass:
             if nxt is None:
                 continue
             if g is not None:
-                self.buffers[nxt] = _add(self.backend, self.buffers.get(nxt), g)
+                prev = self.buffers.get(nxt)
+                self.buffers[nxt] = _add(self.backend, prev, g)
+                if prev is not None or _owned(g, grad, outs, node):
+                    self.owned.add(nxt)  # a sum is always a fresh array
+                else:
+                    self.owned.discard(nxt)
             self.dependencies[nxt] -= 1
             if self.dependencies[nxt] == 0:
                 if nxt in self.buffers:
