@@ -13,21 +13,29 @@ ensure_cache_dir()
 from numba import njit, prange  # noqa: E402
 
 
+def adam_element(xi, di, mi, vi, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):
+    """PyTorch's Adam/AdamW on one element, in its operation order: returns the new (x, m, v).
+    Plain Python: compiled here for the CPU and by cuda_kernels for the GPU."""
+    if maximize:
+        di = -di
+    if decoupled:
+        xi = xi * c_decay
+    else:
+        di = di + xi * wd
+    mi = mi + (di - mi) * one_b1
+    vi = vi * b2 + di * di * one_b2
+    return xi - step_size * (mi / (math.sqrt(vi) / sqrt_bc2 + eps)), mi, vi
+
+
+_adam_element = njit(inline="always")(adam_element)  # same file as its caller: Numba's cache stays valid
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def adam_step(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):  # pragma: no cover
-    """PyTorch's Adam/AdamW for one parameter; scalars come in x's dtype so float32 stays float32."""
+    """Adam/AdamW for one parameter in place; scalars come in x's dtype so float32 stays float32."""
     for i in prange(x.size):
-        di = -d[i] if maximize else d[i]
-        xi = x[i]
-        if decoupled:
-            xi = xi * c_decay
-        else:
-            di = di + xi * wd
-        mi = m[i] + (di - m[i]) * one_b1
-        vi = v[i] * b2 + di * di * one_b2
-        m[i] = mi
-        v[i] = vi
-        x[i] = xi - step_size * (mi / (np.sqrt(vi) / sqrt_bc2 + eps))
+        x[i], m[i], v[i] = _adam_element(x[i], d[i], m[i], v[i], c_decay, wd, one_b1, b2, one_b2, step_size,
+                                         sqrt_bc2, eps, maximize, decoupled)
 
 
 def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,

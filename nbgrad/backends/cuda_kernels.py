@@ -15,6 +15,7 @@ import numpy as np
 from numba import cuda, float32, float64, int32, int64
 from numba.cuda.core import config as _cuda_config
 
+from . import cpu_optim
 from .scalar_math import ELEMENTWISE
 
 # small grids are intended (tiny tensors, simulator launches): no per-launch warning
@@ -353,20 +354,14 @@ def nll_backward(g, go, t, to, N, C, ignore, out):
             out[i * C + c] = -g[go + i]
 
 
+_adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU
+
+
 @cuda.jit
 def adam_step(x, d, do, m, v, n, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        di = -d[do + i] if maximize else d[do + i]
-        xi = x[i]
-        if decoupled:
-            xi = xi * c_decay
-        else:
-            di = di + xi * wd
-        mi = m[i] + (di - m[i]) * one_b1
-        vi = v[i] * b2 + di * di * one_b2
-        m[i] = mi
-        v[i] = vi
-        x[i] = xi - step_size * (mi / (math.sqrt(vi) / sqrt_bc2 + eps))
+        x[i], m[i], v[i] = _adam_element(x[i], d[do + i], m[i], v[i], c_decay, wd, one_b1, b2, one_b2, step_size,
+                                         sqrt_bc2, eps, maximize, decoupled)
 
 
 # ------------------------------------------------------------------ matmul
