@@ -243,7 +243,7 @@ class CudaBackend:
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
             v = self.view(o, lambda a: np.broadcast_to(a, shape))
-            return "g", (v.buf, v.offset, _pad(v.strides))
+            return "g", (v.buf, v.offset, _kstrides(v.strides))
         a = np.asarray(o)
         if a.ndim == 0 or a.size == 1:
             return "s", (a.reshape(()).astype(calc if a.dtype.kind != "b" else a.dtype)[()],)
@@ -267,12 +267,12 @@ class CudaBackend:
         if out.shape == shape and out.is_c_contiguous:
             ok, oargs = "c", (out.buf, out.offset, (0,))
         else:
-            ok, oargs = "g", (out.buf, out.offset, _pad(out.strides))
+            ok, oargs = "g", (out.buf, out.offset, _kstrides(out.strides))
         k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
         if ok == "c" and "g" not in kinds:  # the unrolled contiguous kernel: no shape or strides
             launch(k, n, out.buf, out.offset, n, *args, per_thread=K.UNROLL)
         else:
-            launch(k, n, *oargs, n, _pad(shape, 1), *args)
+            launch(k, n, *oargs, n, _kshape(shape), *args)
         return out
 
     # -------------------------------------------------------------- layout
@@ -522,8 +522,8 @@ class CudaBackend:
         out = self.full(batch + (M, N), 0, a.dtype) if Kd == 0 else self.empty(batch + (M, N), a.dtype)
         if nb * M * N and Kd:
             bshape = batch or (1,)
-            sa = _pad(ab.strides[:-2] or (0,), len(bshape))
-            sb = _pad(bb.strides[:-2] or (0,), len(bshape))
+            sa = _kstrides(ab.strides[:-2], len(bshape))
+            sb = _kstrides(bb.strides[:-2], len(bshape))
             args = (ab.buf, ab.offset, sa, ab.strides[-2], ab.strides[-1],
                     bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd, bshape)
             if M * N * Kd >= K.LAUNCH["tile_min_flops"]:
@@ -542,12 +542,15 @@ class CudaBackend:
         return out
 
 
-def _pad(t: tuple, n: int | None = None) -> tuple:
-    """Kernel tuples: at least one entry (a 0-d shape becomes (1,))."""
-    t = tuple(int(v) for v in t) or (1 if n == 1 else 0,)
-    if n is not None and len(t) < n:
-        t = (0,) * (n - len(t)) + t
-    return t
+def _kshape(shape: tuple) -> tuple:
+    """A shape as kernels take it: at least one dimension (a 0-d tensor is (1,))."""
+    return tuple(int(v) for v in shape) or (1,)
+
+
+def _kstrides(strides: tuple, n: int = 1) -> tuple:
+    """Strides as kernels take them: left-padded with zeros (broadcast) to n entries."""
+    st = tuple(int(v) for v in strides)
+    return (0,) * (n - len(st)) + st
 
 
 def _resolve_shape(size: int, shape: tuple) -> tuple:
