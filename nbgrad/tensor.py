@@ -67,7 +67,8 @@ class Tensor:
 
     @property
     def dtype(self) -> D.dtype:
-        return D.from_numpy_dtype(self._data.dtype)
+        d = D._BY_NP.get(self._data.dtype)  # the common case without np.dtype() and try
+        return d if d is not None else D.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self) -> Any:

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None) -> Tensor:
     if isinstance(x, Tensor):
-        if x.device != like.device:
+        if x._backend is not like._backend:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two devices, "
                 f"{like.device} and {x.device}!"
