@@ -34,7 +34,12 @@ class MmBackward0(Node):
                 ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
             ga = be.sum_to(ga, a.shape)  # sum over broadcast batch dims
         if self.next_functions[1][0] is not None:
-            gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
+            if b2.ndim == 2 and not be.is_contiguous(b2) and be.is_contiguous(be.view(b2, np.transpose)):
+                # other is a transposed view (x @ W.T): give its gradient the same layout, so
+                # the weight's .grad comes out C-ordered (the optimizer's fast path)
+                gb = be.view(be.matmul(be.view(g2, np.transpose), a2), np.transpose)
+            else:
+                gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
             if b.ndim == 1:
                 gb = gb.reshape(gb.shape[:-1])
             gb = be.sum_to(gb, b.shape)
