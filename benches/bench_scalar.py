@@ -31,13 +31,15 @@ def make_moons(n=100, noise=0.1, seed=1):
     return X.tolist(), y.tolist()
 
 
-def loss_fn(model, V, X, y, alpha=1e-4):
+def loss_fn(model, V, X, y, alpha=1e-4, with_scores=False):
+    """micrograd's demo loss (SVM hinge + L2); with_scores: also the model's outputs."""
     inputs = [list(map(V, xrow)) for xrow in X]
     scores = list(map(model, inputs))
     losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = alpha * sum((p * p for p in model.parameters()))
-    return data_loss + reg_loss
+    total = data_loss + reg_loss
+    return (total, scores) if with_scores else total
 
 
 def compiled_demo(X, y, seed=1337):
