@@ -178,7 +178,6 @@ class CudaBackend:
         from numba import cuda
 
         self.name = f"cuda:{index}"
-        self.index = index
         self.cuda = cuda
         self.pool = _Pool()
 
