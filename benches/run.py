@@ -25,6 +25,9 @@ Method: each library builds its own inputs once per case; every library is warme
 (`--warmup` calls, the first of which is timed separately as `first_call_s`, i.e.
 Numba JIT / cache load for nbgrad), then the libraries are timed alternately
 A B C D A B C D ... `--repeats` times so drift (thermal, other load) hits all of them alike.
+A timed sample of a fast step runs it `number` times in a row (chosen per library after
+warm-up so the sample lasts at least 20 ms, as timeit's autorange does) and records the
+mean time per call; the medians in the table are medians of those samples.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ TORCH_TARGETS = {"mlp_S": 1.5, "mlp_M": 1.0, "mlp_L": 1.0, "elementwise": 1.0, "
 AUTOGRAD_TARGET = 0.5
 COLD_START_LIMIT_S = 15.0
 ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:]
+# a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
+# one call of a 100 us step is mostly timer noise and cache misses from the library timed before
+MIN_SAMPLE_S = 0.02
+MAX_NUMBER = 1000
 
 
 # --------------------------------------------------------------------------- environment
@@ -633,6 +640,16 @@ def _summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
+def _autorange(fn: Callable, quick: bool) -> int:
+    """How many calls of `fn` make one timed sample last MIN_SAMPLE_S (1 for slow steps)."""
+    if quick:
+        return 1
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    return max(1, min(MAX_NUMBER, int(MIN_SAMPLE_S / one) + 1)) if one < MIN_SAMPLE_S else 1
+
+
 def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log: Callable = print,
              progress: Progress | None = None) -> dict:
     """Times one case. Libraries are warmed up, then timed alternately A B C D A B C D ...;
@@ -679,11 +696,16 @@ def run_case(name: str, libs: dict, repeats: int, warmup: int, quick: bool, log:
             except Exception as e:  # noqa: BLE001
                 res["skipped"][lib] = f"run failed: {type(e).__name__}: {e}"
                 del steps[lib]
+        number = {lib: _autorange(fn, quick) for lib, fn in steps.items()}
+        for lib, n in number.items():
+            res["libs"][lib]["number"] = n
         for i in range(_case_repeats(name, repeats)):  # A B C D A B C D ...
             for lib, fn in steps.items():
+                n = number[lib]
                 t0 = time.perf_counter()
-                fn()
-                res["libs"][lib]["values"].append(time.perf_counter() - t0)
+                for _ in range(n):
+                    fn()
+                res["libs"][lib]["values"].append((time.perf_counter() - t0) / n)
                 res["order"].append(lib)
                 tick(f"{name} {lib} {i + 1}/{_case_repeats(name, repeats)}")
     for lib in list(res["libs"]):

@@ -12,7 +12,7 @@ from nbgrad.backends import _numba_setup, cpu_kernels, get_backend
 def test_parallel_and_serial_kernels_agree():
     be = get_backend("cpu")
     rng = np.random.default_rng(0)
-    n = cpu_kernels.PARALLEL_THRESHOLD * 2
+    n = cpu_kernels.parallel_threshold("mul") * 2
     a = rng.standard_normal(n)
     b = rng.standard_normal(n)
     big = be.elementwise("mul", [a, b], a.shape, a.dtype)

@@ -50,6 +50,20 @@ def k_neg_tp(a_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_neg_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = -a
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_neg_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = -a
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_exp_s(a_, out):
     for i in prange(out.size):
         a = _ld(a_, i)
@@ -87,6 +101,20 @@ def k_exp_tp(a_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j)
                 out[i, j] = vexp(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_exp_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vexp(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_exp_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vexp(a)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -130,6 +158,20 @@ def k_log_tp(a_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_log_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.log(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_log_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.log(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sqrt_s(a_, out):
     for i in prange(out.size):
         a = _ld(a_, i)
@@ -167,6 +209,20 @@ def k_sqrt_tp(a_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j)
                 out[i, j] = math.sqrt(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sqrt_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.sqrt(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sqrt_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.sqrt(a)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -210,6 +266,20 @@ def k_abs_tp(a_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_abs_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = abs(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_abs_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = abs(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sin_s(a_, out):
     for i in prange(out.size):
         a = _ld(a_, i)
@@ -247,6 +317,20 @@ def k_sin_tp(a_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j)
                 out[i, j] = math.sin(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sin_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.sin(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sin_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.sin(a)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -290,6 +374,20 @@ def k_cos_tp(a_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_cos_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.cos(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_cos_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.cos(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_tanh_s(a_, out):
     for i in prange(out.size):
         a = _ld(a_, i)
@@ -327,6 +425,20 @@ def k_tanh_tp(a_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j)
                 out[i, j] = vtanh(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_tanh_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vtanh(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_tanh_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vtanh(a)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -370,6 +482,20 @@ def k_sigmoid_tp(a_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sigmoid_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vsigmoid(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sigmoid_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = vsigmoid(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_relu_s(a_, out):
     for i in prange(out.size):
         a = _ld(a_, i)
@@ -407,6 +533,20 @@ def k_relu_tp(a_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j)
                 out[i, j] = a if a > 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_relu_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = a if a > 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_relu_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = a if a > 0 else a * 0
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -450,6 +590,20 @@ def k_add_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_add_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a + b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_add_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a + b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sub_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -487,6 +641,20 @@ def k_sub_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a - b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sub_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a - b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sub_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a - b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -530,6 +698,20 @@ def k_mul_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_mul_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_mul_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_div_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -567,6 +749,20 @@ def k_div_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a / b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_div_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a / b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_div_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a / b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -610,6 +806,20 @@ def k_pow_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_pow_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a ** b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_pow_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a ** b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_maximum_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -647,6 +857,20 @@ def k_maximum_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a if a >= b or a != a else b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_maximum_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if a >= b or a != a else b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_maximum_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if a >= b or a != a else b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -690,6 +914,20 @@ def k_minimum_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_minimum_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if a <= b or a != a else b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_minimum_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if a <= b or a != a else b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_eq_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -727,6 +965,20 @@ def k_eq_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a == b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_eq_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a == b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_eq_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a == b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -770,6 +1022,20 @@ def k_ne_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_ne_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a != b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_ne_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a != b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_lt_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -807,6 +1073,20 @@ def k_lt_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a < b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_lt_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a < b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_lt_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a < b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -850,6 +1130,20 @@ def k_le_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_le_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a <= b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_le_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a <= b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_gt_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -887,6 +1181,20 @@ def k_gt_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a > b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_gt_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a > b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_gt_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a > b
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -930,6 +1238,20 @@ def k_ge_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_ge_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a >= b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_ge_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a >= b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_where_s(a_, b_, c_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
@@ -967,6 +1289,20 @@ def k_where_tp(a_, b_, c_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
                 out[i, j] = b if a else c
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_where_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = b if a else c
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_where_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = b if a else c
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1010,6 +1346,20 @@ def k_sub_mul_tp(a_, b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sub_mul_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sub_mul_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a - b * c
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_clamp_s(a_, b_, c_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
@@ -1047,6 +1397,20 @@ def k_clamp_tp(a_, b_, c_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
                 out[i, j] = (b if a < b else (c if a > c else a)) if a == a else a
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_clamp_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (b if a < b else (c if a > c else a)) if a == a else a
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_clamp_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (b if a < b else (c if a > c else a)) if a == a else a
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1090,6 +1454,20 @@ def k_tanh_bw_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_tanh_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (1 - b * b)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_tanh_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (1 - b * b)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sigmoid_bw_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1127,6 +1505,20 @@ def k_sigmoid_bw_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a * b * (1 - b)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sigmoid_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * b * (1 - b)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sigmoid_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * b * (1 - b)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1170,6 +1562,20 @@ def k_relu_bw_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_relu_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if b > 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_relu_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a if b > 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_abs_bw_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1207,6 +1613,20 @@ def k_abs_bw_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a * (1 if b > 0 else (-1 if b < 0 else 0))
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_abs_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_abs_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1250,6 +1670,20 @@ def k_sqrt_bw_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sqrt_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a / (2 * b)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sqrt_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a / (2 * b)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sin_bw_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1287,6 +1721,20 @@ def k_sin_bw_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a * math.cos(b)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sin_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * math.cos(b)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sin_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * math.cos(b)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1330,6 +1778,20 @@ def k_cos_bw_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_cos_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -a * math.sin(b)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_cos_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -a * math.sin(b)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_pow_bw_base_s(a_, b_, c_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
@@ -1367,6 +1829,20 @@ def k_pow_bw_base_tp(a_, b_, c_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
                 out[i, j] = a * c * b ** (c - 1) if c != 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_pow_bw_base_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_pow_bw_base_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1410,6 +1886,20 @@ def k_pow_bw_exp_tp(a_, b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_pow_bw_exp_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_pow_bw_exp_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_max_bw_a_s(a_, b_, c_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
@@ -1447,6 +1937,20 @@ def k_max_bw_a_tp(a_, b_, c_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
                 out[i, j] = a if b > c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_max_bw_a_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b > c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_max_bw_a_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b > c else (a / 2 if b == c else a * 0)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1490,6 +1994,20 @@ def k_clamp_bw_tp(a_, b_, c_, d_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_clamp_bw_is(b_, c_, d_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = a if (b >= c and b <= d) else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_clamp_bw_ip(b_, c_, d_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = a if (b >= c and b <= d) else a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_bce_logits_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1527,6 +2045,20 @@ def k_bce_logits_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = max(a, 0) - a * b + math.log1p(vexp(-abs(a)))
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_logits_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = max(a, 0) - a * b + math.log1p(vexp(-abs(a)))
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_logits_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = max(a, 0) - a * b + math.log1p(vexp(-abs(a)))
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1570,6 +2102,20 @@ def k_bce_logits_bw_tp(a_, b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_logits_bw_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * (vsigmoid(b) - c)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_logits_bw_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * (vsigmoid(b) - c)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_bce_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1607,6 +2153,20 @@ def k_bce_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = -(b * max(math.log(a), -100.0) + (1 - b) * max(math.log1p(-a), -100.0))
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -(b * max(math.log(a), -100.0) + (1 - b) * max(math.log1p(-a), -100.0))
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -(b * max(math.log(a), -100.0) + (1 - b) * max(math.log1p(-a), -100.0))
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -1650,6 +2210,20 @@ def k_bce_bw_tp(a_, b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_bw_is(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * (b - c) / max((1 - b) * b, 1e-12)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_bw_ip(b_, c_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a * (b - c) / max((1 - b) * b, 1e-12)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_bce_logits_tgt_bw_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1690,6 +2264,20 @@ def k_bce_logits_tgt_bw_tp(a_, b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_logits_tgt_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -a * b
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_logits_tgt_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = -a * b
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_bce_tgt_bw_s(a_, b_, out):
     for i in prange(out.size):
         a = _ld(a_, i); b = _ld(b_, i)
@@ -1727,3 +2315,17 @@ def k_bce_tgt_bw_tp(a_, b_, out):
             for j in range(j0, j1):
                 a = _ld2(a_, i, j); b = _ld2(b_, i, j)
                 out[i, j] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_bce_tgt_bw_is(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_bce_tgt_bw_ip(b_, out):
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))

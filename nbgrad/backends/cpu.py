@@ -145,12 +145,15 @@ class CpuBackend:
             # compute over the transposes, C-ordered, and return the result in Fortran order too
             return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
         out = np.empty(shape, dtype=dtype) if out is None else out
-        tiled = _tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= K.PARALLEL_THRESHOLD else None
+        tiled = _tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= K.parallel_threshold(op) else None
         if tiled is not None:
             K.elementwise_tiled(op, tiled, out)
         elif out.size:
             args, rc = _kernel_operands(arrs, shape, dts)
-            K.elementwise(op, args, out.reshape(rc if rc else -1))
+            if rc is None and arrs[0] is out and out.dtype == dts[0]:
+                K.elementwise_inplace(op, args[1:], args[0])  # e.g. SGD's p -= lr * d
+            else:
+                K.elementwise(op, args, out.reshape(rc if rc else -1))
         return out
 
     def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -297,4 +300,5 @@ class CpuBackend:
         if not all(np.shares_memory(f, a) for f, a in zip(flat, (x, m, v))):
             raise RuntimeError("adam_step needs contiguous parameter and state arrays")
         dflat = np.ascontiguousarray(d, dtype=x.dtype).reshape(-1)
-        cpu_optim.adam_step(flat[0], dflat, flat[1], flat[2], *c[:6], c[6], c[7], maximize, decoupled)
+        kernel = cpu_optim.adam_step if x.size >= K.PARALLEL_THRESHOLD else cpu_optim.adam_step_serial
+        kernel(flat[0], dflat, flat[1], flat[2], *c[:6], c[6], c[7], maximize, decoupled)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._numba_setup import ensure_cache_dir
+from .scalar_math import ELEMENTWISE
 
 ensure_cache_dir()
 # Numba's OpenMP workers (GNU libgomp) spin after every parallel kernel unless told otherwise;
@@ -175,18 +176,47 @@ def _tile(out, t):
 
 from . import _cpu_elementwise as _gen  # noqa: E402  (imports the helpers above)
 
-# below this many elements a kernel runs serially: measured on 2 cores, a parallel
-# mul broke even with serial at about 65536 float32 elements
-PARALLEL_THRESHOLD = 65536
+# Below these sizes a kernel runs serially. With OMP_WAIT_POLICY=PASSIVE (above) the workers
+# sleep between kernels and waking them costs about 45 us per parallel kernel, so a kernel goes
+# parallel only when its serial time is well above that. Measured on 2 cores (float32): add
+# broke even at about 1.5M elements, tanh / exp / sigmoid at about 250k.
+PARALLEL_THRESHOLD = 1 << 18  # kernels doing transcendental math per element (exp, tanh, softmax rows)
+PARALLEL_THRESHOLD_CHEAP = 1 << 20  # memory-bound kernels (+, *, comparisons, sums, copies)
+
+
+def _is_cheap(expr: str) -> bool:
+    return "math." not in expr and "**" not in expr
+
+
+_THRESHOLD = {name: PARALLEL_THRESHOLD_CHEAP if _is_cheap(expr) else PARALLEL_THRESHOLD
+              for name, (_, expr) in ELEMENTWISE.items()}
+_KERNELS: dict[tuple, Any] = {}
+
+
+def parallel_threshold(name: str) -> int:
+    """The size from which ELEMENTWISE[name] runs its parallel kernel."""
+    return _THRESHOLD[name]
 
 
 def elementwise(name: str, operands: list[Any], out: np.ndarray) -> None:
     """Run scalar_math.ELEMENTWISE[name] into a contiguous `out`. out flat: each operand a flat
     contiguous array of out's size or a scalar; out (R, C): each operand (R, C), a row (C,),
     a column (R, 1, 1) or a scalar (see codegen)."""
-    kind = "2" if out.ndim == 2 else ""
-    suffix = "p" if out.size >= PARALLEL_THRESHOLD else "s"
-    getattr(_gen, f"k_{name}_{kind}{suffix}")(*operands, out)
+    key = (name, out.ndim == 2, out.size >= _THRESHOLD[name])
+    k = _KERNELS.get(key)
+    if k is None:
+        k = _KERNELS[key] = getattr(_gen, f"k_{name}_{'2' if key[1] else ''}{'p' if key[2] else 's'}")
+    k(*operands, out)
+
+
+def elementwise_inplace(name: str, operands: list[Any], out: np.ndarray) -> None:
+    """out = ELEMENTWISE[name](out, *operands) for a flat contiguous `out` (operands as in
+    elementwise's flat form)."""
+    key = (name, False, out.size >= _THRESHOLD[name], True)
+    k = _KERNELS.get(key)
+    if k is None:
+        k = _KERNELS[key] = getattr(_gen, f"k_{name}_i{'p' if key[2] else 's'}")
+    k(*operands, out)
 
 
 def elementwise_tiled(name: str, operands: list[Any], out: np.ndarray) -> None:
@@ -356,14 +386,14 @@ def _argext_mid_s(x, vals, idx, want_max):
         _argext_block(x[i], vals[i], idx[i], want_max)
 
 
-def _pick(par: Any, ser: Any, size: int) -> Any:
-    return par if size >= PARALLEL_THRESHOLD else ser
+def _pick(par: Any, ser: Any, size: int, threshold: int = PARALLEL_THRESHOLD) -> Any:
+    return par if size >= threshold else ser
 
 
 def reduce_sum(x3: np.ndarray, out: np.ndarray) -> None:
     """out (A, B), zeroed, += x3 (A, K, B) summed over K."""
     A, K, B = x3.shape
-    if x3.size < PARALLEL_THRESHOLD:
+    if x3.size < PARALLEL_THRESHOLD_CHEAP:
         _sum_mid_s(x3, out)
     else:
         # split K into enough chunks to keep every thread busy, none under about 4096 elements
@@ -379,9 +409,10 @@ def reduce_argext(x3: np.ndarray, vals: np.ndarray, idx: np.ndarray, want_max: b
     """vals, idx (A, B) = max/min of x3 (A, K, B) over K, and where (first occurrence)."""
     A, K, B = x3.shape
     if B == 1:
-        _pick(_argext_rows_p, _argext_rows_s, x3.size)(x3.reshape(A, K), vals.reshape(A), idx.reshape(A), want_max)
+        k = _pick(_argext_rows_p, _argext_rows_s, x3.size, PARALLEL_THRESHOLD_CHEAP)
+        k(x3.reshape(A, K), vals.reshape(A), idx.reshape(A), want_max)
     else:
-        _pick(_argext_mid_p, _argext_mid_s, x3.size)(x3, vals, idx, want_max)
+        _pick(_argext_mid_p, _argext_mid_s, x3.size, PARALLEL_THRESHOLD_CHEAP)(x3, vals, idx, want_max)
 
 
 # ---- row kernels on (M, K) contiguous arrays ----
@@ -505,7 +536,7 @@ def _transpose_tiles(src, dst):
 def ascontiguous(a: np.ndarray) -> np.ndarray:
     """np.ascontiguousarray, with large Fortran-ordered 2-D arrays (e.g. a weight gradient
     computed as a transposed product) transposed by tiles in parallel."""
-    if a.ndim == 2 and a.size >= PARALLEL_THRESHOLD and not a.flags.c_contiguous and a.flags.f_contiguous:
+    if a.ndim == 2 and a.size >= PARALLEL_THRESHOLD_CHEAP and not a.flags.c_contiguous and a.flags.f_contiguous:
         out = np.empty(a.shape, a.dtype)
         _transpose_tiles(a.T, out)
         return out

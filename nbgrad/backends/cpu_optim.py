@@ -38,6 +38,15 @@ def adam_step(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, 
                                          sqrt_bc2, eps, maximize, decoupled)
 
 
+@njit(cache=True, error_model="numpy")
+def adam_step_serial(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize,
+                     decoupled):  # pragma: no cover
+    """adam_step on one thread, for parameters too small to pay for waking the others."""
+    for i in range(x.size):
+        x[i], m[i], v[i] = _adam_element(x[i], d[i], m[i], v[i], c_decay, wd, one_b1, b2, one_b2, step_size,
+                                         sqrt_bc2, eps, maximize, decoupled)
+
+
 def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
                  weight_decay: float, decoupled: bool) -> tuple:
     """The per-step constants of adam_step, cast to the parameter's dtype (shared with the CUDA backend)."""
