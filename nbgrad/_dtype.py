@@ -54,15 +54,36 @@ def as_dtype(d: object) -> dtype:
     return from_numpy_dtype(np.dtype(d))
 
 
+_PROMOTED: dict[tuple[dtype, dtype], dtype] = {}
+
+
 def promote(a: dtype, b: dtype) -> dtype:
     """Promote two tensor dtypes of the same priority (NumPy's table matches PyTorch's here)."""
-    return from_numpy_dtype(np.promote_types(a.np, b.np))
+    if a is b:
+        return a
+    r = _PROMOTED.get((a, b))
+    if r is None:
+        r = _PROMOTED[(a, b)] = from_numpy_dtype(np.promote_types(a.np, b.np))
+    return r
+
+
+_Tensor: type | None = None  # nbgrad.Tensor, set at first use (tensor.py imports this module)
 
 
 def result_type(*operands: object) -> dtype:
     """PyTorch's promotion: dimensioned tensors > zero-dim tensors > Python scalars, by category."""
-    from .tensor import Tensor
-
+    global _Tensor
+    if _Tensor is None:
+        from .tensor import Tensor as _Tensor
+    Tensor = _Tensor
+    if len(operands) == 2:  # the common cases, decided without the tier table
+        a, b = operands
+        if type(a) is Tensor and a.ndim:
+            da = a.dtype
+            if type(b) is Tensor and b.ndim:
+                return promote(da, b.dtype)
+            if type(b) is float and da.category == 2:
+                return da
     tiers: list[dtype | None] = [None, None, None]
     for op in operands:
         if isinstance(op, Tensor):

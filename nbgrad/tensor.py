@@ -9,6 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtype as D
+from .autograd import backward_pass
+from .autograd.engine import Accumulation
 from .autograd.function import Version, accumulate_grad_node
 from .autograd.grad_mode import is_grad_enabled
 
@@ -26,6 +28,15 @@ class _RemovableHandle:
 
 class Tensor:
     __array_priority__ = 1000
+    # defaults read through the class until first set (_wrap runs on every op's output)
+    _grad: Tensor | None = None
+    grad_fn: Any = None
+    _base: Tensor | None = None
+    _view_fn: Any = None
+    _retains_grad = False
+    _hooks: tuple | list = ()
+    _accumulate_ref: Any = None
+    _name: str | None = None
 
     def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
         from .creation import tensor as _tensor
@@ -39,15 +50,7 @@ class Tensor:
         t._data = data
         t._backend = backend
         t._requires_grad = requires_grad
-        t._grad = None
-        t.grad_fn = None
         t._version = Version()
-        t._base = None
-        t._view_fn = None
-        t._retains_grad = False
-        t._hooks = []
-        t._accumulate_ref = None
-        t._name = None
         return t
 
     # ---------------------------------------------------------------- metadata
@@ -275,8 +278,6 @@ class Tensor:
         """Run the backward pass from this tensor: drains autograd.BackwardPass step by step."""
         if create_graph:
             raise NotImplementedError("nbgrad does not support create_graph (higher-order gradients)")
-        from .autograd import backward_pass
-
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported; use nbgrad.autograd.grad")
         backward_pass(self, gradient, retain_graph).run()
@@ -286,7 +287,7 @@ class Tensor:
             return
         if not self._retains_grad:
             self._retains_grad = True
-            self.grad_fn._retained.append(weakref.ref(self))
+            self.grad_fn.retain(weakref.ref(self))
 
     @property
     def retains_grad(self) -> bool:
@@ -310,14 +311,14 @@ class Tensor:
         if self.grad_fn is not None:
             self.grad_fn.register_hook(wrapped)
             return _RemovableHandle(self.grad_fn._pre_hooks, wrapped)
+        if not isinstance(self._hooks, list):
+            self._hooks = []
         self._hooks.append(wrapped)
         return _RemovableHandle(self._hooks, wrapped)
 
     def _accumulate(self, g: Any, record_values: bool, owned: bool = False) -> Any:
         """Add g into .grad (the AccumulateGrad step) and describe it. owned: g is a fresh
         array nothing else refers to, so the first .grad may be g itself rather than a copy."""
-        from .autograd.engine import Accumulation
-
         owned = owned and not self._hooks  # a hook may keep the array it was given
         for h in self._hooks:
             r = h(g)

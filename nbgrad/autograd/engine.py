@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
+from .anomaly import check_outputs, is_anomaly_enabled
 from .function import AccumulateGrad, Node
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-@dataclass
+@dataclass(slots=True)
 class Accumulation:
     """One gradient added into a leaf's .grad (or a retained non-leaf's)."""
 
@@ -29,7 +30,7 @@ class Accumulation:
     delta: Any  # the gradient that was added
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     index: int
     node: Node
@@ -42,9 +43,11 @@ def _owned(g: Any, incoming: Any, outs: tuple, node: Node) -> bool:
     """Whether a gradient a node's backward returned is a fresh NumPy array nothing else holds:
     not a view, not the node's incoming gradient passed through, not given to two inputs, not
     one of its saved values."""
-    return (isinstance(g, np.ndarray) and g.base is None and g is not incoming
-            and sum(o is g for o in outs) == 1
-            and not any(g is s for s in node.saved_arrays().values()))
+    if type(g) is not np.ndarray or g.base is not None or g is incoming:
+        return False
+    if sum(o is g for o in outs) != 1:
+        return False
+    return node._saved is None or not any(g is s.data for s in node._saved.values())
 
 
 def _add(backend: Any, a: Any, b: Any) -> Any:
@@ -68,8 +71,6 @@ class BackwardPass:
         inputs: Sequence[Tensor] | None = None,
         record_values: bool = False,
     ) -> None:
-        from .anomaly import is_anomaly_enabled
-
         self.retain_graph = retain_graph
         self.record_values = record_values
         self.check_nan = is_anomaly_enabled()
@@ -152,10 +153,11 @@ class BackwardPass:
     def step(self) -> Step:
         if not self._ready:
             raise StopIteration("the backward pass has finished")
-        _, _, node = heapq.heappop(self._ready)
+        node = heapq.heappop(self._ready)[2]
         grad = self.buffers.pop(node)
         owned = node in self.owned
-        self.owned.discard(node)
+        if owned:
+            self.owned.discard(node)
         for hook in node._pre_hooks:
             r = hook(grad)
             if r is not None:
@@ -165,7 +167,7 @@ class BackwardPass:
             if t is not None:
                 t._set_retained_grad(grad)
         step = Step(len(self.steps_done), node, (grad,), ())
-        if id(node) in self.capture:
+        if self.capture and id(node) in self.capture:
             if isinstance(node, AccumulateGrad):  # a leaf's tensor hooks run before capture too
                 for h in node.variable._hooks:
                     r = h(grad)
@@ -177,29 +179,39 @@ class BackwardPass:
             return step
         if isinstance(node, AccumulateGrad):
             step.accumulations.append(node.variable._accumulate(grad, self.record_values, owned))
-            self._finish(node, step)
+            self.steps_done.append(step)
             return step
-        node.check_alive()
-        outs = node.backward(grad)
-        outs = tuple(self._fit(node, i, g) for i, g in enumerate(outs))
+        if node._released:
+            node.check_alive()
+        nexts, shapes = node.next_functions, node.input_shapes
+        raw = node.backward(grad)
+        outs = []
+        for i, g in enumerate(raw):
+            if g is None or i >= len(nexts) or nexts[i][0] is None:
+                outs.append(None)
+            elif g.__class__ is np.ndarray and g.shape == shapes[i][0] and g.dtype == shapes[i][1]:
+                outs.append(g)
+            else:
+                outs.append(self._fit(node, i, g))
+        outs = tuple(outs)
         if self.check_nan:
-            from .anomaly import check_outputs
-
             check_outputs(node, outs, self.backend)
         step.grads_out = outs
-        for (nxt, _), g in zip(node.next_functions, outs):
+        buffers, deps = self.buffers, self.dependencies
+        for (nxt, _), g in zip(nexts, outs):
             if nxt is None:
                 continue
             if g is not None:
-                prev = self.buffers.get(nxt)
-                self.buffers[nxt] = _add(self.backend, prev, g)
+                prev = buffers.get(nxt)
+                buffers[nxt] = g if prev is None else _add(self.backend, prev, g)
                 if prev is not None or _owned(g, grad, outs, node):
                     self.owned.add(nxt)  # a sum is always a fresh array
                 else:
                     self.owned.discard(nxt)
-            self.dependencies[nxt] -= 1
-            if self.dependencies[nxt] == 0:
-                if nxt in self.buffers:
+            left = deps[nxt] - 1
+            deps[nxt] = left
+            if left == 0:
+                if nxt in buffers:
                     heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
                 else:
                     self._skip(nxt)

@@ -64,20 +64,21 @@ class Node:
 
     name = "Node"
     formula = ""
+    # defaults read through the class until first set (a node is made on every recorded op)
+    next_functions: tuple[tuple[Node | None, int], ...] = ()
+    _released = False
+    _pre_hooks: tuple | list = ()  # fn(grad) -> grad | None
+    _retained: tuple | list = ()  # weakrefs to non-leaf tensors with retain_grad()
+    site: tuple[str, int, str] | None = None
+    stack: list | None = None  # forward traceback, recorded in anomaly mode
+    input_shapes: tuple = ()
+    output_shape: tuple = ()
+    output_dtype: Any = None
 
     def __init__(self) -> None:
-        self.next_functions: tuple[tuple[Node | None, int], ...] = ()
         _seq[0] += 1
         self.sequence_nr = _seq[0]
         self._saved: dict[str, SavedTensor] | None = {}
-        self._released = False
-        self._pre_hooks: list[Any] = []  # fn(grad) -> grad | None
-        self._retained: list[Any] = []  # weakrefs to non-leaf tensors with retain_grad()
-        self.site: tuple[str, int, str] | None = None
-        self.stack: list | None = None  # forward traceback, recorded in anomaly mode
-        self.input_shapes: tuple = ()
-        self.output_shape: tuple = ()
-        self.output_dtype: Any = None
 
     # --- saving for backward ---
     def save(*args: Any, **tensors: Tensor) -> None:
@@ -117,7 +118,15 @@ class Node:
         raise NotImplementedError
 
     def register_hook(self, fn: Any) -> None:
+        if not isinstance(self._pre_hooks, list):
+            self._pre_hooks = []
         self._pre_hooks.append(fn)
+
+    def retain(self, ref: Any) -> None:
+        """Keep a weakref to a non-leaf output whose .grad is retained."""
+        if not isinstance(self._retained, list):
+            self._retained = []
+        self._retained.append(ref)
 
     def __repr__(self) -> str:
         return f"<{self.name} object at {hex(id(self))}>"

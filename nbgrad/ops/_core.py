@@ -31,6 +31,8 @@ def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None) -> Tensor:
 
 
 def broadcast_shape(*shapes: tuple) -> tuple:
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return tuple(shapes[0])
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
@@ -42,8 +44,12 @@ def broadcast_shape(*shapes: tuple) -> tuple:
 
 def ew(op: str, *arrays: Any, shape: tuple | None = None, dt: np.dtype | None = None, backend: Any) -> Any:
     """Elementwise kernel call on backend arrays, broadcasting to a common shape."""
-    shape = broadcast_shape(*[a.shape for a in arrays]) if shape is None else shape
-    dt = np.result_type(*[a.dtype for a in arrays]) if dt is None else dt
+    if shape is None:
+        shape = arrays[0].shape if len(arrays) == 1 else broadcast_shape(*[a.shape for a in arrays])
+    if dt is None:
+        dt = arrays[0].dtype
+        if any(a.dtype != dt for a in arrays):
+            dt = np.result_type(*[a.dtype for a in arrays])
     return backend.elementwise(op, list(arrays), shape, dt)
 
 
@@ -56,17 +62,25 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
            **attrs: Any) -> Tensor:
     """Wrap `out` in a Tensor and, if any input requires grad, attach a node."""
     t = Tensor._wrap(out, be)
-    if not needs_grad(*inputs):
+    if not is_grad_enabled() or not any(x is not None and x._requires_grad for x in inputs):
         return t
     node = node_cls()
     node.backend = be
-    node.next_functions = tuple(
-        (None, 0) if x is None or not x.requires_grad
-        else ((x.grad_fn, 0) if x.grad_fn is not None else (accumulate_grad_node(x), 0))
-        for x in inputs
-    )
-    node.input_shapes = tuple((None, None) if x is None else (x.shape, x.dtype.np) for x in inputs)
-    node.output_shape = t.shape
+    nexts, shapes = [], []
+    for x in inputs:
+        if x is None:
+            nexts.append((None, 0))
+            shapes.append((None, None))
+            continue
+        if not x._requires_grad:
+            nexts.append((None, 0))
+        else:
+            nexts.append((x.grad_fn if x.grad_fn is not None else accumulate_grad_node(x), 0))
+        d = x._data
+        shapes.append((d.shape, d.dtype))
+    node.next_functions = tuple(nexts)
+    node.input_shapes = tuple(shapes)
+    node.output_shape = out.shape
     node.output_dtype = t.dtype
     for k, v in attrs.items():
         setattr(node, k, v)

@@ -38,12 +38,12 @@ def _reduce(be: Any, per: Any, reduction: str, weight: Any) -> Any:
     return s
 
 
-def _grad_scale(be: Any, g: Any, shape: tuple, reduction: str, n: int) -> Any:
-    if reduction == "none":
-        return g
+def _grad_scale(be: Any, g: Any, reduction: str, n: int) -> Any:
+    """The upstream gradient of each element: g itself ("none"), else the one value g (a 0-d
+    array, which the elementwise kernels broadcast), divided by n for "mean"."""
     if reduction == "mean":
         g = ew("div", g, np.asarray(n, g.dtype), backend=be)
-    return be.view(g, lambda a: np.broadcast_to(a, shape))
+    return g
 
 
 class _PointwiseLoss(Node):
@@ -53,13 +53,13 @@ class _PointwiseLoss(Node):
     def backward(self, g: Any) -> tuple:
         x, y = self.saved("self"), self.saved("target")
         be = self.backend
-        gk = _grad_scale(be, g, x.shape, self.reduction, x.size)
+        gk = _grad_scale(be, g, self.reduction, x.size)
         if self.weight is not None:
-            gk = ew("mul", gk, self.weight, backend=be)
-        gx = ew(self.bw, gk, x, y, backend=be)
+            gk = ew("mul", gk, self.weight, shape=x.shape, backend=be)
+        gx = ew(self.bw, gk, x, y, shape=x.shape, backend=be)
         gy = None
         if self.next_functions[1][0] is not None:  # target requires grad
-            gy = ew(self.bw_target, gk, x, backend=be)
+            gy = ew(self.bw_target, gk, x, shape=x.shape, backend=be)
         return gx, gy
 
 
@@ -84,9 +84,9 @@ class MseLossBackward0(_PointwiseLoss):
     def backward(self, g: Any) -> tuple:
         x, y = self.saved("self"), self.saved("target")
         be = self.backend
-        gk = _grad_scale(be, g, x.shape, self.reduction, x.size)
+        gk = _grad_scale(be, g, self.reduction, x.size)
         d = ew("sub", x, y, backend=be)
-        gx = ew("mul", ew("mul", gk, d, backend=be), np.asarray(2, x.dtype), backend=be)
+        gx = ew("mul", ew("mul", gk, d, shape=x.shape, backend=be), np.asarray(2, x.dtype), backend=be)
         return gx, (ew("neg", gx, backend=be) if self.next_functions[1][0] is not None else None)
 
 
