@@ -19,9 +19,7 @@ __all__ = [
 
 
 def _as_list(x: Any) -> list:
-    from ..tensor import Tensor
-
-    return [x] if isinstance(x, Tensor) else list(x)
+    return [x] if hasattr(x, "_data") else list(x)  # a Tensor, or a sequence of them
 
 
 def backward_pass(
@@ -29,8 +27,6 @@ def backward_pass(
     inputs: Any = None, record_values: bool = False,
 ) -> BackwardPass:
     """Set up (without running) the backward pass that backward()/grad() would run."""
-    from ..tensor import Tensor
-
     outs = _as_list(outputs)
     gos = [None] * len(outs) if grad_outputs is None else _as_list(grad_outputs)
     if len(gos) != len(outs):
@@ -46,7 +42,7 @@ def backward_pass(
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             garr = o._backend.asarray(np.ones(o.shape, dtype=o.dtype.np))
         else:
-            if not isinstance(g, Tensor):
+            if not hasattr(g, "_data"):
                 raise TypeError("gradient must be a Tensor or None")
             if tuple(g.shape) != tuple(o.shape):
                 raise RuntimeError(

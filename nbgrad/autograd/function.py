@@ -26,15 +26,25 @@ class Version:
 
 
 class SavedTensor:
-    __slots__ = ("data", "version", "saved_version", "shape", "dtype_name", "origin")
+    __slots__ = ("data", "version", "saved_version", "src")
 
-    def __init__(self, t: Tensor, origin: str) -> None:
+    def __init__(self, t: Tensor, src: str | None) -> None:
         self.data = t._data
         self.version = t._version
         self.saved_version = t._version.value
-        self.shape = t.shape
-        self.dtype_name = t.dtype.name
-        self.origin = origin
+        self.src = src  # name of the node that made the tensor; None for a leaf
+
+    @property
+    def origin(self) -> str:
+        return "a leaf tensor" if self.src is None else f"output 0 of {self.src}"
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype_name(self) -> str:
+        return str(self.data.dtype)
 
     def unpack(self) -> Any:
         if self.version.value != self.saved_version:
@@ -85,10 +95,7 @@ class Node:
         (self,) = args
         assert self._saved is not None
         for k, t in tensors.items():
-            origin = (
-                f"output 0 of {t.grad_fn.name}" if t.grad_fn is not None else "a leaf tensor"
-            )
-            self._saved[k] = SavedTensor(t, origin)
+            self._saved[k] = SavedTensor(t, None if t.grad_fn is None else t.grad_fn.name)
 
     def saved(self, key: str) -> Any:
         if self._saved is None:

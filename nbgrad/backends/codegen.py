@@ -16,7 +16,9 @@ Each op gets four kernels:
 - `k_<op>_is` / `k_<op>_ip`: in place into the first operand (flat), which is not passed again:
   with `out` also read as an operand, LLVM's overlap check fails and the loop stays scalar
   (SGD's p - lr * d ran 5x slower); reading `out[i]` itself vectorises.
-`_ld` / `_ld2` (in cpu_kernels) pick the load by the operand's type at compile time.
+`_ld` / `_ld2` (in cpu_kernels) pick the load by the operand's type at compile time; a single
+value comes as a 0-d array (typed faster than a NumPy scalar by Numba's dispatcher), read once
+before the loop by `_hoist`.
 
 For float32, `math.exp`, `math.tanh` and the sigmoid become `vexp` / `vtanh` / `vsigmoid`
 (cpu_kernels): Cephes' float32 algorithms in plain arithmetic, so LLVM vectorises the loops
@@ -72,7 +74,7 @@ def source() -> str:
         "",
         "from numba import njit, prange",
         "",
-        "from .cpu_kernels import _ld, _ld2, _ntiles, _tile, vexp, vsigmoid, vtanh",
+        "from .cpu_kernels import _hoist, _ld, _ld2, _ntiles, _tile, vexp, vsigmoid, vtanh",
         "",
     ]
     # flat kernels: one loop over out.size; 2-D kernels: rows in parallel, columns inside;
@@ -96,6 +98,7 @@ def source() -> str:
                     "",
                     f"@njit(cache=True, nogil=True, parallel={par}, error_model=\"numpy\")",
                     f"def k_{name}_{kind}{suffix}({params + ', ' if params else ''}out):",
+                    *([f"    {params} = {', '.join(f'_hoist({v}_)' for v in _ARGS[first:nargs])}"] if params else []),
                     *("    " + lp for lp in loops),
                     f"{pad}{loads}",
                     f"{pad}{dst} = {expr}",

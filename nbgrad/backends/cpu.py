@@ -37,9 +37,9 @@ def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
 def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tuple[list, tuple | None]:
     """Kernel arguments for `operands` broadcast to `shape`, without materialising broadcasts
     where the kernels can read them in place. Returns (args, None) for the flat kernels: each
-    arg a flat array of the full size or a NumPy scalar (a single broadcast value); or
+    arg a flat array of the full size or a 0-d array (a single broadcast value); or
     (args, (R, C)) for the 2-D kernels: each arg an (R, C) array, a row of C values, a column
-    shaped (R, 1, 1) or a scalar. Called on every op, so the common case stays cheap."""
+    shaped (R, 1, 1) or a 0-d array. Called on every op, so the common case stays cheap."""
     args: list = []
     bcast: list = []  # positions in args of operands broadcast along some axes
     for o, dt in zip(operands, dtypes):
@@ -53,7 +53,7 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
             # a broadcast view (np.broadcast_to / expand): read its one copy of the data instead
             a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
         if a.size == 1 and a.shape != shape:
-            args.append(a.reshape(-1)[0])  # a NumPy scalar of the computation's dtype
+            args.append(a.reshape(()))  # a single value of the computation's dtype, as a 0-d array
         elif a.shape == shape:
             args.append(K.ascontiguous(a).reshape(-1))
         else:
@@ -81,15 +81,37 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
 _BOOL = np.dtype(bool)
 
 
+def _simple_operands(operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> list | None:
+    """Flat kernel arguments when every operand is an array of `dtype` that is either C-ordered
+    of the full `shape` or a single value (passed as a 0-d array); None otherwise."""
+    args = []
+    for o in operands:
+        if o.__class__ is not np.ndarray or o.dtype != dtype:
+            return None
+        if o.shape == shape:
+            if o.ndim > 1:
+                if not o.flags.c_contiguous:
+                    return None
+                o = o.reshape(-1)
+            elif o.ndim == 1 and o.strides[0] != o.itemsize and o.size > 1:
+                return None
+            args.append(o if o.ndim else o.reshape(1))  # out's shape is () too
+        elif o.size == 1:
+            args.append(o.reshape(()))
+        else:
+            return None
+    return args
+
+
 def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
     """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
     parameter and its gradient from a transposed product): C-ordered ones as they are,
-    Fortran-ordered ones as their (C, R, 1, 1) C-ordered transposes, single values as scalars.
+    Fortran-ordered ones as their (C, R, 1, 1) C-ordered transposes, single values as 0-d arrays.
     None when no operand is Fortran-ordered or one is broadcast or strided."""
     out, fortran = [], False
     for a, dt in zip(arrs, dtypes):
         if a.size == 1 and a.shape != shape:
-            out.append(a.reshape(-1)[0].astype(dt))
+            out.append(a.reshape(()).astype(dt))
         elif a.shape != shape:
             return None
         elif a.flags.c_contiguous:
@@ -129,7 +151,14 @@ class CpuBackend:
                     out: np.ndarray | None = None) -> np.ndarray:
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
         written as `dtype` (into `out` when given: an operand may be `out` itself)."""
-        if out is not None and not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
+        if out is None:
+            args = _simple_operands(operands, shape, dtype)
+            if args is not None:  # the common case, decided in one pass
+                res = np.empty(shape, dtype=dtype)
+                if res.size:
+                    K.elementwise(op, args, res.reshape(-1))
+                return res
+        elif not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
             out[...] = self.elementwise(op, operands, shape, dtype)
             return out
         arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
@@ -157,8 +186,11 @@ class CpuBackend:
         return out
 
     def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
-        acc = np.float64 if x.dtype.kind == "f" else np.int64
         nd = x.ndim
+        if len(axes) == nd and x.dtype.kind == "f" and x.size < K.PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
+            s = np.array(K.sum_flat_s(x.reshape(-1)), dtype=x.dtype)  # all of a small tensor
+            return s.reshape((1,) * nd) if keepdim else s
+        acc = np.float64 if x.dtype.kind == "f" else np.int64
         axes = tuple(sorted(a % nd for a in axes)) if nd else ()
         keep = [a for a in range(nd) if a not in axes]
         if axes and axes == tuple(range(axes[0], axes[-1] + 1)):

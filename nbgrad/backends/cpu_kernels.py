@@ -128,6 +128,19 @@ def _vsigmoid(x):
     return impl
 
 
+def _hoist(a):
+    return a
+
+
+@overload(_hoist)
+def _hoist_impl(a):
+    """A single value may come as a 0-d array (Numba types an array argument in a fraction of
+    the time it takes for a NumPy scalar): read it once, before the loop."""
+    if isinstance(a, types.Array) and a.ndim == 0:
+        return lambda a: a[()]
+    return lambda a: a
+
+
 def _ld(a, i):
     return a[i]
 
@@ -246,6 +259,15 @@ def _sum_mid_s(x, out):
             for k in range(K):
                 for j in range(B):
                     out[i, j] += x[i, k, j]
+
+
+@njit(cache=True, nogil=True, fastmath=_SUM_FLAGS)
+def sum_flat_s(x):
+    """The float64 sum of a small flat float array (a whole-tensor sum: the loss's mean)."""
+    acc = 0.0
+    for k in range(x.size):
+        acc += x[k]
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_SUM_FLAGS)

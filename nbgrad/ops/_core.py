@@ -44,13 +44,20 @@ def broadcast_shape(*shapes: tuple) -> tuple:
 
 def ew(op: str, *arrays: Any, shape: tuple | None = None, dt: np.dtype | None = None, backend: Any) -> Any:
     """Elementwise kernel call on backend arrays, broadcasting to a common shape."""
+    first = arrays[0]
     if shape is None:
-        shape = arrays[0].shape if len(arrays) == 1 else broadcast_shape(*[a.shape for a in arrays])
+        shape = first.shape
+        for a in arrays:
+            if a.shape != shape:
+                shape = broadcast_shape(*[a.shape for a in arrays])
+                break
     if dt is None:
-        dt = arrays[0].dtype
-        if any(a.dtype != dt for a in arrays):
-            dt = np.result_type(*[a.dtype for a in arrays])
-    return backend.elementwise(op, list(arrays), shape, dt)
+        dt = first.dtype
+        for a in arrays:
+            if a.dtype != dt:
+                dt = np.result_type(*[a.dtype for a in arrays])
+                break
+    return backend.elementwise(op, arrays, shape, dt)
 
 
 def needs_grad(*inputs: Tensor | None) -> bool:
@@ -62,28 +69,31 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
            **attrs: Any) -> Tensor:
     """Wrap `out` in a Tensor and, if any input requires grad, attach a node."""
     t = Tensor._wrap(out, be)
-    if not is_grad_enabled() or not any(x is not None and x._requires_grad for x in inputs):
+    if not is_grad_enabled():
         return t
-    node = node_cls()
-    node.backend = be
-    nexts, shapes = [], []
+    nexts, shapes, needed = [], [], False
     for x in inputs:
         if x is None:
             nexts.append((None, 0))
             shapes.append((None, None))
             continue
-        if not x._requires_grad:
-            nexts.append((None, 0))
-        else:
+        if x._requires_grad:
+            needed = True
             nexts.append((x.grad_fn if x.grad_fn is not None else accumulate_grad_node(x), 0))
+        else:
+            nexts.append((None, 0))
         d = x._data
         shapes.append((d.shape, d.dtype))
+    if not needed:
+        return t
+    node = node_cls()
+    node.backend = be
     node.next_functions = tuple(nexts)
     node.input_shapes = tuple(shapes)
     node.output_shape = out.shape
     node.output_dtype = t.dtype
-    for k, v in attrs.items():
-        setattr(node, k, v)
+    if attrs:
+        node.__dict__.update(attrs)
     if save:
         node.save(**save)
     node.site = _user_site()

@@ -24,9 +24,9 @@ class MmBackward0(Node):
         if a.ndim == 1 and b.ndim == 1:
             g2 = be.reshape(g2, (1, 1))
         elif a.ndim == 1:
-            g2 = be.view(g2, lambda t: np.expand_dims(t, -2))
+            g2 = be.reshape(g2, g2.shape[:-1] + (1, g2.shape[-1]))
         elif b.ndim == 1:
-            g2 = be.view(g2, lambda t: np.expand_dims(t, -1))
+            g2 = be.reshape(g2, g2.shape + (1,))
         ga = gb = None  # only the gradients an input needs (a network's input needs none)
         if self.next_functions[0][0] is not None:
             ga = be.matmul(g2, be.view(b2, lambda t: np.swapaxes(t, -1, -2)))
