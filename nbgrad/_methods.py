@@ -59,6 +59,8 @@ def _install() -> None:
     T.view_as = lambda self, other: S.view(self, *other.shape)
     T.reshape_as = lambda self, other: S.reshape(self, *other.shape)
     T.t = lambda self: S.transpose(self, 0, 1) if self.ndim == 2 else self
+    T.is_contiguous = lambda self: self._backend.is_contiguous(self._data)
+    T.contiguous = S.contiguous
 
 
 _install()

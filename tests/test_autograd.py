@@ -687,3 +687,41 @@ def test_leaf_grads_never_alias_each_other_or_the_callers_gradient():
     (x @ w).sum().backward()
     (x @ w).sum().backward()  # accumulates into the first .grad
     assert w.grad.tolist() == [[8.0] * 3] * 2 and kept[0].tolist() == [[4.0] * 3] * 2
+
+
+def test_leaves_keep_fresh_view_gradients_without_copies(monkeypatch):
+    """Like PyTorch's AccumulateGrad stealing a gradient with use count 1: a weight's gradient
+    that arrives as the transpose of a fresh product, or a bias's as a reshaped sum, becomes
+    .grad without a copy; a view of anything someone else holds is still copied."""
+    from nbgrad.backends.cpu import CpuBackend
+
+    copies = []
+    real_copy = CpuBackend.copy
+    monkeypatch.setattr(CpuBackend, "copy", lambda self, x: copies.append(x.shape) or real_copy(self, x))
+    lin = ng.nn.Linear(4, 3)
+    x = ng.randn(5, 4)
+    lin(x).relu().sum().backward()
+    assert copies == []
+    assert lin.weight.grad.is_contiguous() and lin.weight.grad.shape == (3, 4)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), ((x.numpy() @ lin.weight.detach().numpy().T
+                                                        + lin.bias.detach().numpy()) > 0).sum(0))
+    w = ng.ones(3, 2, requires_grad=True)
+    g = ng.arange(6.0).reshape(2, 3)
+    w.T.backward(g)  # the gradient is a view of the caller's g: copied
+    assert copies and not np.shares_memory(w.grad.numpy(), g.numpy())
+    w.grad.zero_()
+    assert g.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+def test_contiguous_and_is_contiguous_match_torch():
+    torch = pytest.importorskip("torch")
+    a = np.arange(6.0).reshape(2, 3)
+    for f in (lambda t: t, lambda t: t.T, lambda t: t[:, 1:]):
+        x, tx = f(ng.tensor(a, requires_grad=True)), f(torch.tensor(a, requires_grad=True))
+        assert x.is_contiguous() == tx.is_contiguous()
+        c, tc = x.contiguous(), tx.contiguous()
+        assert c.is_contiguous() and (c is x) == (tc is tx)
+        assert c is x or c.grad_fn.name == tc.grad_fn.name()
+        c.sum().backward()
+        tc.sum().backward()
+        np.testing.assert_array_equal(c.detach().numpy(), tc.detach().numpy())

@@ -8,6 +8,7 @@ object one step at a time, so the debugger shows exactly what backward does."""
 from __future__ import annotations
 
 import heapq
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -39,12 +40,44 @@ class Step:
     accumulations: list[Accumulation] = field(default_factory=list)
 
 
-def _owned(g: Any, incoming: Any, outs: tuple, node: Node) -> bool:
-    """Whether a gradient a node's backward returned is a fresh NumPy array nothing else holds:
-    not a view, not the node's incoming gradient passed through, not given to two inputs, not
-    one of its saved values."""
-    if type(g) is not np.ndarray or g.base is not None or g is incoming:
+def _base_refs(g: np.ndarray) -> int:
+    """References to g's base: g's own, this frame's `b`, getrefcount's argument, and any other."""
+    b = g.base
+    return sys.getrefcount(b)
+
+
+def _calibrate() -> int:
+    a = np.empty((2, 3))
+    v = a.T
+    del a
+    return _base_refs(v)
+
+
+_SOLE = _calibrate()  # _base_refs of a view whose base nothing else refers to
+
+
+def _sole_view(g: np.ndarray, extra: int) -> bool:
+    """g is a dense view of all of an array that nothing but g (and `extra` other views)
+    refers to: e.g. the transpose of a fresh product, or a reshape of a fresh sum. PyTorch's
+    AccumulateGrad steals a gradient whose use count is 1 in the same way."""
+    b = g.base
+    if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
         return False
+    del b  # so that _base_refs counts the same references as in _calibrate
+    return (g.flags.c_contiguous or g.flags.f_contiguous) and _base_refs(g) == _SOLE + extra
+
+
+def _owned(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool) -> bool:
+    """Whether a gradient a node's backward returned is a fresh NumPy array (or a view of one)
+    nothing else holds: not the node's incoming gradient passed through, not given to two
+    inputs, not one of its saved values. A view of an owned incoming gradient (a transpose
+    node passing it on) stays owned."""
+    if type(g) is not np.ndarray or g is incoming:
+        return False
+    if g.base is not None:
+        extra = 1 if incoming_owned and type(incoming) is np.ndarray and incoming.base is g.base else 0
+        if not _sole_view(g, extra):
+            return False
     if sum(o is g for o in outs) != 1:
         return False
     return node._saved is None or not any(g is s.data for s in node._saved.values())
@@ -204,7 +237,7 @@ class BackwardPass:
             if g is not None:
                 prev = buffers.get(nxt)
                 buffers[nxt] = g if prev is None else _add(self.backend, prev, g)
-                if prev is not None or _owned(g, grad, outs, node):
+                if prev is not None or _owned(g, grad, outs, node, owned):
                     self.owned.add(nxt)  # a sum is always a fresh array
                 else:
                     self.owned.discard(nxt)

@@ -296,6 +296,12 @@ def clone(x: Tensor) -> Tensor:
     return record(CloneBackward0, x._backend.copy(x._data), (x,), x._backend)
 
 
+def contiguous(x: Tensor) -> Tensor:
+    """x itself if C-ordered, else a C-ordered copy (PyTorch's clone to contiguous format)."""
+    be = x._backend
+    return x if be.is_contiguous(x._data) else record(CloneBackward0, be.contiguous(x._data), (x,), be)
+
+
 class ToCopyBackward0(CloneBackward0):
     name = "ToCopyBackward0"
     formula = "self: grad.to(self.dtype)"
