@@ -298,3 +298,41 @@ def test_module_delattr():
     assert [n for n, _ in m.named_parameters()] == ["0.weight", "2.weight", "2.bias"]
     with pytest.raises(AttributeError):
         m[0].bias
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xshape,bias", [((6, 4), True), ((6, 4), False), ((4,), True), ((2, 5, 4), True)])
+def test_functional_linear_matches_torch(dtype, xshape, bias):
+    """F.linear: the fused AddmmBackward0 (2-D input with a bias) and the matmul + add path
+    (anything else), against torch with a non-uniform upstream gradient, every input requiring grad."""
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    xa, wa, ba = (rng.standard_normal(s).astype(dtype) for s in (xshape, (3, 4), (3,)))
+    x, w = ng.tensor(xa, requires_grad=True), ng.tensor(wa, requires_grad=True)
+    tx, tw = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+    b, tb = (ng.tensor(ba, requires_grad=True), torch.tensor(ba, requires_grad=True)) if bias else (None, None)
+    out, tout = ng.nn.functional.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb)
+    if len(xshape) == 2 and bias:
+        assert out.grad_fn.name == tout.grad_fn.name() == "AddmmBackward0"
+    g = rng.standard_normal(tout.shape).astype(dtype)
+    out.backward(ng.tensor(g))
+    tout.backward(torch.tensor(g))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol)
+    for a, ta in ((x, tx), (w, tw)) + (((b, tb),) if bias else ()):
+        assert a.grad.dtype == ng.float32 if dtype == np.float32 else ng.float64
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), **tol)
+
+
+def test_functional_linear_errors_match_torch():
+    torch = _torch()
+    for xs, ws, bs in (((6, 5), (3, 4), (3,)), ((6, 4), (3, 4), (2,))):
+        a, b, c = (np.ones(s, np.float32) for s in (xs, ws, bs))
+        with pytest.raises(RuntimeError) as te:
+            torch.nn.functional.linear(torch.tensor(a), torch.tensor(b), torch.tensor(c))
+        with pytest.raises(RuntimeError) as ne:
+            ng.nn.functional.linear(ng.tensor(a), ng.tensor(b), ng.tensor(c))
+        if xs[1] != ws[1]:
+            assert str(ne.value) == str(te.value)
+    with pytest.raises(RuntimeError, match="dtype"):
+        ng.nn.functional.linear(ng.ones(2, 4), ng.ones(3, 4, dtype=ng.float64), ng.ones(3))

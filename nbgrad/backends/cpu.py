@@ -81,28 +81,31 @@ def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tup
 _BOOL = np.dtype(bool)
 
 
-def _simple_operands(operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> list | None:
-    """Flat kernel arguments when every operand is an array of `dtype` that is either C-ordered
-    of the full `shape` or a single value (passed as a 0-d array); None otherwise."""
-    args = []
+def _simple_operands(operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> tuple[list, bool] | None:
+    """Kernel arguments when every operand is an array of `dtype` that is C-ordered of the full
+    `shape`, a single value (passed as a 0-d array) or, for a 2-D `shape`, a contiguous row of
+    shape[1] values (a bias): (args, True) for the 2-D kernels, (args, False) for the flat
+    ones; None otherwise (the general path sorts those out)."""
+    full, rows = [], False
     for o in operands:
         if o.__class__ is not np.ndarray or o.dtype != dtype:
             return None
         if o.shape == shape:
-            if o.ndim > 1:
-                if not o.flags.c_contiguous:
-                    return None
-                o = o.reshape(-1)
-            elif o.ndim == 1 and o.strides[0] != o.itemsize and o.size > 1:
+            if o.ndim > 1 and not o.flags.c_contiguous:
                 return None
-            args.append(o if o.ndim else o.reshape(1))  # out's shape is () too
+            if o.ndim == 1 and o.strides[0] != o.itemsize and o.size > 1:
+                return None
+            full.append(o)
         elif o.size == 1:
-            args.append(o.reshape(()))
+            full.append(o.reshape(()) if o.ndim else o)
+        elif o.ndim == 1 and len(shape) == 2 and o.shape[0] == shape[1] and (o.strides[0] == o.itemsize):
+            full.append(o)
+            rows = True
         else:
             return None
-    return args
-
-
+    if rows:
+        return full, True
+    return [o if o.ndim == 1 else (o.reshape(-1) if o.ndim else o) for o in full], False
 def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
     """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
     parameter and its gradient from a transposed product): C-ordered ones as they are,
@@ -152,11 +155,12 @@ class CpuBackend:
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
         written as `dtype` (into `out` when given: an operand may be `out` itself)."""
         if out is None:
-            args = _simple_operands(operands, shape, dtype)
-            if args is not None:  # the common case, decided in one pass
+            simple = _simple_operands(operands, shape, dtype)
+            if simple is not None:  # the common cases, decided in one pass
+                args, two_d = simple
                 res = np.empty(shape, dtype=dtype)
                 if res.size:
-                    K.elementwise(op, args, res.reshape(-1))
+                    K.elementwise(op, args, res if two_d else res.reshape(-1))
                 return res
         elif not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
             out[...] = self.elementwise(op, operands, shape, dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from ..ops.elementwise import unary
-from ..ops.linalg import matmul
+from ..ops.linalg import linear  # noqa: F401
 from ..ops.loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss,
 )
@@ -22,11 +22,6 @@ def tanh(x: Tensor) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     return unary("sigmoid", x)
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    out = matmul(x, weight.T)
-    return out if bias is None else out + bias
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002

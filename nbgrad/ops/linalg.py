@@ -34,7 +34,8 @@ class MmBackward0(Node):
                 ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
             ga = be.sum_to(ga, a.shape)  # sum over broadcast batch dims
         if self.next_functions[1][0] is not None:
-            if b2.ndim == 2 and not be.is_contiguous(b2) and be.is_contiguous(be.view(b2, np.transpose)):
+            if (b2.ndim == 2 and a2.ndim == 2 and not be.is_contiguous(b2)
+                    and be.is_contiguous(be.view(b2, np.transpose))):
                 # other is a transposed view (x @ W.T): give its gradient the same layout, so
                 # the weight's .grad comes out C-ordered (the optimizer's fast path)
                 gb = be.view(be.matmul(be.view(g2, np.transpose), a2), np.transpose)
@@ -92,3 +93,34 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if node is None:
         node = MmBackward0 if a.ndim <= 2 and b.ndim <= 2 else BmmBackward0
     return record(node, out, (a, b), be, save={"self": a, "other": b})
+
+
+class AddmmBackward0(Node):
+    name = "AddmmBackward0"
+    formula = "self (bias): grad summed over rows; mat1 (input): grad @ weight; mat2 (weight): grad^T @ input"
+
+    def backward(self, g: Any) -> tuple:
+        be = self.backend
+        nf = self.next_functions
+        gb = be.sum(g, (0,), False) if nf[0][0] is not None else None
+        gx = be.matmul(g, self.saved("weight")) if nf[1][0] is not None else None
+        # (out, in) like the weight itself: C-ordered, so .grad needs no copy and SGD its fast path
+        gw = be.matmul(be.view(g, np.transpose), self.saved("input")) if nf[2][0] is not None else None
+        return gb, gx, gw
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias. A 2-D x with a (out,) bias is one node, as in PyTorch (AddmmBackward0,
+    without its TBackward0 of the weight); anything else is matmul then add."""
+    if (bias is None or not isinstance(x, Tensor) or x.ndim != 2 or weight.ndim != 2
+            or x._backend is not weight._backend or bias._backend is not x._backend
+            or x.dtype is not weight.dtype or bias.dtype is not x.dtype or bias.shape != (weight.shape[0],)):
+        out = matmul(x, weight.T)
+        return out if bias is None else out + bias
+    if x.shape[1] != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    be = x._backend
+    mm = be.matmul(x._data, be.view(weight._data, np.transpose))
+    out = be.elementwise("add", [mm, bias._data], mm.shape, mm.dtype)
+    return record(AddmmBackward0, out, (bias, x, weight), be, save={"input": x, "weight": weight})
