@@ -336,3 +336,14 @@ def test_functional_linear_errors_match_torch():
             assert str(ne.value) == str(te.value)
     with pytest.raises(RuntimeError, match="dtype"):
         ng.nn.functional.linear(ng.ones(2, 4), ng.ones(3, 4, dtype=ng.float64), ng.ones(3))
+
+
+@pytest.mark.parametrize("tgt", [[0, 4, -3], [0, -3, 7], [-100, 2, 9]])
+def test_out_of_range_targets_raise_like_torch(tgt):
+    torch = _torch()
+    x = np.zeros((3, 4), np.float32)
+    with pytest.raises(IndexError) as te:
+        torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(tgt))
+    with pytest.raises(IndexError) as ne:
+        ng.nn.functional.cross_entropy(ng.tensor(x), ng.tensor(tgt))
+    assert str(ne.value).startswith(str(te.value)[:-1])  # "Target 4 is out of bounds" (+ " for 4 classes.")

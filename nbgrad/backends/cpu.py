@@ -165,6 +165,12 @@ class CpuBackend:
         elif not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
             out[...] = self.elementwise(op, operands, shape, dtype)
             return out
+        elif operands[0] is out:  # e.g. SGD's p -= lr * d
+            simple = _simple_operands(operands, shape, dtype)
+            if simple is not None and not simple[1]:
+                if out.size:
+                    K.elementwise_inplace(op, simple[0][1:], out.reshape(-1))
+                return out
         arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
         first = 1 if op == "where" else 0  # where's condition does not take part in the dtype
         calc = arrs[first].dtype
@@ -240,8 +246,13 @@ class CpuBackend:
         return np.matmul(a, b)
 
     def _rows(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
-        xm = np.moveaxis(x, axis, -1)
-        return np.ascontiguousarray(xm).reshape(-1, x.shape[axis]), xm.shape
+        xm = x if axis in (-1, x.ndim - 1) else np.moveaxis(x, axis, -1)
+        return K.ascontiguous(xm).reshape(-1, x.shape[axis]), xm.shape
+
+    @staticmethod
+    def _unrows(out: np.ndarray, mshape: tuple, axis: int) -> np.ndarray:
+        out = out.reshape(mshape)
+        return out if axis in (-1, out.ndim - 1) else np.moveaxis(out, -1, axis)
 
     def softmax(self, x: np.ndarray, axis: int, log: bool) -> np.ndarray:
         if x.size == 0:
@@ -249,14 +260,14 @@ class CpuBackend:
         x2, mshape = self._rows(x, axis)
         out = np.empty_like(x2)
         K.softmax_rows(x2, out, log)
-        return np.moveaxis(out.reshape(mshape), -1, axis)
+        return self._unrows(out, mshape, axis)
 
     def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
         y2, mshape = self._rows(y, axis)
         g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
         out = np.empty_like(y2)
         K.softmax_rows_backward(y2, g2, out, log)
-        return np.moveaxis(out.reshape(mshape), -1, axis)
+        return self._unrows(out, mshape, axis)
 
     def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
         x2, mshape = self._rows(x, axis)
@@ -315,15 +326,17 @@ class CpuBackend:
 
     def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows x (N, C), targets t (N,): per-row -x[i, t[i]] (0 where ignored) and the 0/1 valid mask."""
-        valid = t != ignore_index
-        picked = x[np.arange(x.shape[0]), np.where(valid, t, 0)]
-        return np.where(valid, -picked, 0).astype(x.dtype), valid.astype(x.dtype)
+        per = np.empty(x.shape[0], dtype=x.dtype)
+        valid = np.empty(x.shape[0], dtype=x.dtype)
+        bad = K.nll_rows(K.ascontiguous(x), K.ascontiguous(t), ignore_index, per, valid)
+        if bad >= 0:
+            raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
+        return per, valid
 
     def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
-        """Gradient of nll_forward's per-row loss: -g[i] at (i, t[i]), zeros elsewhere."""
+        """Gradient of nll_forward's per-row loss: -g[i] at (i, t[i]), zeros elsewhere (g: N values or one)."""
         out = np.zeros((t.shape[0], classes), dtype=g.dtype)
-        valid = t != ignore_index
-        out[np.arange(t.shape[0])[valid], t[valid]] = -g[valid]
+        K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, out)
         return out
 
     def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
