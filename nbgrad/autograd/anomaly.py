@@ -9,11 +9,16 @@ from typing import Any
 
 import numpy as np
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = False
+    first_nonfinite = None
+
+
+_state = _State()
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 def note_forward(node: Any, out: Any, backend: Any) -> None:

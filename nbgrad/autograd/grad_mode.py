@@ -6,11 +6,15 @@ import functools
 import threading
 from typing import Any, Callable
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = True  # the default in every thread (a class attribute: no getattr default needed)
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(flag: bool) -> None:

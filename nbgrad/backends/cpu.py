@@ -197,9 +197,14 @@ class CpuBackend:
 
     def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
         nd = x.ndim
-        if len(axes) == nd and x.dtype.kind == "f" and x.size < K.PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
-            s = np.array(K.sum_flat_s(x.reshape(-1)), dtype=x.dtype)  # all of a small tensor
-            return s.reshape((1,) * nd) if keepdim else s
+        if x.dtype.kind == "f" and x.size < K.PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
+            if len(axes) == nd:  # all of a small tensor (a loss)
+                s = np.array(K.sum_flat_s(x.reshape(-1)), dtype=x.dtype)
+                return s.reshape((1,) * nd) if keepdim else s
+            if nd == 2 and axes in ((0,), (-2,)):  # the rows of a small matrix (a bias gradient)
+                out = np.zeros((1, x.shape[1]), dtype=np.float64)
+                K.reduce_sum(x.reshape(1, x.shape[0], x.shape[1]), out)
+                return out.astype(x.dtype).reshape((1, -1) if keepdim else -1)
         acc = np.float64 if x.dtype.kind == "f" else np.int64
         axes = tuple(sorted(a % nd for a in axes)) if nd else ()
         keep = [a for a in range(nd) if a not in axes]

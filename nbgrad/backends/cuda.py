@@ -489,7 +489,8 @@ class CudaBackend:
         out = self.full((N, classes), 0, g.dtype)
         gc, tc = self.contiguous(g), self.contiguous(t)
         if N:
-            launch(K.nll_backward, N, gc.buf, gc.offset, tc.buf, tc.offset, N, classes, ignore_index, out.buf)
+            gs = 0 if gc.size == 1 else 1
+            launch(K.nll_backward, N, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index, out.buf)
         return out
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,

@@ -347,11 +347,11 @@ def nll_forward(x, xo, t, to, N, C, ignore, per, valid):
 
 
 @cuda.jit
-def nll_backward(g, go, t, to, N, C, ignore, out):
-    for i in range(cuda.grid(1), N, cuda.gridsize(1)):
+def nll_backward(g, go, gs, t, to, N, C, ignore, out):
+    for i in range(cuda.grid(1), N, cuda.gridsize(1)):  # gs: 1, or 0 for one value for every row
         c = t[to + i]
         if c != ignore and 0 <= c < C:
-            out[i * C + c] = -g[go + i]
+            out[i * C + c] = -g[go + i * gs]
 
 
 _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU

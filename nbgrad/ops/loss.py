@@ -136,9 +136,7 @@ class NllLossBackward0(Node):
         shape = self.input_shapes[0][0]
         be = self.backend
         t = self.target
-        gk = ew("div", g, self.n, dt=g.dtype, backend=be) if self.reduction == "mean" else g
-        if self.reduction != "none":
-            gk = be.view(gk, lambda a: np.broadcast_to(a, t.shape))
+        gk = ew("div", g, self.n, dt=g.dtype, backend=be) if self.reduction == "mean" else g  # one value, or N
         gx = be.nll_backward(be.reshape(gk, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index)
         return be.reshape(gx, shape), None
 
