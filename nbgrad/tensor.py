@@ -26,6 +26,9 @@ class _RemovableHandle:
             self._hooks.remove(self._fn)
 
 
+_DEVICES: dict[str, Any] = {}  # backend name -> ng.device (immutable, so shared)
+
+
 class Tensor:
     __array_priority__ = 1000
     # defaults read through the class until first set (_wrap runs on every op's output)
@@ -75,9 +78,12 @@ class Tensor:
 
     @property
     def device(self) -> Any:
-        from ._device import device
+        d = _DEVICES.get(self._backend.name)
+        if d is None:
+            from ._device import device
 
-        return device(self._backend.name)
+            d = _DEVICES[self._backend.name] = device(self._backend.name)
+        return d
 
     @property
     def is_cuda(self) -> bool:

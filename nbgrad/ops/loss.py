@@ -152,7 +152,7 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.ndim else 0}).")
     be = input._backend
-    if target.device != input.device:
+    if target._backend is not input._backend:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {target.device}!")
     t = be.astype(target._data, np.dtype(np.int64))

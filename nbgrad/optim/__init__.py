@@ -38,8 +38,8 @@ class Optimizer:
         with no_grad():
             for g in self.param_groups:
                 for p in g["params"]:
-                    if p.grad is not None:
-                        self._update(p, p.grad._data, g, self.state.setdefault(id(p), {}))
+                    if p._grad is not None:
+                        self._update(p, p._grad._data, g, self.state.setdefault(id(p), {}))
 
     def _update(self, p: Any, grad: np.ndarray, g: dict, st: dict) -> None:
         raise NotImplementedError
@@ -58,7 +58,16 @@ class SGD(Optimizer):
     def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
         be = p._backend
         dt = p._data.dtype
-        shape = p.shape
+        shape = p._data.shape
+        if g["maximize"] or g["weight_decay"] or g["momentum"]:
+            d = self._direction(p, d, g, st)
+        be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
+        p._version.value += 1
+
+    @staticmethod
+    def _direction(p: Any, d: np.ndarray, g: dict, st: dict) -> Any:
+        """The update direction with maximize, weight decay and momentum (PyTorch's order)."""
+        be, dt, shape = p._backend, p._data.dtype, p._data.shape
 
         def ew(op: str, x: Any, y: Any) -> Any:
             return be.elementwise(op, [x, y], shape, dt)
@@ -77,8 +86,7 @@ class SGD(Optimizer):
                 buf = ew("add", scaled(buf, g["momentum"]), scaled(d, 1 - g["dampening"]))
             st["momentum_buffer"] = buf
             d = ew("add", d, scaled(buf, g["momentum"])) if g["nesterov"] else buf
-        be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
-        p._version.value += 1
+        return d
 
 
 class Adam(Optimizer):
