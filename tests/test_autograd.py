@@ -725,3 +725,28 @@ def test_contiguous_and_is_contiguous_match_torch():
         c.sum().backward()
         tc.sum().backward()
         np.testing.assert_array_equal(c.detach().numpy(), tc.detach().numpy())
+
+
+def test_gradient_given_to_several_inputs_is_kept_by_one_leaf_at_most(monkeypatch):
+    """AddBackward0 hands one fresh array to both inputs: one leaf may keep it (the other
+    consumers only read it), never two, and values stay right after in-place edits of .grad."""
+    from nbgrad.backends.cpu import CpuBackend
+
+    copies = []
+    real_copy = CpuBackend.copy
+    monkeypatch.setattr(CpuBackend, "copy", lambda self, x: copies.append(x.shape) or real_copy(self, x))
+    a, b, c = (ng.tensor([1.0, 2.0, 3.0], requires_grad=True) for _ in range(3))
+    ((a * 1.5 + b) * 2).sum().backward()  # b keeps the array that MulBackward0 (of a) then reads
+    assert copies == []
+    b.grad.zero_()
+    assert a.grad.tolist() == [3.0, 3.0, 3.0]
+    ((a + c) * 2).sum().backward()  # two leaves get the same array: one of them copies
+    assert len(copies) == 1 and not np.shares_memory(a.grad.numpy(), c.grad.numpy())
+    assert a.grad.tolist() == [5.0, 5.0, 5.0] and c.grad.tolist() == [2.0, 2.0, 2.0]
+    kept = []
+    d = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    e = d * 1.5
+    e.register_hook(lambda t: kept.append(t))  # a consumer with a hook: nobody keeps the array
+    ((e + b) * 2).sum().backward()
+    b.grad.zero_()
+    assert kept[0].tolist() == [2.0, 2.0, 2.0]

@@ -67,20 +67,23 @@ def _sole_view(g: np.ndarray, extra: int) -> bool:
     return (g.flags.c_contiguous or g.flags.f_contiguous) and _base_refs(g) == _SOLE + extra
 
 
-def _owned(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool) -> bool:
-    """Whether a gradient a node's backward returned is a fresh NumPy array (or a view of one)
-    nothing else holds: not the node's incoming gradient passed through, not given to two
-    inputs, not one of its saved values. A view of an owned incoming gradient (a transpose
-    node passing it on) stays owned."""
-    if type(g) is not np.ndarray or g is incoming:
-        return False
-    if g.base is not None:
+def _fresh_uses(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool) -> int:
+    """How many of a node's outputs are `g`, if g is a fresh NumPy array (or a view of one) that
+    nothing outside the engine holds; 0 otherwise. Fresh: made by the node, or the node's own
+    incoming gradient (or a view of it, e.g. a transpose) when that was fresh; never one of the
+    node's saved values."""
+    if type(g) is not np.ndarray:
+        return 0
+    if g is incoming:
+        if not incoming_owned:
+            return 0
+    elif g.base is not None:
         extra = 1 if incoming_owned and type(incoming) is np.ndarray and incoming.base is g.base else 0
         if not _sole_view(g, extra):
-            return False
-    if sum(o is g for o in outs) != 1:
-        return False
-    return node._saved is None or not any(g is s.data for s in node._saved.values())
+            return 0
+    if node._saved is not None and any(g is s.data for s in node._saved.values()):
+        return 0
+    return sum(o is g for o in outs)
 
 
 def _add(backend: Any, a: Any, b: Any) -> Any:
@@ -231,14 +234,25 @@ class BackwardPass:
             check_outputs(node, outs, self.backend)
         step.grads_out = outs
         buffers, deps = self.buffers, self.dependencies
+        granted: set[int] = set()  # fresh arrays given to several inputs, already owned by one leaf
         for (nxt, _), g in zip(nexts, outs):
             if nxt is None:
                 continue
             if g is not None:
                 prev = buffers.get(nxt)
                 buffers[nxt] = g if prev is None else _add(self.backend, prev, g)
-                if prev is not None or _owned(g, grad, outs, node, owned):
-                    self.owned.add(nxt)  # a sum is always a fresh array
+                if prev is None:  # a sum (below) is always a fresh array
+                    uses = _fresh_uses(g, grad, outs, node, owned)
+                    if uses > 1:
+                        # one array to several inputs (AddBackward0): one leaf may keep it, as
+                        # the other nodes only read it
+                        if (id(g) in granted or not isinstance(nxt, AccumulateGrad)
+                                or any(n is not None and n._pre_hooks for (n, _), o in zip(nexts, outs) if o is g)):
+                            uses = 0
+                        else:
+                            granted.add(id(g))
+                if prev is not None or uses:
+                    self.owned.add(nxt)
                 else:
                     self.owned.discard(nxt)
             left = deps[nxt] - 1
