@@ -2,7 +2,8 @@
 
 `BackwardPass(...)` walks the graph from the roots; each `step()` runs exactly
 one node (a grad_fn or an AccumulateGrad) and returns a `Step` record.
-`Tensor.backward()` and `autograd.grad()` drain it; nbgrad-tui drives the same
+`Tensor.backward()` and `autograd.grad()` drain it with run() (the same step()s,
+keeping no records); nbgrad-tui drives the same
 object one step at a time, so the debugger shows exactly what backward does."""
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class BackwardPass:
         self.record_values = record_values
         self.check_nan = is_anomaly_enabled()
         self.steps_done: list[Step] = []
+        self.keep_steps = True  # step() records a Step in steps_done
         self.buffers: dict[Node, Any] = {}
         # nodes whose buffer is a fresh array nothing else refers to: a leaf may keep it as
         # its .grad instead of a copy (see _owned)
@@ -155,7 +157,7 @@ class BackwardPass:
 
     # --- state the debugger reads ---
     def is_done(self, node: Node) -> bool:
-        return node in self._done_set
+        return node in self._done_set or (not self.keep_steps and self.finished)
 
     @property
     def _done_set(self) -> set[Node]:
@@ -182,11 +184,14 @@ class BackwardPass:
             yield self.step()
 
     def run(self) -> None:
-        for _ in self:
-            pass
+        """Drain the pass: the same step() per node, without keeping Step records (backward()
+        reads none; the debugger steps one at a time and keeps them all)."""
+        self.keep_steps = False
+        while self._ready:
+            self.step()
 
     # --- one node ---
-    def step(self) -> Step:
+    def step(self) -> Step | None:
         if not self._ready:
             raise StopIteration("the backward pass has finished")
         node = heapq.heappop(self._ready)[2]
@@ -202,7 +207,7 @@ class BackwardPass:
             t = ref()
             if t is not None:
                 t._set_retained_grad(grad)
-        step = Step(len(self.steps_done), node, (grad,), ())
+        step = Step(len(self.steps_done), node, (grad,), ()) if self.keep_steps else None
         if self.capture and id(node) in self.capture:
             if isinstance(node, AccumulateGrad):  # a leaf's tensor hooks run before capture too
                 for h in node.variable._hooks:
@@ -210,12 +215,15 @@ class BackwardPass:
                     if r is not None:
                         grad = r
             self.captured[self.capture[id(node)]] = grad
-            step.grads_out = tuple(None for _ in node.next_functions)
+            if step is not None:
+                step.grads_out = tuple(None for _ in node.next_functions)
             self._finish(node, step)
             return step
         if isinstance(node, AccumulateGrad):
-            step.accumulations.append(node.variable._accumulate(grad, self.record_values, owned))
-            self.steps_done.append(step)
+            acc = node.variable._accumulate(grad, self.record_values, owned)
+            if step is not None:
+                step.accumulations.append(acc)
+                self.steps_done.append(step)
             return step
         if node._released:
             node.check_alive()
@@ -232,7 +240,8 @@ class BackwardPass:
         outs = tuple(outs)
         if self.check_nan:
             check_outputs(node, outs, self.backend)
-        step.grads_out = outs
+        if step is not None:
+            step.grads_out = outs
         buffers, deps = self.buffers, self.dependencies
         granted: set[int] = set()  # fresh arrays given to several inputs, already owned by one leaf
         for (nxt, _), g in zip(nexts, outs):
@@ -288,7 +297,8 @@ class BackwardPass:
             g = g.astype(dt)
         return g
 
-    def _finish(self, node: Node, step: Step) -> None:
+    def _finish(self, node: Node, step: Step | None) -> None:
         if not self.retain_graph and not isinstance(node, AccumulateGrad):
             node.release()
-        self.steps_done.append(step)
+        if step is not None:
+            self.steps_done.append(step)
