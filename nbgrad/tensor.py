@@ -335,7 +335,8 @@ class Tensor:
             before = before.copy()
         if self._grad is None:
             be = self._backend
-            keep = (owned and not record_values and g.dtype == self.dtype.np and g.shape == self.shape
+            d = self._data
+            keep = (owned and not record_values and g.dtype == d.dtype and g.shape == d.shape
                     and be.is_contiguous(g))  # the parameter's layout (PyTorch's layout contract)
             self._grad = Tensor._wrap(g if keep else be.copy(be.astype(g, self.dtype.np)), be)
         else:

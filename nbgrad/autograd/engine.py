@@ -82,9 +82,23 @@ def _fresh_uses(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: 
         extra = 1 if incoming_owned and type(incoming) is np.ndarray and incoming.base is g.base else 0
         if not _sole_view(g, extra):
             return 0
-    if node._saved is not None and any(g is s.data for s in node._saved.values()):
-        return 0
-    return sum(o is g for o in outs)
+    if node._saved:
+        for sv in node._saved.values():
+            if g is sv.data:
+                return 0
+    uses = 0
+    for o in outs:
+        if o is g:
+            uses += 1
+    return uses
+
+
+def _hooked(g: Any, nexts: tuple, outs: tuple) -> bool:
+    """Whether a node that receives g has hooks (which may keep it)."""
+    for (n, _), o in zip(nexts, outs):
+        if o is g and n is not None and n._pre_hooks:
+            return True
+    return False
 
 
 def _add(backend: Any, a: Any, b: Any) -> Any:
@@ -255,8 +269,8 @@ class BackwardPass:
                     if uses > 1:
                         # one array to several inputs (AddBackward0): one leaf may keep it, as
                         # the other nodes only read it
-                        if (id(g) in granted or not isinstance(nxt, AccumulateGrad)
-                                or any(n is not None and n._pre_hooks for (n, _), o in zip(nexts, outs) if o is g)):
+                        if (not isinstance(nxt, AccumulateGrad) or id(g) in granted
+                                or _hooked(g, nexts, outs)):
                             uses = 0
                         else:
                             granted.add(id(g))

@@ -93,9 +93,14 @@ class Node:
     # --- saving for backward ---
     def save(*args: Any, **tensors: Tensor) -> None:
         (self,) = args
-        assert self._saved is not None
+        self.save_all(tensors)
+
+    def save_all(self, tensors: dict[str, Tensor]) -> None:
+        saved = self._saved
+        assert saved is not None
         for k, t in tensors.items():
-            self._saved[k] = SavedTensor(t, None if t.grad_fn is None else t.grad_fn.name)
+            fn = t.grad_fn
+            saved[k] = SavedTensor(t, None if fn is None else fn.name)
 
     def saved(self, key: str) -> Any:
         if self._saved is None:
@@ -148,8 +153,14 @@ class AccumulateGrad(Node):
     def __init__(self, variable: Tensor) -> None:
         super().__init__()
         self.variable = variable
-        self.output_shape = variable.shape
-        self.output_dtype = variable.dtype
+
+    @property  # type: ignore[override]
+    def output_shape(self) -> tuple:
+        return self.variable.shape
+
+    @property  # type: ignore[override]
+    def output_dtype(self) -> Any:
+        return self.variable.dtype
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return ()

@@ -85,27 +85,31 @@ def _simple_operands(operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> 
     """Kernel arguments when every operand is an array of `dtype` that is C-ordered of the full
     `shape`, a single value (passed as a 0-d array) or, for a 2-D `shape`, a contiguous row of
     shape[1] values (a bias): (args, True) for the 2-D kernels, (args, False) for the flat
-    ones; None otherwise (the general path sorts those out)."""
-    full, rows = [], False
+    ones; None otherwise (the general path sorts those out). Runs on every op: kept lean."""
+    args, rows, nd = [], False, len(shape)
     for o in operands:
         if o.__class__ is not np.ndarray or o.dtype != dtype:
             return None
-        if o.shape == shape:
-            if o.ndim > 1 and not o.flags.c_contiguous:
+        s = o.shape
+        if s == shape:
+            if nd == 1:
+                if o.strides[0] != o.itemsize and s[0] > 1:
+                    return None
+            elif nd > 1 and not o.flags.c_contiguous:
                 return None
-            if o.ndim == 1 and o.strides[0] != o.itemsize and o.size > 1:
-                return None
-            full.append(o)
+            args.append(o)
         elif o.size == 1:
-            full.append(o.reshape(()) if o.ndim else o)
-        elif o.ndim == 1 and len(shape) == 2 and o.shape[0] == shape[1] and (o.strides[0] == o.itemsize):
-            full.append(o)
+            args.append(o.reshape(()) if o.ndim else o)
+        elif nd == 2 and len(s) == 1 and s[0] == shape[1] and o.strides[0] == o.itemsize:
+            args.append(o)
             rows = True
         else:
             return None
-    if rows:
-        return full, True
-    return [o if o.ndim == 1 else (o.reshape(-1) if o.ndim else o) for o in full], False
+    if rows or nd <= 1:
+        return args, rows
+    return [o.reshape(-1) if o.ndim else o for o in args], False
+
+
 def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
     """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
     parameter and its gradient from a transposed product): C-ordered ones as they are,

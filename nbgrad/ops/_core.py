@@ -91,11 +91,11 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
     node.next_functions = tuple(nexts)
     node.input_shapes = tuple(shapes)
     node.output_shape = out.shape
-    node.output_dtype = t.dtype
+    node.output_dtype = out.dtype
     if attrs:
         node.__dict__.update(attrs)
     if save:
-        node.save(**save)
+        node.save_all(save)
     node.site = _user_site()
     if is_anomaly_enabled():
         import traceback
