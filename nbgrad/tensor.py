@@ -53,8 +53,15 @@ class Tensor:
         t._data = data
         t._backend = backend
         t._requires_grad = requires_grad
-        t._version = Version()
         return t
+
+    def __getattr__(self, name: str) -> Any:
+        # only for attributes not found the normal way: the version counter is made on first use
+        # (most op outputs are never saved for backward nor modified in place)
+        if name == "_version":
+            v = self._version = Version()
+            return v
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # ---------------------------------------------------------------- metadata
     @property
