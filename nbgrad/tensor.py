@@ -430,11 +430,11 @@ class Tensor:
         to the overwritten elements any more."""
         if is_grad_enabled() and self.requires_grad and not self.is_leaf:
             from .ops.elementwise import where
-            from .ops.shape import getitem
+            from .ops.shape import getitem, is_index_array
 
             be = self._backend
             items = index if isinstance(index, tuple) else (index,)
-            if index is not Ellipsis and not any(isinstance(i, np.ndarray) for i in items):
+            if index is not Ellipsis and not any(is_index_array(i) for i in items):
                 view = getitem(self, index)  # a basic index: write through a view (CopySlices)
                 if view._base is not None:
                     src = be.copy(view._data)

@@ -160,3 +160,55 @@ def test_gradcheck_on_cuda():
     x = ng.randn(3, 2, dtype=ng.float64, requires_grad=True)
     w = ng.randn(2, 4, dtype=ng.float64, requires_grad=True)
     assert ng.autograd.gradcheck(lambda a, b: (a @ b).tanh().sum(1), (x, w))
+
+
+_INDEXINGS = [
+    lambda x, i, j: x[i],
+    lambda x, i, j: x[:, i],
+    lambda x, i, j: x[..., i],
+    lambda x, i, j: x[i, :, j],  # advanced items apart: their block goes first
+    lambda x, i, j: x[i, j],
+    lambda x, i, j: x[None, 1:3, i],
+    lambda x, i, j: x[i.reshape(2, 1), :, j.reshape(1, 2)],
+    lambda x, i, j: x[i, [0, 2, 1]],  # a host list next to a device tensor
+]
+
+
+@pytest.mark.parametrize("k", range(len(_INDEXINGS)))
+def test_integer_index_tensors_stay_on_the_device(k, monkeypatch):
+    """x[idx] with CUDA index tensors (negative and repeated entries) matches torch forward and
+    backward, and the index values are never copied to the host."""
+    torch = pytest.importorskip("torch")
+    from nbgrad.backends.cuda import CudaBackend
+
+    f = _INDEXINGS[k]
+    rng = np.random.default_rng(k)
+    xa = rng.standard_normal((4, 5, 6))
+    ia, ja = np.array([3, -1, 3]), np.array([0, 4, -2])
+    if k == 6:
+        ia, ja = ia[:2], ja[:2]
+    x, i, j = ng.tensor(xa, requires_grad=True), ng.tensor(ia), ng.tensor(ja)
+    to_host = CudaBackend.to_numpy
+    monkeypatch.setattr(CudaBackend, "to_numpy", lambda self, a: pytest.fail("index copied to the host"))
+    out = f(x, i, j)
+    g = ng.tensor(rng.standard_normal(out.shape))
+    out.backward(g)
+    monkeypatch.setattr(CudaBackend, "to_numpy", to_host)
+    tx = torch.tensor(xa, requires_grad=True)
+    tout = f(tx, torch.tensor(ia), torch.tensor(ja))
+    tout.backward(torch.tensor(g.cpu().numpy()))
+    np.testing.assert_allclose(out.detach().cpu().numpy(), tout.detach().numpy())
+    np.testing.assert_allclose(x.grad.cpu().numpy(), tx.grad.numpy())
+
+
+def test_index_out_of_range_on_cuda_raises_at_the_next_host_copy():
+    x = ng.arange(10.0)
+    y = x[ng.tensor([2, 10])]  # no host round trip here: the kernel sets an error flag
+    with pytest.raises(IndexError, match="index out of range"):
+        y.cpu()
+    z = ng.zeros(5)
+    z[ng.tensor([1, -5])] = 2.0
+    assert z.tolist() == [2.0, 2.0, 0.0, 0.0, 0.0]  # the flag was reset
+    z[ng.tensor([5])] = 1.0
+    with pytest.raises(IndexError, match="index out of range"):
+        ng.cuda.synchronize()

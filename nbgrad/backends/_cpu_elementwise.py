@@ -1576,6 +1576,67 @@ def k_clamp_ip(b_, c_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_index_pos_s(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_index_pos_p(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_index_pos_2s(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_index_pos_2p(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_index_pos_tp(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_index_pos_is(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_index_pos_ip(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_tanh_bw_s(a_, b_, out):
     a_, b_ = _hoist(a_), _hoist(b_)
     for i in prange(out.size):

@@ -100,6 +100,34 @@ def _contig_strides(shape: tuple) -> tuple:
     return tuple(reversed(st))
 
 
+def _advanced_layout(items: tuple, ndim: int) -> tuple[list, int, int]:
+    """For an index with advanced items (arrays, and ints next to them): the dimension of x each
+    item indexes (None for None / Ellipsis), where the broadcast block of the advanced items
+    starts in the result (NumPy's rule: in place when they are adjacent, else first), and the
+    number of dimensions of that block."""
+    def is_arr(it: Any) -> bool:
+        return isinstance(it, (np.ndarray, CudaArray))
+
+    used = sum(it.ndim if is_arr(it) and it.dtype == np.bool_ else 1
+               for it in items if it is not None and it is not Ellipsis)
+    ell = ndim - used
+    dims, d = [], 0
+    for it in items:
+        dims.append(None if it is None or it is Ellipsis else d)
+        if it is Ellipsis:
+            d += ell
+        elif it is not None:
+            d += it.ndim if is_arr(it) and it.dtype == np.bool_ else 1
+    adv = [k for k, it in enumerate(items) if is_arr(it) or isinstance(it, (int, np.integer))]
+    adjacent = all(is_arr(items[k]) or isinstance(items[k], (int, np.integer)) for k in range(adv[0], adv[-1] + 1))
+    first = 0
+    if adjacent:
+        for it in items[: adv[0]]:
+            first += ell if it is Ellipsis else (1 if it is None or isinstance(it, slice) else 0)
+    block = len(np.broadcast_shapes(*[items[k].shape if is_arr(items[k]) else () for k in adv]))
+    return dims, first, block
+
+
 class CudaArray:
     """A strided view of a device buffer (strides and offset in elements)."""
 
@@ -180,6 +208,8 @@ class CudaBackend:
         self.name = f"cuda:{index}"
         self.cuda = cuda
         self.pool = _Pool()
+        self._bad: Any = None  # device flag: an index out of range (see check_errors)
+        self._bad_pending = False
 
     # -------------------------------------------------------------- memory and transfer
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
@@ -222,6 +252,7 @@ class CudaBackend:
         return CudaArray(_Storage(buf, None, None, owner=obj), shape, strides, -low, dt, self)
 
     def to_numpy(self, x: CudaArray) -> np.ndarray:
+        self.check_errors()
         if not isinstance(x, CudaArray):
             return np.asarray(x)
         if x.host is not None:
@@ -233,6 +264,7 @@ class CudaBackend:
 
     def synchronize(self) -> None:
         self.cuda.synchronize()
+        self.check_errors()
 
     # -------------------------------------------------------------- elementwise
     def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
@@ -319,14 +351,61 @@ class CudaBackend:
     @staticmethod
     def _is_basic(index: Any) -> bool:
         items = index if isinstance(index, tuple) else (index,)
-        return not any(isinstance(i, (np.ndarray, list)) for i in items)
+        return not any(isinstance(i, (np.ndarray, list, CudaArray)) for i in items)
 
-    def _positions(self, x: CudaArray, index: Any) -> np.ndarray:
-        """Buffer positions of x[index] for an advanced index, computed on the host."""
+    @staticmethod
+    def _host_positions(x: CudaArray, index: Any) -> np.ndarray:
+        """Buffer positions of x[index] for an index of host arrays, computed on the host
+        (from x's shape and strides only)."""
         pos = np.full(x.shape, x.offset, dtype=np.int64)
         for d, (s, st) in enumerate(zip(x.shape, x.strides)):
             pos += (np.arange(s, dtype=np.int64) * st).reshape((s,) + (1,) * (x.ndim - d - 1))
         return np.ascontiguousarray(pos[index])
+
+    def _positions(self, x: CudaArray, index: Any) -> CudaArray:
+        """Buffer positions (int64, on the device) of x[index] for an advanced index. Integer
+        index arrays on the device add their part there, with no host round trip: an index out
+        of range gives a negative position, which the gather / scatter kernels report through
+        the error flag (checked at the next copy to the host, like PyTorch's device-side
+        assert). Host index arrays (and masks) are applied on the host."""
+        items = index if isinstance(index, tuple) else (index,)
+        dev = [k for k, it in enumerate(items) if isinstance(it, CudaArray)]
+        if dev and any(isinstance(it, np.ndarray) and it.dtype == np.bool_ for it in items):
+            items = tuple(self.to_numpy(it) if isinstance(it, CudaArray) else it for it in items)
+            dev = []
+        if not dev:
+            return self.asarray(self._host_positions(x, items))
+        # the other items' part, with zeros standing in for the device arrays
+        base = self._host_positions(x, tuple(np.zeros(it.shape, np.int64) if k in dev else it
+                                             for k, it in enumerate(items)))
+        dims, first, block = _advanced_layout(items, x.ndim)
+        part = None
+        for k in dev:
+            d = dims[k]
+            idx = self.astype(items[k], np.dtype(np.int64))
+            term = self.elementwise("index_pos", [idx, np.asarray(x.shape[d], np.int64), np.asarray(x.strides[d], np.int64)],
+                                    idx.shape, np.dtype(np.int64))
+            part = term if part is None else self.elementwise(
+                "add", [part, term], tuple(np.broadcast_shapes(part.shape, term.shape)), np.dtype(np.int64))
+        lead = (1,) * (block - part.ndim) + part.shape  # the broadcast block of the advanced indices
+        placed = self.reshape(part, (1,) * first + lead + (1,) * (base.ndim - first - len(lead)))
+        return self.elementwise("add", [self.asarray(base), placed], base.shape, np.dtype(np.int64))
+
+    def _bad_flag(self) -> Any:
+        """The device flag the gather / scatter kernels set for an index out of range."""
+        if self._bad is None:
+            self._bad = self.cuda.to_device(np.zeros(1, np.int32))
+        self._bad_pending = True
+        return self._bad
+
+    def check_errors(self) -> None:
+        """Raise for an index out of range seen by a kernel since the last check."""
+        if self._bad_pending:
+            self._bad_pending = False
+            if self._bad.copy_to_host()[0]:
+                self._bad.copy_to_device(np.zeros(1, np.int32))
+                raise IndexError("index out of range in an indexing op on a CUDA tensor (reported at the "
+                                 "next copy to the host, as PyTorch's device-side assert is)")
 
     def getitem(self, x: CudaArray, index: Any) -> CudaArray:
         if self._is_basic(index):
@@ -334,7 +413,8 @@ class CudaBackend:
         pos = self._positions(x, index)
         out = self.empty(pos.shape, x.dtype)
         if pos.size:
-            launch(K.gather, pos.size, x.buf, self.asarray(pos.reshape(-1)).buf, out.buf[: pos.size])
+            launch(K.gather, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], out.buf[: pos.size],
+                   self._bad_flag())
         return out
 
     def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
@@ -347,7 +427,8 @@ class CudaBackend:
             return
         val = self._same_device(value, x.dtype)
         val = self.contiguous(self.view(self.astype(val, x.dtype), lambda a: np.broadcast_to(a, pos.shape)))
-        launch(K.scatter_store, pos.size, x.buf, self.asarray(pos.reshape(-1)).buf, val.buf, val.offset, 1)
+        launch(K.scatter_store, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], val.buf, val.offset, 1,
+               self._bad_flag())
 
     def _same_device(self, value: Any, dtype: np.dtype) -> Any:
         if isinstance(value, CudaArray):
@@ -378,8 +459,8 @@ class CudaBackend:
         pos = self._positions(dst, index)
         s = self.contiguous(self.view(src, lambda a: np.broadcast_to(a, pos.shape)))
         if pos.size:
-            launch(K.scatter_add, pos.size, dst.buf, self.asarray(pos.reshape(-1)).buf,
-                   s.buf[s.offset: s.offset + s.size])
+            launch(K.scatter_add, pos.size, dst.buf, pos.buf[pos.offset: pos.offset + pos.size],
+                   s.buf[s.offset: s.offset + s.size], self._bad_flag())
         return dst
 
     def scatter_along_axis(self, shape: tuple, index: CudaArray, src: CudaArray, axis: int) -> CudaArray:

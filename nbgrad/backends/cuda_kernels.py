@@ -304,22 +304,35 @@ def logsumexp_rows(x, M, K, out):
 # ------------------------------------------------------------------ gather / scatter
 
 @cuda.jit
-def gather(src, pos, out):
+def gather(src, pos, out, bad):
+    """out[i] = src[pos[i]]; a negative position (an index out of range) sets bad[0] instead."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[i] = src[pos[i]]
+        p = pos[i]
+        if p >= 0:
+            out[i] = src[p]
+        else:
+            bad[0] = 1
 
 
 @cuda.jit
-def scatter_add(dst, pos, src):
+def scatter_add(dst, pos, src, bad):
     for i in range(cuda.grid(1), src.size, cuda.gridsize(1)):
-        cuda.atomic.add(dst, pos[i], src[i])
+        p = pos[i]
+        if p >= 0:
+            cuda.atomic.add(dst, p, src[i])
+        else:
+            bad[0] = 1
 
 
 @cuda.jit
-def scatter_store(dst, pos, src, so, s_step):
+def scatter_store(dst, pos, src, so, s_step, bad):
     """dst[pos[i]] = src[so + i * s_step] (s_step 0 broadcasts one value)."""
     for i in range(cuda.grid(1), pos.size, cuda.gridsize(1)):
-        dst[pos[i]] = src[so + i * s_step]
+        p = pos[i]
+        if p >= 0:
+            dst[p] = src[so + i * s_step]
+        else:
+            bad[0] = 1
 
 
 @cuda.jit

@@ -32,6 +32,9 @@ ELEMENTWISE: dict[str, tuple[int, str]] = {
     "where": (3, "b if a else c"),
     "sub_mul": (3, "a - b * c"),  # SGD's p - lr * d, in place
     "clamp": (3, "(b if a < b else (c if a > c else a)) if a == a else a"),
+    # an index a into a dimension of size b and stride c: its share of an element's position,
+    # or a large negative number when out of range (summed shares stay negative)
+    "index_pos": (3, "(a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976"),
     # backward helpers: g is the upstream gradient
     "tanh_bw": (2, "a * (1 - b * b)"),  # g, y
     "sigmoid_bw": (2, "a * b * (1 - b)"),  # g, y

@@ -175,13 +175,24 @@ class SliceBackward0(IndexBackward0):
     name = "SliceBackward0"
 
 
+def is_index_array(i: Any) -> bool:
+    """An index array on the host (np.ndarray) or on a device (e.g. a CudaArray)."""
+    return isinstance(i, np.ndarray) or (hasattr(i, "shape") and not isinstance(i, (int, np.generic)))
+
+
 def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
-    """Tensors in an index become arrays; reports whether the index is advanced."""
+    """Tensors in an index become arrays; reports whether the index is advanced. An integer
+    index tensor on x's device stays there (a CUDA backend computes positions on the device);
+    others (boolean masks, whose result size depends on their values) come to the host."""
     items = idx if isinstance(idx, tuple) else (idx,)
     conv, advanced = [], False
     for it in items:
         if isinstance(it, Tensor):
-            it = it._backend.to_numpy(it._data)  # index arrays live on the host
+            if it._backend is x._backend and x._backend.device_type != "cpu" and it.dtype.category == 1:
+                conv.append(it._data)
+                advanced = True
+                continue
+            it = it._backend.to_numpy(it._data)
         if isinstance(it, (list, np.ndarray)):
             it = np.asarray(it)
             if it.dtype.kind not in "biu":
@@ -202,7 +213,7 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
         for i in index:
             if isinstance(i, (int, np.integer)):
                 first.append(i)
-            elif isinstance(i, np.ndarray):
+            elif is_index_array(i):
                 first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
                 rest.append(i)
             else:
