@@ -212,3 +212,19 @@ def test_index_out_of_range_on_cuda_raises_at_the_next_host_copy():
     z[ng.tensor([5])] = 1.0
     with pytest.raises(IndexError, match="index out of range"):
         ng.cuda.synchronize()
+
+
+def test_bad_loss_inputs_on_cuda_raise_at_the_next_host_copy():
+    """As PyTorch's device-side asserts: an out-of-range target or a BCE input outside [0, 1]."""
+    loss = ng.nn.functional.cross_entropy(ng.zeros(3, 4), ng.tensor([0, 4, 1]))
+    with pytest.raises(IndexError, match="Target out of bounds"):
+        loss.item()
+    x = ng.tensor([0.5, 1.5])
+    if SIMULATOR:  # it would run log(1 - 1.5) in Python (an error, where a GPU gives nan)
+        x._backend.check_unit_interval(x._data)
+    else:
+        ng.nn.functional.binary_cross_entropy(x, ng.tensor([0.0, 1.0]))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        ng.cuda.synchronize()
+    ok = ng.nn.functional.binary_cross_entropy(ng.tensor([0.5, 0.25]), ng.tensor([0.0, 1.0]))
+    assert np.isfinite(ok.item())

@@ -333,6 +333,11 @@ class CpuBackend:
         np.put_along_axis(out, index, src, axis=axis)
         return out
 
+    def check_unit_interval(self, x: np.ndarray) -> None:
+        """binary_cross_entropy's input check (nan fails it too, as in PyTorch)."""
+        if x.size and not ((x >= 0) & (x <= 1)).all():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+
     def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows x (N, C), targets t (N,): per-row -x[i, t[i]] (0 where ignored) and the 0/1 valid mask."""
         per = np.empty(x.shape[0], dtype=x.dtype)

@@ -399,13 +399,25 @@ class CudaBackend:
         return self._bad
 
     def check_errors(self) -> None:
-        """Raise for an index out of range seen by a kernel since the last check."""
+        """Raise for bad input a kernel flagged since the last check (an index or a target out
+        of range, a binary_cross_entropy input outside [0, 1]): reported at the next copy to the
+        host, as PyTorch's device-side asserts are, so no op waits for the GPU."""
         if self._bad_pending:
             self._bad_pending = False
-            if self._bad.copy_to_host()[0]:
+            code = int(self._bad.copy_to_host()[0])
+            if code:
                 self._bad.copy_to_device(np.zeros(1, np.int32))
-                raise IndexError("index out of range in an indexing op on a CUDA tensor (reported at the "
-                                 "next copy to the host, as PyTorch's device-side assert is)")
+                where = " (reported at the next copy to the host, as PyTorch's device-side assert is)"
+                if code == 3:
+                    raise RuntimeError("all elements of input should be between 0 and 1" + where)
+                raise IndexError(("Target out of bounds in nll_loss / cross_entropy" if code == 2
+                                  else "index out of range in an indexing op on a CUDA tensor") + where)
+
+    def check_unit_interval(self, x: CudaArray) -> None:
+        """Flag (see check_errors) an element of x outside [0, 1]."""
+        c = self.contiguous(x)
+        if c.size:
+            launch(K.check_unit_interval, c.size, c.buf, c.offset, c.size, self._bad_flag())
 
     def getitem(self, x: CudaArray, index: Any) -> CudaArray:
         if self._is_basic(index):
@@ -562,7 +574,8 @@ class CudaBackend:
         xc, tc = self.contiguous(x), self.contiguous(t)
         per, valid = self.empty((N,), x.dtype), self.empty((N,), x.dtype)
         if N:
-            launch(K.nll_forward, N, xc.buf, xc.offset, tc.buf, tc.offset, N, C, ignore_index, per.buf, valid.buf)
+            launch(K.nll_forward, N, xc.buf, xc.offset, tc.buf, tc.offset, N, C, ignore_index, per.buf, valid.buf,
+                   self._bad_flag())
         return per, valid
 
     def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int) -> CudaArray:

@@ -304,8 +304,17 @@ def logsumexp_rows(x, M, K, out):
 # ------------------------------------------------------------------ gather / scatter
 
 @cuda.jit
+def check_unit_interval(x, xo, n, bad):
+    """bad[0] = 3 if an element of x is outside [0, 1] (binary_cross_entropy's input)."""
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        v = x[xo + i]
+        if not (v >= 0 and v <= 1):
+            bad[0] = 3
+
+
+@cuda.jit
 def gather(src, pos, out, bad):
-    """out[i] = src[pos[i]]; a negative position (an index out of range) sets bad[0] instead."""
+    """out[i] = src[pos[i]]; a negative position (an index out of range) sets bad[0] = 1 instead."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         p = pos[i]
         if p >= 0:
@@ -345,15 +354,16 @@ def scatter_mid(out, idx, io, g, go, A, K, B):
 
 
 @cuda.jit
-def nll_forward(x, xo, t, to, N, C, ignore, per, valid):
+def nll_forward(x, xo, t, to, N, C, ignore, per, valid, bad):
     for i in range(cuda.grid(1), N, cuda.gridsize(1)):
         c = t[to + i]
         if c == ignore:
             per[i] = 0
             valid[i] = 0
         elif c < 0 or c >= C:
-            per[i] = math.nan  # no host round trip to raise: the loss becomes nan
+            per[i] = math.nan
             valid[i] = 1
+            bad[0] = 2  # a target out of range: raised at the next host copy
         else:
             per[i] = -x[xo + i * C + c]
             valid[i] = 1

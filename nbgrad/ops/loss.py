@@ -103,10 +103,8 @@ def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str
         d = ew("sub", x._data, yd, backend=be)
         per = ew("mul", d, d, backend=be)
     else:
-        if kind == "bce" and be.device_type == "cpu":  # a CUDA check would cost a host round trip
-            xa = be.to_numpy(x._data)
-            if xa.size and ((xa < 0) | (xa > 1)).any():
-                raise RuntimeError("all elements of input should be between 0 and 1")
+        if kind == "bce":
+            be.check_unit_interval(x._data)  # CPU: raises here; CUDA: at the next host copy
         per = ew(kind, x._data, yd, backend=be)
     out = _reduce(be, per, reduction, w)
     return record(node, out, (x, y), be, save={"self": x, "target": yt}, reduction=reduction, weight=w)
