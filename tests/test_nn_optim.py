@@ -347,3 +347,15 @@ def test_out_of_range_targets_raise_like_torch(tgt):
     with pytest.raises(IndexError) as ne:
         ng.nn.functional.cross_entropy(ng.tensor(x), ng.tensor(tgt))
     assert str(ne.value).startswith(str(te.value)[:-1])  # "Target 4 is out of bounds" (+ " for 4 classes.")
+
+
+def test_cross_entropy_graph_matches_torch():
+    """One fused forward, but PyTorch's two nodes: NllLossBackward0 over LogSoftmaxBackward0."""
+    torch = _torch()
+    xa = np.random.default_rng(5).standard_normal((4, 3)).astype(np.float32)
+    loss = ng.nn.functional.cross_entropy(ng.tensor(xa, requires_grad=True), ng.tensor([0, 2, 1, 2]))
+    tloss = torch.nn.functional.cross_entropy(torch.tensor(xa, requires_grad=True), torch.tensor([0, 2, 1, 2]))
+    names = [loss.grad_fn.name, loss.grad_fn.next_functions[0][0].name]
+    tnames = [tloss.grad_fn.name(), tloss.grad_fn.next_functions[0][0].name()]
+    assert names == tnames == ["NllLossBackward0", "LogSoftmaxBackward0"]
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6)

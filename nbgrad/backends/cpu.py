@@ -347,6 +347,11 @@ class CpuBackend:
             raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
         return per, valid
 
+    def log_softmax_nll(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, ...]:
+        """cross_entropy's forward: log_softmax of rows x (N, C), then nll_forward on it."""
+        logp = self.softmax(x, 1, True)
+        return (logp, *self.nll_forward(logp, t, ignore_index))
+
     def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
         """Gradient of nll_forward's per-row loss: -g[i] at (i, t[i]), zeros elsewhere (g: N values or one)."""
         out = np.zeros((t.shape[0], classes), dtype=g.dtype)

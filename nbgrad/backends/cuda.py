@@ -569,6 +569,20 @@ class CudaBackend:
         return c.buf[c.offset: c.offset + c.size]
 
     # -------------------------------------------------------------- losses and optimizers
+    def log_softmax_nll(self, x: CudaArray, t: CudaArray, ignore_index: int) -> tuple[CudaArray, CudaArray, CudaArray]:
+        """cross_entropy's forward in one row kernel: log_softmax of rows x (N, C), and the per-row
+        -logp[i, t[i]] with the 0/1 valid mask (as nll_forward)."""
+        N, C = x.shape
+        xc, tc = self.contiguous(x), self.contiguous(t)
+        logp = self.empty((N, C), x.dtype)
+        per, valid = self.empty((N,), x.dtype), self.empty((N,), x.dtype)
+        if N and C:
+            launch(K.log_softmax_nll_rows, N, xc.buf, xc.offset, N, C, logp.buf, tc.buf, tc.offset, ignore_index,
+                   per.buf, valid.buf, self._bad_flag(), rows=True)
+        elif N:
+            return logp, *self.nll_forward(logp, t, ignore_index)
+        return logp, per, valid
+
     def nll_forward(self, x: CudaArray, t: CudaArray, ignore_index: int) -> tuple[CudaArray, CudaArray]:
         N, C = x.shape
         xc, tc = self.contiguous(x), self.contiguous(t)

@@ -247,24 +247,60 @@ def argext_mid(x, xo, A, K, B, vals, idx, want_max):
 
 # ------------------------------------------------------------------ row kernels (softmax family)
 
+@cuda.jit(device=True)
+def row_max_sumexp(x, r, K, sm):
+    """(max, sum of exp(x - max)) of the row x[r : r + K], reduced over the block; the sum is 0
+    when the max is infinite."""
+    t, nt = cuda.threadIdx.x, cuda.blockDim.x
+    m = -math.inf
+    for k in range(t, K, nt):
+        if x[r + k] > m:
+            m = x[r + k]
+    m = block_reduce(sm, float64(m), True)
+    s = 0.0
+    if not math.isinf(m):
+        for k in range(t, K, nt):
+            s += math.exp(x[r + k] - m)
+    return m, block_reduce(sm, s, False)
+
+
 @cuda.jit
 def softmax_rows(x, xo, M, K, out, log):
     sm = cuda.shared.array(MAX_THREADS, float64)
     t, nt = cuda.threadIdx.x, cuda.blockDim.x
     for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
         r = xo + i * K
-        m = -math.inf
-        for k in range(t, K, nt):
-            if x[r + k] > m:
-                m = x[r + k]
-        m = block_reduce(sm, float64(m), True)
-        s = 0.0
-        for k in range(t, K, nt):
-            s += math.exp(x[r + k] - m)
-        s = block_reduce(sm, s, False)
+        m, s = row_max_sumexp(x, r, K, sm)
         ls = math.log(s) + m
         for k in range(t, K, nt):
             out[i * K + k] = x[r + k] - ls if log else math.exp(x[r + k] - m) / s
+
+
+@cuda.jit
+def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, per, valid, bad):
+    """log_softmax of each row into out, and cross-entropy's per-row loss -out[i, tg[i]] (0 where
+    ignored; nan and bad[0] = 2 for a target out of range) in the same pass."""
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    t, nt = cuda.threadIdx.x, cuda.blockDim.x
+    for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
+        r = xo + i * K
+        m, s = row_max_sumexp(x, r, K, sm)
+        ls = math.log(s) + m
+        for k in range(t, K, nt):
+            out[i * K + k] = x[r + k] - ls
+        cuda.syncthreads()  # thread 0 reads the element another thread wrote
+        if t == 0:
+            c = tg[to + i]
+            if c == ignore:
+                per[i] = 0
+                valid[i] = 0
+            elif c < 0 or c >= K:
+                per[i] = math.nan
+                valid[i] = 1
+                bad[0] = 2
+            else:
+                per[i] = -out[i * K + c]
+                valid[i] = 1
 
 
 @cuda.jit
@@ -284,20 +320,9 @@ def softmax_rows_bw(y, g, M, K, out, log):
 @cuda.jit
 def logsumexp_rows(x, M, K, out):
     sm = cuda.shared.array(MAX_THREADS, float64)
-    t, nt = cuda.threadIdx.x, cuda.blockDim.x
     for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
-        r = i * K
-        m = -math.inf
-        for k in range(t, K, nt):
-            if x[r + k] > m:
-                m = x[r + k]
-        m = block_reduce(sm, float64(m), True)
-        s = 0.0
-        if not math.isinf(m):
-            for k in range(t, K, nt):
-                s += math.exp(x[r + k] - m)
-        s = block_reduce(sm, s, False)
-        if t == 0:
+        m, s = row_max_sumexp(x, i * K, K, sm)
+        if cuda.threadIdx.x == 0:
             out[i] = m if math.isinf(m) else math.log(s) + m
 
 

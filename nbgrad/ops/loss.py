@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Node
+from .._dtype import float32
 from ..tensor import Tensor
 from ._core import broadcast_shape, ew, record
 
@@ -139,7 +140,8 @@ class NllLossBackward0(Node):
         return be.reshape(gx, shape), None
 
 
-def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+def _nll_target(input: Tensor, target: Tensor, reduction: str) -> Any:  # noqa: A002
+    """nll_loss's argument checks (PyTorch's messages); the target as int64 on input's device."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
@@ -149,14 +151,15 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
     if input.ndim == 2 and target.shape != (input.shape[0],):
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.ndim else 0}).")
-    be = input._backend
     if target._backend is not input._backend:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {target.device}!")
-    t = be.astype(target._data, np.dtype(np.int64))
-    c = input.shape[-1]
-    x2 = be.reshape(input._data, (-1, c))  # the CPU backend raises on an out-of-range target; CUDA gives nan
-    per, valid = be.nll_forward(x2, be.reshape(t, (-1,)), ignore_index)
+    return input._backend.astype(target._data, np.dtype(np.int64))
+
+
+def _nll_record(input: Tensor, target: Tensor, t: Any, per: Any, valid: Any, reduction: str,  # noqa: A002
+                ignore_index: int) -> Tensor:
+    be = input._backend
     per = be.reshape(per, target.shape)
     n = be.sum(valid, (0,), False)
     if reduction == "none":
@@ -169,9 +172,26 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
                   n=n, ignore_index=ignore_index)
 
 
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+    t = _nll_target(input, target, reduction)
+    be = input._backend
+    x2 = be.reshape(input._data, (-1, input.shape[-1]))  # the CPU backend raises on an out-of-range target
+    per, valid = be.nll_forward(x2, be.reshape(t, (-1,)), ignore_index)
+    return _nll_record(input, target, t, per, valid, reduction, ignore_index)
+
+
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
-    from .reduce import log_softmax
+    """nll_loss(log_softmax(input, -1), target): PyTorch's two nodes, LogSoftmaxBackward0 under
+    NllLossBackward0, with both forwards in one row kernel (Backend.log_softmax_nll)."""
+    from .reduce import LogSoftmaxBackward0, log_softmax
 
     if target.dtype.is_floating_point:
         raise NotImplementedError("cross_entropy with class-probability targets is not supported by nbgrad")
-    return nll_loss(log_softmax(input, -1), target, reduction=reduction, ignore_index=ignore_index)
+    x = input if input.dtype.is_floating_point else input.to(float32)
+    if x.ndim not in (1, 2) or x.numel() == 0:
+        return nll_loss(log_softmax(x, -1), target, reduction=reduction, ignore_index=ignore_index)
+    t = _nll_target(x, target, reduction)
+    be = x._backend
+    logp, per, valid = be.log_softmax_nll(be.reshape(x._data, (-1, x.shape[-1])), be.reshape(t, (-1,)), ignore_index)
+    lsm = record(LogSoftmaxBackward0, be.reshape(logp, x.shape), (x,), be, save_out="result", axis=x.ndim - 1)
+    return _nll_record(lsm, target, t, per, valid, reduction, ignore_index)
