@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from typing import Any, Callable
@@ -106,7 +107,7 @@ class Tensor:
         return self._data.__cuda_array_interface__
 
     def numel(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
+        return math.prod(self._data.shape)
 
     def __len__(self) -> int:
         if self.ndim == 0:

@@ -231,8 +231,8 @@ class CpuBackend:
 
     def argext(self, x: np.ndarray, axis: int, keepdim: bool, want_max: bool) -> tuple[np.ndarray, np.ndarray]:
         shape = x.shape
-        A = int(np.prod(shape[:axis]))
-        B = int(np.prod(shape[axis + 1:]))
+        A = math.prod(shape[:axis])
+        B = math.prod(shape[axis + 1:])
         x3 = np.ascontiguousarray(x).reshape(A, shape[axis], B)
         vals = np.empty((A, B), dtype=x.dtype)
         idx = np.empty((A, B), dtype=np.int64)

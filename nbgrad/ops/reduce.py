@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -87,7 +88,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     if isinstance(dim, (tuple, list)) and not dim:
         dim = None
     axes = _axes(x, dim)
-    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    n = math.prod(x.shape[a] for a in axes)
     be = x._backend
     s = be.sum(x._data, axes, keepdim)
     out = ew("div", s, np.asarray(n, s.dtype), backend=be) if n else ew("mul", s, np.asarray(np.nan, s.dtype), backend=be)
@@ -214,7 +215,7 @@ def _var(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std
     if correction is None:
         correction = 1 if unbiased in (None, True) else 0
     axes = _axes(x, dim)
-    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    n = math.prod(x.shape[a] for a in axes)
     be = x._backend
     m = ew("div", be.sum(x._data, axes, True), np.asarray(n, x.dtype.np), backend=be)
     d = ew("sub", x._data, m, backend=be)
