@@ -750,3 +750,12 @@ def test_gradient_given_to_several_inputs_is_kept_by_one_leaf_at_most(monkeypatc
     ((e + b) * 2).sum().backward()
     b.grad.zero_()
     assert kept[0].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_autograd_grad_leaves_every_grad_untouched():
+    torch = pytest.importorskip("torch")
+    for lib in (ng, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        (g,) = lib.autograd.grad((x * w).sum(), [x])
+        assert g.tolist() == [3.0, 4.0] and x.grad is None and w.grad is None

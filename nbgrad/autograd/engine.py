@@ -134,6 +134,7 @@ class BackwardPass:
         self.backend = roots[0]._backend
         self.capture: dict[int, int] = {}
         self.captured: list[Any] = []
+        self.capturing = inputs is not None
         if inputs is not None:
             self.captured = [None] * len(inputs)
             for i, t in enumerate(inputs):
@@ -234,6 +235,9 @@ class BackwardPass:
             self._finish(node, step)
             return step
         if isinstance(node, AccumulateGrad):
+            if self.capturing:  # autograd.grad(..., inputs): no leaf's .grad changes
+                self._finish(node, step)
+                return step
             acc = node.variable._accumulate(grad, self.record_values, owned)
             if step is not None:
                 step.accumulations.append(acc)
