@@ -58,13 +58,27 @@ _PROMOTED: dict[tuple[dtype, dtype], dtype] = {}
 
 
 def promote(a: dtype, b: dtype) -> dtype:
-    """Promote two tensor dtypes of the same priority (NumPy's table matches PyTorch's here)."""
+    """Promote two tensor dtypes of the same priority, as PyTorch does: a higher category wins
+    outright (float32 with int64 is float32, where NumPy says float64); within a category
+    NumPy's table matches PyTorch's (uint8 with int8 is int16)."""
     if a is b:
         return a
     r = _PROMOTED.get((a, b))
     if r is None:
-        r = _PROMOTED[(a, b)] = from_numpy_dtype(np.promote_types(a.np, b.np))
+        if a.category != b.category:
+            r = a if a.category > b.category else b
+        else:
+            r = from_numpy_dtype(np.promote_types(a.np, b.np))
+        _PROMOTED[(a, b)] = r
     return r
+
+
+def promote_np(*dts: np.dtype) -> np.dtype:
+    """promote() on NumPy dtypes: the dtype a kernel computes in for operands of these dtypes."""
+    r = from_numpy_dtype(dts[0])
+    for d in dts[1:]:
+        r = promote(r, from_numpy_dtype(d))
+    return r.np
 
 
 _Tensor: type | None = None  # nbgrad.Tensor, set at first use (tensor.py imports this module)

@@ -425,3 +425,21 @@ def test_nondifferentiable_points_match_torch(dt):
     for f in (lambda t: t.abs(), lambda t: t.relu(), lambda t: t.clamp(0.0, 1.0), lambda t: t.sqrt()[:2],
               lambda t: t ** 2, lambda t: t ** 0):
         check(f, f, [x], dt)
+
+
+_ALL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64"]
+
+
+@pytest.mark.parametrize("b", _ALL_DTYPES)
+@pytest.mark.parametrize("a", _ALL_DTYPES)
+def test_type_promotion_matches_torch_for_every_pair(a, b):
+    """Dimensioned with dimensioned, with zero-dim, and with Python scalars (PyTorch's tiers)."""
+    def pair(lib, x, y):
+        return [lib.ones(2, dtype=getattr(lib, x)) + lib.ones(2, dtype=getattr(lib, y)),
+                lib.ones(2, dtype=getattr(lib, x)) * lib.tensor(1, dtype=getattr(lib, y)),
+                lib.ones(2, dtype=getattr(lib, x)) * 2, lib.ones(2, dtype=getattr(lib, x)) * 2.5,
+                lib.where(lib.ones(2, dtype=lib.bool), lib.ones(2, dtype=getattr(lib, x)),
+                          lib.ones(2, dtype=getattr(lib, y)))]
+    got = [str(t.dtype).split(".")[-1] for t in pair(ng, a, b)]
+    want = [str(t.dtype).split(".")[-1] for t in pair(torch, a, b)]
+    assert got == want

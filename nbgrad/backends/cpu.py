@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._dtype import promote_np
 from . import cpu_kernels as K
 from . import with_ellipsis
 
@@ -180,7 +181,7 @@ class CpuBackend:
         calc = arrs[first].dtype
         for a in arrs[first + 1:]:
             if a.dtype != calc:
-                calc = np.result_type(*[a.dtype for a in arrs[first:]])
+                calc = promote_np(*[a.dtype for a in arrs[first:]])  # PyTorch's rule (float32 with int64: float32)
                 break
         dts = [_BOOL] + [calc] * (len(arrs) - 1) if first else [calc] * len(arrs)
         if out is None and len(shape) > 1 and _all_fortran(arrs, shape):

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._dtype import promote_np
 from . import cuda_kernels as K
 from . import with_ellipsis
 from .cuda_kernels import launch
@@ -283,7 +284,7 @@ class CudaBackend:
     def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
                     out: CudaArray | None = None) -> CudaArray:
         dts = [o.dtype if isinstance(o, CudaArray) else np.asarray(o).dtype for o in operands]
-        calc = np.result_type(*(dts[1:] if op == "where" else dts))
+        calc = promote_np(*(dts[1:] if op == "where" else dts))
         shape = tuple(shape)
         if out is None:
             out = self.empty(shape, dtype)

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._dtype import dtype, result_type
+from .._dtype import dtype, promote_np, result_type
 from ..autograd.anomaly import is_anomaly_enabled
 from ..autograd.function import Node, _user_site, accumulate_grad_node
 from ..autograd.grad_mode import is_grad_enabled
@@ -55,7 +55,7 @@ def ew(op: str, *arrays: Any, shape: tuple | None = None, dt: np.dtype | None = 
         dt = first.dtype
         for a in arrays:
             if a.dtype != dt:
-                dt = np.result_type(*[a.dtype for a in arrays])
+                dt = promote_np(*[a.dtype for a in arrays])
                 break
     return backend.elementwise(op, arrays, shape, dt)
 
