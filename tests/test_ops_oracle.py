@@ -443,3 +443,19 @@ def test_type_promotion_matches_torch_for_every_pair(a, b):
     got = [str(t.dtype).split(".")[-1] for t in pair(ng, a, b)]
     want = [str(t.dtype).split(".")[-1] for t in pair(torch, a, b)]
     assert got == want
+
+
+@pytest.mark.parametrize("f", [
+    lambda lib: lib.tensor([1, 2]).softmax(0),
+    lambda lib: lib.tensor([1, 2]).log_softmax(0),
+    lambda lib: lib.tensor([1, 2]).var(),
+    lambda lib: lib.tensor([1, 2]).std(),
+    lambda lib: 1 - lib.tensor([True]),
+    lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3, dtype=lib.int64), lib.tensor([0, 1])),
+])
+def test_integer_inputs_are_refused_like_torch(f):
+    with pytest.raises(Exception) as te:
+        f(torch)
+    with pytest.raises(type(te.value)) as ne:
+        f(ng)
+    assert str(ne.value) == str(te.value).splitlines()[0]

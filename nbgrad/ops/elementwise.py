@@ -35,6 +35,9 @@ def _ops(a: Any, b: Any, reflected: bool = False) -> tuple[Tensor, Tensor, Any]:
 
 
 # ---------------------------------------------------------------- add / sub
+_BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert "
+             "a mask, use the `~` or `logical_not()` operator instead.")
+
 class AddBackward0(Node):
     name = "AddBackward0"
     formula = "self: grad; other: grad * alpha"
@@ -67,7 +70,7 @@ def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
 
 def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
     if isinstance(a, Tensor) and a.dtype.name == "bool":
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported.")
+        raise RuntimeError(_BOOL_SUB)
     if not isinstance(a, Tensor):
         return rsub(b, a)
     a, b, dt = _ops(a, b)
@@ -81,6 +84,8 @@ def rsub(t: Tensor, x: Any) -> Tensor:
     """x - t for a Python number x."""
     if isinstance(x, Tensor):
         return sub(x, t)
+    if t.dtype.name == "bool":
+        raise RuntimeError(_BOOL_SUB)
     dt = result_type(t, x)
     be = t._backend
     out = ew("sub", np.asarray(x, dt.np), t._data, dt=dt.np, backend=be)

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Node
-from .._dtype import float32
 from ..tensor import Tensor
 from ._core import broadcast_shape, ew, record
 
@@ -187,7 +186,9 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore
 
     if target.dtype.is_floating_point:
         raise NotImplementedError("cross_entropy with class-probability targets is not supported by nbgrad")
-    x = input if input.dtype.is_floating_point else input.to(float32)
+    if not input.dtype.is_floating_point:
+        return nll_loss(log_softmax(input, -1), target, reduction=reduction, ignore_index=ignore_index)  # raises
+    x = input
     if x.ndim not in (1, 2) or x.numel() == 0:
         return nll_loss(log_softmax(x, -1), target, reduction=reduction, ignore_index=ignore_index)
     t = _nll_target(x, target, reduction)

@@ -211,7 +211,7 @@ class StdBackward0(VarBackward0):
 
 def _var(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std: bool) -> Tensor:
     if not x.dtype.is_floating_point:
-        x = x.to(float32)
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased in (None, True) else 0
     axes = _axes(x, dim)
@@ -255,14 +255,20 @@ class LogSoftmaxBackward0(SoftmaxBackward0):
     formula = "self: grad - exp(result) * sum(grad, dim)"
 
 
-def _float(x: Tensor, dtype: Any) -> Tensor:
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
+
+
+def _float(x: Tensor, dtype: Any, kernel: str) -> Tensor:
+    """x in `dtype` when given; else x, which must be floating (PyTorch's error otherwise)."""
     if dtype is not None:
         return x.to(dtype)
-    return x if x.dtype.is_floating_point else x.to(float32)
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_TORCH_NAMES[x.dtype.name]}\'')
+    return x
 
 
 def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    x = _float(x, dtype)
+    x = _float(x, dtype, "softmax_lastdim_kernel_impl")
     axis = _axes(x, dim)[0] if x.ndim else 0
     be = x._backend
     src = x._data if x.ndim else x._data.reshape(1)
@@ -271,7 +277,7 @@ def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 
 def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    x = _float(x, dtype)
+    x = _float(x, dtype, "log_softmax_lastdim_kernel_impl")
     axis = _axes(x, dim)[0] if x.ndim else 0
     be = x._backend
     src = x._data if x.ndim else x._data.reshape(1)
@@ -293,7 +299,7 @@ class LogsumexpBackward0(Node):
 
 
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
-    x = _float(x, None)
+    x = x if x.dtype.is_floating_point else x.to(float32)  # PyTorch accepts integers here
     axes = _axes(x, dim)
     be = x._backend
     keep = [a for a in range(x.ndim) if a not in axes]
