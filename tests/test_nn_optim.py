@@ -1,5 +1,6 @@
 """nn.Module API, loss modules and optimisers of nbgrad against PyTorch."""
 
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -359,3 +360,47 @@ def test_cross_entropy_graph_matches_torch():
     tnames = [tloss.grad_fn.name(), tloss.grad_fn.next_functions[0][0].name()]
     assert names == tnames == ["NllLossBackward0", "LogSoftmaxBackward0"]
     np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6)
+
+
+def test_nn_init_matches_torch_in_distribution_and_errors():
+    """Same names, formulas and errors as torch.nn.init (the random streams differ)."""
+    torch = _torch()
+    for name, kw in [("uniform_", dict(a=-2, b=3)), ("normal_", dict(mean=1, std=2)),
+                     ("xavier_uniform_", dict(gain=2.0)), ("xavier_normal_", {}),
+                     ("kaiming_uniform_", dict(a=math.sqrt(5))), ("kaiming_normal_", dict(mode="fan_out", nonlinearity="relu"))]:
+        w = nn.Parameter(ng.zeros(200, 300))
+        tw = torch.nn.Parameter(torch.zeros(200, 300))
+        assert getattr(nn.init, name)(w, **kw) is w and w.requires_grad and w.grad_fn is None
+        getattr(torch.nn.init, name)(tw, **kw)
+        a, ta = w.detach().numpy(), tw.detach().numpy()
+        assert abs(a.mean() - ta.mean()) < 0.05 * max(ta.std(), 1) and abs(a.std() / ta.std() - 1) < 0.05
+        assert abs(a.min() - ta.min()) < 0.05 * ta.std() or name.endswith("normal_")
+    for name, val in [("zeros_", 0.0), ("ones_", 1.0)]:
+        w = ng.ones(3, requires_grad=True)
+        assert getattr(nn.init, name)(w).tolist() == [val] * 3
+    assert nn.init.constant_(ng.ones(2), 0.5).tolist() == [0.5, 0.5]
+    for g in ("relu", "tanh", "linear", "sigmoid"):
+        assert nn.init.calculate_gain(g) == pytest.approx(torch.nn.init.calculate_gain(g))
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(torch.nn.init.calculate_gain("leaky_relu", 0.2))
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        nn.init.xavier_uniform_(ng.ones(3))
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        torch.nn.init.xavier_uniform_(torch.ones(3))
+
+
+def test_loss_modules_take_torch_arguments_and_sequential_slices():
+    torch = _torch()
+    x, y = np.array([0.2, 0.7], np.float32), np.array([0.0, 1.0], np.float32)
+    w = np.array([1.0, 2.0], np.float32)
+    assert nn.BCELoss(weight=ng.tensor(w))(ng.tensor(x), ng.tensor(y)).item() == pytest.approx(
+        torch.nn.BCELoss(weight=torch.tensor(w))(torch.tensor(x), torch.tensor(y)).item(), rel=1e-6)
+    logits, tgt = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], np.float32), np.array([1, -100])
+    assert nn.CrossEntropyLoss(ignore_index=-100)(ng.tensor(logits), ng.tensor(tgt)).item() == pytest.approx(
+        torch.nn.CrossEntropyLoss(ignore_index=-100)(torch.tensor(logits), torch.tensor(tgt)).item(), rel=1e-6)
+    with pytest.raises(NotImplementedError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=0.1)(ng.tensor(logits), ng.tensor([1, 2]))
+    with pytest.raises(NotImplementedError, match="weight"):
+        ng.nn.functional.nll_loss(ng.tensor(logits), ng.tensor([1, 2]), weight=ng.ones(3))
+    m = _mlp(ng)
+    head = m[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is m[0]

@@ -258,7 +258,9 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
+    def __getitem__(self, i: int | slice) -> Module:
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
         return list(self._modules.values())[i]
 
     def __len__(self) -> int:
@@ -323,12 +325,13 @@ class Flatten(Module):
 class _Loss(Module):
     fn: Any = None
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, reduction: str = "mean", **options: Any) -> None:
         super().__init__()
         self.reduction = reduction
+        self.options = options  # the loss function's other keyword arguments (weight, ignore_index...)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return type(self).fn(input, target, reduction=self.reduction)
+        return type(self).fn(input, target, reduction=self.reduction, **self.options)
 
 
 class MSELoss(_Loss):
@@ -342,14 +345,27 @@ class L1Loss(_Loss):
 class CrossEntropyLoss(_Loss):
     fn = staticmethod(F.cross_entropy)
 
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
 
 class NLLLoss(_Loss):
     fn = staticmethod(F.nll_loss)
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
 
 
 class BCELoss(_Loss):
     fn = staticmethod(F.binary_cross_entropy)
 
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction, weight=weight)
+
 
 class BCEWithLogitsLoss(_Loss):
     fn = staticmethod(F.binary_cross_entropy_with_logits)
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction, weight=weight, pos_weight=pos_weight)

@@ -171,7 +171,19 @@ def _nll_record(input: Tensor, target: Tensor, t: Any, per: Any, valid: Any, red
                   n=n, ignore_index=ignore_index)
 
 
-def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+def _unsupported(fn: str, weight: Any = None, size_average: Any = None, reduce: Any = None,  # noqa: A002
+                 label_smoothing: float = 0.0) -> None:
+    """PyTorch's arguments nbgrad does not implement (class weights, label smoothing, the
+    deprecated size_average / reduce) raise instead of being ignored."""
+    given = [name for name, v in (("weight", weight), ("size_average", size_average), ("reduce", reduce))
+             if v is not None] + (["label_smoothing"] if label_smoothing != 0.0 else [])
+    if given:
+        raise NotImplementedError(f"{fn}({given[0]}=...) is not supported by nbgrad")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    _unsupported("nll_loss", weight, size_average, reduce)
     t = _nll_target(input, target, reduction)
     be = input._backend
     x2 = be.reshape(input._data, (-1, input.shape[-1]))  # the CPU backend raises on an out-of-range target
@@ -179,11 +191,14 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
     return _nll_record(input, target, t, per, valid, reduction, ignore_index)
 
 
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """nll_loss(log_softmax(input, -1), target): PyTorch's two nodes, LogSoftmaxBackward0 under
     NllLossBackward0, with both forwards in one row kernel (Backend.log_softmax_nll)."""
     from .reduce import LogSoftmaxBackward0, log_softmax
 
+    _unsupported("cross_entropy", weight, size_average, reduce, label_smoothing)
     if target.dtype.is_floating_point:
         raise NotImplementedError("cross_entropy with class-probability targets is not supported by nbgrad")
     if not input.dtype.is_floating_point:
