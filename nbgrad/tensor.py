@@ -30,6 +30,26 @@ class _RemovableHandle:
 _DEVICES: dict[str, Any] = {}  # backend name -> ng.device (immutable, so shared)
 
 
+def _float_format(a: np.ndarray) -> Callable[[Any], str]:
+    """PyTorch's print format for a float array: whole numbers as "3.", else 4 decimals, or
+    4-digit scientific notation when the finite magnitudes span more than 1000x, exceed 1e8 or
+    go below 1e-4; every element right-aligned to the width of the widest nonzero finite one."""
+    finite = a[np.isfinite(a)]
+    nz = np.abs(finite[finite != 0]).astype(np.float64)
+    whole = finite.size == 0 or bool(np.all(finite == np.ceil(finite)))
+    lo, hi = (nz.min(), nz.max()) if nz.size else (1.0, 1.0)
+    sci = hi / lo > 1000 or hi > 1e8 or (not whole and lo < 1e-4)
+
+    def one(v: Any) -> str:
+        if not np.isfinite(v):
+            return str(float(v))  # nan, inf, -inf
+        return f"{v:.4e}" if sci else (f"{v:.0f}." if whole else f"{v:.4f}")
+
+    sized = finite[finite != 0].reshape(-1)[:10_000]  # the width comes from the nonzero finite values
+    width = max([1] + [len(one(v)) for v in sized])
+    return lambda v: one(v).rjust(width)
+
+
 class Tensor:
     __array_priority__ = 1000
     # defaults read through the class until first set (_wrap runs on every op's output)
@@ -489,13 +509,16 @@ class Tensor:
     # ---------------------------------------------------------------- repr
     def __repr__(self) -> str:
         a = self._backend.to_numpy(self._data)
-        body = np.array2string(
-            a, separator=", ", prefix="tensor(", precision=4,
-            formatter={"float_kind": lambda v: f"{v:.4f}"} if a.dtype.kind == "f" else None,
-        )
+        if a.size == 0:
+            body = "[]"
+        else:
+            fmt = _float_format(a) if a.dtype.kind == "f" else None
+            body = np.array2string(a, separator=", ", prefix="tensor(", max_line_width=80, threshold=1000,
+                                   edgeitems=3, formatter={"float_kind": fmt} if fmt else None)
         extras = []
-        default = a.dtype in (np.float32, np.int64, np.bool_)
-        if not default or a.size == 0:
+        if a.size == 0 and a.ndim > 1:
+            extras.append(f"size={tuple(a.shape)}")
+        if a.dtype != np.float32 and (a.size == 0 or a.dtype not in (np.int64, np.bool_)):
             extras.append(f"dtype={self.dtype!r}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

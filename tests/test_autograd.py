@@ -759,3 +759,18 @@ def test_autograd_grad_leaves_every_grad_untouched():
         w = lib.tensor([3.0, 4.0], requires_grad=True)
         (g,) = lib.autograd.grad((x * w).sum(), [x])
         assert g.tolist() == [3.0, 4.0] and x.grad is None and w.grad is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda l: l.tensor([1.0, 2.5]), lambda l: l.tensor([[1, 2], [30, 4]]), lambda l: l.tensor(3.0, requires_grad=True) * 2,
+    lambda l: l.tensor([1e-5, 1e5]), lambda l: l.tensor([True, False]), lambda l: l.tensor([1.0], dtype=l.float64),
+    lambda l: l.zeros(0), lambda l: l.zeros(0, 3), lambda l: l.tensor([], dtype=l.int64),
+    lambda l: l.tensor([float("nan"), float("inf")]), lambda l: l.tensor([-1.5, float("nan")]),
+    lambda l: l.arange(12.0).reshape(3, 4), lambda l: l.tensor([123456.0, 1.0]), lambda l: l.arange(30.0) / 7,
+    lambda l: l.tensor([0.0, -0.0, 1.0]), lambda l: l.tensor(0.6931), lambda l: l.tensor([1e9, 1.0]),
+    lambda l: l.tensor([[0.1234, -12.5], [3.0, 4.0]]), lambda l: l.tensor([1, 2], dtype=l.int32),
+    lambda l: l.ones(2, 3, 4), lambda l: l.tensor([1.0, 2.0], requires_grad=True),
+])
+def test_repr_matches_torch(make):
+    torch = pytest.importorskip("torch")
+    assert repr(make(ng)).replace("nbgrad.", "torch.") == repr(make(torch))
