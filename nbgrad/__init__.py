@@ -18,7 +18,7 @@ from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, s
 from .ops.linalg import matmul
 from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
 from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
-from .tensor import Tensor
+from .tensor import Size, Tensor
 
 bool = bool_  # noqa: A001
 float = float32  # noqa: A001

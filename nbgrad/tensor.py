@@ -27,6 +27,22 @@ class _RemovableHandle:
             self._hooks.remove(self._fn)
 
 
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as PyTorch's torch.Size does (nbgrad.Size([2, 3]))."""
+
+    def __repr__(self) -> str:
+        return f"nbgrad.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, i: Any) -> Any:
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+
 _DEVICES: dict[str, Any] = {}  # backend name -> ng.device (immutable, so shared)
 
 
@@ -86,8 +102,8 @@ class Tensor:
 
     # ---------------------------------------------------------------- metadata
     @property
-    def shape(self) -> tuple:
-        return tuple(self._data.shape)
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]

@@ -774,3 +774,11 @@ def test_autograd_grad_leaves_every_grad_untouched():
 def test_repr_matches_torch(make):
     torch = pytest.importorskip("torch")
     assert repr(make(ng)).replace("nbgrad.", "torch.") == repr(make(torch))
+
+
+def test_size_behaves_like_torch_size():
+    torch = pytest.importorskip("torch")
+    s, ts = ng.ones(2, 3, 4).shape, torch.ones(2, 3, 4).shape
+    assert repr(s).replace("nbgrad", "torch") == repr(ts) and str(s).replace("nbgrad", "torch") == str(ts)
+    assert s == ts == (2, 3, 4) and s[1:] == ts[1:] and type(s[1:]) is ng.Size and s[0] == 2
+    assert s.numel() == ts.numel() and ng.ones(2, 3).size() == (2, 3) and ng.ones(2, 3).size(1) == 3
