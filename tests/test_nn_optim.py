@@ -399,8 +399,11 @@ def test_loss_modules_take_torch_arguments_and_sequential_slices():
         torch.nn.CrossEntropyLoss(ignore_index=-100)(torch.tensor(logits), torch.tensor(tgt)).item(), rel=1e-6)
     with pytest.raises(NotImplementedError, match="label_smoothing"):
         nn.CrossEntropyLoss(label_smoothing=0.1)(ng.tensor(logits), ng.tensor([1, 2]))
-    with pytest.raises(NotImplementedError, match="weight"):
-        ng.nn.functional.nll_loss(ng.tensor(logits), ng.tensor([1, 2]), weight=ng.ones(3))
+    assert nn.CrossEntropyLoss(weight=ng.tensor([1.0, 2.0, 3.0]))(ng.tensor(logits), ng.tensor([1, 2])).item() == (
+        pytest.approx(torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0]))(
+            torch.tensor(logits), torch.tensor([1, 2])).item(), rel=1e-6))
+    with pytest.raises(RuntimeError, match="weight tensor should be defined"):
+        ng.nn.functional.nll_loss(ng.tensor(logits), ng.tensor([1, 2]), weight=ng.ones(2))
     m = _mlp(ng)
     head = m[:2]
     assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is m[0]

@@ -381,6 +381,20 @@ def test_ce_nll(red, dt):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("red", RED3)
+def test_ce_nll_class_weights(red, dt):
+    x = R(6, 4) * 3
+    tgt = np.array([0, 3, -100, 1, 3, 2])
+    w = np.array([1.0, 2.0, 0.5, 3.0])
+    check(lambda a, t, c: NF.cross_entropy(a, t, weight=c, reduction=red),
+          lambda a, t, c: TF.cross_entropy(a, t, weight=c, reduction=red), [x, tgt, w], dt, nograd=(2,))
+    check(lambda a, t, c: NF.nll_loss(a, t, c, reduction=red), lambda a, t, c: TF.nll_loss(a, t, c, reduction=red),
+          [x, tgt, w], dt, nograd=(2,))
+    check(lambda a, t, c: NF.cross_entropy(a, t, c), lambda a, t, c: TF.cross_entropy(a, t, c),
+          [x[0], np.array(3), w], dt, nograd=(2,))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
 def test_std_zero(dt):
     x = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]])
     check(lambda t: t.std(1), lambda t: t.std(1), [x], dt)

@@ -339,24 +339,31 @@ class CpuBackend:
         if x.size and not ((x >= 0) & (x <= 1)).all():
             raise RuntimeError("all elements of input should be between 0 and 1")
 
-    def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows x (N, C), targets t (N,): per-row -x[i, t[i]] (0 where ignored) and the 0/1 valid mask."""
+    def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int,
+                    weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows x (N, C), targets t (N,), class weights (C,) or None: per-row -w[t[i]] * x[i, t[i]]
+        (0 where ignored) and the row's weight w[t[i]] (0 where ignored; 1 without weights)."""
         per = np.empty(x.shape[0], dtype=x.dtype)
         valid = np.empty(x.shape[0], dtype=x.dtype)
-        bad = K.nll_rows(K.ascontiguous(x), K.ascontiguous(t), ignore_index, per, valid)
+        w = np.empty(0, x.dtype) if weight is None else K.ascontiguous(weight.astype(x.dtype, copy=False))
+        bad = K.nll_rows(K.ascontiguous(x), K.ascontiguous(t), ignore_index, w, per, valid)
         if bad >= 0:
             raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
         return per, valid
 
-    def log_softmax_nll(self, x: np.ndarray, t: np.ndarray, ignore_index: int) -> tuple[np.ndarray, ...]:
+    def log_softmax_nll(self, x: np.ndarray, t: np.ndarray, ignore_index: int,
+                        weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """cross_entropy's forward: log_softmax of rows x (N, C), then nll_forward on it."""
         logp = self.softmax(x, 1, True)
-        return (logp, *self.nll_forward(logp, t, ignore_index))
+        return (logp, *self.nll_forward(logp, t, ignore_index, weight))
 
-    def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
-        """Gradient of nll_forward's per-row loss: -g[i] at (i, t[i]), zeros elsewhere (g: N values or one)."""
+    def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int,
+                     weight: np.ndarray | None = None) -> np.ndarray:
+        """Gradient of nll_forward's per-row loss: -g[i] * w[t[i]] at (i, t[i]), zeros elsewhere
+        (g: N values or one)."""
         out = np.zeros((t.shape[0], classes), dtype=g.dtype)
-        K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, out)
+        w = np.empty(0, g.dtype) if weight is None else K.ascontiguous(weight.astype(g.dtype, copy=False))
+        K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, w, out)
         return out
 
     def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,

@@ -578,9 +578,10 @@ def scatter_add_flat(dst: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def nll_rows(x, t, ignore_index, per, valid):
-    """per[i] = -x[i, t[i]] and valid[i] = 1, or 0 and 0 where t[i] == ignore_index. Returns the
-    index of the first row whose target is out of range (nothing written from there), else -1."""
+def nll_rows(x, t, ignore_index, w, per, valid):
+    """per[i] = -w[t[i]] * x[i, t[i]] and valid[i] = w[t[i]] (w empty: weights of 1), or 0 and 0
+    where t[i] == ignore_index. Returns the index of the first row whose target is out of range
+    (nothing written from there), else -1."""
     C = x.shape[1]
     for i in range(x.shape[0]):
         ti = t[i]
@@ -590,16 +591,18 @@ def nll_rows(x, t, ignore_index, per, valid):
         elif ti < 0 or ti >= C:
             return i
         else:
-            per[i] = -x[i, ti]
-            valid[i] = 1
+            wi = w[ti] if w.size else 1
+            per[i] = -x[i, ti] * wi
+            valid[i] = wi
     return -1
 
 
 @njit(cache=True, nogil=True)
-def nll_rows_bw(g, t, ignore_index, out):
-    """out (N, C), zeroed: -g at (i, t[i]) for the rows not ignored; g holds N values or one."""
+def nll_rows_bw(g, t, ignore_index, w, out):
+    """out (N, C), zeroed: -g * w[t[i]] at (i, t[i]) for the rows not ignored; g holds N values
+    or one; w empty: weights of 1."""
     one = g.size == 1
     for i in range(t.shape[0]):
         ti = t[i]
         if ti != ignore_index:
-            out[i, ti] = -(g[0] if one else g[i])
+            out[i, ti] = -(g[0] if one else g[i]) * (w[ti] if w.size else 1)

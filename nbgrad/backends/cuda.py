@@ -210,6 +210,7 @@ class CudaBackend:
         self.cuda = cuda
         self.pool = _Pool()
         self._bad: Any = None  # device flag: an index out of range (see check_errors)
+        self._dummies: dict[np.dtype, CudaArray] = {}  # one-element stand-ins for absent arrays
         self._bad_pending = False
 
     # -------------------------------------------------------------- memory and transfer
@@ -570,36 +571,56 @@ class CudaBackend:
         return c.buf[c.offset: c.offset + c.size]
 
     # -------------------------------------------------------------- losses and optimizers
-    def log_softmax_nll(self, x: CudaArray, t: CudaArray, ignore_index: int) -> tuple[CudaArray, CudaArray, CudaArray]:
+    def _class_weights(self, weight: CudaArray | None, dtype: np.dtype) -> tuple[Any, int]:
+        """(device buffer, count) of nll's class weights in `dtype`; a 1-element dummy and 0 without."""
+        if weight is None:
+            return self._one_dummy(dtype).buf, 0
+        w = self.contiguous(self.astype(weight, dtype))
+        return w.buf[w.offset: w.offset + w.size], w.size
+
+    def _one_dummy(self, dtype: np.dtype) -> CudaArray:
+        d = self._dummies.get(np.dtype(dtype))
+        if d is None:
+            d = self._dummies[np.dtype(dtype)] = self.empty((1,), dtype)
+        return d
+
+    def log_softmax_nll(self, x: CudaArray, t: CudaArray, ignore_index: int,
+                        weight: CudaArray | None = None) -> tuple[CudaArray, CudaArray, CudaArray]:
         """cross_entropy's forward in one row kernel: log_softmax of rows x (N, C), and the per-row
-        -logp[i, t[i]] with the 0/1 valid mask (as nll_forward)."""
+        -w[t[i]] * logp[i, t[i]] with the rows' weights (as nll_forward)."""
         N, C = x.shape
+        if not (N and C):
+            logp = self.empty((N, C), x.dtype)
+            return logp, *self.nll_forward(logp, t, ignore_index, weight)
         xc, tc = self.contiguous(x), self.contiguous(t)
         logp = self.empty((N, C), x.dtype)
         per, valid = self.empty((N,), x.dtype), self.empty((N,), x.dtype)
-        if N and C:
-            launch(K.log_softmax_nll_rows, N, xc.buf, xc.offset, N, C, logp.buf, tc.buf, tc.offset, ignore_index,
-                   per.buf, valid.buf, self._bad_flag(), rows=True)
-        elif N:
-            return logp, *self.nll_forward(logp, t, ignore_index)
+        w, nw = self._class_weights(weight, x.dtype)
+        launch(K.log_softmax_nll_rows, N, xc.buf, xc.offset, N, C, logp.buf, tc.buf, tc.offset, ignore_index,
+               w, nw, per.buf, valid.buf, self._bad_flag(), rows=True)
         return logp, per, valid
 
-    def nll_forward(self, x: CudaArray, t: CudaArray, ignore_index: int) -> tuple[CudaArray, CudaArray]:
+    def nll_forward(self, x: CudaArray, t: CudaArray, ignore_index: int,
+                    weight: CudaArray | None = None) -> tuple[CudaArray, CudaArray]:
         N, C = x.shape
         xc, tc = self.contiguous(x), self.contiguous(t)
         per, valid = self.empty((N,), x.dtype), self.empty((N,), x.dtype)
         if N:
-            launch(K.nll_forward, N, xc.buf, xc.offset, tc.buf, tc.offset, N, C, ignore_index, per.buf, valid.buf,
-                   self._bad_flag())
+            w, nw = self._class_weights(weight, x.dtype)
+            launch(K.nll_forward, N, xc.buf, xc.offset, tc.buf, tc.offset, N, C, ignore_index, w, nw, per.buf,
+                   valid.buf, self._bad_flag())
         return per, valid
 
-    def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int) -> CudaArray:
+    def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int,
+                     weight: CudaArray | None = None) -> CudaArray:
         N = t.shape[0]
         out = self.full((N, classes), 0, g.dtype)
         gc, tc = self.contiguous(g), self.contiguous(t)
         if N:
             gs = 0 if gc.size == 1 else 1
-            launch(K.nll_backward, N, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index, out.buf)
+            w, nw = self._class_weights(weight, g.dtype)
+            launch(K.nll_backward, N, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index, w, nw,
+                   out.buf)
         return out
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,

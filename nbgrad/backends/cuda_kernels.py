@@ -277,9 +277,9 @@ def softmax_rows(x, xo, M, K, out, log):
 
 
 @cuda.jit
-def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, per, valid, bad):
-    """log_softmax of each row into out, and cross-entropy's per-row loss -out[i, tg[i]] (0 where
-    ignored; nan and bad[0] = 2 for a target out of range) in the same pass."""
+def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, w, nw, per, valid, bad):
+    """log_softmax of each row into out, and cross-entropy's per-row loss -w[tg[i]] * out[i, tg[i]]
+    (0 where ignored; nan and bad[0] = 2 for a target out of range) in the same pass."""
     sm = cuda.shared.array(MAX_THREADS, float64)
     t, nt = cuda.threadIdx.x, cuda.blockDim.x
     for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
@@ -299,8 +299,9 @@ def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, per, valid, bad):
                 valid[i] = 1
                 bad[0] = 2
             else:
-                per[i] = -out[i * K + c]
-                valid[i] = 1
+                wi = w[c] if nw else 1
+                per[i] = -out[i * K + c] * wi
+                valid[i] = wi
 
 
 @cuda.jit
@@ -379,7 +380,8 @@ def scatter_mid(out, idx, io, g, go, A, K, B):
 
 
 @cuda.jit
-def nll_forward(x, xo, t, to, N, C, ignore, per, valid, bad):
+def nll_forward(x, xo, t, to, N, C, ignore, w, nw, per, valid, bad):
+    """per[i] = -w[t[i]] * x[i, t[i]], valid[i] = w[t[i]] (nw == 0: weights of 1)."""
     for i in range(cuda.grid(1), N, cuda.gridsize(1)):
         c = t[to + i]
         if c == ignore:
@@ -390,16 +392,17 @@ def nll_forward(x, xo, t, to, N, C, ignore, per, valid, bad):
             valid[i] = 1
             bad[0] = 2  # a target out of range: raised at the next host copy
         else:
-            per[i] = -x[xo + i * C + c]
-            valid[i] = 1
+            wi = w[c] if nw else 1
+            per[i] = -x[xo + i * C + c] * wi
+            valid[i] = wi
 
 
 @cuda.jit
-def nll_backward(g, go, gs, t, to, N, C, ignore, out):
+def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, out):
     for i in range(cuda.grid(1), N, cuda.gridsize(1)):  # gs: 1, or 0 for one value for every row
         c = t[to + i]
         if c != ignore and 0 <= c < C:
-            out[i * C + c] = -g[go + i * gs]
+            out[i * C + c] = -g[go + i * gs] * (w[c] if nw else 1)
 
 
 _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU

@@ -128,19 +128,20 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
 
 class NllLossBackward0(Node):
     name = "NllLossBackward0"
-    formula = "self: -grad scattered at target (divided by N for mean)"
+    formula = "self: -grad * weight[target] scattered at target (divided by the summed weights for mean)"
 
     def backward(self, g: Any) -> tuple:
         shape = self.input_shapes[0][0]
         be = self.backend
         t = self.target
         gk = ew("div", g, self.n, dt=g.dtype, backend=be) if self.reduction == "mean" else g  # one value, or N
-        gx = be.nll_backward(be.reshape(gk, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index)
+        gx = be.nll_backward(be.reshape(gk, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index, self.weight)
         return be.reshape(gx, shape), None
 
 
-def _nll_target(input: Tensor, target: Tensor, reduction: str) -> Any:  # noqa: A002
-    """nll_loss's argument checks (PyTorch's messages); the target as int64 on input's device."""
+def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tuple[Any, Any]:  # noqa: A002
+    """nll_loss's argument checks (PyTorch's messages); the target as int64 and the class weights
+    as input's dtype, on input's device."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
@@ -150,14 +151,24 @@ def _nll_target(input: Tensor, target: Tensor, reduction: str) -> Any:  # noqa: 
     if input.ndim == 2 and target.shape != (input.shape[0],):
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.ndim else 0}).")
-    if target._backend is not input._backend:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                           f"{input.device} and {target.device}!")
-    return input._backend.astype(target._data, np.dtype(np.int64))
+    for other in (target, weight):
+        if isinstance(other, Tensor) and other._backend is not input._backend:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{input.device} and {other.device}!")
+    be = input._backend
+    w = None
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape != (input.shape[-1],):
+            got = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+            raise RuntimeError(f"weight tensor should be defined either for all {input.shape[-1]} classes or no "
+                               f"classes but got weight tensor of shape: {got}")
+        w = be.astype(weight._data, input.dtype.np)
+    return be.astype(target._data, np.dtype(np.int64)), w
 
 
-def _nll_record(input: Tensor, target: Tensor, t: Any, per: Any, valid: Any, reduction: str,  # noqa: A002
+def _nll_record(input: Tensor, target: Tensor, t: Any, w: Any, per: Any, valid: Any, reduction: str,  # noqa: A002
                 ignore_index: int) -> Tensor:
+    """The loss from per-row losses and row weights (1 or the target's class weight, 0 if ignored)."""
     be = input._backend
     per = be.reshape(per, target.shape)
     n = be.sum(valid, (0,), False)
@@ -168,27 +179,27 @@ def _nll_record(input: Tensor, target: Tensor, t: Any, per: Any, valid: Any, red
         if reduction == "mean":
             out = ew("div", out, n, dt=out.dtype, backend=be)
     return record(NllLossBackward0, out, (input, None), be, target=t, reduction=reduction,
-                  n=n, ignore_index=ignore_index)
+                  n=n, ignore_index=ignore_index, weight=w)
 
 
-def _unsupported(fn: str, weight: Any = None, size_average: Any = None, reduce: Any = None,  # noqa: A002
+def _unsupported(fn: str, size_average: Any = None, reduce: Any = None,  # noqa: A002
                  label_smoothing: float = 0.0) -> None:
-    """PyTorch's arguments nbgrad does not implement (class weights, label smoothing, the
-    deprecated size_average / reduce) raise instead of being ignored."""
-    given = [name for name, v in (("weight", weight), ("size_average", size_average), ("reduce", reduce))
-             if v is not None] + (["label_smoothing"] if label_smoothing != 0.0 else [])
+    """PyTorch's arguments nbgrad does not implement (label smoothing, the deprecated
+    size_average / reduce) raise instead of being ignored."""
+    given = [name for name, v in (("size_average", size_average), ("reduce", reduce)) if v is not None]
+    given += ["label_smoothing"] if label_smoothing != 0.0 else []
     if given:
         raise NotImplementedError(f"{fn}({given[0]}=...) is not supported by nbgrad")
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
              ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
-    _unsupported("nll_loss", weight, size_average, reduce)
-    t = _nll_target(input, target, reduction)
+    _unsupported("nll_loss", size_average, reduce)
+    t, w = _nll_args(input, target, reduction, weight)
     be = input._backend
     x2 = be.reshape(input._data, (-1, input.shape[-1]))  # the CPU backend raises on an out-of-range target
-    per, valid = be.nll_forward(x2, be.reshape(t, (-1,)), ignore_index)
-    return _nll_record(input, target, t, per, valid, reduction, ignore_index)
+    per, valid = be.nll_forward(x2, be.reshape(t, (-1,)), ignore_index, w)
+    return _nll_record(input, target, t, w, per, valid, reduction, ignore_index)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_average: Any = None,  # noqa: A002
@@ -198,16 +209,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     NllLossBackward0, with both forwards in one row kernel (Backend.log_softmax_nll)."""
     from .reduce import LogSoftmaxBackward0, log_softmax
 
-    _unsupported("cross_entropy", weight, size_average, reduce, label_smoothing)
+    _unsupported("cross_entropy", size_average, reduce, label_smoothing)
     if target.dtype.is_floating_point:
         raise NotImplementedError("cross_entropy with class-probability targets is not supported by nbgrad")
-    if not input.dtype.is_floating_point:
-        return nll_loss(log_softmax(input, -1), target, reduction=reduction, ignore_index=ignore_index)  # raises
     x = input
-    if x.ndim not in (1, 2) or x.numel() == 0:
-        return nll_loss(log_softmax(x, -1), target, reduction=reduction, ignore_index=ignore_index)
-    t = _nll_target(x, target, reduction)
+    if not x.dtype.is_floating_point or x.ndim not in (1, 2) or x.numel() == 0:  # (integers: log_softmax raises)
+        return nll_loss(log_softmax(x, -1), target, weight, ignore_index=ignore_index, reduction=reduction)
+    t, w = _nll_args(x, target, reduction, weight)
     be = x._backend
-    logp, per, valid = be.log_softmax_nll(be.reshape(x._data, (-1, x.shape[-1])), be.reshape(t, (-1,)), ignore_index)
+    logp, per, valid = be.log_softmax_nll(be.reshape(x._data, (-1, x.shape[-1])), be.reshape(t, (-1,)),
+                                          ignore_index, w)
     lsm = record(LogSoftmaxBackward0, be.reshape(logp, x.shape), (x,), be, save_out="result", axis=x.ndim - 1)
-    return _nll_record(lsm, target, t, per, valid, reduction, ignore_index)
+    return _nll_record(lsm, target, t, w, per, valid, reduction, ignore_index)
