@@ -782,3 +782,51 @@ def test_size_behaves_like_torch_size():
     assert repr(s).replace("nbgrad", "torch") == repr(ts) and str(s).replace("nbgrad", "torch") == str(ts)
     assert s == ts == (2, 3, 4) and s[1:] == ts[1:] and type(s[1:]) is ng.Size and s[0] == 2
     assert s.numel() == ts.numel() and ng.ones(2, 3).size() == (2, 3) and ng.ones(2, 3).size(1) == 3
+
+
+_ALIAS_OPS = [
+    lambda L, a, b: a + b, lambda L, a, b: a * b, lambda L, a, b: a - b, lambda L, a, b: a.T.T,
+    lambda L, a, b: (a.T + b.T).T, lambda L, a, b: a.reshape(-1).reshape(3, 4), lambda L, a, b: a.relu() + b,
+    lambda L, a, b: a.exp() * 0.1 + b, lambda L, a, b: a.clone(), lambda L, a, b: a @ b.T @ a * 0.01,
+    lambda L, a, b: a.sum(0, keepdim=True).expand(3, 4) + b, lambda L, a, b: L.cat([a[:1], b[1:]], 0),
+    lambda L, a, b: a[:, [0, 1, 2, 3]] + b, lambda L, a, b: (a * 2).T.contiguous().T, lambda L, a, b: a + a,
+]
+
+
+def _alias_graph(L, leaves, seed):
+    import random
+
+    r = random.Random(seed)
+    vals = list(leaves)
+    for _ in range(6):
+        vals.append(r.choice(_ALIAS_OPS)(L, r.choice(vals), r.choice(vals)))
+    return sum(v.sum() * (i + 1) for i, v in enumerate(vals[len(leaves):]))
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_random_graphs_never_alias_leaf_gradients(seed):
+    """Leaves keep fresh gradient arrays without copies (views, pass-throughs, shared arrays):
+    on random graphs, scaling one leaf's .grad in place never changes another's, and repeated
+    and retained backward passes match torch."""
+    torch = pytest.importorskip("torch")
+    arrs = [np.random.default_rng(seed).standard_normal((3, 4)) for _ in range(3)]
+    nl = [ng.tensor(a, requires_grad=True) for a in arrs]
+    tl = [torch.tensor(a, requires_grad=True) for a in arrs]
+    ln, lt = _alias_graph(ng, nl, seed), _alias_graph(torch, tl, seed)
+    ln.backward(retain_graph=True)
+    lt.backward(retain_graph=True)
+    for k, x in enumerate(nl):
+        if x.grad is not None:
+            before = [y.grad.numpy().copy() for y in nl if y is not x and y.grad is not None]
+            x.grad.mul_(3.0)
+            tl[k].grad.mul_(3.0)
+            assert all(np.array_equal(b, y.grad.numpy())
+                       for b, y in zip(before, [y for y in nl if y is not x and y.grad is not None]))
+    ln.backward()
+    lt.backward()
+    _alias_graph(ng, nl, seed).backward()
+    _alias_graph(torch, tl, seed).backward()
+    for x, t in zip(nl, tl):
+        assert (x.grad is None) == (t.grad is None)
+        if x.grad is not None:
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-9)
