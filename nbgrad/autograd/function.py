@@ -129,6 +129,10 @@ class Node:
     def backward(self, grad: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
+    def needs(self, i: int) -> bool:
+        """Whether input i takes a gradient (PyTorch's needs_input_grad): backward computes only those."""
+        return i < len(self.next_functions) and self.next_functions[i][0] is not None
+
     def register_hook(self, fn: Any) -> None:
         if not isinstance(self._pre_hooks, list):
             self._pre_hooks = []

@@ -98,9 +98,9 @@ class MulBackward0(Node):
     formula = "self: grad * other; other: grad * self"
 
     def backward(self, g: Any) -> tuple:
-        a, b = self.saved("self"), self.saved("other")
         be = self.backend
-        return ew("mul", g, b, backend=be), ew("mul", g, a, backend=be)
+        return (ew("mul", g, self.saved("other"), backend=be) if self.needs(0) else None,
+                ew("mul", g, self.saved("self"), backend=be) if self.needs(1) else None)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -118,8 +118,8 @@ class DivBackward0(Node):
         a, b = self.saved("self"), self.saved("other")
         be = self.backend
         ga = ew("div", g, b, backend=be)
-        gb = ew("neg", ew("div", ew("mul", ga, a, backend=be), b, backend=be), backend=be)
-        return ga, gb
+        gb = ew("neg", ew("div", ew("mul", ga, a, backend=be), b, backend=be), backend=be) if self.needs(1) else None
+        return (ga if self.needs(0) else None), gb
 
 
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
@@ -152,7 +152,8 @@ class PowBackward1(Node):
     def backward(self, g: Any) -> tuple:
         x, p, y = self.saved("self"), self.saved("exponent"), self.saved("result")
         be = self.backend
-        return ew("pow_bw_base", g, x, p, backend=be), ew("pow_bw_exp", g, y, x, backend=be)
+        return (ew("pow_bw_base", g, x, p, backend=be) if self.needs(0) else None,
+                ew("pow_bw_exp", g, y, x, backend=be) if self.needs(1) else None)
 
 
 class PowBackward2(Node):
@@ -310,10 +311,10 @@ class MaximumBackward0(Node):
         a, b = self.saved("self"), self.saved("other")
         be = self.backend
         sign = -1 if self.name.startswith("Min") else 1
-        if sign == 1:
-            return ew("max_bw_a", g, a, b, backend=be), ew("max_bw_a", g, b, a, backend=be)
-        na, nb = ew("neg", a, backend=be), ew("neg", b, backend=be)
-        return ew("max_bw_a", g, na, nb, backend=be), ew("max_bw_a", g, nb, na, backend=be)
+        if sign == -1:
+            a, b = ew("neg", a, backend=be), ew("neg", b, backend=be)
+        return (ew("max_bw_a", g, a, b, backend=be) if self.needs(0) else None,
+                ew("max_bw_a", g, b, a, backend=be) if self.needs(1) else None)
 
 
 class MinimumBackward0(MaximumBackward0):
@@ -347,7 +348,8 @@ class WhereBackward0(Node):
         c = self.saved("condition")
         be = self.backend
         z = np.zeros((), dtype=g.dtype)
-        return None, ew("where", c, g, z, backend=be), ew("where", c, z, g, backend=be)
+        return (None, ew("where", c, g, z, backend=be) if self.needs(1) else None,
+                ew("where", c, z, g, backend=be) if self.needs(2) else None)
 
 
 def where(condition: Tensor, a: Any, b: Any) -> Tensor:
