@@ -129,7 +129,7 @@ class BackwardPass:
         self.keep_steps = True  # step() records a Step in steps_done
         self.buffers: dict[Node, Any] = {}
         # nodes whose buffer is a fresh array nothing else refers to: a leaf may keep it as
-        # its .grad instead of a copy (see _owned)
+        # its .grad instead of a copy (see _fresh_uses)
         self.owned: set[Node] = set()
         self.backend = roots[0]._backend
         self.capture: dict[int, int] = {}
