@@ -10,8 +10,8 @@ from ._device import device
 from ._dtype import bool_, dtype, float32, float64, int8, int16, int32, int64, uint8
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_device, linspace, manual_seed,
-    set_default_device,
+    arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like, get_default_device, linspace,
+    manual_seed, set_default_device,
     ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, unary, where

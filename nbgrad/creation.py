@@ -100,6 +100,18 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
+def from_dlpack(ext: Any) -> Tensor:
+    """A tensor sharing the memory of a DLPack-capable CPU object (a torch CPU tensor, a NumPy
+    array, ...); CUDA objects go through as_tensor (__cuda_array_interface__)."""
+    dev = ext.__dlpack_device__()[0] if hasattr(ext, "__dlpack_device__") else 1
+    if dev != 1:  # kDLCPU
+        if hasattr(ext, "__cuda_array_interface__"):
+            return as_tensor(ext)
+        raise RuntimeError(f"from_dlpack: nbgrad takes DLPack tensors on the CPU only (got device type {dev}); "
+                           "CUDA objects are shared through __cuda_array_interface__ (ng.as_tensor)")
+    return from_numpy(np.from_dlpack(ext))
+
+
 def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")

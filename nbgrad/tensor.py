@@ -142,6 +142,21 @@ class Tensor:
                                "If gradients aren't required, use var.detach() to get Variable that doesn't require grad.")
         return self._data.__cuda_array_interface__
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """DLPack export, without a copy (CPU tensors; CUDA tensors share memory through
+        __cuda_array_interface__ instead)."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        if self.is_cuda:
+            raise BufferError("nbgrad exports CUDA tensors through __cuda_array_interface__, not DLPack "
+                              "(ng.as_tensor / torch.as_tensor take it)")
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        if self.is_cuda:
+            return (2, int(self._backend.name.split(":")[1]))  # kDLCUDA
+        return self._data.__dlpack_device__()
+
     def numel(self) -> int:
         return math.prod(self._data.shape)
 

@@ -830,3 +830,18 @@ def test_random_graphs_never_alias_leaf_gradients(seed):
         assert (x.grad is None) == (t.grad is None)
         if x.grad is not None:
             np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_dlpack_shares_cpu_memory_both_ways():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(6.0).reshape(2, 3)
+    x = ng.from_dlpack(t)
+    x.mul_(2)  # the same memory
+    assert t.tolist() == [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]] and x.dtype == ng.float32
+    back = torch.from_dlpack(x)
+    back.add_(1)
+    assert x.tolist() == [[1.0, 3.0, 5.0], [7.0, 9.0, 11.0]]
+    assert x.__dlpack_device__() == t.__dlpack_device__()
+    with pytest.raises(BufferError, match="require gradient"):
+        torch.from_dlpack(ng.ones(2, requires_grad=True))
+    assert ng.from_dlpack(np.arange(3)).tolist() == [0, 1, 2]

@@ -228,3 +228,10 @@ def test_bad_loss_inputs_on_cuda_raise_at_the_next_host_copy():
         ng.cuda.synchronize()
     ok = ng.nn.functional.binary_cross_entropy(ng.tensor([0.5, 0.25]), ng.tensor([0.0, 1.0]))
     assert np.isfinite(ok.item())
+
+
+def test_cuda_tensors_point_dlpack_users_to_the_array_interface():
+    x = ng.ones(2)
+    assert x.__dlpack_device__() == (2, 0)
+    with pytest.raises(BufferError, match="__cuda_array_interface__"):
+        x.__dlpack__()
