@@ -845,3 +845,20 @@ def test_dlpack_shares_cpu_memory_both_ways():
     with pytest.raises(BufferError, match="require gradient"):
         torch.from_dlpack(ng.ones(2, requires_grad=True))
     assert ng.from_dlpack(np.arange(3)).tolist() == [0, 1, 2]
+
+
+def test_copied_and_pickled_tensors_work_with_the_others():
+    """deepcopy / pickle keep the one backend per device (they made a second 'cpu' that every
+    op refused: "found at least two devices, cpu and cpu")."""
+    import copy
+    import pickle
+
+    m = ng.nn.Linear(3, 2)
+    m2 = copy.deepcopy(m)
+    x = ng.ones(1, 3)
+    np.testing.assert_array_equal(m2(x).detach().numpy(), m(x).detach().numpy())
+    with ng.no_grad():
+        m.weight.mul_(0)
+    assert m2.weight.abs().sum().item() > 0  # an independent copy
+    t = pickle.loads(pickle.dumps(ng.tensor([1.0, 2.0], requires_grad=True)))
+    assert t.requires_grad and (t + ng.ones(2)).tolist() == [2.0, 3.0]

@@ -235,3 +235,15 @@ def test_cuda_tensors_point_dlpack_users_to_the_array_interface():
     assert x.__dlpack_device__() == (2, 0)
     with pytest.raises(BufferError, match="__cuda_array_interface__"):
         x.__dlpack__()
+
+
+def test_copied_and_pickled_cuda_tensors_stay_on_the_device():
+    import copy
+    import pickle
+
+    m = ng.nn.Linear(3, 2)
+    m2 = copy.deepcopy(m)
+    assert m2.weight.is_cuda and m2.weight._data.buf is not m.weight._data.buf
+    np.testing.assert_array_equal(m2(ng.ones(1, 3)).detach().cpu().numpy(), m(ng.ones(1, 3)).detach().cpu().numpy())
+    t = pickle.loads(pickle.dumps(ng.tensor([1.0, 2.0])))
+    assert t.is_cuda and (t + 1).tolist() == [2.0, 3.0]

@@ -83,6 +83,22 @@ def cuda_status() -> str | None:
     return None
 
 
+class SharedBackend:
+    """Mixin: a backend is one object per device, compared by identity, so copying or pickling
+    a tensor must find the same one again (not a second 'cpu' that no op would accept)."""
+
+    name: str
+
+    def __reduce__(self) -> tuple:
+        return (get_backend, (self.name,))
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return self
+
+
 def get_backend(device: Any) -> Backend:
     device = "cpu" if device is None else str(device)
     be = _BACKENDS.get(device)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._dtype import promote_np
 from . import cpu_kernels as K
-from . import with_ellipsis
+from . import SharedBackend, with_ellipsis
 
 
 def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -145,7 +145,7 @@ def _all_fortran(operands: Sequence[Any], shape: tuple) -> bool:
     return seen
 
 
-class CpuBackend:
+class CpuBackend(SharedBackend):
     name = "cpu"
     device_type = "cpu"
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._dtype import promote_np
 from . import cuda_kernels as K
-from . import with_ellipsis
+from . import SharedBackend, with_ellipsis
 from .cuda_kernels import launch
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
@@ -129,6 +129,12 @@ def _advanced_layout(items: tuple, ndim: int) -> tuple[list, int, int]:
     return dims, first, block
 
 
+def _from_host(device: str, a: np.ndarray) -> CudaArray:
+    from . import get_backend
+
+    return get_backend(device).asarray(a)
+
+
 class CudaArray:
     """A strided view of a device buffer (strides and offset in elements)."""
 
@@ -141,6 +147,10 @@ class CudaArray:
         # a one-element value made from a Python number stays on the host until a kernel
         # needs it in device memory: elementwise kernels take it as a scalar argument
         self.host = host
+
+    def __reduce__(self) -> tuple:
+        # copy / pickle through the host, as PyTorch pickles CUDA tensors; restored on the device
+        return (_from_host, (self.backend.name, self.backend.to_numpy(self)))
 
     @property
     def storage(self) -> _Storage:
@@ -200,7 +210,7 @@ def _calc_name(dt: np.dtype) -> str:
         or ("bool_" if dt.kind == "b" else "int64")
 
 
-class CudaBackend:
+class CudaBackend(SharedBackend):
     device_type = "cuda"
 
     def __init__(self, index: int = 0) -> None:
