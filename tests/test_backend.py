@@ -150,3 +150,22 @@ def test_cpu_sum_paths(shape, axes):
     np.testing.assert_allclose(be.sum(x, axes, False), x.astype(np.float64).sum(axis=axes), rtol=1e-6, atol=1e-5)
     xi = rng.integers(-5, 5, shape)
     np.testing.assert_array_equal(be.sum(xi, axes, True), xi.sum(axis=axes, keepdims=True))
+
+
+def test_parallel_kernels_with_single_values_rows_and_in_place():
+    """Sizes above the parallel thresholds: a single value (a 0-d array hoisted before the loop),
+    a row operand (2-D kernels), and the in-place kernels SGD uses."""
+    be = get_backend("cpu")
+    rng = np.random.default_rng(2)
+    n = cpu_kernels.parallel_threshold("mul") + 7
+    x = rng.standard_normal(n).astype(np.float32)
+    two = np.asarray(2.5, np.float32)
+    np.testing.assert_array_equal(be.elementwise("mul", [x, two], x.shape, x.dtype), x * two)
+    m = rng.standard_normal((n // 512 + 1, 512)).astype(np.float32)
+    row = rng.standard_normal(512).astype(np.float32)
+    np.testing.assert_array_equal(be.elementwise("add", [m, row], m.shape, m.dtype), m + row)
+    p, d = x.copy(), rng.standard_normal(n).astype(np.float32)
+    be.elementwise("sub_mul", [p, d, np.asarray(0.1, np.float32)], p.shape, p.dtype, out=p)
+    np.testing.assert_allclose(p, x - d * np.float32(0.1), rtol=1e-6)
+    t = rng.standard_normal(cpu_kernels.parallel_threshold("tanh") + 3).astype(np.float32)
+    np.testing.assert_allclose(be.elementwise("tanh", [t], t.shape, t.dtype), np.tanh(t), atol=2e-7)
