@@ -817,10 +817,10 @@ def test_random_graphs_never_alias_leaf_gradients(seed):
     lt.backward(retain_graph=True)
     for k, x in enumerate(nl):
         if x.grad is not None:
-            before = [y.grad.numpy().copy() for y in nl if y is not x and y.grad is not None]
+            before = [y.grad.cpu().numpy().copy() for y in nl if y is not x and y.grad is not None]
             x.grad.mul_(3.0)
             tl[k].grad.mul_(3.0)
-            assert all(np.array_equal(b, y.grad.numpy())
+            assert all(np.array_equal(b, y.grad.cpu().numpy())
                        for b, y in zip(before, [y for y in nl if y is not x and y.grad is not None]))
     ln.backward()
     lt.backward()
@@ -829,7 +829,7 @@ def test_random_graphs_never_alias_leaf_gradients(seed):
     for x, t in zip(nl, tl):
         assert (x.grad is None) == (t.grad is None)
         if x.grad is not None:
-            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_dlpack_shares_cpu_memory_both_ways():

@@ -247,3 +247,33 @@ def test_copied_and_pickled_cuda_tensors_stay_on_the_device():
     np.testing.assert_array_equal(m2(ng.ones(1, 3)).detach().cpu().numpy(), m(ng.ones(1, 3)).detach().cpu().numpy())
     t = pickle.loads(pickle.dumps(ng.tensor([1.0, 2.0])))
     assert t.is_cuda and (t + 1).tolist() == [2.0, 3.0]
+
+
+from test_autograd import test_random_graphs_never_alias_leaf_gradients  # noqa: E402,F401  (again, on CUDA)
+
+
+def test_training_step_keeps_fresh_gradients_without_copies(monkeypatch):
+    """The weight and bias gradients of a CUDA step become .grad without a copy (each its own
+    buffer), as on the CPU; a sum stores in the input's dtype, with no cast launch after it."""
+    from nbgrad.backends.cuda import CudaBackend
+
+    m = ng.nn.Sequential(ng.nn.Linear(4, 8), ng.nn.ReLU(), ng.nn.Linear(8, 3))
+    x, t = ng.randn(5, 4), ng.tensor([0, 2, 1, 1, 0])
+    calls = []
+    real = CudaBackend.elementwise
+    monkeypatch.setattr(CudaBackend, "elementwise",
+                        lambda self, op, *a, **k: calls.append(op) or real(self, op, *a, **k))
+    ng.nn.functional.cross_entropy(m(x), t).backward()
+    assert "_copy" not in calls
+    grads = [p.grad._data for p in m.parameters()]
+    be = grads[0].backend
+    assert all(not be.shares_memory(a, b) for i, a in enumerate(grads) for b in grads[i + 1:])
+    assert not any(be.shares_memory(g, p._data) for g in grads for p in m.parameters())
+    torch = pytest.importorskip("torch")
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        for tp, p in zip(tm.parameters(), m.parameters()):
+            tp.copy_(torch.from_numpy(p.detach().cpu().numpy()))
+    torch.nn.functional.cross_entropy(tm(torch.from_numpy(x.cpu().numpy())), torch.tensor([0, 2, 1, 1, 0])).backward()
+    for tp, p in zip(tm.parameters(), m.parameters()):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6)

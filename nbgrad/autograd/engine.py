@@ -9,7 +9,6 @@ object one step at a time, so the debugger shows exactly what backward does."""
 from __future__ import annotations
 
 import heapq
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -41,47 +40,16 @@ class Step:
     accumulations: list[Accumulation] = field(default_factory=list)
 
 
-def _base_refs(g: np.ndarray) -> int:
-    """References to g's base: g's own, this frame's `b`, getrefcount's argument, and any other."""
-    b = g.base
-    return sys.getrefcount(b)
-
-
-def _calibrate() -> int:
-    a = np.empty((2, 3))
-    v = a.T
-    del a
-    return _base_refs(v)
-
-
-_SOLE = _calibrate()  # _base_refs of a view whose base nothing else refers to
-
-
-def _sole_view(g: np.ndarray, extra: int) -> bool:
-    """g is a dense view of all of an array that nothing but g (and `extra` other views)
-    refers to: e.g. the transpose of a fresh product, or a reshape of a fresh sum. PyTorch's
-    AccumulateGrad steals a gradient whose use count is 1 in the same way."""
-    b = g.base
-    if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
-        return False
-    del b  # so that _base_refs counts the same references as in _calibrate
-    return (g.flags.c_contiguous or g.flags.f_contiguous) and _base_refs(g) == _SOLE + extra
-
-
-def _fresh_uses(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool) -> int:
-    """How many of a node's outputs are `g`, if g is a fresh NumPy array (or a view of one) that
-    nothing outside the engine holds; 0 otherwise. Fresh: made by the node, or the node's own
-    incoming gradient (or a view of it, e.g. a transpose) when that was fresh; never one of the
-    node's saved values."""
-    if type(g) is not np.ndarray:
-        return 0
+def _fresh_uses(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool, backend: Any) -> int:
+    """How many of a node's outputs are `g`, if g is a fresh array that nothing outside the
+    engine holds; 0 otherwise. Fresh: made by the node (see Backend.is_private), or the node's
+    own incoming gradient (or a view of it, e.g. a transpose) when that was fresh; never one
+    of the node's saved values."""
     if g is incoming:
         if not incoming_owned:
             return 0
-    elif g.base is not None:
-        extra = 1 if incoming_owned and type(incoming) is np.ndarray and incoming.base is g.base else 0
-        if not _sole_view(g, extra):
-            return 0
+    elif not backend.is_private(g, incoming if incoming_owned else None):
+        return 0
     if node._saved:
         for sv in node._saved.values():
             if g is sv.data:
@@ -269,7 +237,7 @@ class BackwardPass:
                 prev = buffers.get(nxt)
                 buffers[nxt] = g if prev is None else _add(self.backend, prev, g)
                 if prev is None:  # a sum (below) is always a fresh array
-                    uses = _fresh_uses(g, grad, outs, node, owned)
+                    uses = _fresh_uses(g, grad, outs, node, owned, self.backend)
                     if uses > 1:
                         # one array to several inputs (AddBackward0): one leaf may keep it, as
                         # the other nodes only read it

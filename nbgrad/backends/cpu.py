@@ -4,6 +4,7 @@ BLAS (NumPy's matmul) for matrix products."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -21,6 +22,22 @@ def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
     return K.ascontiguous(a).reshape(-1)
+
+
+def _base_refs(g: np.ndarray) -> int:
+    """References to g's base: g's own, this frame's `b`, getrefcount's argument, and any other."""
+    b = g.base
+    return sys.getrefcount(b)
+
+
+def _calibrate() -> int:
+    a = np.empty((2, 3))
+    v = a.T
+    del a
+    return _base_refs(v)
+
+
+_SOLE = _calibrate()  # _base_refs of a view whose base nothing else refers to
 
 
 def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
@@ -327,6 +344,22 @@ class CpuBackend(SharedBackend):
 
     def shares_memory(self, a: np.ndarray, b: np.ndarray) -> bool:
         return bool(np.shares_memory(a, b))
+
+    def is_private(self, g: Any, other: Any = None) -> bool:
+        """Nothing but g (and `other`, which may be a view of the same memory) refers to g's
+        memory: an array a kernel just made, or a dense view of all of one (the transpose of a
+        fresh product, a reshape of a fresh sum). The engine lets a leaf keep such a gradient as
+        its .grad without a copy, as PyTorch's AccumulateGrad steals one whose use count is 1."""
+        if type(g) is not np.ndarray:
+            return False
+        b = g.base
+        if b is None:
+            return True
+        if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
+            return False
+        extra = 1 if type(other) is np.ndarray and other.base is b else 0
+        del b  # so that _base_refs counts the same references as in _calibrate
+        return (g.flags.c_contiguous or g.flags.f_contiguous) and _base_refs(g) == _SOLE + extra
 
     def scatter_along_axis(self, shape: tuple, index: np.ndarray, src: np.ndarray, axis: int) -> np.ndarray:
         """Backward of max/min along `axis`: zeros of `shape` with src put at index (keepdim layout)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -475,6 +476,19 @@ class CudaBackend(SharedBackend):
         return (isinstance(a, CudaArray) and isinstance(b, CudaArray) and a._storage is not None
                 and a._storage is b._storage)
 
+    def is_private(self, g: Any, other: Any = None) -> bool:
+        """Nothing but g (and `other`, which may view the same buffer) refers to g's buffer from
+        the pool (see CpuBackend.is_private): counted by the references to its _Storage, which
+        every view of the buffer holds."""
+        if type(g) is not CudaArray:
+            return False
+        s = g._storage
+        if s is None or s.pool is None:  # a host value, or memory another library owns
+            return False
+        extra = 1 if type(other) is CudaArray and other._storage is s else 0
+        del s  # so that _storage_refs counts the same references as in _calibrate
+        return _storage_refs(g) == _SOLE + extra
+
     def index_add(self, shape: tuple, index: Any, src: CudaArray) -> CudaArray:
         dst = self.full(shape, 0, src.dtype)
         if self._is_basic(index):  # a basic index never repeats an element
@@ -508,16 +522,16 @@ class CudaBackend(SharedBackend):
             xc = self.contiguous(self.view(x, lambda a: np.transpose(a, keep + list(axes))))
             A, Kr, B = math.prod(x.shape[a] for a in keep), math.prod(x.shape[a] for a in axes), 1
         flt = x.dtype.kind == "f"
-        acc = np.dtype(np.float64 if flt else np.int64)
-        out = self.empty((A * B,), acc) if A * B and Kr else self.full((A * B,), 0, acc)
+        acc = np.dtype(np.float64 if flt else np.int64)  # the kernels add in acc, store in res's dtype
+        rdt = x.dtype if flt else acc
+        res = self.empty((A * B,), rdt) if A * B and Kr else self.full((A * B,), 0, rdt)
         rows, mid = K.SUM_F if flt else K.SUM_I
         if A * B and Kr:
             zero = acc.type(0)
             if B == 1:
-                launch(rows, A, xc.buf, xc.offset, A, Kr, out.buf, zero, rows=True)
+                launch(rows, A, xc.buf, xc.offset, A, Kr, res.buf, zero, rows=True)
             else:
-                launch(mid, A * B, xc.buf, xc.offset, A, Kr, B, out.buf, zero)
-        res = self.astype(out, x.dtype if flt else np.dtype(np.int64))
+                launch(mid, A * B, xc.buf, xc.offset, A, Kr, B, res.buf, zero)
         shape = tuple(x.shape[a] for a in keep)
         if keepdim:
             shape = tuple(1 if a in axes else x.shape[a] for a in range(nd))
@@ -624,13 +638,13 @@ class CudaBackend(SharedBackend):
     def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int,
                      weight: CudaArray | None = None) -> CudaArray:
         N = t.shape[0]
-        out = self.full((N, classes), 0, g.dtype)
+        out = self.empty((N, classes), g.dtype)
         gc, tc = self.contiguous(g), self.contiguous(t)
-        if N:
+        if N * classes:
             gs = 0 if gc.size == 1 else 1
             w, nw = self._class_weights(weight, g.dtype)
-            launch(K.nll_backward, N, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index, w, nw,
-                   out.buf)
+            launch(K.nll_backward, N * classes, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index,
+                   w, nw, out.buf)
         return out
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,
@@ -680,6 +694,19 @@ class CudaBackend(SharedBackend):
         if vb:
             return self.reshape(out, batch + (M,))
         return out
+
+
+def _storage_refs(x: CudaArray) -> int:
+    """References to x's _Storage: x's own, this frame's `s`, getrefcount's argument, and any other view."""
+    s = x._storage
+    return sys.getrefcount(s)
+
+
+def _calibrate() -> int:
+    return _storage_refs(CudaArray(_Storage(None, None, None), (1,), (1,), 0, np.dtype(np.float32), None))
+
+
+_SOLE = _calibrate()  # _storage_refs of an array whose buffer no other view refers to
 
 
 def _kshape(shape: tuple) -> tuple:

@@ -399,10 +399,15 @@ def nll_forward(x, xo, t, to, N, C, ignore, w, nw, per, valid, bad):
 
 @cuda.jit
 def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, out):
-    for i in range(cuda.grid(1), N, cuda.gridsize(1)):  # gs: 1, or 0 for one value for every row
-        c = t[to + i]
-        if c != ignore and 0 <= c < C:
-            out[i * C + c] = -g[go + i * gs] * (w[c] if nw else 1)
+    """out (N, C): -g[i] * w[t[i]] at (i, t[i]) and zeros elsewhere, one thread per element
+    (gs: 1, or 0 for one upstream value for every row)."""
+    for o in range(cuda.grid(1), N * C, cuda.gridsize(1)):
+        i = o // C
+        c = o - i * C
+        if c == t[to + i] and c != ignore:
+            out[o] = -g[go + i * gs] * (w[c] if nw else 1)
+        else:
+            out[o] = 0
 
 
 _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU
