@@ -684,7 +684,7 @@ class CudaBackend(SharedBackend):
                 grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb)
                 a_m_fast = ab.strides[-1] != 1 and ab.strides[-2] == 1
                 b_k_fast = bb.strides[-1] != 1 and bb.strides[-2] == 1
-                K.matmul_tiled(a.dtype, a_m_fast, b_k_fast)[grid, 256](*args)
+                K.launch_grid(K.matmul_tiled(a.dtype, a_m_fast, b_k_fast), grid, (256, 1, 1), *args)
             else:
                 launch(K.matmul_simple, nb * M * N, *args)
         if va and vb:

@@ -16,6 +16,7 @@ from numba import cuda, float32, float64, int32, int64
 from numba.cuda.core import config as _cuda_config
 
 from . import cpu_optim
+from .cuda_launch import Launcher
 from .scalar_math import ELEMENTWISE
 
 # small grids are intended (tiny tensors, simulator launches): no per-launch warning
@@ -44,7 +45,7 @@ if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "8,2" for
     _t, _b = (int(v) for v in os.environ["NBGRAD_CUDA_LAUNCH"].split(","))
     configure(_t, _b)
 
-_configured: dict = {}
+LAUNCHER = Launcher(simulator=os.environ.get("NUMBA_ENABLE_CUDASIM") == "1")
 
 
 def launch(kernel: Any, n: int, *args: Any, rows: bool = False, per_thread: int = 1) -> None:
@@ -52,13 +53,12 @@ def launch(kernel: Any, n: int, *args: Any, rows: bool = False, per_thread: int 
     rows=True); grid-stride loops cover the rest when max_blocks caps the grid."""
     t = LAUNCH["threads"]
     blocks = max(1, min(n if rows else (n + t * per_thread - 1) // (t * per_thread), LAUNCH["max_blocks"]))
-    key = (kernel, blocks, t)
-    k = _configured.get(key)
-    if k is None:
-        if len(_configured) > 4096:
-            _configured.clear()
-        k = _configured[key] = kernel[blocks, t]
-    k(*args)
+    LAUNCHER(kernel, (blocks, 1, 1), (t, 1, 1), args)
+
+
+def launch_grid(kernel: Any, grid: tuple, block: tuple, *args: Any) -> None:
+    """Launch `kernel` on an explicit 3-D grid and block (the tiled matmul)."""
+    LAUNCHER(kernel, grid, block, args)
 
 
 # ------------------------------------------------------------------ elementwise
