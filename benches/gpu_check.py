@@ -4,7 +4,9 @@
 
 Measures elementwise bandwidth (64M float32), fp32 matmul 4096x4096 TFLOP/s, an MLP
 training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and the
-per-op cost of a tiny op; checks zero-copy interop with torch both ways. The op tests
+per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP row also
+times the step with split-K off and with numba's own launches (fast launch off), the host
+time to queue one step, and the step's big products alone (nbgrad, no split-K, torch). The op tests
 on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
 from __future__ import annotations
@@ -106,7 +108,38 @@ def main(argv: list[str] | None = None) -> dict:
             opt.step()
         return step
 
-    t1 = timeit(ng_step_factory(), ng_sync, reps)
+    from nbgrad.backends import cuda_kernels as K
+
+    step = ng_step_factory()
+    t1 = timeit(step, ng_sync, reps)
+    variants = {}  # the same step with one speed-up turned off, and where its time goes
+    n0 = K.LAUNCHER.fast
+    step()
+    variants["fast_launches_per_step"] = K.LAUNCHER.fast - n0
+    ng_sync()
+    t0 = time.perf_counter()
+    step()
+    variants["issue_s"] = time.perf_counter() - t0  # host time to queue the step (no sync)
+    ng_sync()
+    split_min = K.LAUNCH["split_k_min"]
+    K.configure(split_k_min=1 << 40)
+    variants["no_split_k_s"] = timeit(step, ng_sync, reps)
+    K.configure(split_k_min=split_min)
+    was = K.LAUNCHER.enabled
+    K.LAUNCHER.enabled = False
+    variants["numba_launch_s"] = timeit(step, ng_sync, reps)
+    K.LAUNCHER.enabled = was
+    # the step's matrix products alone, with and without split-K
+    for name, (m_, k_, n_) in {"fwd2": (batch, hidden, hidden), "fwd1": (batch, d_in, hidden),
+                               "gw2": (hidden, batch, hidden)}.items():
+        pa, pb = ng.randn(m_, k_, device="cuda"), ng.randn(k_, n_, device="cuda")
+        variants[f"mm_{name}_s"] = timeit(lambda: pa @ pb, ng_sync, reps)
+        K.configure(split_k_min=1 << 40)
+        variants[f"mm_{name}_no_split_s"] = timeit(lambda: pa @ pb, ng_sync, reps)
+        K.configure(split_k_min=split_min)
+        if tdev:
+            qa, qb = torch.randn(m_, k_, device=tdev), torch.randn(k_, n_, device=tdev)
+            variants[f"mm_{name}_torch_s"] = timeit(lambda: qa @ qb, t_sync, reps)
     t2 = None
     if tdev:
         tm = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
@@ -119,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
             torch.nn.functional.cross_entropy(tm(txb), ttb).backward()
             topt.step()
         t2 = timeit(tstep, t_sync, reps)
-    row("mlp_step", t1, t2)
+    row("mlp_step", t1, t2, **variants)
 
     # per-op cost of a tiny op (launch + dispatch + allocation)
     s = ng.ones(1, device="cuda")
@@ -129,7 +162,12 @@ def main(argv: list[str] | None = None) -> dict:
     if tdev:
         ts_ = torch.ones(1, device=tdev)
         t2 = timeit(lambda: [ts_ + 1 for _ in range(k)], t_sync, 3) / k
-    row("tiny_op", t1, t2, nbgrad_us=t1 * 1e6, torch_us=t2 * 1e6 if t2 else None)
+    K.LAUNCHER.enabled = False
+    t3 = timeit(lambda: [s + 1 for _ in range(k)], ng_sync, 3) / k
+    K.LAUNCHER.enabled = was
+    row("tiny_op", t1, t2, nbgrad_us=t1 * 1e6, torch_us=t2 * 1e6 if t2 else None, numba_launch_us=t3 * 1e6)
+    res["fast_launch"] = {"enabled": K.LAUNCHER.enabled, "off_because": K.LAUNCHER.disabled_why}
+    print("fast launch:", res["fast_launch"], flush=True)
 
     if args.profile:  # where the time of a tiny op goes (Python side)
         import cProfile

@@ -75,18 +75,23 @@ def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
         ng.ones(2, device="tpu")
 
 
-@pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5)), ((128, 16), (16, 128))])
-def test_tiled_matmul_edges(shape_a, shape_b):
+@pytest.mark.parametrize("shape_a,shape_b,split", [((130, 9), (9, 131), 1), ((2, 3, 17), (17, 5), 1),
+                                                    ((128, 16), (16, 128), 1), ((5, 16), (16, 7), 4),
+                                                    ((2, 3, 12), (12, 5), 2)])
+def test_tiled_matmul_edges(shape_a, shape_b, split):
+    """The tiled kernel on edge tiles and batches; split > 1: the product split along K into
+    that many chunks (as a small batch on a big GPU is), then summed."""
     from nbgrad.backends import cuda_kernels as K
 
-    old = K.LAUNCH["tile_min_flops"]
-    K.configure(tile_min_flops=1)
+    old = dict(K.LAUNCH)
+    K.configure(tile_min_flops=1, sms=1000 if split > 1 else 1, split_k_min=shape_a[-1] // split)
     try:
+        assert K.split_k(shape_a[-2], shape_b[-1], shape_a[-1], 1) == split
         rng = np.random.default_rng(0)
         a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
         check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float64)  # backward: transposed views
     finally:
-        K.configure(tile_min_flops=old)
+        K.LAUNCH.update(old)
 
 
 def test_training_on_cuda_matches_cpu():

@@ -223,6 +223,9 @@ class CudaBackend(SharedBackend):
         self._bad: Any = None  # device flag: an index out of range (see check_errors)
         self._dummies: dict[np.dtype, CudaArray] = {}  # one-element stand-ins for absent arrays
         self._bad_pending = False
+        sms = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", None)
+        if sms:  # (the simulator has no count: tests set it with cuda_kernels.configure)
+            K.configure(sms=sms)
 
     # -------------------------------------------------------------- memory and transfer
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
@@ -673,20 +676,29 @@ class CudaBackend(SharedBackend):
         ab = self.view(a2, lambda t: np.broadcast_to(t, batch + (M, Kd)))
         bb = self.view(b2, lambda t: np.broadcast_to(t, batch + (Kd, N)))
         nb = math.prod(batch)
-        out = self.full(batch + (M, N), 0, a.dtype) if Kd == 0 else self.empty(batch + (M, N), a.dtype)
+        tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
+        S = K.split_k(M, N, Kd, nb) if tiled else 1
+        if Kd == 0:
+            out = self.full(batch + (M, N), 0, a.dtype)
+        else:  # split K: S partial products side by side, summed below
+            out = self.empty(((S,) if S > 1 else ()) + batch + (M, N), a.dtype)
         if nb * M * N and Kd:
             bshape = batch or (1,)
             sa = _kstrides(ab.strides[:-2], len(bshape))
             sb = _kstrides(bb.strides[:-2], len(bshape))
+            if S > 1:  # chunk s of K is batch entry s: A and B step by Kd // S along K
+                bshape, sa, sb = (S,) + bshape, (Kd // S * ab.strides[-1],) + sa, (Kd // S * bb.strides[-2],) + sb
             args = (ab.buf, ab.offset, sa, ab.strides[-2], ab.strides[-1],
-                    bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd, bshape)
-            if M * N * Kd >= K.LAUNCH["tile_min_flops"]:
-                grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb)
+                    bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd // S, bshape)
+            if tiled:
+                grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb * S)
                 a_m_fast = ab.strides[-1] != 1 and ab.strides[-2] == 1
                 b_k_fast = bb.strides[-1] != 1 and bb.strides[-2] == 1
                 K.launch_grid(K.matmul_tiled(a.dtype, a_m_fast, b_k_fast), grid, (256, 1, 1), *args)
             else:
                 launch(K.matmul_simple, nb * M * N, *args)
+            if S > 1:
+                out = self.sum(out, (0,), False)
         if va and vb:
             return self.reshape(out, batch)
         if va:

@@ -25,12 +25,19 @@ _cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 # CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
 _EXTRA = {"_copy": (1, "a")}
 
-LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18}  # 8192: the best measured cap (see README)
+# max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
+# device); split_k_min: the shortest K chunk a split-K product gives one block tile
+LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
-def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None) -> None:
+def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None,
+              sms: int | None = None, split_k_min: int | None = None) -> None:
     """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256."""
+    if sms is not None:
+        LAUNCH["sms"] = max(1, int(sms))
+    if split_k_min is not None:
+        LAUNCH["split_k_min"] = max(1, int(split_k_min))
     if threads is not None:
         if threads & (threads - 1) or not 1 <= threads <= MAX_THREADS:
             raise ValueError(f"threads must be a power of 2 in [1, {MAX_THREADS}], got {threads}")
@@ -543,6 +550,17 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
             w("        if gn < N:")
             w(f"            c[zc + gm * N + gn] = c{i}_{j}")
     return "\n".join(L)
+
+
+def split_k(M: int, N: int, K: int, nb: int) -> int:
+    """Into how many K chunks (1, 2, 4 or 8) to split a tiled product whose block tiles would not
+    fill two waves of the GPU's multiprocessors (a batch of 512 rows gives 4 tile rows): each chunk
+    is one more batch entry of the same kernel, and a sum over the chunks adds them up."""
+    tiles = -(-M // BM) * -(-N // BN) * nb
+    s = 1
+    while tiles * s < 2 * LAUNCH["sms"] and s < 8 and K % (2 * s) == 0 and K // (2 * s) >= LAUNCH["split_k_min"]:
+        s *= 2
+    return s
 
 
 def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:

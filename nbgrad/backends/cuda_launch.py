@@ -80,6 +80,7 @@ class Launcher:
     """Launches kernels: the fast path when it is on and has a plan, else numba's own."""
 
     def __init__(self, simulator: bool) -> None:
+        self.simulator = simulator
         self.enabled = not simulator and os.environ.get("NBGRAD_CUDA_FAST_LAUNCH", "1") != "0"
         self.tested = False
         self.plans: dict = {}  # (kernel, argument keys) -> (compiled kernel, flattener), or None
@@ -91,6 +92,8 @@ class Launcher:
         self._stream: Any = None
 
     def configured_kernel(self, kernel: Any, grid: tuple, block: tuple) -> Any:
+        if self.simulator:  # the simulator's kernel[grid, block] sets the dims on the kernel itself
+            return kernel[grid, block]
         key = (kernel, grid, block)
         k = self.configured.get(key)
         if k is None:
