@@ -474,7 +474,14 @@ class Tensor:
 
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
-        self._overwrite(Ellipsis, value.item() if isinstance(value, Tensor) else value)
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(
+                    f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."
+                )
+            # a 0-d tensor on this device is copied there (no wait for the GPU, as in PyTorch)
+            value = value._data if value._backend is self._backend else value.item()
+        self._overwrite(Ellipsis, value)
         return self
 
     def _overwrite(self, index: Any, value: Any) -> None:

@@ -473,3 +473,13 @@ def test_integer_inputs_are_refused_like_torch(f):
     with pytest.raises(type(te.value)) as ne:
         f(ng)
     assert str(ne.value) == str(te.value).splitlines()[0]
+
+
+def test_fill_with_a_zero_dim_tensor_matches_torch():
+    for lib in (ng, torch):
+        t = lib.zeros(3)
+        t.fill_(lib.tensor(2.5, dtype=lib.float64))
+        assert t.tolist() == [2.5, 2.5, 2.5] and t.dtype == lib.float32
+        with pytest.raises(RuntimeError, match="fill_ only supports 0-dimension value tensor but got tensor with 1"):
+            t.fill_(lib.tensor([2.0]))
+    assert ng.ones(2, device="cpu").fill_(ng.tensor(4, device="cpu")).tolist() == [4.0, 4.0]

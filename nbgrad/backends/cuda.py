@@ -139,15 +139,16 @@ def _from_host(device: str, a: np.ndarray) -> CudaArray:
 class CudaArray:
     """A strided view of a device buffer (strides and offset in elements)."""
 
-    __slots__ = ("_storage", "shape", "strides", "offset", "dtype", "backend", "host")
+    __slots__ = ("_storage", "shape", "strides", "offset", "dtype", "backend", "host", "_contig")
 
     def __init__(self, storage: _Storage | None, shape: tuple, strides: tuple, offset: int, dtype: np.dtype,
-                 backend: CudaBackend, host: Any = None) -> None:
+                 backend: CudaBackend, host: Any = None, contig: bool | None = None) -> None:
         self._storage, self.shape, self.strides, self.offset = storage, tuple(shape), tuple(strides), int(offset)
         self.dtype, self.backend = np.dtype(dtype), backend
         # a one-element value made from a Python number stays on the host until a kernel
         # needs it in device memory: elementwise kernels take it as a scalar argument
         self.host = host
+        self._contig = contig  # C-contiguous, when known (else computed on first use)
 
     def __reduce__(self) -> tuple:
         # copy / pickle through the host, as PyTorch pickles CUDA tensors; restored on the device
@@ -174,7 +175,11 @@ class CudaArray:
 
     @property
     def is_c_contiguous(self) -> bool:
-        return all(st == c for s, st, c in zip(self.shape, self.strides, _contig_strides(self.shape)) if s != 1)
+        c = self._contig
+        if c is None:
+            c = self._contig = all(st == cs for s, st, cs in zip(self.shape, self.strides, _contig_strides(self.shape))
+                                   if s != 1)
+        return c
 
     def reshape(self, *shape: Any) -> CudaArray:
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -206,9 +211,16 @@ class CudaArray:
                 "typestr": self.dtype.str, "data": (ptr, False), "version": 3, "stream": None}
 
 
+_CALC_NAMES: dict[np.dtype, str] = {}
+
+
 def _calc_name(dt: np.dtype) -> str:
-    return {"f": {4: "float32", 8: "float64"}, "i": {8: "int64", 4: "int32"}}.get(dt.kind, {}).get(dt.itemsize, "") \
-        or ("bool_" if dt.kind == "b" else "int64")
+    """The numba type a kernel computes in for NumPy dtype dt."""
+    name = _CALC_NAMES.get(dt)
+    if name is None:
+        name = _CALC_NAMES[dt] = {"f": {4: "float32", 8: "float64"}, "i": {8: "int64", 4: "int32"}}.get(
+            dt.kind, {}).get(dt.itemsize, "") or ("bool_" if dt.kind == "b" else "int64")
+    return name
 
 
 class CudaBackend(SharedBackend):
@@ -231,7 +243,7 @@ class CudaBackend(SharedBackend):
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
         shape = tuple(int(s) for s in shape)
         st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
-        return CudaArray(st, shape, _contig_strides(shape), 0, dtype, self)
+        return CudaArray(st, shape, _contig_strides(shape), 0, dtype, self, contig=True)
 
     def asarray(self, a: Any) -> CudaArray:
         if isinstance(a, CudaArray):
@@ -340,7 +352,7 @@ class CudaBackend(SharedBackend):
     def reshape(self, x: CudaArray, shape: tuple) -> CudaArray:
         shape = _resolve_shape(x.size, shape)
         if x.is_c_contiguous:
-            return CudaArray(x.storage, shape, _contig_strides(shape), x.offset, x.dtype, self)
+            return CudaArray(x.storage, shape, _contig_strides(shape), x.offset, x.dtype, self, contig=True)
         try:  # NumPy >= 2.1 raises instead of copying when a view is impossible
             return self.view(x, lambda a: a.reshape(shape, copy=False))
         except ValueError:
