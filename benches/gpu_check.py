@@ -77,8 +77,22 @@ def main(argv: list[str] | None = None) -> dict:
         ta, tb = torch.rand(n_ew, device=tdev), torch.rand(n_ew, device=tdev)
         t2 = timeit(lambda: ta * tb, t_sync, reps)
     gb = 3 * 4 * n_ew / 1e9
+    # the same multiply with other launch shapes: loads in flight per thread (UNROLL), grid cap, block size
+    from nbgrad.backends import cuda_kernels as K
+
+    sweep = {}
+    saved = (K.UNROLL, dict(K.LAUNCH))
+    for unroll, blocks, threads in [(1, 8192, 256), (8, 8192, 256), (4, 2048, 256), (4, 32768, 256),
+                                    (4, 8192, 128), (4, 1 << 20, 256)]:
+        K.UNROLL = unroll
+        K._EW.clear()  # regenerate the elementwise kernels with this UNROLL
+        K.configure(threads=threads, max_blocks=blocks)
+        sweep[f"unroll{unroll}_blocks{blocks}_threads{threads}_GBps"] = gb / timeit(lambda: a * b, ng_sync, reps)
+    K.UNROLL = saved[0]
+    K._EW.clear()
+    K.LAUNCH.update(saved[1])
     row("elementwise", t1, t2, nbgrad_GBps=gb / t1, torch_GBps=gb / t2 if t2 else None,
-        bandwidth_fraction=(t2 / t1) if t2 else None)
+        bandwidth_fraction=(t2 / t1) if t2 else None, **sweep)
 
     # fp32 matmul
     x, y = ng.randn(mm, mm, device="cuda"), ng.randn(mm, mm, device="cuda")
@@ -107,8 +121,6 @@ def main(argv: list[str] | None = None) -> dict:
             ng.nn.functional.cross_entropy(m(xb), tb_).backward()
             opt.step()
         return step
-
-    from nbgrad.backends import cuda_kernels as K
 
     step = ng_step_factory()
     t1 = timeit(step, ng_sync, reps)
