@@ -26,7 +26,7 @@ double = float64
 long = int64
 int = int32  # noqa: A001
 
-from . import cuda, nn, optim  # noqa: E402
+from . import accelerator, cuda, nn, optim  # noqa: E402
 
 
 def _u(op: str) -> Any:

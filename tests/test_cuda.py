@@ -282,3 +282,20 @@ def test_training_step_keeps_fresh_gradients_without_copies(monkeypatch):
     torch.nn.functional.cross_entropy(tm(torch.from_numpy(x.cpu().numpy())), torch.tensor([0, 2, 1, 1, 0])).backward()
     for tp, p in zip(tm.parameters(), m.parameters()):
         np.testing.assert_allclose(p.grad.cpu().numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_device_and_memory_queries_as_in_torch():
+    device = ng.accelerator.current_accelerator().type if ng.accelerator.is_available() else "cpu"
+    assert device == "cuda" and ng.accelerator.device_count() == 1 == ng.cuda.device_count()
+    assert ng.cuda.current_device() == 0 == ng.accelerator.current_device_index()
+    assert isinstance(ng.cuda.get_device_name(), str) and ng.cuda.get_device_name()
+    ng.cuda.empty_cache()
+    base = ng.cuda.memory_allocated()
+    assert ng.cuda.memory_reserved() == base
+    x = ng.empty(1 << 20)  # 4 MiB of float32
+    assert ng.cuda.memory_allocated() - base >= 4 << 20
+    assert ng.cuda.max_memory_allocated() >= ng.cuda.memory_allocated()
+    del x
+    assert ng.cuda.memory_allocated() == base and ng.cuda.memory_reserved() >= base + (4 << 20)
+    ng.cuda.empty_cache()
+    assert ng.cuda.memory_reserved() == ng.cuda.memory_allocated() == base

@@ -33,6 +33,8 @@ class _Pool:
         # before _Storage.__del__ could put it back on a free list
         self.owned: dict[int, Any] = {}
         self.cached_bytes = 0
+        self.total_bytes = 0  # every buffer the pool holds, handed out or cached
+        self.peak_in_use = 0  # the most bytes handed out at once
         self.limit_bytes = 8 << 30
 
     @staticmethod
@@ -61,20 +63,25 @@ class _Pool:
                 self.empty_cache()
                 buf = cuda.device_array(key[1], dtype=dtype)
             self.owned[id(buf)] = buf
+            self.total_bytes += buf.nbytes
+        in_use = self.total_bytes - self.cached_bytes
+        if in_use > self.peak_in_use:
+            self.peak_in_use = in_use
         return _Storage(buf, key, self)
 
     def give_back(self, key: tuple, buf: Any) -> None:
         if self.cached_bytes + buf.nbytes <= self.limit_bytes:
             self.free[key].append(buf)
             self.cached_bytes += buf.nbytes
-        else:
-            self.owned.pop(id(buf), None)
+        elif self.owned.pop(id(buf), None) is not None:
+            self.total_bytes -= buf.nbytes
 
     def empty_cache(self) -> None:
         for lst in self.free.values():
             for buf in lst:
                 self.owned.pop(id(buf), None)
         self.free.clear()
+        self.total_bytes -= self.cached_bytes
         self.cached_bytes = 0
 
 
