@@ -122,5 +122,5 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"{weight.shape[1]}x{weight.shape[0]})")
     be = x._backend
     mm = be.matmul(x._data, be.view(weight._data, np.transpose))
-    out = be.elementwise("add", [mm, bias._data], mm.shape, mm.dtype, out=mm)  # mm is fresh: add in place
+    out = be.elementwise("add", [mm, bias._data], mm.shape, mm.dtype)
     return record(AddmmBackward0, out, (bias, x, weight), be, save={"input": x, "weight": weight})
