@@ -299,3 +299,26 @@ def test_device_and_memory_queries_as_in_torch():
     assert ng.cuda.memory_allocated() == base and ng.cuda.memory_reserved() >= base + (4 << 20)
     ng.cuda.empty_cache()
     assert ng.cuda.memory_reserved() == ng.cuda.memory_allocated() == base
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_nesterov_wd", "sgd_maximize", "sgd_wd_no_momentum"])
+def test_fused_optimizer_kernels_follow_torch(opt_name):
+    """SGD with momentum / weight decay / maximize is one fused kernel per parameter on CUDA, as
+    Adam is: a few steps (MSE, quick on the simulator) against torch's trajectory."""
+    torch = pytest.importorskip("torch")
+    from test_nn_optim import OPTIMIZERS, _mlp
+
+    torch.manual_seed(0)
+    tm = _mlp(torch, torch.float64)
+    m = _mlp(ng, ng.float64)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    for lib, model in ((ng, m), (torch, tm)):
+        opt = OPTIMIZERS[opt_name](lib.optim, model.parameters())
+        for _ in range(3):
+            opt.zero_grad()
+            ((model(lib.tensor(X)) - lib.tensor(Y)) ** 2).mean().backward()
+            opt.step()
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.detach().cpu().numpy(), tp.detach().numpy(), rtol=1e-9, atol=1e-12)

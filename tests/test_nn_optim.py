@@ -211,7 +211,7 @@ def _train(lib, make_opt, sd, steps=20):
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    params = [p.detach().numpy() for p in model.parameters()]
+    params = [p.detach().cpu().numpy() for p in model.parameters()]
     return losses, params
 
 
@@ -222,6 +222,7 @@ OPTIMIZERS = {
     "sgd_nesterov_wd": lambda o, p: o.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-2),
     "sgd_wd_dampening": lambda o, p: o.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=1e-2),
     "sgd_maximize": lambda o, p: o.SGD(p, lr=0.01, momentum=0.5, maximize=True),
+    "sgd_wd_no_momentum": lambda o, p: o.SGD(p, lr=0.1, weight_decay=1e-2),
     "adam": lambda o, p: o.Adam(p, lr=1e-2),
     "adam_wd": lambda o, p: o.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2),
     "adamw": lambda o, p: o.AdamW(p, lr=1e-2),
@@ -407,3 +408,26 @@ def test_loss_modules_take_torch_arguments_and_sequential_slices():
     m = _mlp(ng)
     head = m[:2]
     assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is m[0]
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_sgd_momentum_on_strided_and_contiguous_parameters_matches_torch(dt):
+    """A contiguous parameter takes the fused SGD kernel, a transposed one the separate kernels:
+    both follow torch's update, in float32 and float64."""
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    a, b, g = rng.standard_normal((4, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 3))
+    ps, tps = [], []
+    for lib, out in ((ng, ps), (torch, tps)):
+        dtype = getattr(lib, dt)
+        x = lib.tensor(a, dtype=dtype).requires_grad_()
+        y = lib.tensor(b, dtype=dtype).T.detach().requires_grad_()  # not contiguous
+        opt = lib.optim.SGD([x, y], lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2)
+        for k in range(3):
+            opt.zero_grad()
+            ((x * y).sum() * 0 + (x * lib.tensor(g, dtype=dtype) * (k + 1)).sum() + (y * y).sum()).backward()
+            opt.step()
+        out += [x.detach().numpy(), y.detach().numpy()]
+    assert not ps[1].flags.c_contiguous
+    for p, tp in zip(ps, tps):
+        np.testing.assert_allclose(p, tp, rtol=1e-6 if dt == "float32" else 1e-12)

@@ -399,6 +399,20 @@ class CpuBackend(SharedBackend):
         K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, w, out)
         return out
 
+    def sgd_step(self, x: np.ndarray, d: np.ndarray, buf: np.ndarray | None, *, lr: float, momentum: float,
+                 dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+        """One SGD update of x (and of the momentum buffer buf) in place, x and buf contiguous."""
+        from . import cpu_optim
+
+        c = cpu_optim.sgd_scalars(x.dtype, lr, momentum, dampening, weight_decay)
+        xf = x.reshape(-1)
+        bf = xf[:1] if buf is None else buf.reshape(-1)
+        if not (np.shares_memory(xf, x) and (buf is None or np.shares_memory(bf, buf))):
+            raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays")
+        dflat = np.ascontiguousarray(d, dtype=x.dtype).reshape(-1)
+        kernel = cpu_optim.sgd_step if x.size >= K.PARALLEL_THRESHOLD_CHEAP else cpu_optim.sgd_step_serial
+        kernel(xf, dflat, bf, *c, maximize, nesterov, first)
+
     def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
         """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""

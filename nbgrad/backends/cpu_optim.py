@@ -47,6 +47,56 @@ def adam_step_serial(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqr
                                          sqrt_bc2, eps, maximize, decoupled)
 
 
+def sgd_element(xi, di, bi, wd, momentum, one_damp, lr, maximize, nesterov, first):
+    """PyTorch's SGD on one element, in its operation order: returns the new (x, momentum buffer).
+    first: the buffer starts as the direction. Compiled here and by cuda_kernels, as adam_element."""
+    if maximize:
+        di = -di
+    if wd != 0:
+        di = di + xi * wd
+    if momentum != 0:
+        if first:
+            bi = di
+        else:
+            bi = bi * momentum + di * one_damp
+        if nesterov:
+            di = di + bi * momentum
+        else:
+            di = bi
+    return xi - di * lr, bi
+
+
+_sgd_element = njit(inline="always")(sgd_element)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def sgd_step(x, d, b, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pragma: no cover
+    """SGD for one parameter in place; b (the momentum buffer) is read and written only with momentum."""
+    for i in prange(x.size):
+        xi, bi = _sgd_element(x[i], d[i], b[i] if momentum != 0 else x[i], wd, momentum, one_damp, lr, maximize,
+                              nesterov, first)
+        x[i] = xi
+        if momentum != 0:
+            b[i] = bi
+
+
+@njit(cache=True, error_model="numpy")
+def sgd_step_serial(x, d, b, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pragma: no cover
+    """sgd_step on one thread (small parameters)."""
+    for i in range(x.size):
+        xi, bi = _sgd_element(x[i], d[i], b[i] if momentum != 0 else x[i], wd, momentum, one_damp, lr, maximize,
+                              nesterov, first)
+        x[i] = xi
+        if momentum != 0:
+            b[i] = bi
+
+
+def sgd_scalars(dtype: np.dtype, lr: float, momentum: float, dampening: float, weight_decay: float) -> tuple:
+    """sgd_step's (wd, momentum, 1 - dampening, lr) in the parameter's dtype."""
+    t = dtype.type
+    return t(weight_decay), t(momentum), t(1 - dampening), t(lr)
+
+
 def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
                  weight_decay: float, decoupled: bool) -> tuple:
     """The per-step constants of adam_step, cast to the parameter's dtype (shared with the CUDA backend)."""

@@ -669,6 +669,18 @@ class CudaBackend(SharedBackend):
                    w, nw, out.buf)
         return out
 
+    def sgd_step(self, x: CudaArray, d: CudaArray, buf: CudaArray | None, *, lr: float, momentum: float,
+                 dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+        from .cpu_optim import sgd_scalars
+
+        b = x if buf is None else buf
+        if not (x.is_c_contiguous and b.is_c_contiguous):
+            raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays")
+        dc = self.contiguous(self.astype(d, x.dtype))
+        if x.size:
+            launch(K.sgd_step, x.size, x.buf, x.offset, dc.buf, dc.offset, b.buf, b.offset, x.size,
+                   *sgd_scalars(x.dtype, lr, momentum, dampening, weight_decay), maximize, nesterov, first)
+
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
         from .cpu_optim import adam_scalars

@@ -418,6 +418,17 @@ def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, out):
 
 
 _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU
+_sgd_element = cuda.jit(device=True)(cpu_optim.sgd_element)
+
+
+@cuda.jit
+def sgd_step(x, xo, d, do, b, bo, n, wd, momentum, one_damp, lr, maximize, nesterov, first):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        xi, bi = _sgd_element(x[xo + i], d[do + i], b[bo + i] if momentum != 0 else x[xo + i], wd, momentum,
+                              one_damp, lr, maximize, nesterov, first)
+        x[xo + i] = xi
+        if momentum != 0:
+            b[bo + i] = bi
 
 
 @cuda.jit

@@ -59,9 +59,20 @@ class SGD(Optimizer):
         be = p._backend
         dt = p._data.dtype
         shape = p._data.shape
-        if g["maximize"] or g["weight_decay"] or g["momentum"]:
+        if not (g["maximize"] or g["weight_decay"] or g["momentum"]):
+            be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
+        elif be.is_contiguous(p._data):
+            # one fused kernel: direction, momentum buffer and update in one pass (PyTorch's order)
+            buf = st.get("momentum_buffer")
+            first = buf is None
+            if g["momentum"] and first:
+                buf = st["momentum_buffer"] = be.full(shape, 0, dt)  # (the kernel sets it: buf = d)
+            be.sgd_step(p._data, d, buf if g["momentum"] else None, lr=g["lr"], momentum=g["momentum"],
+                        dampening=g["dampening"], weight_decay=g["weight_decay"], nesterov=g["nesterov"],
+                        maximize=g["maximize"], first=first)
+        else:  # a strided parameter: the same math as separate kernels
             d = self._direction(p, d, g, st)
-        be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
+            be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)
         p._version.value += 1
 
     @staticmethod
