@@ -199,6 +199,13 @@ def main(argv: list[str] | None = None) -> dict:
         tt[0, 0] = 42
         back = torch.as_tensor(nt * 1, device=tdev)
         res["interop_ok"] = bool(nt[0, 0].item() == 42 and back.shape == (2, 3) and back[0, 0].item() == 42)
+        try:  # DLPack both ways
+            viad = torch.from_dlpack(nt.T)
+            viad[1, 0] = -7
+            res["dlpack_ok"] = bool(nt[0, 1].item() == -7 and ng.from_dlpack(tt).is_cuda)
+        except Exception as e:  # noqa: BLE001
+            res["dlpack_ok"] = f"{type(e).__name__}: {e}"
+        print("dlpack both ways:", res["dlpack_ok"], flush=True)
         print("interop (torch -> nbgrad shares memory, nbgrad -> torch via __cuda_array_interface__):",
               res["interop_ok"], flush=True)
     if args.out:

@@ -101,15 +101,19 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def from_dlpack(ext: Any) -> Tensor:
-    """A tensor sharing the memory of a DLPack-capable CPU object (a torch CPU tensor, a NumPy
-    array, ...); CUDA objects go through as_tensor (__cuda_array_interface__)."""
+    """A tensor sharing the memory of a DLPack-capable object: on the CPU (a torch CPU tensor, a
+    NumPy array, ...) or on the GPU (__cuda_array_interface__ when it has one, else DLPack)."""
     dev = ext.__dlpack_device__()[0] if hasattr(ext, "__dlpack_device__") else 1
-    if dev != 1:  # kDLCPU
-        if hasattr(ext, "__cuda_array_interface__"):
-            return as_tensor(ext)
-        raise RuntimeError(f"from_dlpack: nbgrad takes DLPack tensors on the CPU only (got device type {dev}); "
-                           "CUDA objects are shared through __cuda_array_interface__ (ng.as_tensor)")
-    return from_numpy(np.from_dlpack(ext))
+    if dev == 1:  # kDLCPU
+        return from_numpy(np.from_dlpack(ext))
+    if dev not in (2, 13):  # kDLCUDA, kDLCUDAManaged
+        raise RuntimeError(f"from_dlpack: nbgrad takes CPU and CUDA tensors, got DLPack device type {dev}")
+    if hasattr(ext, "__cuda_array_interface__"):
+        return as_tensor(ext)
+    be = get_backend("cuda")
+    t = Tensor._wrap(be.from_dlpack(ext), be)
+    D.from_numpy_dtype(t._data.dtype)
+    return t
 
 
 def from_numpy(a: np.ndarray) -> Tensor:

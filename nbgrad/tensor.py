@@ -143,13 +143,11 @@ class Tensor:
         return self._data.__cuda_array_interface__
 
     def __dlpack__(self, **kwargs: Any) -> Any:
-        """DLPack export, without a copy (CPU tensors; CUDA tensors share memory through
-        __cuda_array_interface__ instead)."""
+        """DLPack export, without a copy (CUDA tensors: through cuda.core, on a GPU)."""
         if self.requires_grad:
             raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
         if self.is_cuda:
-            raise BufferError("nbgrad exports CUDA tensors through __cuda_array_interface__, not DLPack "
-                              "(ng.as_tensor / torch.as_tensor take it)")
+            return self._backend.to_dlpack(self._data, **kwargs)
         return self._data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple:

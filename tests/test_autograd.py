@@ -846,6 +846,13 @@ def test_dlpack_shares_cpu_memory_both_ways():
         torch.from_dlpack(ng.ones(2, requires_grad=True))
     assert ng.from_dlpack(np.arange(3)).tolist() == [0, 1, 2]
 
+    class OnAnotherDevice:
+        def __dlpack_device__(self):
+            return (4, 0)  # kDLOpenCL
+
+    with pytest.raises(RuntimeError, match="CPU and CUDA tensors, got DLPack device type 4"):
+        ng.from_dlpack(OnAnotherDevice())
+
 
 def test_copied_and_pickled_tensors_work_with_the_others():
     """deepcopy / pickle keep the one backend per device (they made a second 'cpu' that every

@@ -235,11 +235,36 @@ def test_bad_loss_inputs_on_cuda_raise_at_the_next_host_copy():
     assert np.isfinite(ok.item())
 
 
-def test_cuda_tensors_point_dlpack_users_to_the_array_interface():
-    x = ng.ones(2)
+def test_cuda_dlpack_shares_memory_with_torch():
+    """On a GPU: DLPack both ways with torch CUDA tensors, without copies. The simulator has no
+    device memory: export says so and points to __cuda_array_interface__."""
+    x = ng.arange(6.0).reshape(2, 3)
     assert x.__dlpack_device__() == (2, 0)
-    with pytest.raises(BufferError, match="__cuda_array_interface__"):
-        x.__dlpack__()
+    if SIMULATOR:
+        with pytest.raises(BufferError, match="__cuda_array_interface__"):
+            x.__dlpack__()
+        return
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    t = torch.from_dlpack(x.T)  # a strided view
+    t[0, 1] = 42.0
+    assert x[1, 0].item() == 42.0 and t.shape == (3, 2)
+
+    class Producer:  # DLPack only, no __cuda_array_interface__
+        def __init__(self, tt):
+            self.tt = tt
+
+        def __dlpack__(self, **kw):
+            return self.tt.__dlpack__(**kw)
+
+        def __dlpack_device__(self):
+            return self.tt.__dlpack_device__()
+
+    tt = torch.arange(4.0, device="cuda")
+    y = ng.from_dlpack(Producer(tt))
+    tt[2] = -1.0
+    assert y.is_cuda and y.tolist() == [0.0, 1.0, -1.0, 3.0]
 
 
 def test_copied_and_pickled_cuda_tensors_stay_on_the_device():

@@ -144,6 +144,8 @@ class Launcher:
             cfg = D.LaunchConfig(grid=lc.griddim, block=lc.blockdim, shmem_size=lc.sharedmem,
                                  cooperative_launch=False)
         self._stream = lc.stream
+        if len(self.configs) > 4096:
+            self.configs.clear()
         self.configs[(grid, block)] = cfg
         return cfg
 
