@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One prepared run on a machine with an NVIDIA GPU: the CUDA tests on the hardware, then
+# benches/gpu_check.py against torch CUDA. Logs and gpu_check.json go to $OUT (default: .).
+# Where the machine's numpy is too new for numba-cuda, put a numpy 2.4 wheel in .whl/ first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if ls .whl/numpy-2.4*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .whl/numpy-2.4*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+OUT="${OUT:-.}"
+nvidia-smi --query-gpu=name,driver_version --format=csv 2>&1 | tee "$OUT/gpu.txt"
+NBGRAD_TEST_REAL_CUDA=1 timeout 330 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py -q -n 8 \
+  -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
+timeout 200 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
