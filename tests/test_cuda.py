@@ -347,3 +347,19 @@ def test_fused_optimizer_kernels_follow_torch(opt_name):
             opt.step()
     for p, tp in zip(m.parameters(), tm.parameters()):
         np.testing.assert_allclose(p.detach().cpu().numpy(), tp.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+from test_gradcheck import CASES as _GRADCHECK  # noqa: E402
+from test_gradcheck import T as _T  # noqa: E402
+
+
+# the slowest on the simulator (row kernels, many launches), whose kernels other cases here and the
+# torch oracle cases on CUDA cover: left to the CPU run of test_gradcheck.py
+_SLOW_ON_SIMULATOR = {"softmax0", "softmax", "chain", "sum_dims", "bmm_bcast4", "var_dim"} if SIMULATOR else set()
+
+
+@pytest.mark.parametrize("name", [n for n in _GRADCHECK if n not in _SLOW_ON_SIMULATOR])
+def test_gradcheck_cases_on_cuda(name):
+    """Finite differences (float64) against the CUDA backward kernels."""
+    fn, arrays = _GRADCHECK[name]
+    assert ng.autograd.gradcheck(fn, [_T(a) for a in arrays])

@@ -29,8 +29,12 @@ def distinct(*shape, seed=0):
     return v.reshape(shape)
 
 
-MASK = ng.tensor(np.array([[True, False, True], [False, True, True]]))
-TGT = ng.tensor(np.array([2, 0, 1]))
+def MASK():  # made at call time, on the default device (tests/test_cuda.py runs these on CUDA)
+    return ng.tensor(np.array([[True, False, True], [False, True, True]]))
+
+
+def TGT():
+    return ng.tensor(np.array([2, 0, 1]))
 
 CASES = {
     "add_bcast": (lambda a, b: a + b, [rnd(2, 3), rnd(3, seed=1)]),
@@ -57,7 +61,7 @@ CASES = {
     "clamp_both": (lambda a: ng.clamp(a, -0.25, 0.25), [distinct(2, 3)]),
     "maximum": (ng.maximum, [distinct(2, 3), distinct(2, 3, seed=1) + 0.01]),
     "minimum": (ng.minimum, [distinct(2, 3), distinct(2, 3, seed=1) + 0.01]),
-    "where": (lambda a, b: ng.where(MASK, a, b), [rnd(2, 3), rnd(3, seed=1)]),
+    "where": (lambda a, b: ng.where(MASK(), a, b), [rnd(2, 3), rnd(3, seed=1)]),
     "dot": (lambda a, b: a @ b, [rnd(3), rnd(3, seed=1)]),
     "mv": (lambda a, b: a @ b, [rnd(2, 3), rnd(3, seed=1)]),
     "vm": (lambda a, b: a @ b, [rnd(3), rnd(3, 2, seed=1)]),
@@ -97,7 +101,7 @@ CASES = {
     "getitem_int_slice": (lambda a: a[1, ::2], [rnd(3, 4)]),
     "getitem_none_ellipsis": (lambda a: a[None, ..., 1:], [rnd(2, 3)]),
     "getitem_int_array": (lambda a: a[[0, 2, 0]], [rnd(3, 2)]),
-    "getitem_bool": (lambda a: a[MASK], [rnd(2, 3)]),
+    "getitem_bool": (lambda a: a[MASK()], [rnd(2, 3)]),
     "cat": (lambda a, b: ng.cat([a, b], 1), [rnd(2, 3), rnd(2, 2, seed=1)]),
     "stack": (lambda a, b: ng.stack([a, b], 1), [rnd(2, 3), rnd(2, 3, seed=1)]),
     "clone": (lambda a: a.clone(), [rnd(2, 3)]),
@@ -110,9 +114,9 @@ CASES = {
     "bce_target": (lambda a, b: NF.binary_cross_entropy(a, b), [rnd(2, 3, lo=0.1, hi=0.9), rnd(2, 3, seed=1, lo=0, hi=1)]),
     "bce_logits_target": (lambda a, b: NF.binary_cross_entropy_with_logits(a, b, reduction="none"),
                           [rnd(2, 3) * 3, rnd(2, 3, seed=1, lo=0, hi=1)]),
-    "cross_entropy": (lambda a: NF.cross_entropy(a, TGT), [rnd(3, 4)]),
-    "nll": (lambda a: NF.nll_loss(a, TGT, reduction="sum"), [rnd(3, 4)]),
-    "nll_none": (lambda a: NF.nll_loss(a, TGT, reduction="none"), [rnd(3, 4)]),
+    "cross_entropy": (lambda a: NF.cross_entropy(a, TGT()), [rnd(3, 4)]),
+    "nll": (lambda a: NF.nll_loss(a, TGT(), reduction="sum"), [rnd(3, 4)]),
+    "nll_none": (lambda a: NF.nll_loss(a, TGT(), reduction="none"), [rnd(3, 4)]),
     "chain": (lambda a, b: ((a * b).tanh() @ b.T).softmax(-1).log().sum(0), [rnd(2, 3), rnd(2, 3, seed=1)]),
 }
 
