@@ -48,7 +48,7 @@ def configure(threads: int | None = None, max_blocks: int | None = None, tile_mi
         LAUNCH["tile_min_flops"] = int(tile_min_flops)
 
 
-if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "8,2" for the simulator
+if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "4,2" for the simulator
     _t, _b = (int(v) for v in os.environ["NBGRAD_CUDA_LAUNCH"].split(","))
     configure(_t, _b)
 
