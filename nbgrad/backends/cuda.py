@@ -340,8 +340,8 @@ class CudaBackend(SharedBackend):
     # -------------------------------------------------------------- elementwise
     def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
         if isinstance(o, CudaArray):
-            if o.host is not None:
-                return "s", (np.asarray(o.host).astype(calc if o.dtype.kind != "b" else o.dtype)[()],)
+            if o.host is not None:  # a number kept on the host: a scalar argument in the compute dtype
+                return "s", ((calc if o.dtype.kind != "b" else o.dtype).type(o.host),)
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
             v = self.view(o, lambda a: np.broadcast_to(a, shape))
