@@ -18,26 +18,11 @@ pytest.importorskip("numba.cuda")
 SCRIPT = textwrap.dedent('''
     import ctypes
     import numpy as np
-    from numba.cuda.cudadrv.devicearray import DeviceNDArray
     from numba.cuda.dispatcher import _Kernel
     from numba.cuda.typing.typeof import Purpose, typeof
     from nbgrad.backends.cuda_launch import arg_key, flattener
 
-    class FakeMemory:  # device memory stand-in: a pointer that views offset
-        def __init__(self, ptr, size):
-            self.ptr, self.size = ptr, size
-        @property
-        def device_ctypes_pointer(self):
-            return ctypes.c_void_p(self.ptr)
-        def view(self, start, stop=None):
-            return FakeMemory(self.ptr + start, (self.size if stop is None else stop) - start)
-
-    def dev(n, dtype, base=0x7F0000001000):
-        dt = np.dtype(dtype)
-        return DeviceNDArray((n,), (dt.itemsize,), dt, gpu_data=FakeMemory(base, n * dt.itemsize))
-
-    def view(a, start, stop):  # a[start:stop] (the undecorated slicing: no CUDA context needed)
-        return a._do_getitem(slice(start, stop))
+    from fake_cuda_memory import fake_array as dev, fake_slice as view
 
     class Prep:  # numba's argument marshalling, on an object with no extensions
         extensions = []
@@ -69,8 +54,8 @@ SCRIPT = textwrap.dedent('''
 
 def test_flattening_matches_numbas_prepare_args():
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "NBGRAD_CUDA_LAUNCH")}
-    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                         env.get("PYTHONPATH", "")])
+    here = os.path.dirname(os.path.abspath(__file__))
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(here), here, env.get("PYTHONPATH", "")])
     r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "ok 3", r.stdout + r.stderr
 
