@@ -6,7 +6,8 @@ Measures elementwise bandwidth (64M float32), fp32 matmul 4096x4096 TFLOP/s, an 
 training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and the
 per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP row also
 times the step with split-K off and with numba's own launches (fast launch off), the host
-time to queue one step, and the step's big products alone (nbgrad, no split-K, torch). The op tests
+time to queue one step, the step's big products alone (nbgrad, no split-K, torch), and both
+float32 matmul tile variants (LAUNCH["mm_vector"]). The op tests
 on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
 from __future__ import annotations
@@ -105,8 +106,20 @@ def main(argv: list[str] | None = None) -> dict:
         err = float(np.abs((x @ y).cpu().numpy() - (torch.as_tensor(x.cpu().numpy(), device=tdev)
                     @ torch.as_tensor(y.cpu().numpy(), device=tdev)).cpu().numpy()).max())
     fl = 2 * mm ** 3 / 1e12
+    # the float32 tile variant with 128-bit shared loads (LAUNCH["mm_vector"]), on the same product
+    vec_was = K.LAUNCH["mm_vector"]
+    K.LAUNCH["mm_vector"] = not vec_was
+    try:
+        t_other = timeit(lambda: x @ y, ng_sync, reps)
+        ref = x.cpu().numpy() @ y.cpu().numpy()  # NumPy's float32 product on the host
+        other_err = float(np.abs((x @ y).cpu().numpy() - ref).max())
+    except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
+        t_other, other_err = None, f"{type(e).__name__}: {e}"
+    K.LAUNCH["mm_vector"] = vec_was
     row("matmul_fp32", t1, t2, nbgrad_TFLOPs=fl / t1, torch_TFLOPs=fl / t2 if t2 else None,
-        fraction_of_torch=(t2 / t1) if t2 else None, max_abs_diff=err if tdev else None)
+        fraction_of_torch=(t2 / t1) if t2 else None, max_abs_diff=err if tdev else None,
+        mm_vector=vec_was, other_variant_TFLOPs=fl / t_other if t_other else None,
+        other_variant_max_abs_diff_vs_numpy=other_err)
 
     # MLP training step
     def ng_step_factory() -> Callable[[], None]:
@@ -141,6 +154,12 @@ def main(argv: list[str] | None = None) -> dict:
     K.LAUNCHER.enabled = False
     variants["numba_launch_s"] = timeit(step, ng_sync, reps)
     K.LAUNCHER.enabled = was
+    K.LAUNCH["mm_vector"] = not vec_was  # the other float32 tile variant
+    try:
+        variants[f"mm_vector_{not vec_was}_s"] = timeit(step, ng_sync, reps)
+    except Exception as e:  # noqa: BLE001
+        variants[f"mm_vector_{not vec_was}_s"] = f"{type(e).__name__}: {e}"
+    K.LAUNCH["mm_vector"] = vec_was
     # the step's matrix products alone, with and without split-K
     for name, (m_, k_, n_) in {"fwd2": (batch, hidden, hidden), "fwd1": (batch, d_in, hidden),
                                "gw2": (hidden, batch, hidden)}.items():

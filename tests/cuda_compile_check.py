@@ -32,6 +32,7 @@ _disp.get_current_device = lambda: _H100  # device functions compile for this co
 _drv.host_to_device = lambda *a, **k: None
 DeviceNDArray.__getitem__ = lambda self, item: self._do_getitem(item)  # slicing without a context
 
+from nbgrad.backends import cuda_kernels as K  # noqa: E402
 from nbgrad.backends import cuda_launch  # noqa: E402
 
 compiled, failed = {}, []
@@ -111,6 +112,10 @@ def exercise() -> None:
             w1 = ng.empty(n_, k_, dtype=dt, requires_grad=True)
             F.linear(x1, w1, ng.empty(n_, dtype=dt, requires_grad=True)).sum().backward()
         ng.empty(3, 128, 64, dtype=dt) @ ng.empty(64, 128, dtype=dt)
+        K.LAUNCH["mm_vector"] = True  # the float32 variant with 128-bit shared loads
+        F.linear(ng.empty(512, 1024, dtype=dt, requires_grad=True), ng.empty(4096, 1024, dtype=dt, requires_grad=True),
+                 ng.empty(4096, dtype=dt, requires_grad=True)).sum().backward()
+        K.LAUNCH["mm_vector"] = False
         # optimizers
         for make in (lambda ps: ng.optim.SGD(ps, lr=0.1), lambda ps: ng.optim.SGD(ps, lr=0.1, momentum=0.9,
                      nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps)):
@@ -142,6 +147,18 @@ if __name__ == "__main__":
     compile_launch(None, cuda_launch._probe_kernel(), (1, 1, 1), (32, 1, 1),
                    (fake_array(12), x[2:9], 3, np.float32(1.5), 2.25, 7, True, (3, 5), np.float64(-0.5),
                     np.int64(-9), np.bool_(False)))
+    # the vector variant's k steps really are 128-bit shared loads from 16-byte aligned tiles
+    from numba.cuda import types as T
+
+    arr, i64, t1 = T.Array(T.float32, 1, "C"), T.int64, T.UniTuple(T.int64, 1)
+    K.LAUNCH["mm_vector"] = True
+    K._TILED.clear()
+    ptx, _ = cuda.compile_ptx(K.matmul_tiled(np.dtype(np.float32), False, False).py_func,
+                              (arr, i64, t1, i64, i64, arr, i64, t1, i64, i64, arr, i64, i64, i64, t1), cc=(9, 0))
+    v4, scalar = ptx.count("ld.shared.v4.f32"), ptx.count("ld.shared.f32")
+    print(f"vector tiles: {v4} ld.shared.v4.f32, {scalar} ld.shared.f32, 16-byte aligned: {'.align 16' in ptx}")
+    if v4 != 4 * K.BK or scalar or ".align 16" not in ptx:
+        failed.append(("matmul_tiled (vector)", None, "expected 4 128-bit shared loads per k step"))
     for name, sig, err in failed:
         print("FAILED", name, sig, "\n ", err[:1500])
     print(f"compiled {sum(1 for v in compiled.values() if v is not None)} kernels for sm_90, {len(failed)} failed, "

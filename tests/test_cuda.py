@@ -59,6 +59,23 @@ def test_transfers_are_differentiable_and_copy():
     np.testing.assert_array_equal(c.cpu().numpy(), a)
 
 
+@pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5)), ((128, 16), (16, 128))])
+def test_tiled_matmul_with_vector_shared_loads(shape_a, shape_b):
+    """The float32 tile variant whose threads own 4-row / 4-column groups (read with 128-bit
+    shared loads on a GPU; the simulator reads the same elements one by one)."""
+    from nbgrad.backends import cuda_kernels as K
+
+    old = dict(K.LAUNCH)
+    K.configure(tile_min_flops=1, sms=1)
+    K.LAUNCH["mm_vector"] = True
+    try:
+        rng = np.random.default_rng(1)
+        a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+        check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float32)  # backward: transposed views
+    finally:
+        K.LAUNCH.update(old)
+
+
 def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
     w = ng.randn(3, 2, requires_grad=True)
     (w * w).sum().backward()

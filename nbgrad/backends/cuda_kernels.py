@@ -27,7 +27,10 @@ _EXTRA = {"_copy": (1, "a")}
 
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
 # device); split_k_min: the shortest K chunk a split-K product gives one block tile
-LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256}
+# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); off until a GPU run
+# has timed it against the scalar reads (benches/gpu_check.py times both)
+LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
+          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1"}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
@@ -471,19 +474,63 @@ BM, BN, BK, TM, TN = 128, 128, 8, 8, 8  # block tile, k-step, per-thread results
 _TILED: dict = {}
 
 
-def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
+def _load4_fallback(arr, r, c):  # pragma: no cover  (the simulator's LD4: four scalar reads)
+    return arr[r, c], arr[r, c + 1], arr[r, c + 2], arr[r, c + 3]
+
+
+def _load4_intrinsic() -> Any:
+    """LD4(arr, r, c): arr[r, c:c+4] of a 16-byte-aligned float32 shared array in one 128-bit
+    load (ld.shared.v4.f32), which numba does not emit for four scalar reads."""
+    from llvmlite import ir
+    from numba.cuda import cgutils, types
+    from numba.cuda.extending import intrinsic
+
+    @intrinsic
+    def ld4(typingctx, arr, r, c):
+        if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.ndim == 2):
+            return None
+        sig = types.UniTuple(types.float32, 4)(arr, r, c)
+
+        def codegen(context, builder, sig, args):
+            aty = sig.args[0]
+            ary = context.make_array(aty)(context, builder, args[0])
+            idx = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:])]
+            ptr = cgutils.get_item_pointer(context, builder, aty, ary, idx)
+            vptr = builder.bitcast(ptr, ir.VectorType(ir.FloatType(), 4).as_pointer(ptr.type.addrspace))
+            vec = builder.load(vptr, align=16)
+            vals = [builder.extract_element(vec, ir.Constant(ir.IntType(32), i)) for i in range(4)]
+            return context.make_tuple(builder, sig.return_type, vals)
+
+        return sig, codegen
+
+    return ld4
+
+
+def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned: bool = True) -> str:
     """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars and
     the k-loop of a tile unrolled (what REFERENCES.md found fast). The next tile's global
     loads are issued into registers before the current tile's arithmetic, so their latency
     overlaps it; interior tiles load without bounds checks. Thread (ty, tx) owns rows
     ty + 16 i and columns tx + 16 j: shared-memory reads are conflict-free and stores
     coalesce. Tile loads run along whichever axis is contiguous in memory (a_m_fast: A is
-    a transposed view; b_k_fast: B is a transposed view)."""
+    a transposed view; b_k_fast: B is a transposed view).
+
+    vector (float32): thread (ty, tx) owns rows 4 ty + {0..3} and 64 + 4 ty + {0..3} (columns
+    likewise), so each k step reads its 8 A and 8 B values as four 128-bit shared loads (LD4)
+    instead of sixteen 32-bit ones; aligned: the shared tiles are declared 16-byte aligned
+    (the simulator refuses the alignment argument)."""
+    def row(i: int) -> str:  # the tile row of thread value i (columns: the same with tx)
+        return f"ty * int32(4) + int32({(i % 4) + 64 * (i // 4)})" if vector else f"ty + int32({16 * i})"
+
+    def col(j: int) -> str:
+        return f"tx * int32(4) + int32({(j % 4) + 64 * (j // 4)})" if vector else f"tx + int32({16 * j})"
+
     L = []
     w = L.append
+    align = ", alignment=16" if vector and aligned else ""
     w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
-    w("    As = cuda.shared.array((BK, BM), DT)")
-    w("    Bs = cuda.shared.array((BK, BN), DT)")
+    w(f"    As = cuda.shared.array((BK, BM), DT{align})")
+    w(f"    Bs = cuda.shared.array((BK, BN), DT{align})")
     w("    tid = int32(cuda.threadIdx.x)")
     w("    tx = tid % int32(16)")
     w("    ty = tid // int32(16)")
@@ -544,20 +591,25 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool) -> str:
     w("        if k1 < K:")
     loads("            ", "k1")
     for kk in range(BK):
-        for i in range(TM):
-            w(f"        a{i} = As[{kk}, ty + int32({16 * i})]")
-        for j in range(TN):
-            w(f"        b{j} = Bs[{kk}, tx + int32({16 * j})]")
+        if vector:
+            for h in range(2):
+                w(f"        a{4 * h}, a{4 * h + 1}, a{4 * h + 2}, a{4 * h + 3} = LD4(As, {kk}, {row(4 * h)})")
+                w(f"        b{4 * h}, b{4 * h + 1}, b{4 * h + 2}, b{4 * h + 3} = LD4(Bs, {kk}, {col(4 * h)})")
+        else:
+            for i in range(TM):
+                w(f"        a{i} = As[{kk}, {row(i)}]")
+            for j in range(TN):
+                w(f"        b{j} = Bs[{kk}, {col(j)}]")
         for i in range(TM):
             for j in range(TN):
                 w(f"        c{i}_{j} += a{i} * b{j}")
     w("        cuda.syncthreads()")
     w("    zc = z * M * N")
     for i in range(TM):
-        w(f"    gm = m0 + ty + int32({16 * i})")
+        w(f"    gm = m0 + {row(i)}")
         w("    if gm < M:")
         for j in range(TN):
-            w(f"        gn = n0 + tx + int32({16 * j})")
+            w(f"        gn = n0 + {col(j)}")
             w("        if gn < N:")
             w(f"            c[zc + gm * N + gn] = c{i}_{j}")
     return "\n".join(L)
@@ -574,12 +626,21 @@ def split_k(M: int, N: int, K: int, nb: int) -> int:
     return s
 
 
+_SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+_LD4: list = []
+
+
 def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
-    key = (dt, a_m_fast, b_k_fast)
+    vector = bool(LAUNCH["mm_vector"]) and dt == np.float32
+    key = (dt, a_m_fast, b_k_fast, vector)
     k = _TILED.get(key)
     if k is None:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "DT": float32 if dt == np.float32 else float64,
               "BM": BM, "BN": BN, "BK": BK}
-        exec(_tiled_source(a_m_fast, b_k_fast), ns)  # noqa: S102  (generated above)
+        if vector:
+            if not _LD4:
+                _LD4.append(cuda.jit(device=True)(_load4_fallback) if _SIM else _load4_intrinsic())
+            ns["LD4"] = _LD4[0]
+        exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM), ns)  # noqa: S102  (generated above)
         k = _TILED[key] = cuda.jit(ns["k"])
     return k
