@@ -83,12 +83,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     sweep = {}
     saved = (K.UNROLL, dict(K.LAUNCH))
-    for unroll, blocks, threads in [(1, 8192, 256), (8, 8192, 256), (4, 2048, 256), (4, 32768, 256),
-                                    (4, 8192, 128), (4, 1 << 20, 256)]:
+    for unroll, blocks, threads, vec in [(1, 8192, 256, 0), (8, 8192, 256, 0), (4, 2048, 256, 0),
+                                         (4, 32768, 256, 0), (4, 8192, 128, 0), (4, 1 << 20, 256, 0),
+                                         (4, 8192, 256, 1), (4, 2048, 256, 1), (4, 1 << 20, 256, 1)]:
         K.UNROLL = unroll
         K._EW.clear()  # regenerate the elementwise kernels with this UNROLL
         K.configure(threads=threads, max_blocks=blocks)
-        sweep[f"unroll{unroll}_blocks{blocks}_threads{threads}_GBps"] = gb / timeit(lambda: a * b, ng_sync, reps)
+        K.LAUNCH["ew_vector"] = bool(vec)  # 4 values per access (128-bit loads and stores)
+        name = f"{'vector' if vec else f'unroll{unroll}'}_blocks{blocks}_threads{threads}_GBps"
+        try:
+            sweep[name] = gb / timeit(lambda: a * b, ng_sync, reps)
+        except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
+            sweep[name] = f"{type(e).__name__}: {e}"
     K.UNROLL = saved[0]
     K._EW.clear()
     K.LAUNCH.update(saved[1])

@@ -112,6 +112,12 @@ def exercise() -> None:
             w1 = ng.empty(n_, k_, dtype=dt, requires_grad=True)
             F.linear(x1, w1, ng.empty(n_, dtype=dt, requires_grad=True)).sum().backward()
         ng.empty(3, 128, 64, dtype=dt) @ ng.empty(64, 128, dtype=dt)
+        K.LAUNCH["ew_vector"] = True  # float32 elementwise kernels with 4-value accesses
+        for op, (nargs, _) in ELEMENTWISE.items():
+            if op not in ("index_pos", "where"):
+                be.elementwise(op, [be.asarray(rng.random(4096).astype(npdt)) for _ in range(nargs - 1)]
+                               + [np.asarray(2, npdt)], (4096,), npdt)
+        K.LAUNCH["ew_vector"] = False
         K.LAUNCH["mm_vector"] = True  # the float32 variant with 128-bit shared loads
         F.linear(ng.empty(512, 1024, dtype=dt, requires_grad=True), ng.empty(4096, 1024, dtype=dt, requires_grad=True),
                  ng.empty(4096, dtype=dt, requires_grad=True)).sum().backward()
@@ -159,6 +165,12 @@ if __name__ == "__main__":
     print(f"vector tiles: {v4} ld.shared.v4.f32, {scalar} ld.shared.f32, 16-byte aligned: {'.align 16' in ptx}")
     if v4 != 4 * K.BK or scalar or ".align 16" not in ptx:
         failed.append(("matmul_tiled (vector)", None, "expected 4 128-bit shared loads per k step"))
+    ew = K.elementwise_kernel("mul", "cc", "float32", "c", vector=True)
+    ptx, _ = cuda.compile_ptx(ew.py_func, (arr, i64, i64, arr, i64, arr, i64), cc=(9, 0))
+    counts = [ptx.count(x) for x in ("ld.global.v4.f32", "st.global.v4.f32")]
+    print(f"vector elementwise: {counts[0]} ld.global.v4.f32, {counts[1]} st.global.v4.f32")
+    if not (counts[1] and counts[0] == 2 * counts[1]):  # (LLVM unrolls the group loop: several copies)
+        failed.append(("elementwise mul (vector)", None, "expected two 128-bit loads per 128-bit store"))
     for name, sig, err in failed:
         print("FAILED", name, sig, "\n ", err[:1500])
     print(f"compiled {sum(1 for v in compiled.values() if v is not None)} kernels for sm_90, {len(failed)} failed, "

@@ -380,3 +380,27 @@ def test_gradcheck_cases_on_cuda(name):
     """Finite differences (float64) against the CUDA backward kernels."""
     fn, arrays = _GRADCHECK[name]
     assert ng.autograd.gradcheck(fn, [_T(a) for a in arrays])
+
+
+@pytest.mark.parametrize("n", [1, 7, 64, 1001])
+def test_elementwise_with_four_value_accesses(n):
+    """The float32 elementwise variant moving 4 values per access (with a tail of n % 4, scalar
+    operands, and offsets that fall back to the scalar kernel), against NumPy."""
+    from nbgrad.backends import cuda_kernels as K
+
+    old = dict(K.LAUNCH)
+    K.LAUNCH["ew_vector"] = True
+    try:
+        rng = np.random.default_rng(n)
+        a, b = rng.standard_normal(n + 3).astype(np.float32), rng.standard_normal(n + 3).astype(np.float32)
+        x, y = ng.tensor(a), ng.tensor(b)
+        np.testing.assert_allclose((x[:n] * y[:n] + 2.5).cpu().numpy(), a[:n] * b[:n] + 2.5, rtol=1e-6)
+        assert any(key[-1] for key in K._EW)  # the 4-value kernels ran
+        np.testing.assert_allclose((x[3:] - y[3:]).relu().cpu().numpy(), np.maximum(a[3:] - b[3:], 0))  # offset 3
+        np.testing.assert_allclose(ng.where(x > 0, x, y).cpu().numpy(), np.where(a > 0, a, b))
+        z = x.clone()
+        z.mul_(3.0)  # in place: out is an operand
+        np.testing.assert_allclose(z.cpu().numpy(), a * 3, rtol=1e-6)
+        np.testing.assert_allclose((x.double() + 1).cpu().numpy(), a.astype(np.float64) + 1)  # float64: scalar path
+    finally:
+        K.LAUNCH.update(old)

@@ -370,10 +370,13 @@ class CudaBackend(SharedBackend):
             ok, oargs = "c", (out.buf, out.offset, (0,))
         else:
             ok, oargs = "g", (out.buf, out.offset, _kstrides(out.strides))
-        k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
         if ok == "c" and "g" not in kinds:  # the unrolled contiguous kernel: no shape or strides
-            launch(k, n, out.buf, out.offset, n, *args, per_thread=K.UNROLL)
+            vec = K.LAUNCH["ew_vector"] and out.dtype == np.float32 and out.offset % 4 == 0 and _vectorizable(
+                kinds, args)
+            k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok, vector=vec)
+            launch(k, n, out.buf, out.offset, n, *args, per_thread=4 if vec else K.UNROLL)
         else:
+            k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
             launch(k, n, *oargs, n, _kshape(shape), *args)
         return out
 
@@ -773,6 +776,20 @@ class CudaBackend(SharedBackend):
         if vb:
             return self.reshape(out, batch + (M,))
         return out
+
+
+def _vectorizable(kinds: str, args: list) -> bool:
+    """Every array operand ('c': a buffer and an offset in args) is float32 at an offset that is a
+    multiple of 4: 16-byte aligned groups of 4 values (pool buffers start aligned)."""
+    pos = 0
+    for kind in kinds:
+        if kind == "c":
+            if args[pos].dtype != np.float32 or args[pos + 1] % 4:
+                return False
+            pos += 2
+        else:
+            pos += 1
+    return True
 
 
 def _storage_refs(x: CudaArray) -> int:

@@ -24,13 +24,16 @@ _cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 # CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
 _EXTRA = {"_copy": (1, "a")}
+_SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
 # device); split_k_min: the shortest K chunk a split-K product gives one block tile
-# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); off until a GPU run
-# has timed it against the scalar reads (benches/gpu_check.py times both)
+# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); ew_vector: float32
+# elementwise kernels move 4 values per access (_vector_source); both off until a GPU run has timed
+# them against the scalar accesses (benches/gpu_check.py times both)
 LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
-          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1"}
+          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1",
+          "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
@@ -108,8 +111,34 @@ def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
     return L
 
 
-def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> Any:
-    key = (op, kinds, calc, out_kind)
+def _vector_source(kinds: str, casts: list[str]) -> list[str]:
+    """All operands contiguous float32 (or scalars) at offsets that are multiples of 4: each thread
+    moves 4 consecutive values per access (G4 / S4), a grid-stride loop over groups of 4, then
+    the n % 4 tail one by one."""
+    names = "abcd"[: len(kinds)]
+    params = [f"{v}_" if k == "s" else f"{v}_, {v}_o" for v, k in zip(names, kinds)]
+    L = [f"def k(out, out_o, n, {', '.join(params)}):",
+         "    start = cuda.grid(1)",
+         "    step = cuda.gridsize(1)",
+         "    nv = n // 4",
+         "    for g in range(start, nv, step):",
+         "        i = g * 4"]
+    for v, k, c in zip(names, kinds, casts):
+        if k == "s":
+            L.append(f"        {v}0 = {v}1 = {v}2 = {v}3 = {c}({v}_)")
+        else:
+            L.append(f"        {v}0, {v}1, {v}2, {v}3 = G4({v}_, {v}_o + i)")
+    args = [", ".join(f"{c}({v}{u})" for v, c in zip(names, casts)) for u in range(4)]
+    L.append(f"        S4(out, out_o + i, {', '.join(f'F({a})' for a in args)})")
+    loads = ", ".join(f"{c}({v}_)" if k == "s" else f"{c}({v}_[{v}_o + i])" for v, k, c in zip(names, kinds, casts))
+    L += ["    for i in range(nv * 4 + start, n, step):",
+          f"        out[out_o + i] = F({loads})"]
+    return L
+
+
+def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vector: bool = False) -> Any:
+    """vector: the float32 kernel with 4-value accesses (kinds 'c' / 's', out contiguous)."""
+    key = (op, kinds, calc, out_kind, vector)
     k = _EW.get(key)
     if k is None:
         nargs, expr = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
@@ -135,6 +164,9 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c") -> A
             src = _contiguous_source(expr, kinds, casts)
             exec("\n".join(src[:2]), ns)  # noqa: S102  (the op's scalar expression, from the table)
             ns["F"] = cuda.jit(device=True)(ns["f"])
+            if vector:
+                ns.update(vector_ops())
+                src = src[:3] + _vector_source(kinds, casts)
             exec("\n".join(src[3:]), ns)  # noqa: S102
             k = _EW[key] = cuda.jit(ns["k"])
             return k
@@ -478,32 +510,82 @@ def _load4_fallback(arr, r, c):  # pragma: no cover  (the simulator's LD4: four 
     return arr[r, c], arr[r, c + 1], arr[r, c + 2], arr[r, c + 3]
 
 
-def _load4_intrinsic() -> Any:
-    """LD4(arr, r, c): arr[r, c:c+4] of a 16-byte-aligned float32 shared array in one 128-bit
-    load (ld.shared.v4.f32), which numba does not emit for four scalar reads."""
+def _gload4_fallback(arr, i):  # pragma: no cover  (the simulator's G4)
+    return arr[i], arr[i + 1], arr[i + 2], arr[i + 3]
+
+
+def _gstore4_fallback(arr, i, v0, v1, v2, v3):  # pragma: no cover  (the simulator's S4)
+    arr[i], arr[i + 1], arr[i + 2], arr[i + 3] = v0, v1, v2, v3
+
+
+def _vector_intrinsics() -> tuple:
+    """(LD4, G4, S4): 128-bit accesses of four float32 values, 16-byte aligned, which numba does not
+    emit for four scalar ones. LD4(arr, r, c): arr[r, c:c+4] of a 2-D shared tile
+    (ld.shared.v4.f32); G4(arr, i): arr[i:i+4] (ld.global.v4.f32); S4(arr, i, v0..v3): stores them."""
     from llvmlite import ir
     from numba.cuda import cgutils, types
     from numba.cuda.extending import intrinsic
 
-    @intrinsic
-    def ld4(typingctx, arr, r, c):
-        if not (isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.ndim == 2):
-            return None
-        sig = types.UniTuple(types.float32, 4)(arr, r, c)
+    f4 = ir.VectorType(ir.FloatType(), 4)
 
+    def pointer(context, builder, sig, args, nidx):
+        aty = sig.args[0]
+        ary = context.make_array(aty)(context, builder, args[0])
+        idx = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:1 + nidx], sig.args[1:1 + nidx])]
+        ptr = cgutils.get_item_pointer(context, builder, aty, ary, idx)
+        return builder.bitcast(ptr, f4.as_pointer(ptr.type.addrspace))
+
+    def float32_array(arr: Any, ndim: int) -> bool:
+        return isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.ndim == ndim
+
+    def load(nidx: int) -> Any:
         def codegen(context, builder, sig, args):
-            aty = sig.args[0]
-            ary = context.make_array(aty)(context, builder, args[0])
-            idx = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:])]
-            ptr = cgutils.get_item_pointer(context, builder, aty, ary, idx)
-            vptr = builder.bitcast(ptr, ir.VectorType(ir.FloatType(), 4).as_pointer(ptr.type.addrspace))
-            vec = builder.load(vptr, align=16)
+            vec = builder.load(pointer(context, builder, sig, args, nidx), align=16)
             vals = [builder.extract_element(vec, ir.Constant(ir.IntType(32), i)) for i in range(4)]
             return context.make_tuple(builder, sig.return_type, vals)
+        return codegen
+
+    @intrinsic
+    def ld4(typingctx, arr, r, c):
+        if float32_array(arr, 2):
+            return types.UniTuple(types.float32, 4)(arr, r, c), load(2)
+
+    @intrinsic
+    def g4(typingctx, arr, i):
+        if float32_array(arr, 1):
+            return types.UniTuple(types.float32, 4)(arr, i), load(1)
+
+    @intrinsic
+    def s4(typingctx, arr, i, v0, v1, v2, v3):
+        if not float32_array(arr, 1):
+            return None
+        sig = types.none(arr, i, types.float32, types.float32, types.float32, types.float32)
+
+        def codegen(context, builder, sig, args):
+            vec = ir.Constant(f4, ir.Undefined)
+            for k, v in enumerate(args[2:]):
+                vec = builder.insert_element(vec, v, ir.Constant(ir.IntType(32), k))
+            builder.store(vec, pointer(context, builder, sig, args, 1), align=16)
+            return context.get_dummy_value()
 
         return sig, codegen
 
-    return ld4
+    return ld4, g4, s4
+
+
+_VEC: dict = {}
+
+
+def vector_ops() -> dict:
+    """LD4 / G4 / S4 for generated kernels: the intrinsics on a GPU, scalar device functions
+    reading the same elements under the simulator."""
+    if not _VEC:
+        if _SIM:
+            _VEC.update(LD4=cuda.jit(device=True)(_load4_fallback), G4=cuda.jit(device=True)(_gload4_fallback),
+                        S4=cuda.jit(device=True)(_gstore4_fallback))
+        else:
+            _VEC.update(zip(("LD4", "G4", "S4"), _vector_intrinsics()))
+    return _VEC
 
 
 def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned: bool = True) -> str:
@@ -626,8 +708,6 @@ def split_k(M: int, N: int, K: int, nb: int) -> int:
     return s
 
 
-_SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-_LD4: list = []
 
 
 def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
@@ -638,9 +718,7 @@ def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "DT": float32 if dt == np.float32 else float64,
               "BM": BM, "BN": BN, "BK": BK}
         if vector:
-            if not _LD4:
-                _LD4.append(cuda.jit(device=True)(_load4_fallback) if _SIM else _load4_intrinsic())
-            ns["LD4"] = _LD4[0]
+            ns["LD4"] = vector_ops()["LD4"]
         exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM), ns)  # noqa: S102  (generated above)
         k = _TILED[key] = cuda.jit(ns["k"])
     return k
