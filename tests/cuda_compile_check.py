@@ -117,6 +117,8 @@ def exercise() -> None:
             if op not in ("index_pos", "where"):
                 be.elementwise(op, [be.asarray(rng.random(4096).astype(npdt)) for _ in range(nargs - 1)]
                                + [np.asarray(2, npdt)], (4096,), npdt)
+        be.elementwise("mul", [be.asarray(rng.random(4096).astype(np.float32)), np.asarray(2.5)], (4096,),
+                       np.dtype(np.float32))  # computed in float64, stored as float32
         K.LAUNCH["ew_vector"] = False
         K.LAUNCH["mm_vector"] = True  # the float32 variant with 128-bit shared loads
         F.linear(ng.empty(512, 1024, dtype=dt, requires_grad=True), ng.empty(4096, 1024, dtype=dt, requires_grad=True),

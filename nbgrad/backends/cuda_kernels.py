@@ -129,7 +129,7 @@ def _vector_source(kinds: str, casts: list[str]) -> list[str]:
         else:
             L.append(f"        {v}0, {v}1, {v}2, {v}3 = G4({v}_, {v}_o + i)")
     args = [", ".join(f"{c}({v}{u})" for v, c in zip(names, casts)) for u in range(4)]
-    L.append(f"        S4(out, out_o + i, {', '.join(f'F({a})' for a in args)})")
+    L.append(f"        S4(out, out_o + i, {', '.join(f'float32(F({a}))' for a in args)})")  # out is float32
     loads = ", ".join(f"{c}({v}_)" if k == "s" else f"{c}({v}_[{v}_o + i])" for v, k, c in zip(names, kinds, casts))
     L += ["    for i in range(nv * 4 + start, n, step):",
           f"        out[out_o + i] = F({loads})"]
