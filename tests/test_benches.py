@@ -138,3 +138,22 @@ def test_case_selection():
     assert "mlp_L" not in B.resolve_cases(None, large=False)
     with pytest.raises(SystemExit):
         B.resolve_cases("nope", large=False)
+
+
+def test_gpu_check_runs_on_the_simulator(tmp_path):
+    """benches/gpu_check.py (what a GPU session runs) end to end at --tiny sizes on the CUDA
+    simulator, so a session with a GPU does not spend its minutes on a Python error."""
+    import subprocess
+
+    pytest.importorskip("numba.cuda")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", NBGRAD_CUDA_LAUNCH="4,2",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "gpu.json"
+    r = subprocess.run([sys.executable, "-m", "benches.gpu_check", "--tiny", "--out", str(out)], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert {"elementwise", "matmul_fp32", "mlp_step", "tiny_op", "fast_launch"} <= set(res)
+    assert res["mlp_step"]["nbgrad_s"] > 0 and "no_split_k_s" in res["mlp_step"]
+    assert res["matmul_fp32"]["other_variant_max_abs_diff_vs_numpy"] < 1e-3  # the other tile variant agrees
