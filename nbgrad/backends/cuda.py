@@ -7,7 +7,6 @@ functions to a "phantom" ndarray that points at a fake address and is never read
 from __future__ import annotations
 
 import math
-import os
 import sys
 from collections import defaultdict
 from typing import Any, Sequence
@@ -20,7 +19,7 @@ from . import SharedBackend, with_ellipsis
 from .cuda_kernels import launch
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
-_SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+_SIMULATOR = K._SIM
 
 
 class _Pool:

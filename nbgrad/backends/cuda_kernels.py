@@ -58,7 +58,7 @@ if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "4,2" for
     _t, _b = (int(v) for v in os.environ["NBGRAD_CUDA_LAUNCH"].split(","))
     configure(_t, _b)
 
-LAUNCHER = Launcher(simulator=os.environ.get("NUMBA_ENABLE_CUDASIM") == "1")
+LAUNCHER = Launcher(simulator=_SIM)
 
 
 def launch(kernel: Any, n: int, *args: Any, rows: bool = False, per_thread: int = 1) -> None:
@@ -231,7 +231,7 @@ def block_reduce(sm, acc, is_max):
     return r
 '''
 # the simulator has no warp shuffles: there the shared-memory tree runs to the end
-_ns: dict = {"cuda": cuda, "USE_SHFL": os.environ.get("NUMBA_ENABLE_CUDASIM") != "1"}
+_ns: dict = {"cuda": cuda, "USE_SHFL": not _SIM}
 exec(_block_reduce_src, _ns)  # noqa: S102
 block_reduce = cuda.jit(device=True)(_ns["block_reduce"])
 
