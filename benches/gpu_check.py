@@ -6,8 +6,9 @@ Measures elementwise bandwidth (64M float32), fp32 matmul 4096x4096 TFLOP/s, an 
 training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and the
 per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP row also
 times the step with split-K off and with numba's own launches (fast launch off), the host
-time to queue one step, the step's big products alone (nbgrad, no split-K, torch), and both
-float32 matmul tile variants (LAUNCH["mm_vector"]). The op tests
+time to queue one step, the step's big products alone (nbgrad, no split-K, torch), both
+float32 matmul tile variants (LAUNCH["mm_vector"]), and the step captured in a CUDA graph
+(nbgrad's and torch's replay times; the graphed step's parameters against eager steps). The op tests
 on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
 from __future__ import annotations
@@ -32,6 +33,36 @@ def timeit(fn: Callable[[], Any], sync: Callable[[], None], repeats: int, warmup
         sync()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
+
+
+def graph_step(ng: Any, factory: Callable[[], Callable[[], None]], sync: Callable[[], None], reps: int) -> dict:
+    """The MLP step captured in an ng.cuda.CUDAGraph: replay time, launches per replay, and the
+    parameters after 1 warm-up step + 3 replays against 4 eager steps of a same-seeded twin."""
+    out: dict[str, Any] = {}
+    try:
+        twins = []
+        for graphed in (False, True):
+            step = factory()
+            params = step.params  # type: ignore[attr-defined]
+            step()  # warm-up (eager), then 3 more steps
+            if graphed:
+                g = ng.cuda.CUDAGraph()
+                with ng.cuda.graph(g):
+                    step()
+                for _ in range(3):
+                    g.replay()
+            else:
+                for _ in range(3):
+                    step()
+            sync()
+            twins.append([p.detach().cpu().numpy() for p in params])
+        out["graph_max_abs_diff_vs_eager"] = max(float(np.abs(a - b).max()) for a, b in zip(*twins))
+        out["graph_launches_per_replay"] = g.num_launches
+        out["graph_replay_s"] = timeit(g.replay, sync, reps)
+        g.reset()
+    except Exception as e:  # noqa: BLE001  (reported, not fatal: the rest of the run still counts)
+        out["graph_replay_s"] = f"{type(e).__name__}: {e}"
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -139,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
             opt.zero_grad()
             ng.nn.functional.cross_entropy(m(xb), tb_).backward()
             opt.step()
+        step.params = list(m.parameters())  # type: ignore[attr-defined]
         return step
 
     step = ng_step_factory()
@@ -177,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
         if tdev:
             qa, qb = torch.randn(m_, k_, device=tdev), torch.randn(k_, n_, device=tdev)
             variants[f"mm_{name}_torch_s"] = timeit(lambda: qa @ qb, t_sync, reps)
+    variants.update(graph_step(ng, ng_step_factory, ng_sync, reps))
     t2 = None
     if tdev:
         tm = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
@@ -189,6 +222,20 @@ def main(argv: list[str] | None = None) -> dict:
             torch.nn.functional.cross_entropy(tm(txb), ttb).backward()
             topt.step()
         t2 = timeit(tstep, t_sync, reps)
+        try:  # torch's own CUDA graph of the same step (warmed up on a side stream, as its docs say)
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    tstep()
+            torch.cuda.current_stream().wait_stream(side)
+            tg = torch.cuda.CUDAGraph()
+            topt.zero_grad(set_to_none=True)
+            with torch.cuda.graph(tg):
+                tstep()
+            variants["torch_graph_replay_s"] = timeit(tg.replay, t_sync, reps)
+        except Exception as e:  # noqa: BLE001
+            variants["torch_graph_replay_s"] = f"{type(e).__name__}: {e}"
     row("mlp_step", t1, t2, **variants)
 
     # per-op cost of a tiny op (launch + dispatch + allocation)

@@ -12,7 +12,7 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 OUT="${OUT:-.}"
 nvidia-smi --query-gpu=name,driver_version --format=csv 2>&1 | tee "$OUT/gpu.txt"
-NBGRAD_TEST_REAL_CUDA=1 timeout 330 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py -q -n 8 \
+NBGRAD_TEST_REAL_CUDA=1 timeout 330 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py tests/test_cuda_graph.py -q -n 8 \
   -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
 # the experimental float32 variants (off by default) on the hardware: matmul and elementwise tests
 NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 timeout 150 python3 -m pytest \

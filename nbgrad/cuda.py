@@ -74,3 +74,97 @@ def max_memory_allocated(device: Any = None) -> int:
 def memory_reserved(device: Any = None) -> int:
     """Bytes the caching allocator holds: in tensors, or cached for reuse."""
     return get_backend("cuda").pool.total_bytes if is_available() else 0
+
+
+# ------------------------------------------------------------------ CUDA graphs (backends/cuda_graph.py)
+class CUDAGraph:
+    """A recorded sequence of CUDA kernel launches, replayed with one call (PyTorch's
+    torch.cuda.CUDAGraph). Capture with `ng.cuda.graph(g)`; run the same steps again, on the
+    same tensors, with `g.replay()`. Warm up first: run the region once eagerly before capture."""
+
+    def __init__(self) -> None:
+        self._graph: Any = None
+        self._pool: Any = None
+        self._capturing = False
+
+    def capture_begin(self, pool: Any = None, capture_error_mode: str = "global") -> None:
+        if self._graph is not None or self._capturing:
+            raise RuntimeError("this CUDAGraph already holds a capture; call reset() before capturing again")
+        self._pool = get_backend("cuda").capture_begin(pool, capture_error_mode)
+        self._capturing = True
+
+    def capture_end(self) -> None:
+        if not self._capturing:
+            raise RuntimeError("capture_end() without capture_begin()")
+        self._capturing = False
+        self._graph = get_backend("cuda").capture_end()
+
+    def replay(self) -> None:
+        """Run every captured launch again, in order, on the default stream (asynchronously)."""
+        if self._graph is None:
+            raise RuntimeError("replay() called before a graph was captured (use ng.cuda.graph(g) first)")
+        get_backend("cuda").replay(self._graph)
+
+    def reset(self) -> None:
+        """Drop the graph; its memory goes back to the caching allocator (buffers still in
+        tensors when those tensors die)."""
+        if self._capturing:
+            get_backend("cuda").capture_abort()
+            self._capturing = False
+        if self._graph is not None:
+            get_backend("cuda").release_graph(self._graph, self._pool)
+            self._graph = None
+
+    def pool(self) -> Any:
+        """A handle of this graph's memory pool, for `graph(other, pool=g.pool())`."""
+        if self._pool is None:
+            raise RuntimeError("pool() of a CUDAGraph that has not been captured")
+        return self._pool
+
+    @property
+    def num_launches(self) -> int:
+        """How many kernel launches one replay makes (nbgrad's own)."""
+        return 0 if self._graph is None else self._graph.launches
+
+    def __del__(self) -> None:
+        try:
+            if self._graph is not None or self._capturing:
+                self.reset()
+        except Exception:  # noqa: BLE001, S110  (interpreter shutdown)
+            pass
+
+
+class graph:
+    """Capture the CUDA launches of a `with` block into `cuda_graph` (PyTorch's
+    torch.cuda.graph). Nothing in the block runs on the GPU until `cuda_graph.replay()`."""
+
+    def __init__(self, cuda_graph: CUDAGraph, pool: Any = None, capture_error_mode: str = "global") -> None:
+        if not isinstance(cuda_graph, CUDAGraph):
+            raise TypeError(f"ng.cuda.graph expects an ng.cuda.CUDAGraph, got {type(cuda_graph).__name__}")
+        self.cuda_graph, self.pool, self.mode = cuda_graph, pool, capture_error_mode
+
+    def __enter__(self) -> CUDAGraph:
+        import gc
+
+        gc.collect()  # tensors that are garbage now must not be freed into the graph's pool later
+        self.cuda_graph.capture_begin(self.pool, self.mode)
+        return self.cuda_graph
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.cuda_graph.capture_end()
+        else:
+            self.cuda_graph.reset()
+
+
+def graph_pool_handle() -> Any:
+    """A new memory pool that several graphs can share (pass it as `pool=`)."""
+    from .backends.cuda_graph import GraphPool
+
+    get_backend("cuda")
+    return GraphPool()
+
+
+def is_current_stream_capturing() -> bool:
+    """True inside `ng.cuda.graph(...)` (between capture_begin and capture_end)."""
+    return is_available() and get_backend("cuda").capturing

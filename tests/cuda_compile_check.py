@@ -126,7 +126,8 @@ def exercise() -> None:
         K.LAUNCH["mm_vector"] = False
         # optimizers
         for make in (lambda ps: ng.optim.SGD(ps, lr=0.1), lambda ps: ng.optim.SGD(ps, lr=0.1, momentum=0.9,
-                     nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps)):
+                     nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps),
+                     lambda ps: ng.optim.AdamW(ps, capturable=True)):
             q = ng.tensor(rng.random((4, 6)), dtype=dt, requires_grad=True)
             opt = make([q])
             (q * q).sum().backward()

@@ -90,6 +90,7 @@ class SharedBackend:
     a tensor must find the same one again (not a second 'cpu' that no op would accept)."""
 
     name: str
+    capturing = False  # a CUDA graph capture is in progress (only the CUDA backend captures)
 
     def __reduce__(self) -> tuple:
         return (get_backend, (self.name,))

@@ -97,11 +97,20 @@ def sgd_scalars(dtype: np.dtype, lr: float, momentum: float, dampening: float, w
     return t(weight_decay), t(momentum), t(1 - dampening), t(lr)
 
 
+def adam_constants(step, lr, beta1, beta2, weight_decay, decoupled):
+    """Adam's constants that change with the step count, in float64: (1 - lr * wd or 1, lr / (1 -
+    beta1^step), sqrt(1 - beta2^step)). Plain Python: also compiled by cuda_kernels for capturable
+    Adam, which reads the step count on the GPU."""
+    bc1 = 1.0 - beta1 ** step
+    bc2 = 1.0 - beta2 ** step
+    c_decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    return c_decay, lr / bc1, math.sqrt(bc2)
+
+
 def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
                  weight_decay: float, decoupled: bool) -> tuple:
     """The per-step constants of adam_step, cast to the parameter's dtype (shared with the CUDA backend)."""
     t = dtype.type
-    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
-    c_decay = 1 - lr * weight_decay if decoupled else 1.0
-    return (t(c_decay), t(weight_decay), t(1 - beta1), t(beta2), t(1 - beta2), t(lr / bc1),
-            t(math.sqrt(bc2)), t(eps))
+    c_decay, step_size, sqrt_bc2 = adam_constants(float(step), lr, beta1, beta2, weight_decay, decoupled)
+    return (t(c_decay), t(weight_decay), t(1 - beta1), t(beta2), t(1 - beta2), t(step_size),
+            t(sqrt_bc2), t(eps))

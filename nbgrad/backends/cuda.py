@@ -6,6 +6,7 @@ functions to a "phantom" ndarray that points at a fake address and is never read
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections import defaultdict
@@ -16,6 +17,7 @@ import numpy as np
 from .._dtype import promote_np
 from . import cuda_kernels as K
 from . import SharedBackend, with_ellipsis
+from .cuda_graph import GpuCapture, GraphPool, SimCapture, capture_refusal
 from .cuda_kernels import launch
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
@@ -35,6 +37,9 @@ class _Pool:
         self.total_bytes = 0  # every buffer the pool holds, handed out or cached
         self.peak_in_use = 0  # the most bytes handed out at once
         self.limit_bytes = 8 << 30
+        self.capturing: GraphPool | None = None  # the pool of the CUDA graph being captured
+        self.alloc_guard: Any = contextlib.nullcontext  # during capture: lets this thread allocate
+        self.graph_owned: dict[int, GraphPool] = {}  # id(buffer) -> the graph pool it belongs to
 
     @staticmethod
     def size_class(n: int) -> int:
@@ -51,29 +56,55 @@ class _Pool:
         from numba import cuda
 
         key = (dtype.str, self.size_class(n))
+        gp = self.capturing
+        if gp is not None and gp.free.get(key):  # capturing: the graph's own free buffers first
+            return _Storage(gp.free[key].pop(), key, self)
         lst = self.free.get(key)
         if lst:
             buf = lst.pop()
             self.cached_bytes -= buf.nbytes
         else:
-            try:
-                buf = cuda.device_array(key[1], dtype=dtype)
-            except Exception:  # out of memory: drop the cache and try once more
-                self.empty_cache()
-                buf = cuda.device_array(key[1], dtype=dtype)
+            with self.alloc_guard() if gp is not None else contextlib.nullcontext():
+                try:
+                    buf = cuda.device_array(key[1], dtype=dtype)
+                except Exception:  # out of memory: drop the cache and try once more
+                    self.empty_cache()
+                    buf = cuda.device_array(key[1], dtype=dtype)
             self.owned[id(buf)] = buf
             self.total_bytes += buf.nbytes
+        if gp is not None:
+            self.graph_owned[id(buf)] = gp
+            gp.members[id(buf)] = buf
         in_use = self.total_bytes - self.cached_bytes
         if in_use > self.peak_in_use:
             self.peak_in_use = in_use
         return _Storage(buf, key, self)
 
     def give_back(self, key: tuple, buf: Any) -> None:
+        if self.graph_owned or self.capturing is not None:
+            gp = self.graph_owned.get(id(buf))
+            if gp is None and self.capturing is not None:  # freed during capture: a replay may still read it
+                gp = self.graph_owned[id(buf)] = self.capturing
+                gp.members[id(buf)] = buf
+            if gp is not None:
+                gp.free[key].append(buf)
+                return
         if self.cached_bytes + buf.nbytes <= self.limit_bytes:
             self.free[key].append(buf)
             self.cached_bytes += buf.nbytes
         elif self.owned.pop(id(buf), None) is not None:
             self.total_bytes -= buf.nbytes
+
+    def release(self, gp: GraphPool) -> None:
+        """The last graph of pool gp is gone: its free buffers back to the cache, and the ones in
+        tensors back to it when those tensors die."""
+        free = [(key, buf) for key, lst in gp.free.items() for buf in lst]
+        gp.free.clear()
+        for i in gp.members:
+            self.graph_owned.pop(i, None)
+        gp.members.clear()
+        for key, buf in free:
+            self.give_back(key, buf)
 
     def empty_cache(self) -> None:
         for lst in self.free.values():
@@ -256,6 +287,7 @@ class CudaBackend(SharedBackend):
         self._bad: Any = None  # device flag: an index out of range (see check_errors)
         self._dummies: dict[np.dtype, CudaArray] = {}  # one-element stand-ins for absent arrays
         self._bad_pending = False
+        self._capture: Any = None  # the CUDA graph capture in progress
         sms = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", None)
         if sms:  # (the simulator has no count: tests set it with cuda_kernels.configure)
             K.configure(sms=sms)
@@ -276,6 +308,10 @@ class CudaBackend(SharedBackend):
 
     def upload(self, a: np.ndarray) -> CudaArray:
         a = np.asarray(a, order="C")
+        if self._capture is not None:  # a one-element constant becomes a fill kernel in the graph
+            if a.size == 1:
+                return self.full(a.shape, a.reshape(-1)[0], a.dtype)
+            raise capture_refusal(f"copying a host array of shape {list(a.shape)} to the GPU")
         out = self.empty(a.shape, a.dtype)
         if a.size:
             if _SIMULATOR:
@@ -322,6 +358,8 @@ class CudaBackend(SharedBackend):
         return self.from_cuda_array_interface(_Exported(desc, (v, ext)))
 
     def to_numpy(self, x: CudaArray) -> np.ndarray:
+        if self._capture is not None:
+            raise capture_refusal("copying a CUDA tensor to the host (item(), tolist(), numpy(), cpu(), print)")
         self.check_errors()
         if not isinstance(x, CudaArray):
             return np.asarray(x)
@@ -333,8 +371,80 @@ class CudaBackend(SharedBackend):
         return c.buf[c.offset: c.offset + c.size].copy_to_host().reshape(c.shape)
 
     def synchronize(self) -> None:
+        if self._capture is not None:
+            raise capture_refusal("synchronize()")
         self.cuda.synchronize()
         self.check_errors()
+
+    # -------------------------------------------------------------- CUDA graphs (see cuda_graph.py)
+    @property
+    def capturing(self) -> bool:
+        return self._capture is not None
+
+    def capture_begin(self, pool: GraphPool | None = None, mode: str = "global") -> GraphPool:
+        """Start recording launches into a graph; returns the graph's memory pool (pool: share
+        another graph's)."""
+        if self._capture is not None:
+            raise RuntimeError("a CUDA graph is already being captured (captures do not nest)")
+        if mode not in ("global", "thread_local", "relaxed"):
+            raise ValueError(f"capture_error_mode must be 'global', 'thread_local' or 'relaxed', got {mode!r}")
+        L = K.LAUNCHER
+        if not _SIMULATOR:
+            if L.enabled and not L.tested:
+                L._self_test()
+            if not L.enabled:
+                raise RuntimeError("CUDA graphs need nbgrad's fast kernel launches, which are off "
+                                   f"({L.disabled_why or 'NBGRAD_CUDA_FAST_LAUNCH=0'})")
+        self.synchronize()  # (also reports errors flagged before the capture)
+        if self._bad is None:
+            self._bad = self.cuda.to_device(np.zeros(1, np.int32))
+        gp = pool if pool is not None else GraphPool()
+        cap = SimCapture(gp) if _SIMULATOR else GpuCapture(gp, mode)
+        self._capture = L.capture = cap
+        self.pool.capturing, self.pool.alloc_guard = gp, cap.relaxed
+        return gp
+
+    def capture_end(self) -> Any:
+        """Stop recording; returns the graph (see replay), whose pool now counts it."""
+        cap = self._stop_capture()
+        if cap is None:
+            raise RuntimeError("capture_end() without capture_begin()")
+        try:
+            graph = cap.end()
+        except BaseException:
+            self._drop(cap)
+            raise
+        cap.pool.graphs += 1
+        return graph
+
+    def capture_abort(self) -> None:
+        """Drop a capture that failed (its pool's buffers go back unless another graph holds it)."""
+        cap = self._stop_capture()
+        if cap is not None:
+            self._drop(cap)
+
+    def _stop_capture(self) -> Any:
+        cap = self._capture
+        self._capture = K.LAUNCHER.capture = self.pool.capturing = None
+        self.pool.alloc_guard = contextlib.nullcontext
+        return cap
+
+    def _drop(self, cap: Any) -> None:
+        cap.abort()
+        if cap.pool.graphs == 0:
+            self.pool.release(cap.pool)
+
+    def replay(self, graph: Any) -> None:
+        if self._capture is not None:
+            raise capture_refusal("replay() of a CUDA graph")
+        graph.replay(K.LAUNCHER)
+        self._bad_pending = True  # its gather / scatter kernels may have flagged a bad index
+
+    def release_graph(self, graph: Any, gp: GraphPool) -> None:
+        graph.close()
+        gp.graphs -= 1
+        if gp.graphs <= 0:
+            self.pool.release(gp)
 
     # -------------------------------------------------------------- elementwise
     def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
@@ -447,7 +557,7 @@ class CudaBackend(SharedBackend):
             items = tuple(self.to_numpy(it) if isinstance(it, CudaArray) else it for it in items)
             dev = []
         if not dev:
-            return self.asarray(self._host_positions(x, items))
+            return self._constant(self._host_positions(x, items))
         # the other items' part, with zeros standing in for the device arrays
         base = self._host_positions(x, tuple(np.zeros(it.shape, np.int64) if k in dev else it
                                              for k, it in enumerate(items)))
@@ -462,7 +572,23 @@ class CudaBackend(SharedBackend):
                 "add", [part, term], tuple(np.broadcast_shapes(part.shape, term.shape)), np.dtype(np.int64))
         lead = (1,) * (block - part.ndim) + part.shape  # the broadcast block of the advanced indices
         placed = self.reshape(part, (1,) * first + lead + (1,) * (base.ndim - first - len(lead)))
-        return self.elementwise("add", [self.asarray(base), placed], base.shape, np.dtype(np.int64))
+        return self.elementwise("add", [self._constant(base), placed], base.shape, np.dtype(np.int64))
+
+    def _constant(self, a: np.ndarray) -> CudaArray:
+        """A host-computed array of an op (index positions: they depend on shapes and host indices
+        only). In a capture it is copied to the GPU now, into a buffer the graph never reuses and
+        keeps, so every replay reads the same values."""
+        if self._capture is None or a.ndim == 0:
+            return self.asarray(a)
+        a = np.ascontiguousarray(a)
+        gp, self.pool.capturing = self.pool.capturing, None  # (not a buffer the graph's kernels use)
+        try:
+            out = self.empty(a.shape, a.dtype)
+        finally:
+            self.pool.capturing = gp
+        if a.size:
+            self._capture.upload_constant(out, a)
+        return out
 
     def _bad_flag(self) -> Any:
         """The device flag the gather / scatter kernels set for an index out of range."""
@@ -727,6 +853,12 @@ class CudaBackend(SharedBackend):
             if not (a.is_c_contiguous and a.offset == 0):
                 raise RuntimeError("adam_step needs contiguous parameter and state arrays")
         dc = self.contiguous(self.astype(d, x.dtype))
+        if isinstance(step, CudaArray):  # capturable: the count lives on the device
+            if x.size:
+                launch(K.adam_step_capturable(x.dtype), x.size, x.buf, dc.buf, dc.offset, m.buf, v.buf, x.size,
+                       self.contiguous(step).buf, float(lr), float(beta1), float(beta2), float(eps),
+                       float(weight_decay), maximize, decoupled)
+            return
         c = adam_scalars(x.dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled)
         if x.size:
             launch(K.adam_step, x.size, x.buf, dc.buf, dc.offset, m.buf, v.buf, x.size, *c, maximize, decoupled)

@@ -473,6 +473,28 @@ def adam_step(x, d, do, m, v, n, c_decay, wd, one_b1, b2, one_b2, step_size, sqr
                                          sqrt_bc2, eps, maximize, decoupled)
 
 
+_adam_constants = cuda.jit(device=True)(cpu_optim.adam_constants)
+_ADAM_CAPTURABLE: dict = {}
+
+
+def adam_step_capturable(dt: np.dtype) -> Any:
+    """adam_step with the step count read from device memory (so a CUDA graph replays it):
+    each thread computes the bias corrections in float64, as adam_scalars does on the host."""
+    k = _ADAM_CAPTURABLE.get(dt)
+    if k is None:
+        DT = float32 if dt == np.float32 else float64
+
+        def kernel(x, d, do, m, v, n, step, lr, beta1, beta2, eps, wd, maximize, decoupled):
+            c_decay, step_size, sqrt_bc2 = _adam_constants(float64(step[0]), lr, beta1, beta2, wd, decoupled)
+            for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+                x[i], m[i], v[i] = _adam_element(x[i], d[do + i], m[i], v[i], DT(c_decay), DT(wd), DT(1.0 - beta1),
+                                                 DT(beta2), DT(1.0 - beta2), DT(step_size), DT(sqrt_bc2), DT(eps),
+                                                 maximize, decoupled)
+
+        k = _ADAM_CAPTURABLE[dt] = cuda.jit(kernel)
+    return k
+
+
 # ------------------------------------------------------------------ matmul
 # C[z] = A[z] @ B[z] with arbitrary element strides (so transposed views cost nothing);
 # z runs over the flattened batch, whose offsets come from the batch shape and strides.

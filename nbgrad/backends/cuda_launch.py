@@ -90,6 +90,7 @@ class Launcher:
         self.disabled_why: str | None = None
         self._core: Any = None  # numba's dispatcher module: its cuda.core launch and LaunchConfig
         self._stream: Any = None
+        self.capture: Any = None  # a cuda_graph capture that records launches instead of running them
 
     def configured_kernel(self, kernel: Any, grid: tuple, block: tuple) -> Any:
         if self.simulator:  # the simulator's kernel[grid, block] sets the dims on the kernel itself
@@ -103,6 +104,9 @@ class Launcher:
         return k
 
     def __call__(self, kernel: Any, grid: tuple, block: tuple, args: tuple) -> None:
+        if self.capture is not None:
+            self.capture.add(self, kernel, grid, block, args)
+            return
         key = plan = None
         if self.enabled:
             if not self.tested:
@@ -122,6 +126,24 @@ class Launcher:
         self.configured_kernel(kernel, grid, block)(*args)
         if key is not None and plan is _MISSING:
             self.plans[key] = self._plan(kernel, args)
+
+    def plan_for(self, kernel: Any, args: tuple, relaxed: Callable[[], Any]) -> tuple:
+        """The fast-launch plan for these arguments, compiling the kernel (under relaxed(): no
+        launch) where it has none yet; a graph capture launches every kernel this way."""
+        name = getattr(getattr(kernel, "py_func", None), "__name__", kernel)
+        try:
+            key = (kernel, tuple([arg_key(a) for a in args]))
+        except TypeError as e:
+            raise RuntimeError(f"kernel {name} cannot be launched into a CUDA graph ({e})") from None
+        plan = self.plans.get(key)
+        if plan is None:
+            with relaxed():
+                kernel.compile(tuple(kernel.typeof_pyval(a) for a in args))
+            plan = self.plans[key] = self._plan(kernel, args)
+            if plan is None:
+                raise RuntimeError(f"kernel {name} cannot be launched into a CUDA graph (an argument type the "
+                                   "fast launch path does not pass)")
+        return plan
 
     def _plan(self, kernel: Any, args: tuple) -> tuple | None:
         """The compiled overload numba just launched, and its flattener; None: always numba's path."""

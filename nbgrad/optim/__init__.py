@@ -34,6 +34,13 @@ class Optimizer:
                     else:
                         p.grad.zero_()
 
+    def _check_warm(self, p: Any, st: dict) -> None:
+        """State made during a graph capture would be made again at each replay (a momentum
+        buffer or a step count reset to its start): refuse it."""
+        if not st and p._backend.capturing:
+            raise RuntimeError(f"{type(self).__name__}.step() would create its state during a CUDA graph capture, "
+                               "and every replay would start it over: run step() once before capturing (warm-up)")
+
     def step(self) -> None:
         with no_grad():
             for g in self.param_groups:
@@ -59,6 +66,8 @@ class SGD(Optimizer):
         be = p._backend
         dt = p._data.dtype
         shape = p._data.shape
+        if g["momentum"]:
+            self._check_warm(p, st)
         if not (g["maximize"] or g["weight_decay"] or g["momentum"]):
             be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
         elif be.is_contiguous(p._data):
@@ -104,19 +113,32 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False,
+                 capturable: bool = False) -> None:
         if amsgrad:
             raise NotImplementedError("Adam(amsgrad=True) is not supported by nbgrad")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      capturable=capturable))
 
     def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
         # one fused kernel per parameter, in PyTorch's single-tensor Adam operation order
         be = p._backend
+        name = type(self).__name__
+        if be.capturing and not g["capturable"]:
+            raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {name} but "
+                               "param_groups' capturable is False.")
+        if g["capturable"] and be.device_type != "cuda":
+            raise RuntimeError(f"{name}(capturable=True) needs its parameters on CUDA, got one on {be.name}")
+        self._check_warm(p, st)
         if not st:
-            st["step"] = 0
+            # capturable: the step count is a float32 on the device, counted there (a graph replays it)
+            st["step"] = be.full((), 0, np.dtype(np.float32)) if g["capturable"] else 0
             st["exp_avg"] = be.full(p.shape, 0, p._data.dtype)
             st["exp_avg_sq"] = be.full(p.shape, 0, p._data.dtype)
-        st["step"] += 1
+        if g["capturable"]:
+            be.elementwise("add", [st["step"], np.float32(1)], (), np.dtype(np.float32), out=st["step"])
+        else:
+            st["step"] += 1
         b1, b2 = g["betas"]
         be.adam_step(p._data, d, st["exp_avg"], st["exp_avg_sq"], step=st["step"], lr=g["lr"], beta1=b1, beta2=b2,
                      eps=g["eps"], weight_decay=g["weight_decay"], decoupled=self.decoupled, maximize=g["maximize"])
@@ -127,8 +149,9 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False,
+                 capturable: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, capturable)
 
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]

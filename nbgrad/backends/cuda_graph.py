@@ -1,0 +1,178 @@
+"""CUDA graphs: capture the kernel launches of a region once, replay them with one call.
+
+During capture no kernel runs: each launch is recorded (on a GPU, by stream capture through
+cuda.core's GraphBuilder on a stream of its own; under the simulator, as a Python list that
+replay walks), with its arguments (buffer addresses and scalars) fixed.
+
+Memory: every buffer allocated or freed during capture belongs to the graph's pool from then
+on. The graph's kernels read and write those buffers at each replay, so none of them is handed
+to an allocation outside the graph while the graph lives (a pool shared by several graphs,
+PyTorch's `pool=`, serves each capture in turn). reset() gives the free ones back to the
+caching allocator, and the ones still in tensors when those tensors die.
+
+What a graph cannot hold is refused with an error while capturing: copies between the host and
+the GPU (`item()`, `print`, `numpy()`, `ng.tensor(..., device="cuda")`, random numbers drawn on
+the host) and waits for the GPU."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from typing import Any, Iterator
+
+
+class GraphPool:
+    """Buffers that belong to one or more graphs: free ones by (dtype, size class), and the
+    ids of all of them (in tensors or free)."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple, list] = defaultdict(list)
+        self.members: dict[int, Any] = {}
+        self.graphs = 0  # graphs captured into this pool that have not been reset
+
+
+def capture_refusal(what: str) -> RuntimeError:
+    return RuntimeError(
+        f"{what} is not allowed while a CUDA graph is being captured: a graph holds kernel launches only, "
+        "not copies between the host and the GPU or waits for it (PyTorch: operation not permitted when "
+        "stream is capturing); do it before capture_begin() or after capture_end()")
+
+
+class SimCapture:
+    """Stream capture for the simulator: the launches are kept, in order, and replayed."""
+
+    def __init__(self, pool: GraphPool) -> None:
+        self.pool = pool
+        self.ops: list[tuple] = []
+        self.constants: list = []  # arrays copied at capture time that replays read
+
+    def upload_constant(self, out: Any, a: Any) -> None:
+        out.buf[: a.size].copy_to_device(a.reshape(-1))
+        self.constants.append(out)
+
+    def add(self, launcher: Any, kernel: Any, grid: tuple, block: tuple, args: tuple) -> None:
+        self.ops.append((kernel, grid, block, args))
+
+    def relaxed(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def end(self) -> SimGraph:
+        return SimGraph(self.ops, self.constants)
+
+    def abort(self) -> None:
+        self.ops, self.constants = [], []
+
+
+class SimGraph:
+    def __init__(self, ops: list[tuple], constants: list) -> None:
+        self.ops, self.constants = ops, constants
+        self.launches = len(ops)
+
+    def replay(self, launcher: Any) -> None:
+        for kernel, grid, block, args in self.ops:
+            launcher.configured_kernel(kernel, grid, block)(*args)
+
+    def close(self) -> None:
+        self.ops, self.constants = [], []
+
+
+class GpuCapture:
+    """Stream capture on a GPU: each launch goes to cuda.core's GraphBuilder on a stream of its
+    own that synchronises with the default stream (so a stray default-stream operation fails
+    the capture instead of running outside it)."""
+
+    def __init__(self, pool: GraphPool, mode: str) -> None:
+        from cuda.core import Device
+        from numba import cuda
+
+        self.pool = pool
+        self.launches = 0
+        self.constants: list = []
+        self._side: Any = None  # a non-blocking stream for constants (see upload_constant)
+        self._defer: Any = cuda.defer_cleanup()  # numba frees no device memory (cuMemFree) during capture
+        self._defer.__enter__()
+        try:
+            dev = Device(cuda.get_current_device().id)
+            dev.set_current()
+            self._numba_stream = cuda.stream()  # flags 0: waits for / is waited on by the default stream
+            self.stream = dev.create_stream(self._numba_stream)
+            self.builder = self.stream.create_graph_builder()
+            self.builder.begin_building(mode)
+        except BaseException:
+            self._finish()
+            raise
+
+    def upload_constant(self, out: Any, a: Any) -> None:
+        """Copy now, on a stream that does not synchronise with the capturing one (no eager
+        work is pending: capture began after a synchronize)."""
+        from cuda.bindings import driver
+        from cuda.core import Device, StreamOptions
+
+        with self.relaxed():
+            if self._side is None:
+                self._side = Device().create_stream(options=StreamOptions(nonblocking=True))
+            (err,) = driver.cuMemcpyHtoDAsync(out.buf.device_ctypes_pointer.value + out.offset * a.itemsize,
+                                              a.ctypes.data, a.nbytes, int(self._side.handle))
+            if err != driver.CUresult.CUDA_SUCCESS:
+                raise RuntimeError(f"copying a constant for a CUDA graph failed: {err}")
+            self._side.sync()
+        self.constants.append(out)
+
+    def add(self, launcher: Any, kernel: Any, grid: tuple, block: tuple, args: tuple) -> None:
+        kern, flat = launcher.plan_for(kernel, args, self.relaxed)
+        cfg = launcher.configs.get((grid, block)) or launcher._config(kernel, grid, block)
+        launcher._core.launch(self.builder, cfg, kern, *flat(*args))
+        self.launches += 1
+
+    @contextlib.contextmanager
+    def relaxed(self) -> Iterator[None]:
+        """Let this thread allocate device memory or load a module (unsafe in "global" mode)."""
+        from cuda.bindings import driver
+
+        _, old = driver.cuThreadExchangeStreamCaptureMode(driver.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED)
+        try:
+            yield
+        finally:
+            driver.cuThreadExchangeStreamCaptureMode(old)
+
+    def end(self) -> GpuGraph:
+        try:
+            self.builder.end_building()
+            graph = self.builder.complete()
+        finally:
+            self._finish()
+        return GpuGraph(graph, self.launches, (self.builder, self._numba_stream, self.stream, self.constants))
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.builder.end_building()
+        with contextlib.suppress(Exception):
+            self.builder.close()
+        self._finish()
+        self.constants = []
+
+    def _finish(self) -> None:
+        if self._defer is not None:
+            self._defer.__exit__(None, None, None)
+            self._defer = None
+        if self._side is not None:
+            with contextlib.suppress(Exception):
+                self._side.close()
+            self._side = None
+
+
+class GpuGraph:
+    def __init__(self, graph: Any, launches: int, keep: tuple) -> None:
+        self.graph, self.launches, self._keep = graph, launches, keep
+
+    def replay(self, launcher: Any) -> None:
+        from cuda.core import LEGACY_DEFAULT_STREAM
+
+        self.graph.launch(LEGACY_DEFAULT_STREAM)  # ordered with every other launch (the default stream)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.graph.close()
+        with contextlib.suppress(Exception):
+            self._keep[0].close()  # the builder, after the graph made from it
+        self._keep = ()
