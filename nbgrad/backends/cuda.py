@@ -308,9 +308,9 @@ class CudaBackend(SharedBackend):
 
     def upload(self, a: np.ndarray) -> CudaArray:
         a = np.asarray(a, order="C")
-        if self._capture is not None:  # a one-element constant becomes a fill kernel in the graph
+        if self._capture is not None:  # a number (a one-element array): copied once, kept by the graph
             if a.size == 1:
-                return self.full(a.shape, a.reshape(-1)[0], a.dtype)
+                return self._constant(a)
             raise capture_refusal(f"copying a host array of shape {list(a.shape)} to the GPU")
         out = self.empty(a.shape, a.dtype)
         if a.size:
@@ -449,7 +449,9 @@ class CudaBackend(SharedBackend):
     # -------------------------------------------------------------- elementwise
     def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
         if isinstance(o, CudaArray):
-            if o.host is not None:  # a number kept on the host: a scalar argument in the compute dtype
+            # a number kept on the host: a scalar argument in the compute dtype; but a graph reads it
+            # from device memory (moved there at capture), so a later copy_ into it reaches replays
+            if o.host is not None and self._capture is None:
                 return "s", ((calc if o.dtype.kind != "b" else o.dtype).type(o.host),)
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
@@ -576,11 +578,11 @@ class CudaBackend(SharedBackend):
 
     def _constant(self, a: np.ndarray) -> CudaArray:
         """A host-computed array of an op (index positions: they depend on shapes and host indices
-        only). In a capture it is copied to the GPU now, into a buffer the graph never reuses and
-        keeps, so every replay reads the same values."""
-        if self._capture is None or a.ndim == 0:
+        only), or a number. In a capture it is copied to the GPU now, into a buffer the graph
+        never reuses and keeps, so every replay reads it."""
+        if self._capture is None:
             return self.asarray(a)
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a, order="C")
         gp, self.pool.capturing = self.pool.capturing, None  # (not a buffer the graph's kernels use)
         try:
             out = self.empty(a.shape, a.dtype)
