@@ -174,6 +174,13 @@ if __name__ == "__main__":
     print(f"vector elementwise: {counts[0]} ld.global.v4.f32, {counts[1]} st.global.v4.f32")
     if not (counts[1] and counts[0] == 2 * counts[1]):  # (LLVM unrolls the group loop: several copies)
         failed.append(("elementwise mul (vector)", None, "expected two 128-bit loads per 128-bit store"))
+    # unsigned indices: no negative-index wraparound (sign shift, mask, add) on the contiguous path
+    ptx, _ = cuda.compile_ptx(K.elementwise_kernel("mul", "cc", "float32", "c").py_func,
+                              (arr, i64, i64, arr, i64, arr, i64), cc=(9, 0))
+    wrap = ptx.count(", 63;")
+    print(f"contiguous elementwise: {wrap} sign shifts (wraparound code)")
+    if wrap:
+        failed.append(("elementwise mul", None, "negative-index wraparound code in the contiguous kernel"))
     for name, sig, err in failed:
         print("FAILED", name, sig, "\n ", err[:1500])
     print(f"compiled {sum(1 for v in compiled.values() if v is not None)} kernels for sm_90, {len(failed)} failed, "

@@ -487,7 +487,7 @@ class CudaBackend(SharedBackend):
             k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok, vector=vec)
             launch(k, n, out.buf, out.offset, n, *args, per_thread=4 if vec else K.UNROLL)
         else:
-            k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok)
+            k = K.elementwise_kernel(op, kinds, _calc_name(calc), ok, idx32=n <= 0xFFFFFFFF)
             launch(k, n, *oargs, n, _kshape(shape), *args)
         return out
 

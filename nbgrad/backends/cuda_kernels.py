@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import numpy as np
-from numba import cuda, float32, float64, int32, int64
+from numba import cuda, float32, float64, int32, int64, uint32, uint64
 from numba.cuda.core import config as _cuda_config
 
 from . import cpu_optim
@@ -91,7 +91,7 @@ def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
     params = [f"{v}_" if k == "s" else f"{v}_, {v}_o" for v, k in zip(names, kinds)]
 
     def load(v: str, k: str, cast: str, i: str) -> str:
-        return f"{cast}({v}_)" if k == "s" else f"{cast}({v}_[{v}_o + {i}])"
+        return f"{cast}({v}_)" if k == "s" else f"{cast}({v}_[U({v}_o + {i})])"
 
     L = [f"def f({', '.join(names)}):", f"    return {expr}", "",
          f"def k(out, out_o, n, {', '.join(params)}):",
@@ -104,10 +104,10 @@ def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
     for u in range(UNROLL):
         L.append(f"            r{u} = F({', '.join(load(v, k, c, f'i{u}') for v, k, c in zip(names, kinds, casts))})")
     for u in range(UNROLL):
-        L.append(f"            out[out_o + i{u}] = r{u}")
+        L.append(f"            out[U(out_o + i{u})] = r{u}")
     L += ["        else:",
           "            for i in range(i0, n, step):",
-          f"                out[out_o + i] = F({', '.join(load(v, k, c, 'i') for v, k, c in zip(names, kinds, casts))})"]
+          f"                out[U(out_o + i)] = F({', '.join(load(v, k, c, 'i') for v, k, c in zip(names, kinds, casts))})"]
     return L
 
 
@@ -136,9 +136,13 @@ def _vector_source(kinds: str, casts: list[str]) -> list[str]:
     return L
 
 
-def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vector: bool = False) -> Any:
-    """vector: the float32 kernel with 4-value accesses (kinds 'c' / 's', out contiguous)."""
-    key = (op, kinds, calc, out_kind, vector)
+def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vector: bool = False,
+                       idx32: bool = False) -> Any:
+    """vector: the float32 kernel with 4-value accesses (kinds 'c' / 's', out contiguous).
+    idx32: the strided kernel splits the flat index into coordinates in 32-bit unsigned
+    arithmetic (n < 2**32): a 64-bit division is several times the instructions."""
+    idx32 = idx32 and "g" in kinds + out_kind  # (only the strided kernel divides)
+    key = (op, kinds, calc, out_kind, vector, idx32)
     k = _EW.get(key)
     if k is None:
         nargs, expr = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
@@ -150,15 +154,16 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
                 loads.append(f"{v} = {cast}({v}_)")
             elif kind == "c":
                 params += [f"{v}_", f"{v}_o"]
-                loads.append(f"{v} = {cast}({v}_[{v}_o + i])")
+                loads.append(f"{v} = {cast}({v}_[U({v}_o + i)])")
             else:
                 params += [f"{v}_", f"{v}_o", f"{v}_s"]
                 offs.append(v)
-                loads.append(f"{v} = {cast}({v}_[{v}_i])")
+                loads.append(f"{v} = {cast}({v}_[U({v}_i)])")
         if out_kind == "g":
             offs.append("out")
+        # U: indices are never negative; as unsigned, numba leaves out its wraparound arithmetic
         ns = {"cuda": cuda, "math": math, "float32": float32, "float64": float64, "int64": int64,
-              "int32": int32}
+              "int32": int32, "U": uint64, "I": uint32 if idx32 else int64}
         if not offs:
             casts = ["" if (op == "where" and i == 0) or calc == "bool_" else calc for i in range(len(kinds))]
             src = _contiguous_source(expr, kinds, casts)
@@ -179,15 +184,16 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
         if offs:
             lines += [f"        {v}_i = {v}_o" for v in offs]
             lines += [
-                "        r = i",
+                "        r = I(i)",
                 "        for d in range(len(shape) - 1, -1, -1):",
-                "            q = r // shape[d]",
-                "            c = r - q * shape[d]",
+                "            sd = I(shape[d])",
+                "            q = r // sd",
+                "            c = r - q * sd",
                 "            r = q",
             ]
-            lines += [f"            {v}_i += c * {v}_s[d]" for v in offs]
+            lines += [f"            {v}_i += int64(c) * {v}_s[d]" for v in offs]
         lines += [f"        {ld}" for ld in loads]
-        lines.append(f"        out[{'out_i' if out_kind == 'g' else 'out_o + i'}] = {expr}")
+        lines.append(f"        out[U({'out_i' if out_kind == 'g' else 'out_o + i'})] = {expr}")
         exec("\n".join(lines), ns)  # noqa: S102  (source built above from the scalar_math table)
         k = _EW[key] = cuda.jit(ns["k"])
     return k
@@ -244,7 +250,7 @@ def _sum_kernels(acc_t: Any) -> tuple:
         for a in range(cuda.blockIdx.x, A, cuda.gridDim.x):
             acc = zero
             for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
-                acc += x[xo + a * K + k]
+                acc += x[uint64(xo + a * K + k)]
             acc = block_reduce(sm, acc, False)
             if cuda.threadIdx.x == 0:
                 out[a] = acc
@@ -258,7 +264,7 @@ def _sum_kernels(acc_t: Any) -> tuple:
             acc = zero
             base = xo + a * K * B + b
             for k in range(K):
-                acc += x[base + k * B]
+                acc += x[uint64(base + k * B)]
             out[o] = acc
 
     return rows, mid
@@ -459,18 +465,20 @@ _sgd_element = cuda.jit(device=True)(cpu_optim.sgd_element)
 @cuda.jit
 def sgd_step(x, xo, d, do, b, bo, n, wd, momentum, one_damp, lr, maximize, nesterov, first):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        xi, bi = _sgd_element(x[xo + i], d[do + i], b[bo + i] if momentum != 0 else x[xo + i], wd, momentum,
-                              one_damp, lr, maximize, nesterov, first)
-        x[xo + i] = xi
+        ix, id_, ib = uint64(xo + i), uint64(do + i), uint64(bo + i)  # (unsigned: no wraparound code)
+        xi, bi = _sgd_element(x[ix], d[id_], b[ib] if momentum != 0 else x[ix], wd, momentum, one_damp, lr,
+                              maximize, nesterov, first)
+        x[ix] = xi
         if momentum != 0:
-            b[bo + i] = bi
+            b[ib] = bi
 
 
 @cuda.jit
 def adam_step(x, d, do, m, v, n, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        x[i], m[i], v[i] = _adam_element(x[i], d[do + i], m[i], v[i], c_decay, wd, one_b1, b2, one_b2, step_size,
-                                         sqrt_bc2, eps, maximize, decoupled)
+        u = uint64(i)
+        x[u], m[u], v[u] = _adam_element(x[u], d[uint64(do + i)], m[u], v[u], c_decay, wd, one_b1, b2, one_b2,
+                                         step_size, sqrt_bc2, eps, maximize, decoupled)
 
 
 _adam_constants = cuda.jit(device=True)(cpu_optim.adam_constants)
@@ -487,9 +495,10 @@ def adam_step_capturable(dt: np.dtype) -> Any:
         def kernel(x, d, do, m, v, n, step, lr, beta1, beta2, eps, wd, maximize, decoupled):
             c_decay, step_size, sqrt_bc2 = _adam_constants(float64(step[0]), lr, beta1, beta2, wd, decoupled)
             for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-                x[i], m[i], v[i] = _adam_element(x[i], d[do + i], m[i], v[i], DT(c_decay), DT(wd), DT(1.0 - beta1),
-                                                 DT(beta2), DT(1.0 - beta2), DT(step_size), DT(sqrt_bc2), DT(eps),
-                                                 maximize, decoupled)
+                u = uint64(i)
+                x[u], m[u], v[u] = _adam_element(x[u], d[uint64(do + i)], m[u], v[u], DT(c_decay), DT(wd),
+                                                 DT(1.0 - beta1), DT(beta2), DT(1.0 - beta2), DT(step_size),
+                                                 DT(sqrt_bc2), DT(eps), maximize, decoupled)
 
         k = _ADAM_CAPTURABLE[dt] = cuda.jit(kernel)
     return k
@@ -671,16 +680,16 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
     def loads(ind: str, kv: str) -> None:
         w(f"{ind}if m0 + BM <= M and {kv} + BK <= K:")
         for r in range(4):
-            w(f"{ind}    ra{r} = a[pa{r} + int64({kv}) * asc]")
+            w(f"{ind}    ra{r} = a[U(pa{r} + int64({kv}) * asc)]")
         w(f"{ind}else:")
         for r in range(4):
-            w(f"{ind}    ra{r} = a[pa{r} + int64({kv}) * asc] if (m0 + am{r} < M and {kv} + ak{r} < K) else DT(0)")
+            w(f"{ind}    ra{r} = a[U(pa{r} + int64({kv}) * asc)] if (m0 + am{r} < M and {kv} + ak{r} < K) else DT(0)")
         w(f"{ind}if n0 + BN <= N and {kv} + BK <= K:")
         for r in range(4):
-            w(f"{ind}    rb{r} = b[pb{r} + int64({kv}) * bsr]")
+            w(f"{ind}    rb{r} = b[U(pb{r} + int64({kv}) * bsr)]")
         w(f"{ind}else:")
         for r in range(4):
-            w(f"{ind}    rb{r} = b[pb{r} + int64({kv}) * bsr] if ({kv} + bk{r} < K and n0 + bn{r} < N) else DT(0)")
+            w(f"{ind}    rb{r} = b[U(pb{r} + int64({kv}) * bsr)] if ({kv} + bk{r} < K and n0 + bn{r} < N) else DT(0)")
 
     for i in range(TM):
         for j in range(TN):
@@ -715,7 +724,7 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
         for j in range(TN):
             w(f"        gn = n0 + {col(j)}")
             w("        if gn < N:")
-            w(f"            c[zc + gm * N + gn] = c{i}_{j}")
+            w(f"            c[U(zc + gm * N + gn)] = c{i}_{j}")
     return "\n".join(L)
 
 
@@ -737,7 +746,7 @@ def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
     key = (dt, a_m_fast, b_k_fast, vector)
     k = _TILED.get(key)
     if k is None:
-        ns = {"cuda": cuda, "int32": int32, "int64": int64, "DT": float32 if dt == np.float32 else float64,
+        ns = {"cuda": cuda, "int32": int32, "int64": int64, "U": uint64, "DT": float32 if dt == np.float32 else float64,
               "BM": BM, "BN": BN, "BK": BK}
         if vector:
             ns["LD4"] = vector_ops()["LD4"]
