@@ -397,3 +397,85 @@ def test_every_op_family_replays_from_a_graph(name, f_ng, f_t, arrays):
             if t.grad is not None:
                 np.testing.assert_allclose(x.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
     g.reset()
+
+
+def test_gpu_capture_glue_with_a_fake_cuda_core(monkeypatch):
+    """The GPU capture path (cuda.core stream capture) cannot run without a GPU; with cuda.core,
+    the driver and numba's stream faked, this checks the calls it makes and their order: capture
+    begins on a stream that synchronises with the default one, launches go to the builder with
+    the fast path's flattened arguments, a fresh allocation and a compile run in relaxed mode,
+    a constant is copied on a side stream, replay launches on the legacy default stream."""
+    import cuda.bindings.driver as drv
+    import cuda.core
+    from numba import cuda as ncuda
+
+    from nbgrad.backends import cuda_graph
+    from nbgrad.backends.cuda_launch import Launcher
+
+    log = []
+
+    class Obj:
+        def __init__(self, name, **kw):
+            self.name = name
+            self.__dict__.update(kw)
+
+        def __getattr__(self, attr):  # any method: logged
+            return lambda *a, **k: log.append((self.name, attr, a, k)) or self._ret.get(attr)
+
+    graph = Obj("graph", _ret={})
+    builder = Obj("builder", _ret={"complete": graph})
+    side = Obj("side", _ret={}, handle=99)
+    capture_stream = Obj("stream", _ret={"create_graph_builder": builder})
+
+    class Device:
+        def __init__(self, i=0):
+            log.append(("Device", i))
+
+        def set_current(self):
+            pass
+
+        def create_stream(self, obj=None, options=None):
+            log.append(("create_stream", obj, getattr(options, "nonblocking", None)))
+            return capture_stream if obj is not None else side
+
+    monkeypatch.setattr(cuda.core, "Device", Device)
+    monkeypatch.setattr(cuda.core, "LEGACY_DEFAULT_STREAM", "legacy")
+    monkeypatch.setattr(ncuda, "stream", lambda: "numba-stream", raising=False)
+    monkeypatch.setattr(ncuda, "get_current_device", lambda: Obj("dev", _ret={}, id=0))
+    modes = []
+    monkeypatch.setattr(drv, "cuThreadExchangeStreamCaptureMode",
+                        lambda m: modes.append(int(m)) or (drv.CUresult.CUDA_SUCCESS, m))
+    monkeypatch.setattr(drv, "cuMemcpyHtoDAsync",
+                        lambda dst, src, nbytes, stream: log.append(("memcpy", dst, nbytes, stream)) or
+                        (drv.CUresult.CUDA_SUCCESS,))
+
+    gp = cuda_graph.GraphPool()
+    cap = cuda_graph.GpuCapture(gp, "global")
+    assert ("create_stream", "numba-stream", None) in log and ("builder", "begin_building", ("global",), {}) in log
+
+    L = Launcher(simulator=True)
+    L._core = Obj("core", _ret={})
+    kernel = object()
+    L.plans[(kernel, ("i", "d"))] = ("compiled", lambda a, b: [a, b * 2])
+    L.configs[((2, 1, 1), (4, 1, 1))] = "cfg"
+    cap.add(L, kernel, (2, 1, 1), (4, 1, 1), (3, 1.5))
+    assert log[-1] == ("core", "launch", (builder, "cfg", "compiled", 3, 3.0), {}) and cap.launches == 1
+
+    with cap.relaxed():
+        assert modes == [int(drv.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED)]
+    assert len(modes) == 2  # the thread's mode restored
+
+    buf = Obj("buf", _ret={}, device_ctypes_pointer=Obj("ptr", _ret={}, value=4096))
+    out = Obj("out", _ret={}, buf=buf, offset=0)
+    a = np.arange(3, dtype=np.int64)
+    cap.upload_constant(out, a)
+    assert ("create_stream", None, True) in log  # a non-blocking side stream
+    assert ("memcpy", 4096, 24, 99) in log and ("side", "sync", (), {}) in log and cap.constants == [out]
+
+    g = cap.end()
+    assert [e[1] for e in log if e[0] == "builder"][-2:] == ["end_building", "complete"]
+    assert ("side", "close", (), {}) in log and g.launches == 1
+    g.replay(L)
+    assert log[-1] == ("graph", "launch", ("legacy",), {})
+    g.close()
+    assert [e[1] for e in log[-2:]] == ["close", "close"]  # the graph, then its builder
