@@ -302,13 +302,14 @@ def row_max_sumexp(x, r, K, sm):
     t, nt = cuda.threadIdx.x, cuda.blockDim.x
     m = -math.inf
     for k in range(t, K, nt):
-        if x[r + k] > m:
-            m = x[r + k]
+        v = x[uint64(r + k)]
+        if v > m:
+            m = v
     m = block_reduce(sm, float64(m), True)
     s = 0.0
     if not math.isinf(m):
         for k in range(t, K, nt):
-            s += math.exp(x[r + k] - m)
+            s += math.exp(x[uint64(r + k)] - m)
     return m, block_reduce(sm, s, False)
 
 
@@ -321,7 +322,8 @@ def softmax_rows(x, xo, M, K, out, log):
         m, s = row_max_sumexp(x, r, K, sm)
         ls = math.log(s) + m
         for k in range(t, K, nt):
-            out[i * K + k] = x[r + k] - ls if log else math.exp(x[r + k] - m) / s
+            xk = x[uint64(r + k)]
+            out[uint64(i * K + k)] = xk - ls if log else math.exp(xk - m) / s
 
 
 @cuda.jit
@@ -335,7 +337,7 @@ def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, w, nw, per, valid, ba
         m, s = row_max_sumexp(x, r, K, sm)
         ls = math.log(s) + m
         for k in range(t, K, nt):
-            out[i * K + k] = x[r + k] - ls
+            out[uint64(i * K + k)] = x[uint64(r + k)] - ls
         cuda.syncthreads()  # thread 0 reads the element another thread wrote
         if t == 0:
             c = tg[to + i]
@@ -360,10 +362,12 @@ def softmax_rows_bw(y, g, M, K, out, log):
         r = i * K
         s = 0.0
         for k in range(t, K, nt):
-            s += g[r + k] if log else g[r + k] * y[r + k]
+            u = uint64(r + k)
+            s += g[u] if log else g[u] * y[u]
         s = block_reduce(sm, s, False)
         for k in range(t, K, nt):
-            out[r + k] = g[r + k] - math.exp(y[r + k]) * s if log else y[r + k] * (g[r + k] - s)
+            u = uint64(r + k)
+            out[u] = g[u] - math.exp(y[u]) * s if log else y[u] * (g[u] - s)
 
 
 @cuda.jit
@@ -381,7 +385,7 @@ def logsumexp_rows(x, M, K, out):
 def check_unit_interval(x, xo, n, bad):
     """bad[0] = 3 if an element of x is outside [0, 1] (binary_cross_entropy's input)."""
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        v = x[xo + i]
+        v = x[uint64(xo + i)]
         if not (v >= 0 and v <= 1):
             bad[0] = 3
 
@@ -452,10 +456,10 @@ def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, out):
     for o in range(cuda.grid(1), N * C, cuda.gridsize(1)):
         i = o // C
         c = o - i * C
-        if c == t[to + i] and c != ignore:
-            out[o] = -g[go + i * gs] * (w[c] if nw else 1)
+        if c == t[uint64(to + i)] and c != ignore:
+            out[uint64(o)] = -g[uint64(go + i * gs)] * (w[c] if nw else 1)
         else:
-            out[o] = 0
+            out[uint64(o)] = 0
 
 
 _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU
