@@ -197,6 +197,8 @@ def test_capture_misuse_errors():
         ng.cuda.graph(object())
     with pytest.raises(ValueError, match="capture_error_mode must be"):
         g.capture_begin(capture_error_mode="loose")
+    with pytest.raises(TypeError, match=r"pool must come from CUDAGraph.pool\(\) or ng.cuda.graph_pool_handle"):
+        g.capture_begin(pool=3)
     x = ng.ones(2, device="cuda")
     with ng.cuda.graph(g):
         with pytest.raises(RuntimeError, match="captures do not nest"):
@@ -255,6 +257,12 @@ def test_graphs_share_a_pool_and_replay_in_order():
     with ng.cuda.graph(g2, pool=g1.pool()):
         z = y + 1
     assert g2.pool() is g1.pool()
+    g3 = ng.cuda.CUDAGraph()
+    with ng.cuda.graph(g3, pool=ng.cuda.graph_pool_handle()):  # a new pool made up front
+        w = x - 1
+    g3.replay()
+    assert w.tolist() == [0.0, 1.0, 2.0]
+    g3.reset()
     x.fill_(4.0)
     g1.replay()
     g2.replay()

@@ -386,6 +386,9 @@ class CudaBackend(SharedBackend):
         another graph's)."""
         if self._capture is not None:
             raise RuntimeError("a CUDA graph is already being captured (captures do not nest)")
+        if pool is not None and not isinstance(pool, GraphPool):
+            raise TypeError(f"pool must come from CUDAGraph.pool() or ng.cuda.graph_pool_handle(), got "
+                            f"{type(pool).__name__}")
         if mode not in ("global", "thread_local", "relaxed"):
             raise ValueError(f"capture_error_mode must be 'global', 'thread_local' or 'relaxed', got {mode!r}")
         L = K.LAUNCHER
@@ -585,7 +588,8 @@ class CudaBackend(SharedBackend):
         a = np.asarray(a, order="C")
         gp, self.pool.capturing = self.pool.capturing, None  # (not a buffer the graph's kernels use)
         try:
-            out = self.empty(a.shape, a.dtype)
+            with self._capture.relaxed():  # (a fresh allocation, allowed in any capture mode)
+                out = self.empty(a.shape, a.dtype)
         finally:
             self.pool.capturing = gp
         if a.size:
@@ -858,7 +862,7 @@ class CudaBackend(SharedBackend):
         if isinstance(step, CudaArray):  # capturable: the count lives on the device
             if x.size:
                 launch(K.adam_step_capturable(x.dtype), x.size, x.buf, dc.buf, dc.offset, m.buf, v.buf, x.size,
-                       self.contiguous(step).buf, float(lr), float(beta1), float(beta2), float(eps),
+                       self._flat(self.contiguous(step)), float(lr), float(beta1), float(beta2), float(eps),
                        float(weight_decay), maximize, decoupled)
             return
         c = adam_scalars(x.dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled)
