@@ -851,7 +851,7 @@ class CudaBackend(SharedBackend):
             launch(K.sgd_step, x.size, x.buf, x.offset, dc.buf, dc.offset, b.buf, b.offset, x.size,
                    *sgd_scalars(x.dtype, lr, momentum, dampening, weight_decay), maximize, nesterov, first)
 
-    def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int, lr: float,
+    def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int | CudaArray, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
         from .cpu_optim import adam_scalars
 
