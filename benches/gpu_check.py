@@ -7,7 +7,8 @@ training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and th
 per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP row also
 times the step with split-K off and with numba's own launches (fast launch off), the host
 time to queue one step, the step's big products alone (nbgrad, no split-K, torch), both
-float32 matmul tile variants (LAUNCH["mm_vector"]), and the step captured in a CUDA graph
+float32 matmul tile variants (LAUNCH["mm_vector"]), the tile kernel at 2 blocks per SM
+(LAUNCH["mm_two_blocks"]), and the step captured in a CUDA graph
 (nbgrad's and torch's replay times; the graphed step's parameters against eager steps). The op tests
 on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
@@ -153,10 +154,18 @@ def main(argv: list[str] | None = None) -> dict:
     except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
         t_other, other_err = None, f"{type(e).__name__}: {e}"
     K.LAUNCH["mm_vector"] = vec_was
+    two_was = K.LAUNCH["mm_two_blocks"]  # the tile kernel capped at 128 registers: 2 blocks per SM
+    K.LAUNCH["mm_two_blocks"] = not two_was
+    try:
+        t_two: Any = fl / timeit(lambda: x @ y, ng_sync, reps)
+    except Exception as e:  # noqa: BLE001
+        t_two = f"{type(e).__name__}: {e}"
+    K.LAUNCH["mm_two_blocks"] = two_was
     row("matmul_fp32", t1, t2, nbgrad_TFLOPs=fl / t1, torch_TFLOPs=fl / t2 if t2 else None,
         fraction_of_torch=(t2 / t1) if t2 else None, max_abs_diff=err if tdev else None,
         mm_vector=vec_was, other_variant_TFLOPs=fl / t_other if t_other else None,
-        other_variant_max_abs_diff_vs_numpy=other_err)
+        other_variant_max_abs_diff_vs_numpy=other_err, mm_two_blocks=two_was,
+        **{f"two_blocks_{not two_was}_TFLOPs": t_two})
 
     # MLP training step
     def ng_step_factory() -> Callable[[], None]:
@@ -198,6 +207,12 @@ def main(argv: list[str] | None = None) -> dict:
     except Exception as e:  # noqa: BLE001
         variants[f"mm_vector_{not vec_was}_s"] = f"{type(e).__name__}: {e}"
     K.LAUNCH["mm_vector"] = vec_was
+    K.LAUNCH["mm_two_blocks"] = not two_was  # the other occupancy variant of the tile kernel
+    try:
+        variants[f"mm_two_blocks_{not two_was}_s"] = timeit(step, ng_sync, reps)
+    except Exception as e:  # noqa: BLE001
+        variants[f"mm_two_blocks_{not two_was}_s"] = f"{type(e).__name__}: {e}"
+    K.LAUNCH["mm_two_blocks"] = two_was
     # the step's matrix products alone, with and without split-K
     for name, (m_, k_, n_) in {"fwd2": (batch, hidden, hidden), "fwd1": (batch, d_in, hidden),
                                "gw2": (hidden, batch, hidden)}.items():

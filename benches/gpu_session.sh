@@ -16,7 +16,7 @@ timeout 200 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee 
 # the op suite, the launcher and CUDA graphs (the per-op-family graph cases only on the simulator: time)
 NBGRAD_TEST_REAL_CUDA=1 timeout 330 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py \
   tests/test_cuda_graph.py -k "not every_op_family" -q -n 8 -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
-# the experimental float32 variants (off by default) on the hardware: matmul and elementwise tests
-NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 timeout 150 python3 -m pytest \
+# the experimental variants (off by default) on the hardware: matmul and elementwise tests
+NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=1 timeout 150 python3 -m pytest \
   tests/test_cuda.py -q -n 8 -p no:cacheprovider -k "matmul or tiled or four_value or training or linear or add or mul" \
   2>&1 | tee "$OUT/tests_vector.log" | tail -8

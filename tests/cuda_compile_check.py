@@ -168,6 +168,13 @@ if __name__ == "__main__":
     print(f"vector tiles: {v4} ld.shared.v4.f32, {scalar} ld.shared.f32, 16-byte aligned: {'.align 16' in ptx}")
     if v4 != 4 * K.BK or scalar or ".align 16" not in ptx:
         failed.append(("matmul_tiled (vector)", None, "expected 4 128-bit shared loads per k step"))
+    # the 2-blocks-per-SM tile variant (LAUNCH["mm_two_blocks"]) compiles with its launch bounds
+    ptx, _ = cuda.compile_ptx(K.matmul_tiled(np.dtype(np.float32), False, False).py_func,
+                              (arr, i64, t1, i64, i64, arr, i64, t1, i64, i64, arr, i64, i64, i64, t1), cc=(9, 0),
+                              launch_bounds=(256, 2))
+    print(f"two-blocks tiles: launch bounds in the PTX: {'.minnctapersm 2' in ptx}")
+    if ".minnctapersm 2" not in ptx:
+        failed.append(("matmul_tiled (two blocks)", None, "no launch bounds in the PTX"))
     ew = K.elementwise_kernel("mul", "cc", "float32", "c", vector=True)
     ptx, _ = cuda.compile_ptx(ew.py_func, (arr, i64, i64, arr, i64, arr, i64), cc=(9, 0))
     counts = [ptx.count(x) for x in ("ld.global.v4.f32", "st.global.v4.f32")]

@@ -29,10 +29,13 @@ _SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
 # device); split_k_min: the shortest K chunk a split-K product gives one block tile
 # mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); ew_vector: float32
-# elementwise kernels move 4 values per access (_vector_source); both off until a GPU run has timed
-# them against the scalar accesses (benches/gpu_check.py times both)
+# elementwise kernels move 4 values per access (_vector_source); mm_two_blocks: the tiled matmul
+# compiled for 2 blocks per multiprocessor (launch bounds: ptxas caps it at 128 registers, spilling
+# 160 bytes, against 165-167 registers and 1 block); all off until a GPU run has timed them against
+# the defaults (benches/gpu_check.py times both ways)
 LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
           "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1",
+          "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS") == "1",
           "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
@@ -747,7 +750,8 @@ def split_k(M: int, N: int, K: int, nb: int) -> int:
 
 def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
     vector = bool(LAUNCH["mm_vector"]) and dt == np.float32
-    key = (dt, a_m_fast, b_k_fast, vector)
+    two = bool(LAUNCH["mm_two_blocks"]) and not _SIM  # (the simulator takes no launch bounds)
+    key = (dt, a_m_fast, b_k_fast, vector, two)
     k = _TILED.get(key)
     if k is None:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "U": uint64, "DT": float32 if dt == np.float32 else float64,
@@ -755,5 +759,5 @@ def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
         if vector:
             ns["LD4"] = vector_ops()["LD4"]
         exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM), ns)  # noqa: S102  (generated above)
-        k = _TILED[key] = cuda.jit(ns["k"])
+        k = _TILED[key] = cuda.jit(ns["k"], launch_bounds=(256, 2)) if two else cuda.jit(ns["k"])
     return k
