@@ -2,6 +2,7 @@
 # One prepared run on a machine with an NVIDIA GPU: benches/gpu_check.py against torch CUDA
 # first (the figures), then the CUDA tests on the hardware. Logs and gpu_check.json go to $OUT
 # (default: .). Where the machine's numpy is too new for numba-cuda, put a numpy 2.4 wheel in .whl/.
+# The timeouts add up to under 10 minutes (one device command).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ls .whl/numpy-2.4*.whl >/dev/null 2>&1; then
@@ -12,11 +13,11 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 OUT="${OUT:-.}"
 nvidia-smi --query-gpu=name,driver_version --format=csv 2>&1 | tee "$OUT/gpu.txt"
-timeout 200 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
+timeout 220 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
 # the op suite, the launcher and CUDA graphs (the per-op-family graph cases only on the simulator: time)
-NBGRAD_TEST_REAL_CUDA=1 timeout 330 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py \
+NBGRAD_TEST_REAL_CUDA=1 timeout 250 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py \
   tests/test_cuda_graph.py -k "not every_op_family" -q -n 8 -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
 # the experimental variants (off by default) on the hardware: matmul and elementwise tests
-NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=1 timeout 150 python3 -m pytest \
+NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=1 timeout 110 python3 -m pytest \
   tests/test_cuda.py -q -n 8 -p no:cacheprovider -k "matmul or tiled or four_value or training or linear or add or mul" \
   2>&1 | tee "$OUT/tests_vector.log" | tail -8
