@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> dict:
         res[name] = r
         print(f"{name:14s} nbgrad {t_ng * 1e3:9.3f} ms   torch {t_torch * 1e3 if t_torch else float('nan'):9.3f} ms"
               f"   ratio {r['ratio_nbgrad_over_torch'] or float('nan'):.2f}  {extra}", flush=True)
+        save()
+
+    def save() -> None:  # after every row: a run cut off by a timeout keeps what it measured
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(res, f, indent=2)
 
     # elementwise bandwidth: c = a * b (read 2, write 1)
     a, b = ng.rand(n_ew, device="cuda"), ng.rand(n_ew, device="cuda")
@@ -306,9 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("dlpack both ways:", res["dlpack_ok"], flush=True)
         print("interop (torch -> nbgrad shares memory, nbgrad -> torch via __cuda_array_interface__):",
               res["interop_ok"], flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(res, f, indent=2)
+    save()
     return res
 
 
