@@ -8,8 +8,9 @@ per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP
 times the step with split-K off and with numba's own launches (fast launch off), the host
 time to queue one step, the step's big products alone (nbgrad, no split-K, torch), both
 float32 matmul tile variants (LAUNCH["mm_vector"]), the tile kernel at 2 blocks per SM
-(LAUNCH["mm_two_blocks"]), and the step captured in a CUDA graph
-(nbgrad's and torch's replay times; the graphed step's parameters against eager steps). The op tests
+(LAUNCH["mm_two_blocks"]), the step captured in a CUDA graph (nbgrad's and torch's replay
+times; the graphed step's parameters against eager steps), and each kernel of one step timed
+alone (kernel_ms_per_step). The op tests
 on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
 from __future__ import annotations
@@ -34,6 +35,34 @@ def timeit(fn: Callable[[], Any], sync: Callable[[], None], repeats: int, warmup
         sync()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
+
+
+def kernel_breakdown(step: Callable[[], None], sync: Callable[[], None]) -> dict:
+    """Where one step's GPU time goes: each launch timed alone (a sync before and after it),
+    summed by kernel name, in ms, largest first. Small kernels include a launch's latency."""
+    from nbgrad.backends import cuda_kernels as K
+
+    L = K.LAUNCHER
+    inner = type(L).__call__
+    per: dict[str, float] = {}
+
+    def timed(self: Any, kernel: Any, grid: tuple, block: tuple, args: tuple) -> None:
+        sync()
+        t0 = time.perf_counter()
+        inner(self, kernel, grid, block, args)
+        sync()
+        name = names.get(id(kernel)) or getattr(getattr(kernel, "py_func", None), "__name__", "kernel")
+        per[name] = per.get(name, 0.0) + (time.perf_counter() - t0) * 1e3
+
+    step()  # (compiled and planned)
+    names = {id(k): f"elementwise {key[0]} [{key[1]}]" for key, k in K._EW.items()}  # generated kernels: "k"
+    names.update({id(k): "matmul_tiled" for k in K._TILED.values()})
+    type(L).__call__ = timed
+    try:
+        step()
+    finally:
+        type(L).__call__ = inner
+    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
 
 
 def graph_step(ng: Any, factory: Callable[[], Callable[[], None]], sync: Callable[[], None], reps: int) -> dict:
@@ -231,6 +260,7 @@ def main(argv: list[str] | None = None) -> dict:
             qa, qb = torch.randn(m_, k_, device=tdev), torch.randn(k_, n_, device=tdev)
             variants[f"mm_{name}_torch_s"] = timeit(lambda: qa @ qb, t_sync, reps)
     variants.update(graph_step(ng, ng_step_factory, ng_sync, reps))
+    variants["kernel_ms_per_step"] = kernel_breakdown(step, ng_sync)
     t2 = None
     if tdev:
         tm = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
