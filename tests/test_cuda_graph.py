@@ -332,6 +332,12 @@ _TGT = np.array([0, 3, 3, 1, 2])
 _W = np.array([1.0, 2.0, 0.5, 3.0])
 _HOST_INDEX = {"int_array_tensor", "bool", "bool_row", "bool_int"}  # make index tensors inside the op
 
+
+def _lib(t):
+    """The library a case's tensor belongs to (cases with one lambda for both)."""
+    return torch if isinstance(t, torch.Tensor) else ng
+
+
 GRAPH_CASES = (
     [(f"unary-{op}", getattr(ng, op), getattr(torch, op), [P(3, 4) if op in ("log", "sqrt") else R(3, 4)])
      for op in UNARY]
@@ -341,8 +347,7 @@ GRAPH_CASES = (
         ("div", lambda a, b: a / b), ("pow", lambda a, b: b ** a)]]
     + [("binary-maximum", ng.maximum, torch.maximum, [R(3, 4), R(4, seed=3)]),
        ("binary-minimum", ng.minimum, torch.minimum, [R(3, 4), R(4, seed=3)]),
-       ("where", lambda a, b: (a if isinstance(a, torch.Tensor) else ng).where(a > b, a, b) if False else
-        (torch if isinstance(a, torch.Tensor) else ng).where(a > b, a, b), None, [R(3, 4), R(4, seed=3)]),
+       ("where", lambda a, b: _lib(a).where(a > b, a, b), None, [R(3, 4), R(4, seed=3)]),
        ("clamp", lambda x: x.clamp(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), [R(3, 4)])]
     + [(f"shape-{n}", f, f, [R(2, 3, 4)]) for n, f in SHAPE_FNS]
     + [(f"index-{n}", f, f, [R(4, 5)]) for n, f in IDX if n not in _HOST_INDEX]
@@ -357,10 +362,8 @@ GRAPH_CASES = (
     + [(f"{f}-{d}", (lambda f, d: lambda t: getattr(t, f)(d))(f, d), (lambda f, d: lambda t: getattr(t, f)(d))(f, d),
         [R(3, 4, 5) * 3]) for f in ("softmax", "log_softmax", "logsumexp") for d in (0, -1)]
     + [(f"matmul-{sa}-{sb}", lambda a, b: a @ b, lambda a, b: a @ b, [R(*sa), R(*sb, seed=3)]) for sa, sb in MM]
-    + [("cat", lambda a, b: (torch if isinstance(a, torch.Tensor) else ng).cat([a, b, a], 1), None,
-        [R(2, 3), R(2, 2, seed=4)]),
-       ("stack", lambda a, b: (torch if isinstance(a, torch.Tensor) else ng).stack([a, b], -1), None,
-        [R(2, 3), R(2, 3, seed=4)])]
+    + [("cat", lambda a, b: _lib(a).cat([a, b, a], 1), None, [R(2, 3), R(2, 2, seed=4)]),
+       ("stack", lambda a, b: _lib(a).stack([a, b], -1), None, [R(2, 3), R(2, 3, seed=4)])]
     + [(f"{n}-{red}", (lambda n, red: lambda x, y: getattr(NF, n)(x, y, reduction=red))(n, red),
         (lambda n, red: lambda x, y: getattr(TF, n)(x, y, reduction=red))(n, red), [R(3, 4), R(3, 4, seed=3)])
        for n in ("mse_loss", "l1_loss", "binary_cross_entropy_with_logits") for red in ("mean", "none")]
