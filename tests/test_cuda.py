@@ -111,6 +111,32 @@ def test_tiled_matmul_edges(shape_a, shape_b, split):
         K.LAUNCH.update(old)
 
 
+@pytest.mark.parametrize("shape,dim", [((7,), None), ((2, 9), 1), ((9, 3), 0), ((2, 7, 3), 1), ((3, 5, 2), (0, 1)),
+                                       ((4, 6), None), ((5, 2, 3), (1, 2))])
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64])
+def test_sums_split_into_chunks(shape, dim, dt):
+    """A sum with too few outputs to fill the GPU adds chunks of the summed axis in a first pass
+    and the chunks in a second (forced here with 2-element chunks; 7 and 9 give a short last
+    chunk): values as torch's, and the bias-gradient path (sum_to) in backward."""
+    from nbgrad.backends import cuda_kernels as K
+
+    old = dict(K.LAUNCH)
+    K.configure(sum_chunks=(2, 2))
+    try:
+        K_len = int(np.prod([shape[d] for d in ((dim,) if isinstance(dim, int) else dim or range(len(shape)))]))
+        outputs = int(np.prod(shape)) // K_len
+        assert K.sum_chunks(outputs, K_len, rows=False) > 1 and K.sum_chunks(outputs, K_len, rows=True) > 1
+        a = np.arange(np.prod(shape)).reshape(shape) % 11 - 4
+        if dt == np.int64:
+            got = ng.tensor(a.astype(dt)).sum(dim).cpu().numpy()
+            np.testing.assert_array_equal(got, a.sum(dim))
+        else:
+            check(lambda x: x.sum(dim), lambda x: x.sum(dim), [a * 0.37], dt)
+            check(lambda x, b: x + b, lambda x, b: x + b, [a * 0.37, a[(0,) * (len(shape) - 1)] * 0.1], dt)
+    finally:
+        K.LAUNCH.update(old)
+
+
 def test_training_on_cuda_matches_cpu():
     def run(device):
         ng.manual_seed(0)

@@ -720,14 +720,29 @@ class CudaBackend(SharedBackend):
         rows, mid = K.SUM_F if flt else K.SUM_I
         if A * B and Kr:
             zero = acc.type(0)
-            if B == 1:
-                launch(rows, A, xc.buf, xc.offset, A, Kr, res.buf, zero, rows=True)
+            S = K.sum_chunks(A * B, Kr, B == 1)
+            if S > 1:  # too few outputs to fill the GPU: partial sums over S chunks (in acc), then theirs
+                chunk = -(-Kr // S)
+                S = -(-Kr // chunk)
+                part = self.empty((A * S * B,), acc)
+                self._sum_pass(rows, mid, xc.buf, xc.offset, A, Kr, B, S, chunk, part.buf, zero)
+                self._sum_pass(rows, mid, part.buf, 0, A, S, B, 1, S, res.buf, zero)
             else:
-                launch(mid, A * B, xc.buf, xc.offset, A, Kr, B, res.buf, zero)
+                self._sum_pass(rows, mid, xc.buf, xc.offset, A, Kr, B, 1, Kr, res.buf, zero)
         shape = tuple(x.shape[a] for a in keep)
         if keepdim:
             shape = tuple(1 if a in axes else x.shape[a] for a in range(nd))
         return self.reshape(res, shape)
+
+    @staticmethod
+    def _sum_pass(rows: Any, mid: Any, x: Any, xo: int, A: int, Kr: int, B: int, S: int, chunk: int, out: Any,
+                  zero: Any) -> None:
+        """out[a, s, b] = the sum of x[a, k, b] over chunk s of k (a block per row and chunk where
+        B is 1, else a thread per output)."""
+        if B == 1:
+            launch(rows, A * S, x, xo, A, Kr, S, chunk, out, zero, rows=True)
+        else:
+            launch(mid, A * S * B, x, xo, A, Kr, B, S, chunk, out, zero)
 
     def sum_to(self, x: CudaArray, shape: tuple) -> CudaArray:
         if x.shape == tuple(shape):

@@ -27,13 +27,15 @@ _EXTRA = {"_copy": (1, "a")}
 _SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
-# device); split_k_min: the shortest K chunk a split-K product gives one block tile
+# device); split_k_min: the shortest K chunk a split-K product gives one block tile; sum_chunk_*:
+# the shortest chunk of a split sum (see sum_chunks)
 # mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); ew_vector: float32
 # elementwise kernels move 4 values per access (_vector_source); mm_two_blocks: the tiled matmul
 # compiled for 2 blocks per multiprocessor (launch bounds: ptxas caps it at 128 registers, spilling
 # 160 bytes, against 165-167 registers and 1 block); all off until a GPU run has timed them against
 # the defaults (benches/gpu_check.py times both ways)
 LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
+          "sum_chunk_rows": 2048, "sum_chunk_mid": 32,
           "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1",
           "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS") == "1",
           "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
@@ -41,8 +43,11 @@ MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
 def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None,
-              sms: int | None = None, split_k_min: int | None = None) -> None:
-    """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256."""
+              sms: int | None = None, split_k_min: int | None = None, sum_chunks: tuple | None = None) -> None:
+    """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256;
+    sum_chunks: (rows, mid) shortest chunks of a split sum."""
+    if sum_chunks is not None:
+        LAUNCH["sum_chunk_rows"], LAUNCH["sum_chunk_mid"] = (max(1, int(c)) for c in sum_chunks)
     if sms is not None:
         LAUNCH["sms"] = max(1, int(sms))
     if split_k_min is not None:
@@ -247,30 +252,50 @@ block_reduce = cuda.jit(device=True)(_ns["block_reduce"])
 
 def _sum_kernels(acc_t: Any) -> tuple:
     @cuda.jit
-    def rows(x, xo, A, K, out, zero):
-        """out[a] = sum_k x[xo + a*K + k]: one block per row."""
+    def rows(x, xo, A, K, S, chunk, out, zero):
+        """out[a, s] = sum of x[xo + a*K + k] over chunk s of k (S chunks of `chunk`): one block
+        per (row, chunk); S = 1 sums whole rows."""
         sm = cuda.shared.array(MAX_THREADS, acc_t)
-        for a in range(cuda.blockIdx.x, A, cuda.gridDim.x):
+        for r in range(cuda.blockIdx.x, A * S, cuda.gridDim.x):
+            a = r // S
+            lo = (r - a * S) * chunk
             acc = zero
-            for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+            for k in range(lo + cuda.threadIdx.x, min(K, lo + chunk), cuda.blockDim.x):
                 acc += x[uint64(xo + a * K + k)]
             acc = block_reduce(sm, acc, False)
             if cuda.threadIdx.x == 0:
-                out[a] = acc
+                out[r] = acc
 
     @cuda.jit
-    def mid(x, xo, A, K, B, out, zero):
-        """out[a, b] = sum_k x[a, k, b]: one thread per output, coalesced over b."""
-        for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
-            a = o // B
-            b = o - a * B
+    def mid(x, xo, A, K, B, S, chunk, out, zero):
+        """out[a, s, b] = sum of x[a, k, b] over chunk s of k: one thread per output, coalesced
+        over b; S = 1 sums the whole axis."""
+        SB = S * B
+        for o in range(cuda.grid(1), A * SB, cuda.gridsize(1)):
+            a = o // SB
+            rem = o - a * SB
+            s = rem // B
+            b = rem - s * B
             acc = zero
             base = xo + a * K * B + b
-            for k in range(K):
+            lo = s * chunk
+            for k in range(lo, min(K, lo + chunk)):
                 acc += x[uint64(base + k * B)]
             out[o] = acc
 
     return rows, mid
+
+
+def sum_chunks(outputs: int, K: int, rows: bool) -> int:
+    """Into how many chunks to split the summed axis so the first pass has enough parallel
+    work (a block per row and chunk, or a thread per output and chunk) to fill the GPU; a
+    second pass adds the chunks. Each chunk keeps at least LAUNCH["sum_chunk_rows"] (a
+    block's loop) or LAUNCH["sum_chunk_mid"] (a thread's) elements; 1: no split."""
+    want = 2 * LAUNCH["sms"] * (8 if rows else 2048)  # blocks / threads of two full waves
+    least = LAUNCH["sum_chunk_rows" if rows else "sum_chunk_mid"]
+    if outputs >= want or K < 2 * least:
+        return 1
+    return max(1, min(-(-want // outputs), K // least))
 
 
 SUM_F, SUM_I = _sum_kernels(float64), _sum_kernels(int64)
