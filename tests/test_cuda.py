@@ -121,11 +121,11 @@ def test_sums_split_into_chunks(shape, dim, dt):
     from nbgrad.backends import cuda_kernels as K
 
     old = dict(K.LAUNCH)
-    K.configure(sum_chunks=(2, 2))
+    K.configure(reduce_chunks=(2, 2))
     try:
         K_len = int(np.prod([shape[d] for d in ((dim,) if isinstance(dim, int) else dim or range(len(shape)))]))
         outputs = int(np.prod(shape)) // K_len
-        assert K.sum_chunks(outputs, K_len, rows=False) > 1 and K.sum_chunks(outputs, K_len, rows=True) > 1
+        assert K.reduce_chunks(outputs, K_len, rows=False) > 1 and K.reduce_chunks(outputs, K_len, rows=True) > 1
         a = np.arange(np.prod(shape)).reshape(shape) % 11 - 4
         if dt == np.int64:
             got = ng.tensor(a.astype(dt)).sum(dim).cpu().numpy()
@@ -133,6 +133,33 @@ def test_sums_split_into_chunks(shape, dim, dt):
         else:
             check(lambda x: x.sum(dim), lambda x: x.sum(dim), [a * 0.37], dt)
             check(lambda x, b: x + b, lambda x, b: x + b, [a * 0.37, a[(0,) * (len(shape) - 1)] * 0.1], dt)
+    finally:
+        K.LAUNCH.update(old)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_split_into_chunks(op):
+    """max / min with too few outputs to fill the GPU: the extremes of chunks, then of those
+    (forced 2-element chunks). Ties give the first index and the first NaN wins, as in torch."""
+    torch = pytest.importorskip("torch")
+    from nbgrad.backends import cuda_kernels as K
+
+    old = dict(K.LAUNCH)
+    K.configure(reduce_chunks=(2, 2))
+    try:
+        a = np.array([[3.0, 1.0, 7.0, 7.0, 2.0, 7.0, 0.0], [5.0, 5.0, 1.0, 1.0, 5.0, 1.0, 1.0],
+                      [2.0, np.nan, 9.0, np.nan, 9.0, 1.0, 0.0], [7.0, 5.0, 9.0, 1.0, 9.0, 7.0, 0.0],
+                      [3.0, 5.0, np.nan, 1.0, 2.0, 7.0, 1.0]])
+        for dim in (0, 1):
+            assert K.reduce_chunks(a.size // a.shape[dim], a.shape[dim], rows=False) > 1
+            v, i = getattr(ng.tensor(a), op)(dim)
+            tv, ti = getattr(torch.tensor(a), op)(dim)
+            np.testing.assert_array_equal(v.cpu().numpy(), tv.numpy())
+            np.testing.assert_array_equal(i.cpu().numpy(), ti.numpy())
+        b = a[:2]
+        assert getattr(ng.tensor(b), op)().item() == getattr(torch.tensor(b), op)().item()
+        assert np.isnan(getattr(ng.tensor(a), op)().item())
+        check(lambda x: getattr(x, op)(1)[0], lambda x: getattr(x, op)(1)[0], [b], np.float64)
     finally:
         K.LAUNCH.update(old)
 

@@ -720,7 +720,7 @@ class CudaBackend(SharedBackend):
         rows, mid = K.SUM_F if flt else K.SUM_I
         if A * B and Kr:
             zero = acc.type(0)
-            S = K.sum_chunks(A * B, Kr, B == 1)
+            S = K.reduce_chunks(A * B, Kr, B == 1)
             if S > 1:  # too few outputs to fill the GPU: partial sums over S chunks (in acc), then theirs
                 chunk = -(-Kr // S)
                 S = -(-Kr // chunk)
@@ -755,9 +755,21 @@ class CudaBackend(SharedBackend):
         shape = x.shape
         A, B = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
         xc = self.contiguous(x)
-        vals, idx = self.empty((A * B,), x.dtype), self.empty((A * B,), np.dtype(np.int64))
+        i64 = np.dtype(np.int64)
+        vals, idx = self.empty((A * B,), x.dtype), self.empty((A * B,), i64)
         if A * B:
-            launch(K.argext_mid, A * B, xc.buf, xc.offset, A, shape[axis], B, vals.buf, idx.buf, want_max)
+            Kr, none = shape[axis], self._one_dummy(i64).buf
+            S = K.reduce_chunks(A * B, Kr, rows=False)
+            if S > 1:  # too few outputs to fill the GPU: the extremes of S chunks, then the extreme of those
+                chunk = -(-Kr // S)
+                S = -(-Kr // chunk)
+                pv, pi = self.empty((A * S * B,), x.dtype), self.empty((A * S * B,), i64)
+                launch(K.argext_mid, A * S * B, xc.buf, xc.offset, A, Kr, B, S, chunk, pv.buf, pi.buf, want_max,
+                       none, False)
+                launch(K.argext_mid, A * B, pv.buf, 0, A, S, B, 1, S, vals.buf, idx.buf, want_max, pi.buf, True)
+            else:
+                launch(K.argext_mid, A * B, xc.buf, xc.offset, A, Kr, B, 1, Kr, vals.buf, idx.buf, want_max,
+                       none, False)
         oshape = shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
         return self.reshape(vals, oshape), self.reshape(idx, oshape)
 

@@ -28,14 +28,14 @@ _SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
 # device); split_k_min: the shortest K chunk a split-K product gives one block tile; sum_chunk_*:
-# the shortest chunk of a split sum (see sum_chunks)
+# the shortest chunk of a split reduction (see reduce_chunks)
 # mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); ew_vector: float32
 # elementwise kernels move 4 values per access (_vector_source); mm_two_blocks: the tiled matmul
 # compiled for 2 blocks per multiprocessor (launch bounds: ptxas caps it at 128 registers, spilling
 # 160 bytes, against 165-167 registers and 1 block); all off until a GPU run has timed them against
 # the defaults (benches/gpu_check.py times both ways)
 LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
-          "sum_chunk_rows": 2048, "sum_chunk_mid": 32,
+          "reduce_chunk_rows": 2048, "reduce_chunk_mid": 32,
           "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1",
           "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS") == "1",
           "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
@@ -43,11 +43,11 @@ MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
 
 def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None,
-              sms: int | None = None, split_k_min: int | None = None, sum_chunks: tuple | None = None) -> None:
+              sms: int | None = None, split_k_min: int | None = None, reduce_chunks: tuple | None = None) -> None:
     """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256;
-    sum_chunks: (rows, mid) shortest chunks of a split sum."""
-    if sum_chunks is not None:
-        LAUNCH["sum_chunk_rows"], LAUNCH["sum_chunk_mid"] = (max(1, int(c)) for c in sum_chunks)
+    reduce_chunks: (rows, mid) shortest chunks of a split reduction."""
+    if reduce_chunks is not None:
+        LAUNCH["reduce_chunk_rows"], LAUNCH["reduce_chunk_mid"] = (max(1, int(c)) for c in reduce_chunks)
     if sms is not None:
         LAUNCH["sms"] = max(1, int(sms))
     if split_k_min is not None:
@@ -250,6 +250,18 @@ exec(_block_reduce_src, _ns)  # noqa: S102
 block_reduce = cuda.jit(device=True)(_ns["block_reduce"])
 
 
+@cuda.jit(device=True)
+def chunk_of(o, xo, K, B, S, chunk):
+    """Output o = (a, s, b) of a reduction over chunk s of the middle axis of (A, K, B), at
+    offset xo: (x's position of element (a, 0, b), first k, end k)."""
+    SB = S * B
+    a = o // SB
+    rem = o - a * SB
+    s = rem // B
+    lo = s * chunk
+    return xo + a * K * B + (rem - s * B), lo, min(K, lo + chunk)
+
+
 def _sum_kernels(acc_t: Any) -> tuple:
     @cuda.jit
     def rows(x, xo, A, K, S, chunk, out, zero):
@@ -270,29 +282,24 @@ def _sum_kernels(acc_t: Any) -> tuple:
     def mid(x, xo, A, K, B, S, chunk, out, zero):
         """out[a, s, b] = sum of x[a, k, b] over chunk s of k: one thread per output, coalesced
         over b; S = 1 sums the whole axis."""
-        SB = S * B
-        for o in range(cuda.grid(1), A * SB, cuda.gridsize(1)):
-            a = o // SB
-            rem = o - a * SB
-            s = rem // B
-            b = rem - s * B
+        for o in range(cuda.grid(1), A * S * B, cuda.gridsize(1)):
+            base, lo, hi = chunk_of(o, xo, K, B, S, chunk)
             acc = zero
-            base = xo + a * K * B + b
-            lo = s * chunk
-            for k in range(lo, min(K, lo + chunk)):
+            for k in range(lo, hi):
                 acc += x[uint64(base + k * B)]
             out[o] = acc
 
     return rows, mid
 
 
-def sum_chunks(outputs: int, K: int, rows: bool) -> int:
-    """Into how many chunks to split the summed axis so the first pass has enough parallel
-    work (a block per row and chunk, or a thread per output and chunk) to fill the GPU; a
-    second pass adds the chunks. Each chunk keeps at least LAUNCH["sum_chunk_rows"] (a
-    block's loop) or LAUNCH["sum_chunk_mid"] (a thread's) elements; 1: no split."""
+def reduce_chunks(outputs: int, K: int, rows: bool) -> int:
+    """Into how many chunks to split a reduced axis (a sum, a max / min) so the first pass has
+    enough parallel work (a block per row and chunk, or a thread per output and chunk) to fill
+    the GPU; a second pass reduces the chunks' results. Each chunk keeps at least
+    LAUNCH["reduce_chunk_rows"] (a block's loop) or LAUNCH["reduce_chunk_mid"] (a thread's)
+    elements; 1: no split."""
     want = 2 * LAUNCH["sms"] * (8 if rows else 2048)  # blocks / threads of two full waves
-    least = LAUNCH["sum_chunk_rows" if rows else "sum_chunk_mid"]
+    least = LAUNCH["reduce_chunk_rows" if rows else "reduce_chunk_mid"]
     if outputs >= want or K < 2 * least:
         return 1
     return max(1, min(-(-want // outputs), K // least))
@@ -302,23 +309,23 @@ SUM_F, SUM_I = _sum_kernels(float64), _sum_kernels(int64)
 
 
 @cuda.jit
-def argext_mid(x, xo, A, K, B, vals, idx, want_max):
-    """max/min with indices over the middle axis of (A, K, B); NaN wins as in PyTorch."""
-    for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
-        a = o // B
-        b = o - a * B
-        base = xo + a * K * B + b
-        best = x[base]
-        bi = 0
-        for k in range(1, K):
-            v = x[base + k * B]
+def argext_mid(x, xo, A, K, B, S, chunk, vals, idx, want_max, pidx, use_pidx):
+    """max/min with indices over chunk s of the middle axis of (A, K, B) into (A, S, B) (S = 1:
+    the whole axis); the first NaN wins, then the first extreme, as in PyTorch. use_pidx: x holds
+    a first pass's partial results, whose indices are in pidx (A, K, B)."""
+    for o in range(cuda.grid(1), A * S * B, cuda.gridsize(1)):
+        base, lo, hi = chunk_of(o, xo, K, B, S, chunk)
+        best = x[uint64(base + lo * B)]
+        bk = lo
+        for k in range(lo + 1, hi):
             if best != best:
                 break
+            v = x[uint64(base + k * B)]
             if v != v or (want_max and v > best) or ((not want_max) and v < best):
                 best = v
-                bi = k
+                bk = k
         vals[o] = best
-        idx[o] = bi
+        idx[o] = pidx[uint64(base - xo + bk * B)] if use_pidx else bk
 
 
 # ------------------------------------------------------------------ row kernels (softmax family)
