@@ -11,8 +11,9 @@ PyTorch's `pool=`, serves each capture in turn). reset() gives the free ones bac
 caching allocator, and the ones still in tensors when those tensors die.
 
 What a graph cannot hold is refused with an error while capturing: copies between the host and
-the GPU (`item()`, `print`, `numpy()`, `ng.tensor(..., device="cuda")`, random numbers drawn on
-the host) and waits for the GPU."""
+the GPU (`item()`, `print`, `cpu()`, `ng.tensor(list, device="cuda")`, random numbers drawn on
+the host) and waits for the GPU. Numbers and host-computed index positions are the exception:
+copied once, at capture, into buffers the graph keeps."""
 
 from __future__ import annotations
 
