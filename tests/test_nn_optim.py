@@ -431,3 +431,23 @@ def test_sgd_momentum_on_strided_and_contiguous_parameters_matches_torch(dt):
     assert not ps[1].flags.c_contiguous
     for p, tp in zip(ps, tps):
         np.testing.assert_allclose(p, tp, rtol=1e-6 if dt == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("momentum,nesterov,first", [(0.0, False, False), (0.9, False, True), (0.9, True, False)])
+def test_parallel_and_serial_sgd_kernels_agree(momentum, nesterov, first):
+    """The CPU backend picks the parallel SGD kernel only from 1M elements: both kernels, called
+    directly on the same small arrays, give the same parameter and momentum buffer."""
+    from nbgrad.backends import cpu_optim
+
+    rng = np.random.default_rng(5)
+    x0, d, b0 = rng.standard_normal(37), rng.standard_normal(37), rng.standard_normal(37)
+    scal = cpu_optim.sgd_scalars(np.dtype(np.float64), 0.1, momentum, 0.1, 1e-2)
+    out = []
+    for kernel in (cpu_optim.sgd_step, cpu_optim.sgd_step_serial):
+        x, b = x0.copy(), b0.copy()
+        kernel(x, d, b, *scal, False, nesterov, first)
+        out.append((x, b))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert not np.array_equal(out[0][0], x0)
+    assert np.array_equal(out[0][1], b0) == (momentum == 0)  # the buffer is written only with momentum

@@ -69,26 +69,28 @@ def sgd_element(xi, di, bi, wd, momentum, one_damp, lr, maximize, nesterov, firs
 _sgd_element = njit(inline="always")(sgd_element)
 
 
+@njit(inline="always")
+def _sgd_at(x, d, b, i, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pragma: no cover
+    """sgd_element on element i in place; b (the momentum buffer) is read and written only with momentum."""
+    xi, bi = _sgd_element(x[i], d[i], b[i] if momentum != 0 else x[i], wd, momentum, one_damp, lr, maximize,
+                          nesterov, first)
+    x[i] = xi
+    if momentum != 0:
+        b[i] = bi
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def sgd_step(x, d, b, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pragma: no cover
-    """SGD for one parameter in place; b (the momentum buffer) is read and written only with momentum."""
+    """SGD for one parameter in place."""
     for i in prange(x.size):
-        xi, bi = _sgd_element(x[i], d[i], b[i] if momentum != 0 else x[i], wd, momentum, one_damp, lr, maximize,
-                              nesterov, first)
-        x[i] = xi
-        if momentum != 0:
-            b[i] = bi
+        _sgd_at(x, d, b, i, wd, momentum, one_damp, lr, maximize, nesterov, first)
 
 
 @njit(cache=True, error_model="numpy")
 def sgd_step_serial(x, d, b, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pragma: no cover
     """sgd_step on one thread (small parameters)."""
     for i in range(x.size):
-        xi, bi = _sgd_element(x[i], d[i], b[i] if momentum != 0 else x[i], wd, momentum, one_damp, lr, maximize,
-                              nesterov, first)
-        x[i] = xi
-        if momentum != 0:
-            b[i] = bi
+        _sgd_at(x, d, b, i, wd, momentum, one_damp, lr, maximize, nesterov, first)
 
 
 def sgd_scalars(dtype: np.dtype, lr: float, momentum: float, dampening: float, weight_decay: float) -> tuple:
