@@ -6,12 +6,12 @@ Measures elementwise bandwidth (64M float32), fp32 matmul 4096x4096 TFLOP/s, an 
 training step (batch 512, 1024 -> 4096 -> 4096 -> 10, cross-entropy, SGD) and the
 per-op cost of a tiny op; checks zero-copy interop with torch both ways. The MLP row also
 times the step with split-K off and with numba's own launches (fast launch off), the host
-time to queue one step, the step's big products alone (nbgrad, no split-K, torch), both
-float32 matmul tile variants (LAUNCH["mm_vector"]), the tile kernel at 2 blocks per SM
-(LAUNCH["mm_two_blocks"]), the step captured in a CUDA graph (nbgrad's and torch's replay
-times; the graphed step's parameters against eager steps), and each kernel of one step timed
-alone (kernel_ms_per_step). The op tests
-on real hardware: NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
+time to queue one step, the step's big products alone (nbgrad, no split-K, torch), the step
+with each float32 tile option (LAUNCH["mm_vector"], LAUNCH["mm_two_blocks"]) flipped, the step
+captured in a CUDA graph (nbgrad's and torch's replay times; the graphed step's parameters
+against eager steps), and each kernel of one step timed alone (kernel_ms_per_step). The matmul
+row times all four float32 tile variants. The op tests on real hardware:
+NBGRAD_TEST_REAL_CUDA=1 python -m pytest tests/test_cuda.py."""
 
 from __future__ import annotations
 
@@ -179,28 +179,24 @@ def main(argv: list[str] | None = None) -> dict:
         err = float(np.abs((x @ y).cpu().numpy() - (torch.as_tensor(x.cpu().numpy(), device=tdev)
                     @ torch.as_tensor(y.cpu().numpy(), device=tdev)).cpu().numpy()).max())
     fl = 2 * mm ** 3 / 1e12
-    # the float32 tile variant with 128-bit shared loads (LAUNCH["mm_vector"]), on the same product
-    vec_was = K.LAUNCH["mm_vector"]
-    K.LAUNCH["mm_vector"] = not vec_was
-    try:
-        t_other = timeit(lambda: x @ y, ng_sync, reps)
-        ref = x.cpu().numpy() @ y.cpu().numpy()  # NumPy's float32 product on the host
-        other_err = float(np.abs((x @ y).cpu().numpy() - ref).max())
-    except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
-        t_other, other_err = None, f"{type(e).__name__}: {e}"
-    K.LAUNCH["mm_vector"] = vec_was
-    two_was = K.LAUNCH["mm_two_blocks"]  # the tile kernel capped at 128 registers: 2 blocks per SM
-    K.LAUNCH["mm_two_blocks"] = not two_was
-    try:
-        t_two: Any = fl / timeit(lambda: x @ y, ng_sync, reps)
-    except Exception as e:  # noqa: BLE001
-        t_two = f"{type(e).__name__}: {e}"
-    K.LAUNCH["mm_two_blocks"] = two_was
+    # the four float32 tile variants on the same product: 128-bit or 32-bit shared loads
+    # (LAUNCH["mm_vector"]), 2 blocks per SM or 1 (LAUNCH["mm_two_blocks"])
+    vec_was, two_was = K.LAUNCH["mm_vector"], K.LAUNCH["mm_two_blocks"]
+    ref = x.cpu().numpy() @ y.cpu().numpy()  # NumPy's float32 product on the host
+    tiles: dict = {}
+    for vec in (True, False):
+        for two in (True, False):
+            K.LAUNCH.update(mm_vector=vec, mm_two_blocks=two)
+            name = f"vector_{vec}_two_blocks_{two}"
+            try:
+                tiles[f"{name}_TFLOPs"] = fl / timeit(lambda: x @ y, ng_sync, reps)
+                tiles[f"{name}_max_abs_diff_vs_numpy"] = float(np.abs((x @ y).cpu().numpy() - ref).max())
+            except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
+                tiles[f"{name}_TFLOPs"] = f"{type(e).__name__}: {e}"
+    K.LAUNCH.update(mm_vector=vec_was, mm_two_blocks=two_was)
     row("matmul_fp32", t1, t2, nbgrad_TFLOPs=fl / t1, torch_TFLOPs=fl / t2 if t2 else None,
         fraction_of_torch=(t2 / t1) if t2 else None, max_abs_diff=err if tdev else None,
-        mm_vector=vec_was, other_variant_TFLOPs=fl / t_other if t_other else None,
-        other_variant_max_abs_diff_vs_numpy=other_err, mm_two_blocks=two_was,
-        **{f"two_blocks_{not two_was}_TFLOPs": t_two})
+        mm_vector=vec_was, mm_two_blocks=two_was, **tiles)
 
     # MLP training step
     def ng_step_factory() -> Callable[[], None]:

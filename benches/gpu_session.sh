@@ -17,7 +17,8 @@ timeout 220 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee 
 # the op suite, the launcher and CUDA graphs (the per-op-family graph cases only on the simulator: time)
 NBGRAD_TEST_REAL_CUDA=1 timeout 250 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py \
   tests/test_cuda_graph.py -k "not every_op_family" -q -n 8 -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
-# the experimental variants (off by default) on the hardware: matmul and elementwise tests
-NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=1 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=1 timeout 110 python3 -m pytest \
+# the other variants on the hardware: 32-bit-load tiles at 1 block per SM (the float32 tile options
+# are on by default), 4-value elementwise kernels (off by default)
+NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=0 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=0 timeout 110 python3 -m pytest \
   tests/test_cuda.py -q -n 8 -p no:cacheprovider -k "matmul or tiled or four_value or training or linear or add or mul" \
   2>&1 | tee "$OUT/tests_vector.log" | tail -8

@@ -120,10 +120,10 @@ def exercise() -> None:
         be.elementwise("mul", [be.asarray(rng.random(4096).astype(np.float32)), np.asarray(2.5)], (4096,),
                        np.dtype(np.float32))  # computed in float64, stored as float32
         K.LAUNCH["ew_vector"] = False
-        K.LAUNCH["mm_vector"] = True  # the float32 variant with 128-bit shared loads
+        K.LAUNCH["mm_vector"] = False  # the float32 tiles read with 32-bit shared loads
         F.linear(ng.empty(512, 1024, dtype=dt, requires_grad=True), ng.empty(4096, 1024, dtype=dt, requires_grad=True),
                  ng.empty(4096, dtype=dt, requires_grad=True)).sum().backward()
-        K.LAUNCH["mm_vector"] = False
+        K.LAUNCH["mm_vector"] = True
         # optimizers
         for make in (lambda ps: ng.optim.SGD(ps, lr=0.1), lambda ps: ng.optim.SGD(ps, lr=0.1, momentum=0.9,
                      nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps),
@@ -168,13 +168,18 @@ if __name__ == "__main__":
     print(f"vector tiles: {v4} ld.shared.v4.f32, {scalar} ld.shared.f32, 16-byte aligned: {'.align 16' in ptx}")
     if v4 != 4 * K.BK or scalar or ".align 16" not in ptx:
         failed.append(("matmul_tiled (vector)", None, "expected 4 128-bit shared loads per k step"))
-    # the 2-blocks-per-SM tile variant (LAUNCH["mm_two_blocks"]) compiles with its launch bounds
+    # the 2-blocks-per-SM tiles (LAUNCH["mm_two_blocks"], float32) compile with their launch bounds
     ptx, _ = cuda.compile_ptx(K.matmul_tiled(np.dtype(np.float32), False, False).py_func,
                               (arr, i64, t1, i64, i64, arr, i64, t1, i64, i64, arr, i64, i64, i64, t1), cc=(9, 0),
                               launch_bounds=(256, 2))
     print(f"two-blocks tiles: launch bounds in the PTX: {'.minnctapersm 2' in ptx}")
     if ".minnctapersm 2" not in ptx:
         failed.append(("matmul_tiled (two blocks)", None, "no launch bounds in the PTX"))
+    # double-buffered tiles: one barrier per k step (the loop's only bar.sync besides the first tile's)
+    bars = ptx.count("bar.sync")
+    print(f"tiles: {bars} barriers in the PTX")
+    if bars != 2:
+        failed.append(("matmul_tiled", None, f"expected 2 barriers (first tile, k loop), found {bars}"))
     ew = K.elementwise_kernel("mul", "cc", "float32", "c", vector=True)
     ptx, _ = cuda.compile_ptx(ew.py_func, (arr, i64, i64, arr, i64, arr, i64), cc=(9, 0))
     counts = [ptx.count(x) for x in ("ld.global.v4.f32", "st.global.v4.f32")]

@@ -59,21 +59,56 @@ def test_transfers_are_differentiable_and_copy():
     np.testing.assert_array_equal(c.cpu().numpy(), a)
 
 
+@pytest.mark.parametrize("vector", [True, False])
 @pytest.mark.parametrize("shape_a,shape_b", [((130, 9), (9, 131)), ((2, 3, 17), (17, 5)), ((128, 16), (16, 128))])
-def test_tiled_matmul_with_vector_shared_loads(shape_a, shape_b):
-    """The float32 tile variant whose threads own 4-row / 4-column groups (read with 128-bit
-    shared loads on a GPU; the simulator reads the same elements one by one)."""
+def test_tiled_matmul_float32_variants(shape_a, shape_b, vector):
+    """The float32 tiles: vector, threads own 4-row / 4-column groups (read with 128-bit shared
+    loads on a GPU; the simulator reads the same elements one by one); or rows / columns 16
+    apart, read with 32-bit loads. K = 9, 16, 17: two or three k steps through both buffers."""
     from nbgrad.backends import cuda_kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(tile_min_flops=1, sms=1)
-    K.LAUNCH["mm_vector"] = True
+    K.LAUNCH["mm_vector"] = vector
     try:
         rng = np.random.default_rng(1)
         a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
         check(lambda x, y: x @ y, lambda x, y: x @ y, [a, b], np.float32)  # backward: transposed views
     finally:
         K.LAUNCH.update(old)
+
+
+@pytest.mark.parametrize("a_m_fast", [False, True])
+@pytest.mark.parametrize("b_k_fast", [False, True])
+def test_tile_stores_hit_32_banks(a_m_fast, b_k_fast):
+    """Each warp's shared stores of a tile (the positions the generated kernel stores to) land in
+    32 different 4-byte banks, whichever axis the tile loads run along; with unpadded rows
+    (BM values), a tile loaded along k would store into 4 banks: an 8-way conflict."""
+    from nbgrad.backends import cuda_kernels as K
+
+    pos = K.tile_loads(a_m_fast, b_k_fast)
+
+    def banks(row_len: int, op: str, r: int, warp: int) -> int:
+        col = "m" if op == "A" else "n"
+        hit = set()
+        for tid in range(32 * warp, 32 * warp + 32):
+            k = eval(pos[op, "k"][0], {"tid": tid, "int32": int}) + pos[op, "k"][1] * r
+            c = eval(pos[op, col][0], {"tid": tid, "int32": int}) + pos[op, col][1] * r
+            assert 0 <= k < K.BK and 0 <= c < K.BM
+            hit.add((k * row_len + c) % 32)
+        return len(hit)
+
+    for op in "AB":
+        for r in range(4):
+            for warp in range(8):
+                assert banks(K.BP, op, r, warp) == 32
+        col = "m" if op == "A" else "n"  # the 256 threads' 4 loads cover the tile once
+        cells = [(eval(pos[op, "k"][0], {"tid": t, "int32": int}) + pos[op, "k"][1] * r,
+                  eval(pos[op, col][0], {"tid": t, "int32": int}) + pos[op, col][1] * r)
+                 for t in range(256) for r in range(4)]
+        assert len(set(cells)) == len(cells) == K.BK * K.BM
+    along_k = [op for op, fast in (("A", not a_m_fast), ("B", b_k_fast)) if fast]
+    assert all(banks(K.BM, op, 0, 0) == 4 for op in along_k)
 
 
 def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():

@@ -29,15 +29,17 @@ _SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 # max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
 # device); split_k_min: the shortest K chunk a split-K product gives one block tile; sum_chunk_*:
 # the shortest chunk of a split reduction (see reduce_chunks)
-# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); ew_vector: float32
-# elementwise kernels move 4 values per access (_vector_source); mm_two_blocks: the tiled matmul
-# compiled for 2 blocks per multiprocessor (launch bounds: ptxas caps it at 128 registers, spilling
-# 160 bytes, against 165-167 registers and 1 block); all off until a GPU run has timed them against
-# the defaults (benches/gpu_check.py times both ways)
+# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); mm_two_blocks: the
+# float32 tiled matmul compiled for 2 blocks per multiprocessor (launch bounds: ptxas 13.5 fits the
+# scalar tiles in 127 registers with no spill, the vector tiles in 128 with 16 bytes; without them
+# 146 / 165 registers and 1 block). Both on by default from that static count, not yet from a GPU
+# timing (NBGRAD_CUDA_MM_VECTOR=0 / NBGRAD_CUDA_MM_TWO_BLOCKS=0 turn them off; gpu_check times all
+# four). ew_vector: float32 elementwise kernels move 4 values per access (_vector_source); off
+# until a GPU run has timed it (NBGRAD_CUDA_EW_VECTOR=1)
 LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
           "reduce_chunk_rows": 2048, "reduce_chunk_mid": 32,
-          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR") == "1",
-          "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS") == "1",
+          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR", "1") != "0",
+          "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS", "1") != "0",
           "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
 MAX_THREADS = 256  # shared-memory scratch size of the block reductions
 
@@ -573,6 +575,7 @@ def matmul_simple(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape
 
 
 BM, BN, BK, TM, TN = 128, 128, 8, 8, 8  # block tile, k-step, per-thread results
+BP = BM + 4  # a shared tile row, padded (see _tiled_source)
 _TILED: dict = {}
 
 
@@ -658,34 +661,53 @@ def vector_ops() -> dict:
     return _VEC
 
 
+def tile_loads(a_m_fast: bool, b_k_fast: bool) -> dict:
+    """Where thread tid's four loads r = 0..3 of each operand tile land: ("A", "m") -> (base expression
+    in tid, step per r), for the tile axes m, k of A and k, n of B. The loads run along whichever axis
+    is contiguous in memory (a_m_fast: A is a transposed view; b_k_fast: B is a transposed view), so
+    element e = tid + 256 r splits into one axis that is the same for every r and one that steps."""
+    def split(fast: str, slow: str, width: int) -> dict:  # e % width on the fast axis, e // width on the slow
+        return {fast: (f"tid % int32({width})", 0), slow: (f"tid // int32({width})", 256 // width)}
+    a = split("m", "k", BM) if a_m_fast else split("k", "m", BK)
+    b = split("k", "n", BK) if b_k_fast else split("n", "k", BN)
+    return {("A", ax): v for ax, v in a.items()} | {("B", ax): v for ax, v in b.items()}
+
+
 def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned: bool = True) -> str:
     """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars and
-    the k-loop of a tile unrolled (what REFERENCES.md found fast). The next tile's global
-    loads are issued into registers before the current tile's arithmetic, so their latency
-    overlaps it; interior tiles load without bounds checks. Thread (ty, tx) owns rows
-    ty + 16 i and columns tx + 16 j: shared-memory reads are conflict-free and stores
-    coalesce. Tile loads run along whichever axis is contiguous in memory (a_m_fast: A is
-    a transposed view; b_k_fast: B is a transposed view).
+    the k-loop of a tile unrolled (what REFERENCES.md found fast). Interior tiles load without
+    bounds checks. Thread (ty, tx) owns rows ty + 16 i and columns tx + 16 j: shared-memory
+    reads are conflict-free and stores coalesce.
+
+    Two tile buffers (rows 0..BK-1 and BK..2BK-1 of As / Bs): the next tile's global loads go
+    into registers before the current tile's arithmetic, and into the other buffer after it,
+    so a k step needs one barrier, not two. Rows are padded to BP = BM + 4 values, so the
+    transposing shared stores of a tile loaded along k hit 32 different banks (unpadded: 4,
+    an 8-way conflict). Shared indices are unsigned 64-bit, so a tile row's offsets fold into
+    the load instruction (a signed 32-bit index kept 16 address registers live).
 
     vector (float32): thread (ty, tx) owns rows 4 ty + {0..3} and 64 + 4 ty + {0..3} (columns
     likewise), so each k step reads its 8 A and 8 B values as four 128-bit shared loads (LD4)
     instead of sixteen 32-bit ones; aligned: the shared tiles are declared 16-byte aligned
     (the simulator refuses the alignment argument)."""
-    def row(i: int) -> str:  # the tile row of thread value i (columns: the same with tx)
-        return f"ty * int32(4) + int32({(i % 4) + 64 * (i // 4)})" if vector else f"ty + int32({16 * i})"
+    def row(i: int, t: str = "tyu", T: str = "U") -> str:  # tile row of thread value i, as type T
+        return f"{t} * {T}(4) + {T}({(i % 4) + 64 * (i // 4)})" if vector else f"{t} + {T}({16 * i})"
 
-    def col(j: int) -> str:
-        return f"tx * int32(4) + int32({(j % 4) + 64 * (j // 4)})" if vector else f"tx + int32({16 * j})"
+    def col(j: int, t: str = "txu", T: str = "U") -> str:
+        return row(j, t, T)
 
+    pos = tile_loads(a_m_fast, b_k_fast)
     L = []
     w = L.append
     align = ", alignment=16" if vector and aligned else ""
     w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
-    w(f"    As = cuda.shared.array((BK, BM), DT{align})")
-    w(f"    Bs = cuda.shared.array((BK, BN), DT{align})")
+    w(f"    As = cuda.shared.array(({2 * BK}, {BP}), DT{align})")
+    w(f"    Bs = cuda.shared.array(({2 * BK}, {BP}), DT{align})")
     w("    tid = int32(cuda.threadIdx.x)")
     w("    tx = tid % int32(16)")
     w("    ty = tid // int32(16)")
+    w("    txu = U(tx)")
+    w("    tyu = U(ty)")
     w("    m0 = int32(cuda.blockIdx.y) * int32(BM)")
     w("    n0 = int32(cuda.blockIdx.x) * int32(BN)")
     w("    z = int64(cuda.blockIdx.z)")
@@ -698,70 +720,74 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
     w("        r = q")
     w("        za += cc * asb[d]")
     w("        zb += cc * bsb[d]")
-    # each of the 256 threads moves 4 elements of the A tile and 4 of the B tile
-    for r in range(4):
-        e = f"(tid + int32({r * 256}))"
-        if a_m_fast:
-            w(f"    am{r} = {e} % int32(BM)")
-            w(f"    ak{r} = {e} // int32(BM)")
-        else:
-            w(f"    am{r} = {e} // int32(BK)")
-            w(f"    ak{r} = {e} % int32(BK)")
-        if b_k_fast:
-            w(f"    bk{r} = {e} % int32(BK)")
-            w(f"    bn{r} = {e} // int32(BK)")
-        else:
-            w(f"    bk{r} = {e} // int32(BN)")
-            w(f"    bn{r} = {e} % int32(BN)")
-        w(f"    pa{r} = za + int64(m0 + am{r}) * asr + int64(ak{r}) * asc")
-        w(f"    pb{r} = zb + int64(bk{r}) * bsr + int64(n0 + bn{r}) * bsc")
+    # thread tid's load r of A is element (am + dam * r, ak + dak * r) of the tile (B: bk, bn)
+    for (op, ax), (base, _) in pos.items():
+        w(f"    {op.lower()}{ax} = {base}")
+    (dam, dak, dbk, dbn) = (pos["A", "m"][1], pos["A", "k"][1], pos["B", "k"][1], pos["B", "n"][1])
+    w("    pa = za + int64(m0 + am) * asr + int64(ak) * asc")
+    w("    pb = zb + int64(bk) * bsr + int64(n0 + bn) * bsc")
+    w(f"    da = int64({dam}) * asr" if dam else f"    da = int64({dak}) * asc")
+    w(f"    db = int64({dbk}) * bsr" if dbk else f"    db = int64({dbn}) * bsc")
+    w("    sam = U(am)")
+    w("    sak = U(ak)")
+    w("    sbk = U(bk)")
+    w("    sbn = U(bn)")
 
     def loads(ind: str, kv: str) -> None:
+        w(f"{ind}qa = pa + int64({kv}) * asc")
+        w(f"{ind}qb = pb + int64({kv}) * bsr")
         w(f"{ind}if m0 + BM <= M and {kv} + BK <= K:")
         for r in range(4):
-            w(f"{ind}    ra{r} = a[U(pa{r} + int64({kv}) * asc)]")
+            w(f"{ind}    ra{r} = a[U(qa + {r} * da)]")
         w(f"{ind}else:")
         for r in range(4):
-            w(f"{ind}    ra{r} = a[U(pa{r} + int64({kv}) * asc)] if (m0 + am{r} < M and {kv} + ak{r} < K) else DT(0)")
+            w(f"{ind}    ra{r} = a[U(qa + {r} * da)] if (m0 + am + {dam * r} < M and {kv} + ak + {dak * r} < K) else DT(0)")
         w(f"{ind}if n0 + BN <= N and {kv} + BK <= K:")
         for r in range(4):
-            w(f"{ind}    rb{r} = b[U(pb{r} + int64({kv}) * bsr)]")
+            w(f"{ind}    rb{r} = b[U(qb + {r} * db)]")
         w(f"{ind}else:")
         for r in range(4):
-            w(f"{ind}    rb{r} = b[U(pb{r} + int64({kv}) * bsr)] if ({kv} + bk{r} < K and n0 + bn{r} < N) else DT(0)")
+            w(f"{ind}    rb{r} = b[U(qb + {r} * db)] if ({kv} + bk + {dbk * r} < K and n0 + bn + {dbn * r} < N) else DT(0)")
+
+    def stores(ind: str, buf: str) -> None:
+        for r in range(4):
+            w(f"{ind}As[{buf} + sak + U({dak * r}), sam + U({dam * r})] = ra{r}")
+            w(f"{ind}Bs[{buf} + sbk + U({dbk * r}), sbn + U({dbn * r})] = rb{r}")
 
     for i in range(TM):
         for j in range(TN):
             w(f"    c{i}_{j} = DT(0)")
     loads("    ", "0")
+    stores("    ", "U(0)")
+    w("    cuda.syncthreads()")
+    w("    s = U(0)")
     w("    for k0 in range(0, K, BK):")
-    for r in range(4):
-        w(f"        As[ak{r}, am{r}] = ra{r}")
-        w(f"        Bs[bk{r}, bn{r}] = rb{r}")
-    w("        cuda.syncthreads()")
     w("        k1 = k0 + BK")
     w("        if k1 < K:")
     loads("            ", "k1")
     for kk in range(BK):
         if vector:
             for h in range(2):
-                w(f"        a{4 * h}, a{4 * h + 1}, a{4 * h + 2}, a{4 * h + 3} = LD4(As, {kk}, {row(4 * h)})")
-                w(f"        b{4 * h}, b{4 * h + 1}, b{4 * h + 2}, b{4 * h + 3} = LD4(Bs, {kk}, {col(4 * h)})")
+                w(f"        a{4 * h}, a{4 * h + 1}, a{4 * h + 2}, a{4 * h + 3} = LD4(As, s + U({kk}), {row(4 * h)})")
+                w(f"        b{4 * h}, b{4 * h + 1}, b{4 * h + 2}, b{4 * h + 3} = LD4(Bs, s + U({kk}), {col(4 * h)})")
         else:
             for i in range(TM):
-                w(f"        a{i} = As[{kk}, {row(i)}]")
+                w(f"        a{i} = As[s + U({kk}), {row(i)}]")
             for j in range(TN):
-                w(f"        b{j} = Bs[{kk}, {col(j)}]")
+                w(f"        b{j} = Bs[s + U({kk}), {col(j)}]")
         for i in range(TM):
             for j in range(TN):
                 w(f"        c{i}_{j} += a{i} * b{j}")
+    w("        s = U(BK) - s")  # the other buffer
+    w("        if k1 < K:")
+    stores("            ", "s")
     w("        cuda.syncthreads()")
     w("    zc = z * M * N")
     for i in range(TM):
-        w(f"    gm = m0 + {row(i)}")
+        w(f"    gm = m0 + {row(i, 'ty', 'int32')}")
         w("    if gm < M:")
         for j in range(TN):
-            w(f"        gn = n0 + {col(j)}")
+            w(f"        gn = n0 + {col(j, 'tx', 'int32')}")
             w("        if gn < N:")
             w(f"            c[U(zc + gm * N + gn)] = c{i}_{j}")
     return "\n".join(L)
@@ -782,12 +808,14 @@ def split_k(M: int, N: int, K: int, nb: int) -> int:
 
 def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
     vector = bool(LAUNCH["mm_vector"]) and dt == np.float32
-    two = bool(LAUNCH["mm_two_blocks"]) and not _SIM  # (the simulator takes no launch bounds)
+    # float64 at 128 registers would spill 2 KB (its 64 accumulators alone take 128); the simulator
+    # takes no launch bounds
+    two = bool(LAUNCH["mm_two_blocks"]) and dt == np.float32 and not _SIM
     key = (dt, a_m_fast, b_k_fast, vector, two)
     k = _TILED.get(key)
     if k is None:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "U": uint64, "DT": float32 if dt == np.float32 else float64,
-              "BM": BM, "BN": BN, "BK": BK}
+              "BM": BM, "BN": BN, "BK": BK, "BP": BP}
         if vector:
             ns["LD4"] = vector_ops()["LD4"]
         exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM), ns)  # noqa: S102  (generated above)
