@@ -146,6 +146,39 @@ def test_tiled_matmul_edges(shape_a, shape_b, split):
         K.LAUNCH.update(old)
 
 
+@pytest.mark.parametrize("dt,vector", [(np.float32, True), (np.float32, False), (np.float64, False)])
+@pytest.mark.parametrize("rows,k,cols,split", [(130, 9, 131, 1), (5, 16, 7, 4), (6, 12, 9, 2)])
+def test_linear_adds_its_bias_in_the_product(rows, k, cols, split, dt, vector, monkeypatch):
+    """F.linear's bias is added by the tile kernel's stores (split 1) or the split-K sum (split
+    > 1), with no launch of its own: values and gradients as torch's, for a bias that is a strided
+    view too."""
+    import torch
+    import torch.nn.functional as TF
+
+    import nbgrad.nn.functional as F
+    from nbgrad.backends import cuda_kernels as K
+
+    old = dict(K.LAUNCH)
+    K.configure(tile_min_flops=1, sms=1000 if split > 1 else 1, split_k_min=k // split)
+    K.LAUNCH["mm_vector"] = vector
+    try:
+        rng = np.random.default_rng(0)
+        x, w, b2 = rng.standard_normal((rows, k)), rng.standard_normal((cols, k)), rng.standard_normal(2 * cols)
+        check(lambda x_, w_, b_: F.linear(x_, w_, b_[::2]), lambda x_, w_, b_: TF.linear(x_, w_, b_[::2]),
+              [x, w, b2], dt)
+        xs, ws, bs = (ng.tensor(v, dtype=getattr(ng, np.dtype(dt).name)) for v in (x, w, b2[::2]))
+        launched = []
+        run = type(K.LAUNCHER).__call__
+        monkeypatch.setattr(type(K.LAUNCHER), "__call__", lambda self, kern, *a: (launched.append(kern), run(self, kern, *a)))
+        y = F.linear(xs, ws, bs)
+        monkeypatch.undo()
+        assert len(launched) == (1 if split == 1 else 2)  # the product (and the chunks' sum)
+        np.testing.assert_allclose(y.cpu().numpy(), TF.linear(*(torch.tensor(v.cpu().numpy()) for v in (xs, ws, bs))),
+                                   rtol=1e-5 if dt == np.float32 else 1e-12, atol=1e-5 if dt == np.float32 else 1e-12)
+    finally:
+        K.LAUNCH.update(old)
+
+
 @pytest.mark.parametrize("shape,dim", [((7,), None), ((2, 9), 1), ((9, 3), 0), ((2, 7, 3), 1), ((3, 5, 2), (0, 1)),
                                        ((4, 6), None), ((5, 2, 3), (1, 2))])
 @pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64])

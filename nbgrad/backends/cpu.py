@@ -272,6 +272,10 @@ class CpuBackend(SharedBackend):
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
+    def addmm(self, bias: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        mm = np.matmul(a, b)
+        return self.elementwise("add", [mm, bias], mm.shape, mm.dtype)
+
     def _rows(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
         xm = x if axis in (-1, x.ndim - 1) else np.moveaxis(x, axis, -1)
         return K.ascontiguous(xm).reshape(-1, x.shape[axis]), xm.shape

@@ -897,7 +897,12 @@ class CudaBackend(SharedBackend):
             launch(K.adam_step, x.size, x.buf, dc.buf, dc.offset, m.buf, v.buf, x.size, *c, maximize, decoupled)
 
     # -------------------------------------------------------------- matmul
-    def matmul(self, a: CudaArray, b: CudaArray) -> CudaArray:
+    def addmm(self, bias: CudaArray, a: CudaArray, b: CudaArray) -> CudaArray:
+        """a @ b + bias (2-D a and b, a bias of b's columns): a tiled product adds the bias where it
+        stores its results, a split-K product where it sums the chunks; no pass of its own."""
+        return self.matmul(a, b, bias)
+
+    def matmul(self, a: CudaArray, b: CudaArray, bias: CudaArray | None = None) -> CudaArray:
         if a.dtype.kind != "f" or b.dtype.kind != "f":
             raise RuntimeError(f"matmul on CUDA supports float32 and float64, got {a.dtype} and {b.dtype}")
         va = a.ndim == 1
@@ -912,6 +917,9 @@ class CudaBackend(SharedBackend):
         nb = math.prod(batch)
         tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
         S = K.split_k(M, N, Kd, nb) if tiled else 1
+        fuse = bias is not None and bool(tiled)  # else: the bias is added below
+        if fuse:
+            bias = self.contiguous(bias)
         if Kd == 0:
             out = self.full(batch + (M, N), 0, a.dtype)
         else:  # split K: S partial products side by side, summed below
@@ -928,11 +936,18 @@ class CudaBackend(SharedBackend):
                 grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb * S)
                 a_m_fast = ab.strides[-1] != 1 and ab.strides[-2] == 1
                 b_k_fast = bb.strides[-1] != 1 and bb.strides[-2] == 1
-                K.launch_grid(K.matmul_tiled(a.dtype, a_m_fast, b_k_fast), grid, (256, 1, 1), *args)
+                in_tiles = fuse and S == 1
+                K.launch_grid(K.matmul_tiled(a.dtype, a_m_fast, b_k_fast, in_tiles), grid, (256, 1, 1),
+                              *(args + ((bias.buf, bias.offset) if in_tiles else ())))
             else:
                 launch(K.matmul_simple, nb * M * N, *args)
-            if S > 1:
-                out = self.sum(out, (0,), False)
+            if S > 1:  # the chunks' sum (and the bias)
+                part, n = out, nb * M * N
+                out = self.empty(batch + (M, N), a.dtype)
+                bb_ = bias if fuse else part
+                launch(K.splitk_sum, n, part.buf, S, n, N, bb_.buf, bb_.offset, fuse, out.buf)
+        if bias is not None and not fuse:
+            out = self.elementwise("add", [out, bias], out.shape, out.dtype)
         if va and vb:
             return self.reshape(out, batch)
         if va:

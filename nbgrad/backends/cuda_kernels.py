@@ -673,7 +673,8 @@ def tile_loads(a_m_fast: bool, b_k_fast: bool) -> dict:
     return {("A", ax): v for ax, v in a.items()} | {("B", ax): v for ax, v in b.items()}
 
 
-def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned: bool = True) -> str:
+def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned: bool = True,
+                  bias: bool = False) -> str:
     """A 128x128 block tile, 256 threads, 8x8 results per thread held in named scalars and
     the k-loop of a tile unrolled (what REFERENCES.md found fast). Interior tiles load without
     bounds checks. Thread (ty, tx) owns rows ty + 16 i and columns tx + 16 j: shared-memory
@@ -689,7 +690,8 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
     vector (float32): thread (ty, tx) owns rows 4 ty + {0..3} and 64 + 4 ty + {0..3} (columns
     likewise), so each k step reads its 8 A and 8 B values as four 128-bit shared loads (LD4)
     instead of sixteen 32-bit ones; aligned: the shared tiles are declared 16-byte aligned
-    (the simulator refuses the alignment argument)."""
+    (the simulator refuses the alignment argument); bias: C = A @ B + bias, the bias (one value
+    per column, at offset bo) added as the results are stored (addmm)."""
     def row(i: int, t: str = "tyu", T: str = "U") -> str:  # tile row of thread value i, as type T
         return f"{t} * {T}(4) + {T}({(i % 4) + 64 * (i // 4)})" if vector else f"{t} + {T}({16 * i})"
 
@@ -700,7 +702,7 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
     L = []
     w = L.append
     align = ", alignment=16" if vector and aligned else ""
-    w("def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape):")
+    w(f"def k(a, ao, asb, asr, asc, b, bo, bsb, bsr, bsc, c, M, N, K, bshape{', bias, co' if bias else ''}):")
     w(f"    As = cuda.shared.array(({2 * BK}, {BP}), DT{align})")
     w(f"    Bs = cuda.shared.array(({2 * BK}, {BP}), DT{align})")
     w("    tid = int32(cuda.threadIdx.x)")
@@ -789,7 +791,7 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
         for j in range(TN):
             w(f"        gn = n0 + {col(j, 'tx', 'int32')}")
             w("        if gn < N:")
-            w(f"            c[U(zc + gm * N + gn)] = c{i}_{j}")
+            w(f"            c[U(zc + gm * N + gn)] = c{i}_{j}" + (" + bias[U(co + gn)]" if bias else ""))
     return "\n".join(L)
 
 
@@ -806,18 +808,33 @@ def split_k(M: int, N: int, K: int, nb: int) -> int:
 
 
 
-def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool) -> Any:
+@cuda.jit
+def splitk_sum(part, S, n, N, bias, bo, has_bias, out):
+    """out[i] = the sum of the S partial products of a split-K matmul at i (part holds them one
+    after another, n values each), plus bias[bo + i % N] where has_bias; added in float64."""
+    nu = uint64(n)
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        iu = uint64(i)
+        acc = float64(0)
+        for s in range(S):
+            acc += part[iu + uint64(s) * nu]
+        if has_bias:
+            acc += bias[uint64(bo) + iu % uint64(N)]
+        out[iu] = acc
+
+
+def matmul_tiled(dt: np.dtype, a_m_fast: bool, b_k_fast: bool, bias: bool = False) -> Any:
     vector = bool(LAUNCH["mm_vector"]) and dt == np.float32
     # float64 at 128 registers would spill 2 KB (its 64 accumulators alone take 128); the simulator
     # takes no launch bounds
     two = bool(LAUNCH["mm_two_blocks"]) and dt == np.float32 and not _SIM
-    key = (dt, a_m_fast, b_k_fast, vector, two)
+    key = (dt, a_m_fast, b_k_fast, vector, two, bias)
     k = _TILED.get(key)
     if k is None:
         ns = {"cuda": cuda, "int32": int32, "int64": int64, "U": uint64, "DT": float32 if dt == np.float32 else float64,
               "BM": BM, "BN": BN, "BK": BK, "BP": BP}
         if vector:
             ns["LD4"] = vector_ops()["LD4"]
-        exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM), ns)  # noqa: S102  (generated above)
+        exec(_tiled_source(a_m_fast, b_k_fast, vector, aligned=not _SIM, bias=bias), ns)  # noqa: S102  (generated above)
         k = _TILED[key] = cuda.jit(ns["k"], launch_bounds=(256, 2)) if two else cuda.jit(ns["k"])
     return k

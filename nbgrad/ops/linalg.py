@@ -121,6 +121,5 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
     be = x._backend
-    mm = be.matmul(x._data, be.view(weight._data, np.transpose))
-    out = be.elementwise("add", [mm, bias._data], mm.shape, mm.dtype)
+    out = be.addmm(bias._data, x._data, be.view(weight._data, np.transpose))
     return record(AddmmBackward0, out, (bias, x, weight), be, save={"input": x, "weight": weight})
