@@ -1,4 +1,5 @@
-"""Tensor creation and random numbers (one seeded NumPy stream, as manual_seed sets)."""
+"""Tensor creation and random numbers: CPU tensors draw from one seeded NumPy stream, CUDA tensors
+from a Philox generator on the device (both seeded by manual_seed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from .backends import get_backend
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
-_cuda_rng = np.random.default_rng()  # device='cuda' random tensors: drawn on the host, then copied
 
 
 def manual_seed(seed: int) -> Any:
@@ -22,8 +22,9 @@ def manual_seed(seed: int) -> Any:
 
 
 def _seed_cuda(seed: int) -> None:
-    global _cuda_rng
-    _cuda_rng = np.random.default_rng(seed)
+    from .backends import seed_cuda
+
+    seed_cuda(int(seed))
 
 
 _default_device = "cpu"
@@ -41,10 +42,6 @@ def get_default_device() -> Any:
     from ._device import device
 
     return device(get_backend(_default_device).name)
-
-
-def _gen(device: Any) -> np.random.Generator:
-    return _rng if str(device or _default_device) == "cpu" else _cuda_rng
 
 
 def _device(device: Any) -> Any:
@@ -154,14 +151,34 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _finish(np.empty(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def _floating(fn: str, dtype: Any) -> D.dtype:
     dt = _dt(dtype)
-    return _finish(_gen(device).random(_shape(size), dtype=np.float64).astype(dt.np), device, requires_grad)
+    if not dt.is_floating_point:
+        raise RuntimeError(f"{fn} draws floating point numbers: dtype must be float32 or float64, got {dt.name}")
+    return dt
+
+
+def _drawn(shape: tuple, dt: D.dtype, device: Any, requires_grad: bool, dist: str, host: Any,
+           low: int = 0, high: int = 1) -> Tensor:
+    """A random tensor: drawn on the GPU for a CUDA device (Philox, no host copy), else by host()
+    from the NumPy stream."""
+    be = _device(device)
+    if be.device_type != "cuda":
+        return _finish(host().astype(dt.np), device, requires_grad)
+    t = Tensor._wrap(be.random(shape, dt.np, dist, low, high), be)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt, shape = _floating("rand", dtype), _shape(size)
+    return _drawn(shape, dt, device, requires_grad, "uniform", lambda: _rng.random(shape, dtype=np.float64))
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    dt = _dt(dtype)
-    return _finish(_gen(device).standard_normal(_shape(size)).astype(dt.np), device, requires_grad)
+    dt, shape = _floating("randn", dtype), _shape(size)
+    return _drawn(shape, dt, device, requires_grad, "normal", lambda: _rng.standard_normal(shape))
 
 
 def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
@@ -169,7 +186,11 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    return _finish(_gen(device).integers(low, high, size=tuple(size)).astype(_dt(dtype, D.int64).np), device, False)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    shape = tuple(int(s) for s in size)
+    return _drawn(shape, _dt(dtype, D.int64), device, False, "integers", lambda: _rng.integers(low, high, size=shape),
+                  low, high)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -124,6 +124,8 @@ def exercise() -> None:
         F.linear(ng.empty(512, 1024, dtype=dt, requires_grad=True), ng.empty(4096, 1024, dtype=dt, requires_grad=True),
                  ng.empty(4096, dtype=dt, requires_grad=True)).sum().backward()
         K.LAUNCH["mm_vector"] = True
+        # random numbers drawn on the GPU (Philox)
+        ng.rand(9, dtype=dt), ng.randn(9, dtype=dt), ng.randint(0, 7, (9,)), ng.randint(0, 7, (9,), dtype=dt)
         # optimizers
         for make in (lambda ps: ng.optim.SGD(ps, lr=0.1), lambda ps: ng.optim.SGD(ps, lr=0.1, momentum=0.9,
                      nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps),

@@ -141,7 +141,7 @@ def test_numbers_are_copied_to_the_device_at_capture():
     ("cpu", lambda x: x.cpu()),
     ("tolist", lambda x: x.tolist()),
     ("upload", lambda x: ng.tensor([1.0, 2.0], device="cuda")),
-    ("random", lambda x: ng.randn(3, device="cuda")),
+    ("seed", lambda x: ng.cuda.manual_seed(3)),
     ("synchronize", lambda x: ng.cuda.synchronize()),
 ])
 def test_capture_refuses_host_copies_and_waits(what, fn):
@@ -155,6 +155,21 @@ def test_capture_refuses_host_copies_and_waits(what, fn):
     with pytest.raises(RuntimeError, match="replay\\(\\) called before a graph was captured"):
         g.replay()
     np.testing.assert_array_equal((x + 1).cpu().numpy(), [2.0, 3.0])
+
+
+def test_random_draws_in_a_graph_advance_the_generator_on_each_replay():
+    """A draw captured in a graph reads the generator's seed and offset on the device and
+    advances it: replay k gives what the k-th eager draw after the same seed gives."""
+    ng.manual_seed(11)
+    eager = [ng.randn(6, device="cuda").cpu().numpy() for _ in range(4)]
+    ng.manual_seed(11)
+    g = ng.cuda.CUDAGraph()
+    with ng.cuda.graph(g):
+        y = ng.randn(6, device="cuda") * 2.0
+    for k in range(3):
+        g.replay()
+        np.testing.assert_allclose(y.cpu().numpy(), 2.0 * eager[k], rtol=1e-6)
+    np.testing.assert_array_equal(ng.randn(6, device="cuda").cpu().numpy(), eager[3])  # eager draws go on after
 
 
 def test_adam_without_capturable_is_refused_in_capture():

@@ -103,6 +103,24 @@ class SharedBackend:
         return self
 
 
+_cuda_seed: int | None = None
+
+
+def seed_cuda(seed: int) -> None:
+    """Seed the CUDA generator: now if the CUDA backend has started, else when it starts (seeding
+    never starts CUDA)."""
+    global _cuda_seed
+    _cuda_seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+    be = _BACKENDS.get("cuda:0")
+    if be is not None:
+        be.manual_seed(_cuda_seed)  # type: ignore[attr-defined]
+
+
+def cuda_seed() -> int:
+    """The seed a starting CUDA backend takes: the last one given, else a fresh random one."""
+    return _cuda_seed if _cuda_seed is not None else int(np.random.SeedSequence().entropy) & 0xFFFF_FFFF_FFFF_FFFF
+
+
 def get_backend(device: Any) -> Backend:
     device = "cpu" if device is None else str(device)
     be = _BACKENDS.get(device)

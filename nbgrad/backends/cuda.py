@@ -291,6 +291,33 @@ class CudaBackend(SharedBackend):
         sms = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", None)
         if sms:  # (the simulator has no count: tests set it with cuda_kernels.configure)
             K.configure(sms=sms)
+        from . import cuda_seed
+
+        self._rng_state = self.empty((2,), np.dtype(np.uint64))  # the generator's seed and offset
+        self.manual_seed(cuda_seed())
+
+    # -------------------------------------------------------------- random numbers
+    def manual_seed(self, seed: int) -> None:
+        """Seed the device generator (Philox) and rewind it, with a kernel: no host copy."""
+        if self._capture is not None:
+            raise capture_refusal("seeding the CUDA generator")
+        launch(K.random_seed, 1, self._rng_state.buf, np.uint64(seed & 0xFFFF_FFFF_FFFF_FFFF))
+
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
+        """Random values drawn on the device (see cuda_kernels.random_fill): dist "uniform" in
+        [0, 1), "normal", or "integers" in [low, high). Each draw advances the generator, on the
+        device, so a CUDA graph's replays of it draw new values."""
+        dtype = np.dtype(dtype)
+        if dist == "integers" and not 0 < high - low < 2**63:
+            raise RuntimeError(f"randint on CUDA: high - low must be in [1, 2**63), got low={low}, high={high}")
+        out = self.empty(shape, dtype)
+        n = math.prod(out.shape)
+        if n:
+            code = ("uniform", "normal", "integers").index(dist)
+            per = 4 if dtype == np.float32 and code != 2 else 2
+            launch(K.random_fill, -(-n // per), out.buf, n, self._rng_state.buf, code, int(low), int(high - low), per)
+            launch(K.random_advance, 1, self._rng_state.buf)
+        return out
 
     # -------------------------------------------------------------- memory and transfer
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:

@@ -11,9 +11,10 @@ PyTorch's `pool=`, serves each capture in turn). reset() gives the free ones bac
 caching allocator, and the ones still in tensors when those tensors die.
 
 What a graph cannot hold is refused with an error while capturing: copies between the host and
-the GPU (`item()`, `print`, `cpu()`, `ng.tensor(list, device="cuda")`, random numbers drawn on
-the host) and waits for the GPU. Numbers and host-computed index positions are the exception:
-copied once, at capture, into buffers the graph keeps."""
+the GPU (`item()`, `print`, `cpu()`, `ng.tensor(list, device="cuda")`), waits for the GPU, and
+reseeding the generator. Numbers and host-computed index positions are the exception: copied
+once, at capture, into buffers the graph keeps. Random draws are kernels that read and advance
+the generator on the device, so each replay draws new numbers."""
 
 from __future__ import annotations
 
