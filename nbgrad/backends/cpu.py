@@ -394,10 +394,18 @@ class CpuBackend(SharedBackend):
         logp = self.softmax(x, 1, True)
         return (logp, *self.nll_forward(logp, t, ignore_index, weight))
 
+    def nll_reduce(self, per: np.ndarray, valid: np.ndarray, mean: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The 'sum' / 'mean' of per-row losses, and the summed row weights."""
+        n = self.sum(valid, tuple(range(valid.ndim)), False)
+        out = self.sum(per, tuple(range(per.ndim)), False)
+        return (self.elementwise("div", [out, n], (), out.dtype) if mean else out), n
+
     def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int,
-                     weight: np.ndarray | None = None) -> np.ndarray:
+                     weight: np.ndarray | None = None, total: np.ndarray | None = None) -> np.ndarray:
         """Gradient of nll_forward's per-row loss: -g[i] * w[t[i]] at (i, t[i]), zeros elsewhere
-        (g: N values or one)."""
+        (g: N values or one), over total ('mean': the summed row weights) where given."""
+        if total is not None:
+            g = self.elementwise("div", [g, total], np.shape(g), g.dtype)
         out = np.zeros((t.shape[0], classes), dtype=g.dtype)
         w = np.empty(0, g.dtype) if weight is None else K.ascontiguous(weight.astype(g.dtype, copy=False))
         K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, w, out)

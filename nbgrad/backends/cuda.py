@@ -881,16 +881,24 @@ class CudaBackend(SharedBackend):
                    valid.buf, self._bad_flag())
         return per, valid
 
+    def nll_reduce(self, per: CudaArray, valid: CudaArray, mean: bool) -> tuple[CudaArray, CudaArray]:
+        """The 'sum' / 'mean' of per-row losses and the summed row weights, in one kernel."""
+        pc, vc = self.contiguous(per), self.contiguous(valid)
+        out, n = self.empty((), per.dtype), self.empty((), valid.dtype)
+        launch(K.nll_reduce, 1, pc.buf, pc.offset, vc.buf, vc.offset, pc.size, mean, out.buf, n.buf, rows=True)
+        return out, n
+
     def nll_backward(self, g: CudaArray, t: CudaArray, classes: int, ignore_index: int,
-                     weight: CudaArray | None = None) -> CudaArray:
+                     weight: CudaArray | None = None, total: CudaArray | None = None) -> CudaArray:
         N = t.shape[0]
         out = self.empty((N, classes), g.dtype)
         gc, tc = self.contiguous(g), self.contiguous(t)
         if N * classes:
             gs = 0 if gc.size == 1 else 1
             w, nw = self._class_weights(weight, g.dtype)
+            tot = self.contiguous(total) if total is not None else gc
             launch(K.nll_backward, N * classes, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index,
-                   w, nw, out.buf)
+                   w, nw, tot.buf, tot.offset, total is not None, out.buf)
         return out
 
     def sgd_step(self, x: CudaArray, d: CudaArray, buf: CudaArray | None, *, lr: float, momentum: float,

@@ -487,14 +487,32 @@ def nll_forward(x, xo, t, to, N, C, ignore, w, nw, per, valid, bad):
 
 
 @cuda.jit
-def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, out):
+def nll_reduce(per, po, valid, vo, N, mean, out, n):
+    """nll_loss's 'sum' / 'mean' in one block: n[0] = the rows' summed weights (valid), out[0] =
+    the summed row losses, over n[0] for mean (summed in float64; 0 / 0 gives nan, as in torch)."""
+    sm = cuda.shared.array(MAX_THREADS, float64)
+    a = float64(0)
+    b = float64(0)
+    for i in range(cuda.threadIdx.x, N, cuda.blockDim.x):
+        a += per[uint64(po + i)]
+        b += valid[uint64(vo + i)]
+    a = block_reduce(sm, a, False)
+    b = block_reduce(sm, b, False)
+    if cuda.threadIdx.x == 0:
+        n[0] = b
+        out[0] = (a / b if b != 0 else math.nan) if mean else a  # (b is 0 only where a is: nan, as 0 / 0)
+
+
+@cuda.jit
+def nll_backward(g, go, gs, t, to, N, C, ignore, w, nw, tot, tot_o, div, out):
     """out (N, C): -g[i] * w[t[i]] at (i, t[i]) and zeros elsewhere, one thread per element
-    (gs: 1, or 0 for one upstream value for every row)."""
+    (gs: 1, or 0 for one upstream value for every row), divided by tot[tot_o] where div ('mean')."""
     for o in range(cuda.grid(1), N * C, cuda.gridsize(1)):
         i = o // C
         c = o - i * C
         if c == t[uint64(to + i)] and c != ignore:
-            out[uint64(o)] = -g[uint64(go + i * gs)] * (w[c] if nw else 1)
+            v = -g[uint64(go + i * gs)] * (w[c] if nw else 1)
+            out[uint64(o)] = v / tot[uint64(tot_o)] if div else v
         else:
             out[uint64(o)] = 0
 

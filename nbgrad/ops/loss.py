@@ -134,8 +134,8 @@ class NllLossBackward0(Node):
         shape = self.input_shapes[0][0]
         be = self.backend
         t = self.target
-        gk = ew("div", g, self.n, dt=g.dtype, backend=be) if self.reduction == "mean" else g  # one value, or N
-        gx = be.nll_backward(be.reshape(gk, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index, self.weight)
+        gx = be.nll_backward(be.reshape(g, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index, self.weight,
+                             self.n if self.reduction == "mean" else None)  # g: one value, or N
         return be.reshape(gx, shape), None
 
 
@@ -171,13 +171,7 @@ def _nll_record(input: Tensor, target: Tensor, t: Any, w: Any, per: Any, valid: 
     """The loss from per-row losses and row weights (1 or the target's class weight, 0 if ignored)."""
     be = input._backend
     per = be.reshape(per, target.shape)
-    n = be.sum(valid, (0,), False)
-    if reduction == "none":
-        out = per
-    else:
-        out = be.sum(per, tuple(range(per.ndim)), False)
-        if reduction == "mean":
-            out = ew("div", out, n, dt=out.dtype, backend=be)
+    out, n = (per, None) if reduction == "none" else be.nll_reduce(per, valid, reduction == "mean")
     return record(NllLossBackward0, out, (input, None), be, target=t, reduction=reduction,
                   n=n, ignore_index=ignore_index, weight=w)
 
