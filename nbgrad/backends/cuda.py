@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
+from numba import cuda  # (this module loads with the CUDA backend: numba.cuda is wanted by then)
 
 from .._dtype import promote_np
 from . import cuda_kernels as K
@@ -53,8 +54,6 @@ class _Pool:
         return p
 
     def alloc(self, n: int, dtype: np.dtype) -> _Storage:
-        from numba import cuda
-
         key = (dtype.str, self.size_class(n))
         gp = self.capturing
         if gp is not None and gp.free.get(key):  # capturing: the graph's own free buffers first
@@ -279,8 +278,6 @@ class CudaBackend(SharedBackend):
     device_type = "cuda"
 
     def __init__(self, index: int = 0) -> None:
-        from numba import cuda
-
         self.name = f"cuda:{index}"
         self.cuda = cuda
         self.pool = _Pool()
@@ -529,6 +526,8 @@ class CudaBackend(SharedBackend):
                                   "version": 3}))
 
     def view(self, x: CudaArray, fn: Any) -> CudaArray:
+        if fn is np.transpose:  # (the common case, without NumPy: a linear layer's weight, a gradient)
+            return CudaArray(x.storage, x.shape[::-1], x.strides[::-1], x.offset, x.dtype, self)
         r = fn(self._phantom(x))
         if r.flags.owndata:
             raise RuntimeError("internal error: a CUDA view function made a copy")
@@ -946,9 +945,12 @@ class CudaBackend(SharedBackend):
         b2 = self.reshape(b, (-1, 1)) if vb else b
         M, Kd = a2.shape[-2:]
         N = b2.shape[-1]
-        batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
-        ab = self.view(a2, lambda t: np.broadcast_to(t, batch + (M, Kd)))
-        bb = self.view(b2, lambda t: np.broadcast_to(t, batch + (Kd, N)))
+        if a2.ndim == 2 and b2.ndim == 2:
+            batch, ab, bb = (), a2, b2
+        else:
+            batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
+            ab = self.view(a2, lambda t: np.broadcast_to(t, batch + (M, Kd)))
+            bb = self.view(b2, lambda t: np.broadcast_to(t, batch + (Kd, N)))
         nb = math.prod(batch)
         tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
         S = K.split_k(M, N, Kd, nb) if tiled else 1
