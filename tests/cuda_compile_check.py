@@ -10,27 +10,13 @@ runs it where they are installed."""
 
 import sys
 import time
-import types as pytypes
 
-import numba.cuda.dispatcher as _disp
 import numpy as np
-from fake_cuda_memory import fake_array
+from fake_cuda_memory import fake_array, start_without_gpu
 from numba import cuda
-from numba.cuda.cudadrv import driver as _drv
-from numba.cuda.cudadrv.devicearray import DeviceNDArray
 from numba.cuda.typing.typeof import Purpose, typeof
 
-import nbgrad.backends as B
-
-# no GPU: nbgrad's CUDA backend starts, its memory is fake, host copies do nothing
-B.cuda_status = lambda: None
-cuda.device_array = lambda n, dtype=np.float64, **k: fake_array(n if isinstance(n, int) else int(np.prod(n)), dtype)
-cuda.to_device = lambda a, **k: fake_array(np.asarray(a).size, np.asarray(a).dtype)
-_H100 = pytypes.SimpleNamespace(MULTIPROCESSOR_COUNT=132, compute_capability=(9, 0))
-cuda.get_current_device = lambda: _H100
-_disp.get_current_device = lambda: _H100  # device functions compile for this compute capability
-_drv.host_to_device = lambda *a, **k: None
-DeviceNDArray.__getitem__ = lambda self, item: self._do_getitem(item)  # slicing without a context
+start_without_gpu()  # no GPU: nbgrad's CUDA backend starts, its memory is fake, host copies do nothing
 
 from nbgrad.backends import cuda_kernels as K  # noqa: E402
 from nbgrad.backends import cuda_launch  # noqa: E402

@@ -159,3 +159,21 @@ def test_gpu_check_runs_on_the_simulator(tmp_path):
     mm = res["matmul_fp32"]  # the four float32 tile variants agree with NumPy
     diffs = [v for k, v in mm.items() if k.endswith("_max_abs_diff_vs_numpy")]
     assert len(diffs) == 4 and max(diffs) < 1e-3, mm
+
+
+def test_cuda_host_cost_runs_without_a_gpu(tmp_path):
+    """benches/cuda_host.py: nbgrad's CUDA ops on fake device memory with launches stubbed out
+    (not the simulator), against the CPU peers, with each op's launch count."""
+    import subprocess
+
+    pytest.importorskip("numba.cuda")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "NBGRAD_CUDA_LAUNCH")}
+    env["PYTHONPATH"] = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    out = tmp_path / "host.json"
+    r = subprocess.run([sys.executable, "-m", "benches.cuda_host", "--quick", "--repeats", "1", "--out", str(out)],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["x + y"]["launches"] == 1 and res["MLP step 32-64-10, batch 16"]["launches"] == 19
+    assert all(row["nbgrad cuda (host)"] > 0 and row["nbgrad cpu"] > 0 for row in res.values())

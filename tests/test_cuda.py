@@ -111,6 +111,24 @@ def test_tile_stores_hit_32_banks(a_m_fast, b_k_fast):
     assert all(banks(K.BM, op, 0, 0) == 4 for op in along_k)
 
 
+def test_views_made_from_strides_match_numpy():
+    """The views the CUDA backend makes without a NumPy stand-in (np.transpose, mT, BroadcastTo)
+    give NumPy's shapes and values, for a contiguous and a strided input; a shape that does not
+    broadcast gets NumPy's error."""
+    from nbgrad.backends import BroadcastTo, get_backend, mT
+
+    be = get_backend("cuda")
+    x = be.asarray(np.arange(24.0).reshape(2, 1, 3, 4))
+    for v in (x, be.view(x, lambda a: np.transpose(a, (3, 1, 2, 0)))):
+        host = be.to_numpy(v)
+        for fn in (np.transpose, mT, BroadcastTo((5,) + v.shape), BroadcastTo(v.shape[:1] + (2,) + v.shape[2:])):
+            got, want = be.view(v, fn), fn(host)
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(be.to_numpy(got), want)
+    with pytest.raises(ValueError, match="broadcast"):
+        be.view(x, BroadcastTo((3, 1, 3, 4)))
+
+
 def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
     w = ng.randn(3, 2, requires_grad=True)
     (w * w).sum().backward()

@@ -57,6 +57,25 @@ class Backend(Protocol):
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
 
 
+def mT(a: np.ndarray) -> np.ndarray:
+    """The last two axes swapped: a view function for Backend.view (the CUDA backend makes this
+    view, like np.transpose, from shape and strides alone)."""
+    return np.swapaxes(a, -1, -2)
+
+
+class BroadcastTo:
+    """np.broadcast_to(a, shape) as a view function for Backend.view, which the CUDA backend
+    recognises and makes from shape and strides alone."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple) -> None:
+        self.shape = tuple(shape)
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(a, self.shape)
+
+
 def with_ellipsis(index: Any) -> tuple:
     """The same index with an Ellipsis, so that NumPy returns a 0-d view, never a scalar copy."""
     items = index if isinstance(index, tuple) else (index,)

@@ -17,7 +17,7 @@ from numba import cuda  # (this module loads with the CUDA backend: numba.cuda i
 
 from .._dtype import promote_np
 from . import cuda_kernels as K
-from . import SharedBackend, with_ellipsis
+from . import BroadcastTo, SharedBackend, mT, with_ellipsis
 from .cuda_graph import GpuCapture, GraphPool, SimCapture, capture_refusal
 from .cuda_kernels import launch
 
@@ -54,7 +54,11 @@ class _Pool:
         return p
 
     def alloc(self, n: int, dtype: np.dtype) -> _Storage:
-        key = (dtype.str, self.size_class(n))
+        key = _KEYS.get((dtype, n))
+        if key is None:
+            if len(_KEYS) > 4096:
+                _KEYS.clear()
+            key = _KEYS[dtype, n] = (dtype.str, self.size_class(n))
         gp = self.capturing
         if gp is not None and gp.free.get(key):  # capturing: the graph's own free buffers first
             return _Storage(gp.free[key].pop(), key, self)
@@ -146,11 +150,21 @@ class _Iface:
 
 
 def _contig_strides(shape: tuple) -> tuple:
-    st, acc = [], 1
-    for s in reversed(shape):
-        st.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(st))
+    st = _STRIDES.get(shape)
+    if st is None:
+        acc, rev = 1, []
+        for s in reversed(shape):
+            rev.append(acc)
+            acc *= max(s, 1)
+        if len(_STRIDES) > 4096:
+            _STRIDES.clear()
+        st = _STRIDES[shape] = tuple(reversed(rev))
+    return st
+
+
+# memos of the two small computations every allocation makes (a training loop repeats its shapes)
+_STRIDES: dict[tuple, tuple] = {}
+_KEYS: dict[tuple, tuple] = {}  # (dtype, elements) -> the pool's (dtype string, size class) key
 
 
 def _advanced_layout(items: tuple, ndim: int) -> tuple[list, int, int]:
@@ -482,7 +496,7 @@ class CudaBackend(SharedBackend):
                 return "s", ((calc if o.dtype.kind != "b" else o.dtype).type(o.host),)
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
-            v = self.view(o, lambda a: np.broadcast_to(a, shape))
+            v = self.view(o, BroadcastTo(shape))
             return "g", (v.buf, v.offset, _kstrides(v.strides))
         a = np.asarray(o)
         if a.ndim == 0 or a.size == 1:
@@ -526,8 +540,17 @@ class CudaBackend(SharedBackend):
                                   "version": 3}))
 
     def view(self, x: CudaArray, fn: Any) -> CudaArray:
-        if fn is np.transpose:  # (the common case, without NumPy: a linear layer's weight, a gradient)
+        # the common views from shape and strides alone (a linear layer's weight, a gradient, a
+        # broadcast operand); any other through a NumPy stand-in of x
+        if fn is np.transpose:
             return CudaArray(x.storage, x.shape[::-1], x.strides[::-1], x.offset, x.dtype, self)
+        if fn is mT and x.ndim >= 2:
+            shape, st = x.shape, x.strides
+            return CudaArray(x.storage, shape[:-2] + shape[:-3:-1], st[:-2] + st[:-3:-1], x.offset, x.dtype, self)
+        if isinstance(fn, BroadcastTo):
+            st = _broadcast_strides(x.shape, x.strides, fn.shape)
+            if st is not None:
+                return CudaArray(x.storage, fn.shape, st, x.offset, x.dtype, self)
         r = fn(self._phantom(x))
         if r.flags.owndata:
             raise RuntimeError("internal error: a CUDA view function made a copy")
@@ -669,7 +692,7 @@ class CudaBackend(SharedBackend):
         if not pos.size:
             return
         val = self._same_device(value, x.dtype)
-        val = self.contiguous(self.view(self.astype(val, x.dtype), lambda a: np.broadcast_to(a, pos.shape)))
+        val = self.contiguous(self.view(self.astype(val, x.dtype), BroadcastTo(pos.shape)))
         launch(K.scatter_store, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], val.buf, val.offset, 1,
                self._bad_flag())
 
@@ -713,7 +736,7 @@ class CudaBackend(SharedBackend):
             self.setitem(dst, index, src)
             return dst
         pos = self._positions(dst, index)
-        s = self.contiguous(self.view(src, lambda a: np.broadcast_to(a, pos.shape)))
+        s = self.contiguous(self.view(src, BroadcastTo(pos.shape)))
         if pos.size:
             launch(K.scatter_add, pos.size, dst.buf, pos.buf[pos.offset: pos.offset + pos.size],
                    s.buf[s.offset: s.offset + s.size], self._bad_flag())
@@ -949,8 +972,8 @@ class CudaBackend(SharedBackend):
             batch, ab, bb = (), a2, b2
         else:
             batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
-            ab = self.view(a2, lambda t: np.broadcast_to(t, batch + (M, Kd)))
-            bb = self.view(b2, lambda t: np.broadcast_to(t, batch + (Kd, N)))
+            ab = self.view(a2, BroadcastTo(batch + (M, Kd)))
+            bb = self.view(b2, BroadcastTo(batch + (Kd, N)))
         nb = math.prod(batch)
         tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
         S = K.split_k(M, N, Kd, nb) if tiled else 1
@@ -1006,6 +1029,23 @@ def _vectorizable(kinds: str, args: list) -> bool:
         else:
             pos += 1
     return True
+
+
+def _broadcast_strides(shape: tuple, strides: tuple, to: tuple) -> tuple | None:
+    """x's strides broadcast to shape `to` (0 along new and stretched axes); None where x does not
+    broadcast to it (the caller then lets NumPy raise its error)."""
+    pad = len(to) - len(shape)
+    if pad < 0:
+        return None
+    out = [0] * pad
+    for s, st, t in zip(shape, strides, to[pad:]):
+        if s == t:
+            out.append(st)
+        elif s == 1:
+            out.append(0)
+        else:
+            return None
+    return tuple(out)
 
 
 def _storage_refs(x: CudaArray) -> int:

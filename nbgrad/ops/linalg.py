@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import mT
 from ..autograd.function import Node
 from ..tensor import Tensor
 from ._core import record
@@ -29,7 +30,7 @@ class MmBackward0(Node):
             g2 = be.reshape(g2, g2.shape + (1,))
         ga = gb = None  # only the gradients an input needs (a network's input needs none)
         if self.next_functions[0][0] is not None:
-            ga = be.matmul(g2, be.view(b2, lambda t: np.swapaxes(t, -1, -2)))
+            ga = be.matmul(g2, be.view(b2, mT))
             if a.ndim == 1:
                 ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
             ga = be.sum_to(ga, a.shape)  # sum over broadcast batch dims
@@ -40,7 +41,7 @@ class MmBackward0(Node):
                 # the weight's .grad comes out C-ordered (the optimizer's fast path)
                 gb = be.view(be.matmul(be.view(g2, np.transpose), a2), np.transpose)
             else:
-                gb = be.matmul(be.view(a2, lambda t: np.swapaxes(t, -1, -2)), g2)
+                gb = be.matmul(be.view(a2, mT), g2)
             if b.ndim == 1:
                 gb = gb.reshape(gb.shape[:-1])
             gb = be.sum_to(gb, b.shape)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._dtype import float32
+from ..backends import BroadcastTo
 from ..autograd.function import Node
 from ..tensor import Tensor
 from ._core import ew, record
@@ -38,7 +39,7 @@ def _expand_back(be: Any, g: Any, shape: tuple, axes: tuple, keepdim: bool) -> A
     """Broadcast a reduced gradient back over the reduced axes."""
     if not keepdim:
         g = be.reshape(g, tuple(1 if i in axes else s for i, s in enumerate(shape)))
-    return be.view(g, lambda a: np.broadcast_to(a, shape))
+    return be.view(g, BroadcastTo(shape))
 
 
 class SumBackward1(Node):

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..backends import BroadcastTo
 from ..autograd.function import Node
 from ..tensor import Tensor
 from ._core import record
@@ -155,7 +156,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
                 f"Tensor sizes: {list(x.shape)}"
             )
-    out = x._backend.view(x._data, lambda a: np.broadcast_to(a, shape))
+    out = x._backend.view(x._data, BroadcastTo(shape))
     return _as_view(record(ExpandBackward0, out, (x,), x._backend), x, lambda b: expand(b, *sizes))
 
 
