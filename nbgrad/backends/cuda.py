@@ -309,10 +309,11 @@ class CudaBackend(SharedBackend):
 
     # -------------------------------------------------------------- random numbers
     def manual_seed(self, seed: int) -> None:
-        """Seed the device generator (Philox) and rewind it, with a kernel: no host copy."""
+        """Seed the device generator (Philox) and rewind it: (seed, 0) copied into its state, in
+        place, so graphs that draw from it see the new seed."""
         if self._capture is not None:
             raise capture_refusal("seeding the CUDA generator")
-        launch(K.random_seed, 1, self._rng_state.buf, np.uint64(seed & 0xFFFF_FFFF_FFFF_FFFF))
+        self._copy_in(self._rng_state, np.array([seed & 0xFFFF_FFFF_FFFF_FFFF, 0], np.uint64))
 
     def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
         """Random values drawn on the device (see cuda_kernels.random_fill): dist "uniform" in
@@ -351,6 +352,12 @@ class CudaBackend(SharedBackend):
                 return self._constant(a)
             raise capture_refusal(f"copying a host array of shape {list(a.shape)} to the GPU")
         out = self.empty(a.shape, a.dtype)
+        self._copy_in(out, a)
+        return out
+
+    @staticmethod
+    def _copy_in(out: CudaArray, a: np.ndarray) -> None:
+        """Host values a (C-ordered) into the start of out's buffer."""
         if a.size:
             if _SIMULATOR:
                 out.buf[: a.size].copy_to_device(a.reshape(-1))
@@ -358,7 +365,6 @@ class CudaBackend(SharedBackend):
                 from numba.cuda.cudadrv import driver
 
                 driver.host_to_device(out.buf, a, a.nbytes)
-        return out
 
     def from_cuda_array_interface(self, obj: Any) -> CudaArray:
         """Wrap foreign device memory (PyTorch, CuPy) without a copy; `obj` is kept alive."""
@@ -918,7 +924,7 @@ class CudaBackend(SharedBackend):
         if N * classes:
             gs = 0 if gc.size == 1 else 1
             w, nw = self._class_weights(weight, g.dtype)
-            tot = self.contiguous(total) if total is not None else gc
+            tot = self.contiguous(total) if total is not None else gc  # (not read without a total)
             launch(K.nll_backward, N * classes, gc.buf, gc.offset, gs, tc.buf, tc.offset, N, classes, ignore_index,
                    w, nw, tot.buf, tot.offset, total is not None, out.buf)
         return out
@@ -1004,8 +1010,8 @@ class CudaBackend(SharedBackend):
             if S > 1:  # the chunks' sum (and the bias)
                 part, n = out, nb * M * N
                 out = self.empty(batch + (M, N), a.dtype)
-                bb_ = bias if fuse else part
-                launch(K.splitk_sum, n, part.buf, S, n, N, bb_.buf, bb_.offset, fuse, out.buf)
+                add = bias if fuse else part  # (not read without a bias)
+                launch(K.splitk_sum, n, part.buf, S, n, N, add.buf, add.offset, fuse, out.buf)
         if bias is not None and not fuse:
             out = self.elementwise("add", [out, bias], out.shape, out.dtype)
         if va and vb:

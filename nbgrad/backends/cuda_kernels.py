@@ -637,14 +637,6 @@ def random_advance(state):
         state[1] += uint64(1)
 
 
-@cuda.jit
-def random_seed(state, seed):
-    """Sets the generator's seed (uint64) and rewinds its offset."""
-    if cuda.grid(1) == 0:
-        state[0] = seed
-        state[1] = uint64(0)
-
-
 # ------------------------------------------------------------------ matmul
 # C[z] = A[z] @ B[z] with arbitrary element strides (so transposed views cost nothing);
 # z runs over the flattened batch, whose offsets come from the batch shape and strides.
@@ -791,7 +783,7 @@ def _tiled_source(a_m_fast: bool, b_k_fast: bool, vector: bool = False, aligned:
     likewise), so each k step reads its 8 A and 8 B values as four 128-bit shared loads (LD4)
     instead of sixteen 32-bit ones; aligned: the shared tiles are declared 16-byte aligned
     (the simulator refuses the alignment argument); bias: C = A @ B + bias, the bias (one value
-    per column, at offset bo) added as the results are stored (addmm)."""
+    per column, at offset co) added as the results are stored (addmm)."""
     def row(i: int, t: str = "tyu", T: str = "U") -> str:  # tile row of thread value i, as type T
         return f"{t} * {T}(4) + {T}({(i % 4) + 64 * (i // 4)})" if vector else f"{t} + {T}({16 * i})"
 
