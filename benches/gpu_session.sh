@@ -31,9 +31,10 @@ PY
   export NBGRAD_CUDA_MM_VECTOR=0 NBGRAD_CUDA_MM_TWO_BLOCKS=0
 fi
 timeout 215 python3 -m benches.gpu_check --out "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
-# the op suite, the launcher and CUDA graphs (the per-op-family graph cases only on the simulator: time)
+# the op suite, the launcher, CUDA graphs (the per-op-family graph cases only on the simulator: time)
+# and the Philox generator
 NBGRAD_TEST_REAL_CUDA=1 timeout 235 python3 -m pytest tests/test_cuda.py tests/test_cuda_launch.py \
-  tests/test_cuda_graph.py -k "not every_op_family" -q -n 8 -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
+  tests/test_cuda_graph.py tests/test_cuda_random.py -k "not every_op_family" -q -n 8 -p no:cacheprovider 2>&1 | tee "$OUT/tests.log" | tail -30
 # the other variants on the hardware: 32-bit-load tiles at 1 block per SM (the float32 tile options
 # are on by default), 4-value elementwise kernels (off by default)
 NBGRAD_TEST_REAL_CUDA=1 NBGRAD_CUDA_MM_VECTOR=0 NBGRAD_CUDA_EW_VECTOR=1 NBGRAD_CUDA_MM_TWO_BLOCKS=0 timeout 90 python3 -m pytest \
