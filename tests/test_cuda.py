@@ -165,11 +165,11 @@ def test_tiled_matmul_edges(shape_a, shape_b, split):
 
 
 @pytest.mark.parametrize("dt,vector", [(np.float32, True), (np.float32, False), (np.float64, False)])
-@pytest.mark.parametrize("rows,k,cols,split", [(130, 9, 131, 1), (5, 16, 7, 4), (6, 12, 9, 2)])
+@pytest.mark.parametrize("rows,k,cols,split", [(20, 9, 30, 1), (5, 16, 7, 4), (6, 12, 9, 2)])
 def test_linear_adds_its_bias_in_the_product(rows, k, cols, split, dt, vector, monkeypatch):
     """F.linear's bias is added by the tile kernel's stores (split 1) or the split-K sum (split
     > 1), with no launch of its own: values and gradients as torch's, for a bias that is a strided
-    view too."""
+    view or a slice at an offset too."""
     import torch
     import torch.nn.functional as TF
 
@@ -184,6 +184,8 @@ def test_linear_adds_its_bias_in_the_product(rows, k, cols, split, dt, vector, m
         x, w, b2 = rng.standard_normal((rows, k)), rng.standard_normal((cols, k)), rng.standard_normal(2 * cols)
         check(lambda x_, w_, b_: F.linear(x_, w_, b_[::2]), lambda x_, w_, b_: TF.linear(x_, w_, b_[::2]),
               [x, w, b2], dt)
+        check(lambda x_, w_, b_: F.linear(x_, w_, b_[3:cols + 3]),  # a contiguous bias at an offset
+              lambda x_, w_, b_: TF.linear(x_, w_, b_[3:cols + 3]), [x, w, b2], dt)
         xs, ws, bs = (ng.tensor(v, dtype=getattr(ng, np.dtype(dt).name)) for v in (x, w, b2[::2]))
         launched = []
         run = type(K.LAUNCHER).__call__
