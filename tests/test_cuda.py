@@ -88,25 +88,19 @@ def test_tile_stores_hit_32_banks(a_m_fast, b_k_fast):
 
     pos = K.tile_loads(a_m_fast, b_k_fast)
 
+    def cell(op: str, tid: int, r: int) -> tuple:  # (k, m) of A or (k, n) of B that load r stores
+        return tuple(eval(pos[op, ax][0], {"tid": tid, "int32": int}) + pos[op, ax][1] * r
+                     for ax in ("k", "m" if op == "A" else "n"))
+
     def banks(row_len: int, op: str, r: int, warp: int) -> int:
-        col = "m" if op == "A" else "n"
-        hit = set()
-        for tid in range(32 * warp, 32 * warp + 32):
-            k = eval(pos[op, "k"][0], {"tid": tid, "int32": int}) + pos[op, "k"][1] * r
-            c = eval(pos[op, col][0], {"tid": tid, "int32": int}) + pos[op, col][1] * r
-            assert 0 <= k < K.BK and 0 <= c < K.BM
-            hit.add((k * row_len + c) % 32)
-        return len(hit)
+        return len({(k * row_len + c) % 32 for k, c in (cell(op, t, r) for t in range(32 * warp, 32 * warp + 32))})
 
     for op in "AB":
         for r in range(4):
             for warp in range(8):
                 assert banks(K.BP, op, r, warp) == 32
-        col = "m" if op == "A" else "n"  # the 256 threads' 4 loads cover the tile once
-        cells = [(eval(pos[op, "k"][0], {"tid": t, "int32": int}) + pos[op, "k"][1] * r,
-                  eval(pos[op, col][0], {"tid": t, "int32": int}) + pos[op, col][1] * r)
-                 for t in range(256) for r in range(4)]
-        assert len(set(cells)) == len(cells) == K.BK * K.BM
+        cells = [cell(op, t, r) for t in range(256) for r in range(4)]  # the 4 loads of 256 threads
+        assert len(set(cells)) == len(cells) == K.BK * K.BM and all(0 <= k < K.BK and 0 <= c < K.BM for k, c in cells)
     along_k = [op for op, fast in (("A", not a_m_fast), ("B", b_k_fast)) if fast]
     assert all(banks(K.BM, op, 0, 0) == 4 for op in along_k)
 
