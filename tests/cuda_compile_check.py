@@ -117,8 +117,9 @@ def exercise() -> None:
                      nesterov=True, weight_decay=0.01), lambda ps: ng.optim.Adam(ps), lambda ps: ng.optim.AdamW(ps),
                      lambda ps: ng.optim.AdamW(ps, capturable=True)):
             q = ng.tensor(rng.random((4, 6)), dtype=dt, requires_grad=True)
-            opt = make([q])
-            (q * q).sum().backward()
+            q2 = ng.tensor(rng.random(5), dtype=dt, requires_grad=True)  # (SGD: both in one launch)
+            opt = make([q, q2])
+            ((q * q).sum() + q2.sum()).backward()
             opt.step()
             opt.step()
 
@@ -143,7 +144,7 @@ if __name__ == "__main__":
     x = fake_array(10, np.float32)  # the fast launcher's self-test probe, with its argument types
     compile_launch(None, cuda_launch._probe_kernel(), (1, 1, 1), (32, 1, 1),
                    (fake_array(12), x[2:9], 3, np.float32(1.5), 2.25, 7, True, (3, 5), np.float64(-0.5),
-                    np.int64(-9), np.bool_(False)))
+                    np.int64(-9), np.bool_(False), (x[2:9], x), (False, True)))
     # the vector variant's k steps really are 128-bit shared loads from 16-byte aligned tiles
     from numba.cuda import types as T
 

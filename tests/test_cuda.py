@@ -539,3 +539,43 @@ def test_elementwise_with_four_value_accesses(n):
         np.testing.assert_allclose((x.double() + 1).cpu().numpy(), a.astype(np.float64) + 1)  # float64: scalar path
     finally:
         K.LAUNCH.update(old)
+
+
+@pytest.mark.parametrize("hyper", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                   dict(lr=0.05, momentum=0.8, dampening=0.3, maximize=True)])
+def test_sgd_updates_many_parameters_per_launch(hyper, monkeypatch):
+    """SGD on CUDA updates a group's contiguous parameters of one dtype in one kernel per
+    K.FOREACH of them (shrunk to 3 here): 7 float64 parameters of different sizes, a float32
+    one and a strided one (updated alone), three steps, as torch's SGD."""
+    import torch
+
+    from nbgrad.backends import cuda_kernels as K
+
+    monkeypatch.setattr(K, "FOREACH", 3)
+    rng = np.random.default_rng(5)
+    shapes = [(3, 4), (5,), (1,), (2, 3, 2), (7,), (4, 4), (2,)]
+    vals = [rng.standard_normal(s) for s in shapes] + [rng.standard_normal((3, 2)), rng.standard_normal((4, 3))]
+    grads = [[rng.standard_normal(v.shape) for v in vals] for _ in range(3)]
+    ps = [ng.tensor(v, requires_grad=True) for v in vals[:7]] + [ng.tensor(vals[7], dtype=ng.float32,
+                                                                           requires_grad=True)]
+    ps.append(ng.tensor(vals[8].T.copy(), requires_grad=True).T.detach().requires_grad_())  # strided leaf
+    assert not ps[-1].is_contiguous()
+    tp = [torch.tensor(v, requires_grad=True) for v in vals[:7]] + [
+        torch.tensor(vals[7], dtype=torch.float32, requires_grad=True), torch.tensor(vals[8], requires_grad=True)]
+    opt, topt = ng.optim.SGD(ps, **hyper), torch.optim.SGD(tp, **hyper)
+    launched = []
+    run = type(K.LAUNCHER).__call__
+    for gs in grads:
+        for p, t, gr in zip(ps, tp, gs):
+            p.grad = ng.tensor(gr, dtype=p.dtype)
+            t.grad = torch.tensor(gr, dtype=t.dtype)
+        monkeypatch.setattr(type(K.LAUNCHER), "__call__", lambda self, kern, *a: (launched.append(kern), run(self, kern, *a)))
+        opt.step()
+        monkeypatch.undo()
+        monkeypatch.setattr(K, "FOREACH", 3)
+        topt.step()
+        for p, t in zip(ps, tp):
+            np.testing.assert_allclose(p.detach().cpu().numpy(), t.detach().numpy(), rtol=1e-6 if p.dtype == ng.float32
+                                       else 1e-12, atol=1e-7)
+    sgd = sum(getattr(k, "py_func", k) is K.sgd_step.py_func for k in launched)
+    assert sgd == 3 * (3 + 1)  # a step: 7 float64 -> 3 launches, the float32 one 1 (the strided one: elementwise)

@@ -34,6 +34,8 @@ SCRIPT = textwrap.dedent('''
         (buf, 0, 4096, view(buf, 16, 80), 3, np.float32(1.5)),
         (dev(512, np.int64), np.int64(3), np.float64(2.0), 2.5, True, np.bool_(False), (3, 4), (0,), (1, 2, 3)),
         (view(dev(600, np.float64, 0x7F0000900000), 8, 9), dev(512, np.bool_), np.int32(7), np.float32(-0.0), -12),
+        # the foreach optimizer kernels: tuples of buffers, of offsets and sizes, of first-step flags
+        ((buf, dev(700, np.float32, 0x7F0000A00000)), (0, 5), (12, 700), (True, False), np.float32(0.1), False),
     ]
     for args in cases:
         types = tuple(typeof(a, Purpose.argument) for a in args)
@@ -57,7 +59,7 @@ def test_flattening_matches_numbas_prepare_args():
     here = os.path.dirname(os.path.abspath(__file__))
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(here), here, env.get("PYTHONPATH", "")])
     r = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and r.stdout.strip() == "ok 3", r.stdout + r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "ok 4", r.stdout + r.stderr
 
 
 def test_the_simulator_launches_through_numba():

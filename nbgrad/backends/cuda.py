@@ -929,17 +929,28 @@ class CudaBackend(SharedBackend):
                    w, nw, tot.buf, tot.offset, total is not None, out.buf)
         return out
 
-    def sgd_step(self, x: CudaArray, d: CudaArray, buf: CudaArray | None, *, lr: float, momentum: float,
-                 dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+    def sgd_step(self, x: CudaArray, d: CudaArray, buf: CudaArray | None, *, first: bool, **hyper: Any) -> None:
+        self.sgd_foreach([x], [d], [buf], [first], **hyper)
+
+    def sgd_foreach(self, xs: list, ds: list, bufs: list, firsts: list, *, lr: float, momentum: float,
+                    dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
+        """sgd_step on contiguous parameters of one dtype (bufs: their momentum buffers, or None),
+        K.FOREACH to a launch."""
         from .cpu_optim import sgd_scalars
 
-        b = x if buf is None else buf
-        if not (x.is_c_contiguous and b.is_c_contiguous):
-            raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays")
-        dc = self.contiguous(self.astype(d, x.dtype))
-        if x.size:
-            launch(K.sgd_step, x.size, x.buf, x.offset, dc.buf, dc.offset, b.buf, b.offset, x.size,
-                   *sgd_scalars(x.dtype, lr, momentum, dampening, weight_decay), maximize, nesterov, first)
+        bs = [x if b is None else b for x, b in zip(xs, bufs)]
+        if not all(a.is_c_contiguous for a in xs + bs) or len({x.dtype for x in xs}) > 1:
+            raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays of one dtype")
+        dcs = [self.contiguous(self.astype(d, x.dtype)) for x, d in zip(xs, ds)]
+        consts = sgd_scalars(xs[0].dtype, lr, momentum, dampening, weight_decay)
+        t = K.LAUNCH["threads"]
+        for s in range(0, len(xs), K.FOREACH):
+            X, D, B = xs[s: s + K.FOREACH], dcs[s: s + K.FOREACH], bs[s: s + K.FOREACH]
+            blocks = min(max(-(-x.size // t) for x in X), K.LAUNCH["max_blocks"])
+            if blocks:
+                arrays = [part for A in (X, D, B) for part in (tuple(a.buf for a in A), tuple(a.offset for a in A))]
+                K.launch_grid(K.sgd_step, (blocks, len(X), 1), (t, 1, 1), *arrays, tuple(x.size for x in X),
+                              tuple(bool(f) for f in firsts[s: s + K.FOREACH]), *consts, maximize, nesterov)
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int | CudaArray, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:

@@ -521,10 +521,19 @@ _adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-el
 _sgd_element = cuda.jit(device=True)(cpu_optim.sgd_element)
 
 
+FOREACH = 16  # parameters an optimizer kernel updates in one launch (its arguments stay small)
+
+
 @cuda.jit
-def sgd_step(x, xo, d, do, b, bo, n, wd, momentum, one_damp, lr, maximize, nesterov, first):
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        ix, id_, ib = uint64(xo + i), uint64(do + i), uint64(bo + i)  # (unsigned: no wraparound code)
+def sgd_step(xs, xo, ds, do, bs, bo, ns, firsts, wd, momentum, one_damp, lr, maximize, nesterov):
+    """SGD on up to FOREACH parameters of one dtype in one launch (PyTorch's foreach): blockIdx.y
+    picks the parameter from the tuples of buffers, offsets, sizes and first-step flags; the x
+    blocks stride over its elements."""
+    p = cuda.blockIdx.y
+    x, d, b, first = xs[p], ds[p], bs[p], firsts[p]
+    ox, od, ob = xo[p], do[p], bo[p]
+    for i in range(cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x, ns[p], cuda.gridDim.x * cuda.blockDim.x):
+        ix, id_, ib = uint64(ox + i), uint64(od + i), uint64(ob + i)  # (unsigned: no wraparound code)
         xi, bi = _sgd_element(x[ix], d[id_], b[ib] if momentum != 0 else x[ix], wd, momentum, one_damp, lr,
                               maximize, nesterov, first)
         x[ix] = xi

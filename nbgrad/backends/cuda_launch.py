@@ -189,13 +189,14 @@ class Launcher:
             self._core = D
             probe = _probe_kernel()
             x = cuda.to_device(np.arange(10, dtype=np.float32))
-            outs = [cuda.to_device(np.zeros(12)) for _ in range(2)]
+            outs = [cuda.to_device(np.zeros(14)) for _ in range(2)]
             before = self.fast
             for out in outs:  # the first through numba (it compiles and leaves a plan), the second fast
                 self(probe, (1, 1, 1), (32, 1, 1), (out, x[2:9], 3, np.float32(1.5), 2.25, 7, True, (3, 5),
-                                                    np.float64(-0.5), np.int64(-9), np.bool_(False)))
+                                                    np.float64(-0.5), np.int64(-9), np.bool_(False), (x[2:9], x),
+                                                    (False, True)))
             got = [o.copy_to_host() for o in outs]
-            want = [5.0, 1.5, 2.25, 7.0, 1.0, 3.0, 5.0, 7.0, -0.5, -9.0, 0.0, 0.0]
+            want = [5.0, 1.5, 2.25, 7.0, 1.0, 3.0, 5.0, 7.0, -0.5, -9.0, 0.0, 4.0, 1.0, 0.0]
             if self.fast != before + 1:
                 raise RuntimeError("the probe did not take the fast path")
             if not (np.array_equal(got[0], want) and np.array_equal(got[1], want)):
@@ -215,8 +216,10 @@ def _probe_kernel() -> Any:
         from numba import cuda
 
         @cuda.jit
-        def probe(out, x, xo, f32, f64, i, flag, shape, g64, i64, b):
+        def probe(out, x, xo, f32, f64, i, flag, shape, g64, i64, b, xs, flags):
             if cuda.grid(1) == 0:
+                out[11] = xs[1][4]  # tuples of arrays and of flags: the foreach optimizer kernels
+                out[12] = 1.0 if flags[1] else 0.0
                 out[0] = x[xo]
                 out[1] = f32
                 out[2] = f64

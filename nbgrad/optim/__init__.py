@@ -44,9 +44,13 @@ class Optimizer:
     def step(self) -> None:
         with no_grad():
             for g in self.param_groups:
-                for p in g["params"]:
-                    if p._grad is not None:
-                        self._update(p, p._grad._data, g, self.state.setdefault(id(p), {}))
+                self._update_group([(p, p._grad._data, self.state.setdefault(id(p), {}))
+                                    for p in g["params"] if p._grad is not None], g)
+
+    def _update_group(self, items: list, g: dict) -> None:
+        """Update a group's parameters that have gradients: (parameter, gradient, state) each."""
+        for p, d, st in items:
+            self._update(p, d, g, st)
 
     def _update(self, p: Any, grad: np.ndarray, g: dict, st: dict) -> None:
         raise NotImplementedError
@@ -62,6 +66,38 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
+    @staticmethod
+    def _hyper(g: dict) -> dict:
+        return {k: g[k] for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")}
+
+    def _buffer(self, p: Any, g: dict, st: dict) -> tuple:
+        """(momentum buffer or None, whether this is its first step) for the fused kernels: a new
+        buffer is zeros, which the kernel sets to the direction."""
+        if not g["momentum"]:
+            return None, False
+        buf = st.get("momentum_buffer")
+        if buf is None:
+            buf = st["momentum_buffer"] = p._backend.full(p._data.shape, 0, p._data.dtype)
+            return buf, True
+        return buf, False
+
+    def _update_group(self, items: list, g: dict) -> None:
+        """CUDA parameters (contiguous) in one kernel per dtype, FOREACH to a launch, as
+        PyTorch's foreach SGD; the others one by one."""
+        fused: dict = {}
+        for p, d, st in items:
+            if p._backend.device_type == "cuda" and p._backend.is_contiguous(p._data):
+                if g["momentum"]:
+                    self._check_warm(p, st)
+                fused.setdefault((p._backend, p._data.dtype), []).append((p, d, *self._buffer(p, g, st)))
+            else:
+                self._update(p, d, g, st)
+        for (be, _), group in fused.items():
+            be.sgd_foreach([p._data for p, *_ in group], [d for _, d, _, _ in group], [b for *_, b, _ in group],
+                           [f for *_, f in group], **self._hyper(g))
+            for p, *_ in group:
+                p._version.value += 1
+
     def _update(self, p: Any, d: np.ndarray, g: dict, st: dict) -> None:
         be = p._backend
         dt = p._data.dtype
@@ -72,13 +108,8 @@ class SGD(Optimizer):
             be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)  # in place
         elif be.is_contiguous(p._data):
             # one fused kernel: direction, momentum buffer and update in one pass (PyTorch's order)
-            buf = st.get("momentum_buffer")
-            first = buf is None
-            if g["momentum"] and first:
-                buf = st["momentum_buffer"] = be.full(shape, 0, dt)  # (the kernel sets it: buf = d)
-            be.sgd_step(p._data, d, buf if g["momentum"] else None, lr=g["lr"], momentum=g["momentum"],
-                        dampening=g["dampening"], weight_decay=g["weight_decay"], nesterov=g["nesterov"],
-                        maximize=g["maximize"], first=first)
+            buf, first = self._buffer(p, g, st)
+            be.sgd_step(p._data, d, buf, first=first, **self._hyper(g))
         else:  # a strided parameter: the same math as separate kernels
             d = self._direction(p, d, g, st)
             be.elementwise("sub_mul", [p._data, d, np.asarray(g["lr"], dt)], shape, dt, out=p._data)
