@@ -163,12 +163,8 @@ def _drawn(shape: tuple, dt: D.dtype, device: Any, requires_grad: bool, dist: st
     """A random tensor: drawn on the GPU for a CUDA device (Philox, no host copy), else by host()
     from the NumPy stream."""
     be = _device(device)
-    if be.device_type != "cuda":
-        return _finish(host().astype(dt.np), device, requires_grad)
-    t = Tensor._wrap(be.random(shape, dt.np, dist, low, high), be)
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    drawn = be.random(shape, dt.np, dist, low, high) if be.device_type == "cuda" else host().astype(dt.np)
+    return _finish(drawn, device, requires_grad)  # (asarray passes a device array through)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
