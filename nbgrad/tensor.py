@@ -10,7 +10,6 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtype as D
-from .autograd import backward_pass
 from .autograd.engine import Accumulation
 from .autograd.function import Version, accumulate_grad_node
 from .autograd.grad_mode import is_grad_enabled
@@ -75,6 +74,7 @@ class Tensor:
     _view_fn: Any = None
     _retains_grad = False
     _hooks: tuple | list = ()
+    _post_accumulate_hooks: tuple | list = ()
     _accumulate_ref: Any = None
     _name: str | None = None
 
@@ -339,11 +339,9 @@ class Tensor:
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Run the backward pass from this tensor: drains autograd.BackwardPass step by step."""
-        if create_graph:
-            raise NotImplementedError("nbgrad does not support create_graph (higher-order gradients)")
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported; use nbgrad.autograd.grad")
-        backward_pass(self, gradient, retain_graph).run()
+        from .autograd.graph import BackwardCall, dispatch_backward
+
+        dispatch_backward(BackwardCall("tensor", [self], [gradient], retain_graph, create_graph, inputs))
 
     def retain_grad(self) -> None:
         if self.is_leaf:
@@ -378,6 +376,17 @@ class Tensor:
             self._hooks = []
         self._hooks.append(wrapped)
         return _RemovableHandle(self._hooks, wrapped)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """hook(self) runs right after a backward pass has added into self.grad (a leaf)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not isinstance(self._post_accumulate_hooks, list):
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     def _accumulate(self, g: Any, record_values: bool, owned: bool = False) -> Any:
         """Add g into .grad (the AccumulateGrad step) and describe it. owned: g is a fresh

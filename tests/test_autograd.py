@@ -869,3 +869,42 @@ def test_copied_and_pickled_tensors_work_with_the_others():
     assert m2.weight.abs().sum().item() > 0  # an independent copy
     t = pickle.loads(pickle.dumps(ng.tensor([1.0, 2.0], requires_grad=True)))
     assert t.requires_grad and (t + ng.ones(2)).tolist() == [2.0, 3.0]
+
+
+def test_post_accumulate_grad_hook_runs_after_each_accumulation():
+    w = ng.ones(3, requires_grad=True)
+    seen = []
+    h = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (w * 2).sum().backward()
+    (w * 3).sum().backward()
+    h.remove()
+    (w * 3).sum().backward()
+    assert seen == [[2.0] * 3, [5.0] * 3]
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ng.ones(2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_backward_interceptor_sees_tensor_and_scalar_calls():
+    from nbgrad.scalar import Value
+
+    w = ng.ones(2, requires_grad=True)
+    calls = []
+
+    def intercept(call):
+        calls.append(call.kind)
+        if call.kind == "tensor":
+            bp = call.make_pass()
+            bp.step()
+            bp.run()
+        else:
+            call.run()
+
+    with ng.autograd.graph.register_backward_interceptor(intercept):
+        (w * 3).sum().backward()
+        v = Value(2.0)
+        (v * v).backward()
+    (w * 1).sum().backward()  # removed: runs directly
+    assert calls == ["tensor", "scalar"]
+    assert w.grad.tolist() == [4.0, 4.0] and v.grad == 4.0

@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import graph
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import Accumulation, BackwardPass, Step
 from .function import AccumulateGrad, Node
@@ -24,9 +25,16 @@ def _as_list(x: Any) -> list:
 
 def backward_pass(
     outputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-    inputs: Any = None, record_values: bool = False,
+    inputs: Any = None, record_values: bool = False, create_graph: bool = False, accumulate: bool = False,
 ) -> BackwardPass:
-    """Set up (without running) the backward pass that backward()/grad() would run."""
+    """Set up (without running) the backward pass that backward()/grad() would run.
+    accumulate: with inputs, add into their .grad (backward(inputs=...)) instead of capturing."""
+    if create_graph:
+        raise NotImplementedError("nbgrad does not support create_graph (higher-order gradients)")
+    if accumulate and inputs is not None:
+        raise NotImplementedError("backward(inputs=...) is not supported; use nbgrad.autograd.grad")
+    if accumulate:
+        inputs = None
     outs = _as_list(outputs)
     gos = [None] * len(outs) if grad_outputs is None else _as_list(grad_outputs)
     if len(gos) != len(outs):

@@ -207,6 +207,8 @@ class BackwardPass:
                 self._finish(node, step)
                 return step
             acc = node.variable._accumulate(grad, self.record_values, owned)
+            for h in node.variable._post_accumulate_hooks:
+                h(node.variable)
             if step is not None:
                 step.accumulations.append(acc)
                 self.steps_done.append(step)

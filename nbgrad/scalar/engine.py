@@ -171,7 +171,12 @@ class Value:
         return _push(_new(Value), SIGMOID, self._i, 0, _sigmoid(self._d))
 
     def backward(self):
-        self._t.backward(self._i)
+        from ..autograd.graph import _INTERCEPTORS, BackwardCall, dispatch_backward
+
+        if _INTERCEPTORS:
+            dispatch_backward(BackwardCall("scalar", [self], [None]))
+        else:
+            self._t.backward(self._i)
 
     def __neg__(self):  # -self
         return self * -1

@@ -1,0 +1,86 @@
+"""Public hooks into the backward machinery (PyTorch's torch.autograd.graph, plus the
+interceptor a debugger uses to take over backward() calls without patching anything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+_INTERCEPTORS: list[Callable[[BackwardCall], None]] = []
+
+
+@dataclass
+class BackwardCall:
+    """One call of Tensor.backward(), autograd.backward() or a scalar Value's backward().
+
+    kind: "tensor" or "scalar". An interceptor either runs it (`run()`), steps it itself
+    (`make_pass()` returns the pass that run() would drain), or both (step some, then run the
+    rest with `pass_.run()`). A call that no interceptor ran is run as usual."""
+
+    kind: str
+    roots: list
+    grad_tensors: list
+    retain_graph: bool | None = None
+    create_graph: bool = False
+    inputs: Any = None
+    handled: bool = False
+
+    def make_pass(self, record_values: bool = False) -> Any:
+        """The backward pass this call runs, set up and not yet stepped."""
+        self.handled = True
+        if self.kind == "scalar":
+            from ..scalar.steps import ScalarBackwardPass
+
+            return ScalarBackwardPass(self.roots[0])
+        from . import backward_pass
+
+        return backward_pass(self.roots, self.grad_tensors, self.retain_graph, self.inputs,
+                             record_values=record_values, create_graph=self.create_graph, accumulate=True)
+
+    def run(self) -> None:
+        """Run the call as it would have run without interceptors."""
+        self.handled = True
+        if self.kind == "scalar":
+            root = self.roots[0]
+            root._t.backward(root._i)
+            return
+        self.make_pass().run()
+
+
+class RemovableHandle:
+    """What a register_* function returns: handle.remove() unregisters the hook."""
+
+    def __init__(self, hooks: list, fn: Any) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        for i, h in enumerate(self._hooks):
+            if h is self._fn:
+                del self._hooks[i]
+                return
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def register_backward_interceptor(fn: Callable[[BackwardCall], None]) -> RemovableHandle:
+    """Call fn(call) instead of running each backward call; the last registered is asked
+    first. fn owns the call: it runs it (call.run()), or steps call.make_pass() itself."""
+    _INTERCEPTORS.append(fn)
+    return RemovableHandle(_INTERCEPTORS, fn)
+
+
+def dispatch_backward(call: BackwardCall) -> None:
+    """Run a backward call through the interceptors, if any, else directly."""
+    if _INTERCEPTORS:
+        fn = _INTERCEPTORS.pop()  # the interceptor does not see its own backward calls
+        try:
+            fn(call)
+        finally:
+            _INTERCEPTORS.append(fn)
+        if call.handled:
+            return
+    call.run()
