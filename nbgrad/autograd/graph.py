@@ -84,3 +84,11 @@ def dispatch_backward(call: BackwardCall) -> None:
         if call.handled:
             return
     call.run()
+
+
+def next_sequence_nr() -> int:
+    """The sequence_nr the next recorded node will get (nodes made between two calls of this
+    were made in between: what a debugger uses to group nodes by the module call that made them)."""
+    from .function import _seq
+
+    return _seq[0] + 1
