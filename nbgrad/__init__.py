@@ -15,7 +15,7 @@ from .creation import (
     ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, unary, where
-from .ops.linalg import matmul
+from .ops.linalg import matmul, outer
 from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
 from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
 from .tensor import Size, Tensor
@@ -37,8 +37,8 @@ def _u(op: str) -> Any:
     return f
 
 
-exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu = (  # noqa: A001
-    _u(o) for o in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")
+exp, log, log1p, sqrt, abs, sin, cos, tanh, sigmoid, relu = (  # noqa: A001
+    _u(o) for o in ("exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu")
 )
 clip = clamp
 

@@ -92,12 +92,12 @@ def result_type(*operands: object) -> dtype:
     Tensor = _Tensor
     if len(operands) == 2:  # the common cases, decided without the tier table
         a, b = operands
-        if type(a) is Tensor and a.ndim:
+        if type(a) is Tensor:
             da = a.dtype
-            if type(b) is Tensor and b.ndim:
+            if (type(b) is float or type(b) is int) and da.category == 2:
+                return da  # a floating tensor (of any dim) with a Python number keeps its dtype
+            if a.ndim and type(b) is Tensor and b.ndim:
                 return promote(da, b.dtype)
-            if type(b) is float and da.category == 2:
-                return da
     tiers: list[dtype | None] = [None, None, None]
     for op in operands:
         if isinstance(op, Tensor):

@@ -61,6 +61,8 @@ def _install() -> None:
     T.t = lambda self: S.transpose(self, 0, 1) if self.ndim == 2 else self
     T.is_contiguous = lambda self: self._backend.is_contiguous(self._data)
     T.contiguous = S.contiguous
+    T.sum_to_size = S.sum_to_size
+    T.outer = L.outer
 
 
 _install()

@@ -10,20 +10,20 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _dtype as D
-from .autograd.engine import Accumulation
+from .autograd import backward_pass
+from .autograd.graph import _INTERCEPTORS, BackwardCall, dispatch_backward
+from .autograd.graph import RemovableHandle as _RemovableHandle
 from .autograd.function import Version, accumulate_grad_node
 from .autograd.grad_mode import is_grad_enabled
+from .autograd.grad_mode import no_grad as _no_grad
 
 
-class _RemovableHandle:
-    """What register_hook returns: handle.remove() unregisters the hook."""
-
-    def __init__(self, hooks: list, fn: Callable) -> None:
-        self._hooks, self._fn = hooks, fn
-
-    def remove(self) -> None:
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
+    "which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you "
+    "have to use this function, make sure to reset the .grad fields of your parameters to None after use to break "
+    "the cycle and avoid the leak."
+)
 
 
 class Size(tuple):
@@ -76,6 +76,7 @@ class Tensor:
     _hooks: tuple | list = ()
     _post_accumulate_hooks: tuple | list = ()
     _accumulate_ref: Any = None
+    _output_nr = 0  # which output of grad_fn this tensor is
     _name: str | None = None
 
     def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
@@ -184,6 +185,8 @@ class Tensor:
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not self.is_leaf and self._requires_grad:
+            return self  # a non-leaf that requires grad already (PyTorch: a no-op)
         self.requires_grad = requires_grad
         return self
 
@@ -222,7 +225,7 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
-        if self.ndim < 2:
+        if self._data.ndim < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
         return self.transpose(-2, -1)
 
@@ -326,6 +329,13 @@ class Tensor:
         return t
 
     def detach_(self) -> Tensor:
+        if self._base is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+            )
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -338,44 +348,45 @@ class Tensor:
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
-        """Run the backward pass from this tensor: drains autograd.BackwardPass step by step."""
-        from .autograd.graph import BackwardCall, dispatch_backward
-
-        dispatch_backward(BackwardCall("tensor", [self], [gradient], retain_graph, create_graph, inputs))
+        """Run the backward pass from this tensor (through autograd.graph's interceptors, if any)."""
+        if create_graph and inputs is None:
+            warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=2)
+        if _INTERCEPTORS or inputs is not None or create_graph:
+            dispatch_backward(BackwardCall("tensor", [self], [gradient], retain_graph, create_graph, inputs))
+        else:  # the common case, without the call record
+            backward_pass(self, gradient, retain_graph).run()
 
     def retain_grad(self) -> None:
         if self.is_leaf:
             return
         if not self._retains_grad:
             self._retains_grad = True
-            self.grad_fn.retain(weakref.ref(self))
+            self.grad_fn.retain(self._output_nr, weakref.ref(self))
 
     @property
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def _set_retained_grad(self, g: Any) -> None:
+    def _set_retained_grad(self, g: Tensor, create_graph: bool = False) -> None:
+        """A non-leaf's .grad (retain_grad, or backward(inputs=[it])): the gradient, summed over calls."""
+        be = self._backend
         if self._grad is None:
-            self._grad = Tensor._wrap(self._backend.copy(g), self._backend)
+            self._grad = g if create_graph and g.requires_grad else Tensor._wrap(be.copy(g._data), be)
+        elif create_graph:
+            self._grad = self._grad + g
         else:
-            self._grad._data = self._backend.elementwise("add", [self._grad._data, g], self.shape, g.dtype)
+            self._grad._data = be.elementwise("add", [self._grad._data, g._data], self.shape, self._grad._data.dtype)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """hook(grad) -> new grad or None, each time a gradient for this tensor is computed."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        be = self._backend
-
-        def wrapped(g: Any) -> Any:
-            r = hook(Tensor._wrap(g, be))
-            return None if r is None else r._data
-
         if self.grad_fn is not None:
-            self.grad_fn.register_hook(wrapped)
-            return _RemovableHandle(self.grad_fn._pre_hooks, wrapped)
+            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
         if not isinstance(self._hooks, list):
             self._hooks = []
-        self._hooks.append(wrapped)
-        return _RemovableHandle(self._hooks, wrapped)
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
         """hook(self) runs right after a backward pass has added into self.grad (a leaf)."""
@@ -387,30 +398,6 @@ class Tensor:
             self._post_accumulate_hooks = []
         self._post_accumulate_hooks.append(hook)
         return _RemovableHandle(self._post_accumulate_hooks, hook)
-
-    def _accumulate(self, g: Any, record_values: bool, owned: bool = False) -> Any:
-        """Add g into .grad (the AccumulateGrad step) and describe it. owned: g is a fresh
-        array nothing else refers to, so the first .grad may be g itself rather than a copy."""
-        owned = owned and not self._hooks  # a hook may keep the array it was given
-        for h in self._hooks:
-            r = h(g)
-            if r is not None:
-                g = r
-        before = None if self._grad is None else self._grad._data
-        if record_values and before is not None:
-            before = before.copy()
-        if self._grad is None:
-            be = self._backend
-            d = self._data
-            keep = (owned and not record_values and g.dtype == d.dtype and g.shape == d.shape
-                    and be.is_contiguous(g))  # the parameter's layout (PyTorch's layout contract)
-            self._grad = Tensor._wrap(g if keep else be.copy(be.astype(g, self.dtype.np)), be)
-        else:
-            self._grad._data = self._backend.elementwise(
-                "add", [self._grad._data, g], self.shape, self._grad._data.dtype
-            )
-        after = self._grad._data.copy() if record_values else self._grad._data
-        return Accumulation(self, before, after, g)
 
     # ---------------------------------------------------------------- in-place
     def _check_inplace(self) -> None:
@@ -438,43 +425,82 @@ class Tensor:
 
             copy_slices(self, result)
             return self
-        self._backend.setitem(self._data, Ellipsis, result._data)
+        if result._data is not self._data:
+            self._backend.setitem(self._data, Ellipsis, result._data)
         self._version.value += 1
         if result.grad_fn is not None:
-            self.grad_fn = result.grad_fn
-            self._requires_grad = True
-            # the node's saved copy of this tensor (if any) is now the old value
+            self._take_history(result)
         return self
+
+    def _take_history(self, result: Tensor) -> None:
+        """After an in-place op: self is now result's output (a retained .grad follows it)."""
+        old = self.grad_fn
+        self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        if self._retains_grad and old is not None:
+            old._retained = [e for e in old._retained if e[1]() is not self]
+            self.grad_fn.retain(self._output_nr, weakref.ref(self))
+
+    def _inplace_op(self, fn: Callable[..., Tensor], other: Any, **kw: Any) -> Tensor:
+        """self = fn(self, other) in place. Without grad to record, the kernel writes into self's
+        memory directly; else the op runs on a copy of self's old value, which its node saves."""
+        self._check_inplace()
+        if not is_grad_enabled() or not (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+            with _no_grad():
+                r = fn(self, other, **kw)
+            if r.shape != self.shape:
+                self._inplace(r)  # raises the broadcast error
+            if r._data is not self._data:
+                if not np.can_cast(r.dtype.np, self.dtype.np, casting="same_kind"):
+                    self._inplace(r)  # raises the cast error
+                self._backend.setitem(self._data, Ellipsis, r._data)
+            self._version.value += 1
+            return self
+        return self._inplace(fn(self._shallow(), other, **kw))
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         from .ops.elementwise import add
 
-        self._check_inplace()
-        return self._inplace(add(self._shallow(), other, alpha=alpha))
+        return self._inplace_op(add, other, alpha=alpha)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         from .ops.elementwise import sub
 
-        self._check_inplace()
-        return self._inplace(sub(self._shallow(), other, alpha=alpha))
+        return self._inplace_op(sub, other, alpha=alpha)
 
     def mul_(self, other: Any) -> Tensor:
         from .ops.elementwise import mul
 
-        self._check_inplace()
-        return self._inplace(mul(self._shallow(), other))
+        return self._inplace_op(mul, other)
 
     def div_(self, other: Any) -> Tensor:
         from .ops.elementwise import div
 
-        self._check_inplace()
-        return self._inplace(div(self._shallow(), other))
+        return self._inplace_op(div, other)
+
+    def pow_(self, other: Any) -> Tensor:
+        from .ops.elementwise import pow
+
+        return self._inplace_op(pow, other)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         from .ops.elementwise import clamp
 
-        self._check_inplace()
-        return self._inplace(clamp(self._shallow(), min, max))
+        return self._inplace_op(lambda x, _, **kw: clamp(x, min, max), None)
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -517,37 +543,46 @@ class Tensor:
         self._version.value += 1
 
     def copy_(self, src: Tensor) -> Tensor:
-        from .ops.elementwise import add
+        from .ops.shape import clone
 
         self._check_inplace()
         src_b = src if isinstance(src, Tensor) else Tensor._wrap(self._backend.asarray(np.asarray(src)), self._backend)
         if src_b.device != self.device:
             src_b = src_b.to(self.device)
-        res = add(src_b.to(self.dtype), 0) if src_b.requires_grad else src_b
-        if res.shape != self.shape:
-            res = res.expand(*self.shape)
-        if res.grad_fn is None:
-            self._overwrite(Ellipsis, res._data)
-            return self
-        self._backend.setitem(self._data, Ellipsis, res._data)
-        self._version.value += 1
-        self.grad_fn = res.grad_fn
-        self._requires_grad = True
+        if src_b.requires_grad and is_grad_enabled():
+            res = src_b.to(self.dtype)
+            res = clone(res.expand(*self.shape) if res.shape != self.shape else res)  # a node of its own
+            return self._inplace(res)  # through the view's base too (CopySlices)
+        if src_b.shape != self.shape:
+            src_b = src_b.expand(*self.shape)
+        self._overwrite(Ellipsis, src_b._data)
         return self
 
     def _shallow(self) -> Tensor:
-        """Self as an operand for an in-place op: shares data, version and history."""
+        """Self's current value as an operand for an in-place op: a copy of its data, with its
+        history (the node of the op saves the old value, which the write then overwrites)."""
         t = Tensor._wrap(self._backend.copy(self._data), self._backend, self._requires_grad)
         t.grad_fn = self.grad_fn
+        t._output_nr = self._output_nr
         t._accumulate_ref = self._accumulate_ref
         return t
 
     def __setitem__(self, idx: Any, value: Any) -> None:
+        """self[idx] = value; a value that requires grad gets its gradient from the written part
+        (through a view for a basic index, PyTorch's index_put for an advanced one)."""
+        from .ops.shape import _convert_index, getitem, index_put
+
         self._check_inplace()
         if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            raise NotImplementedError("nbgrad does not support differentiable __setitem__")
-        from .ops.shape import _convert_index
-
+            index, advanced = _convert_index(self, idx)
+            if not advanced:
+                view = getitem(self, idx)
+                if view._data is value._data:
+                    return  # x[i] = x[i] after an in-place op on the view (Python's `x[i] *= 2`)
+                view.copy_(value)
+                return
+            self._inplace(index_put(self._shallow(), index, value))
+            return
         index, _ = _convert_index(self, idx)
         self._overwrite(index, value._data if isinstance(value, Tensor) else value)
 

@@ -622,3 +622,32 @@ def test_kernels_live_with_their_helpers():
 
     for kernel in (_tape.replay_kernel, _tape._backward_kernel):
         assert kernel.py_func.__module__ == _tape.local_grads.py_func.__module__ == _tape.op_forward.py_func.__module__
+
+
+def test_scalar_local_derivatives_agree_with_the_tensor_table():
+    """The scalar engine's Numba kernel (its own local_grads) and the tensor engine's derivatives
+    table give the same local derivative for every op they share, and the scalar nodes show the
+    table's formula."""
+    import nbgrad as ng
+    from nbgrad.scalar import _tape
+    from nbgrad.scalar.steps import ScalarBackwardPass
+
+    rng = np.random.default_rng(5)
+    ops = {
+        _tape.ADD: (lambda a, b: a + b, 2), _tape.MUL: (lambda a, b: a * b, 2), _tape.POW: (lambda a: a ** 3.0, 1),
+        _tape.RELU: (lambda a: a.relu(), 1), _tape.TANH: (lambda a: a.tanh(), 1), _tape.EXP: (lambda a: a.exp(), 1),
+        _tape.LOG: (lambda a: a.log(), 1), _tape.SIGMOID: (lambda a: a.sigmoid(), 1),
+    }
+    assert set(ops) == set(_tape.BACKWARD_NAMES) - {_tape.LEAF}
+    for op, (f, n) in ops.items():
+        for _ in range(5):
+            xs = rng.uniform(0.2, 2.0, n) * rng.choice([1, -1] if op != _tape.LOG else [1], n)
+            vs = [Value(float(x)) for x in xs]
+            out = f(*vs)
+            assert ScalarBackwardPass(out).nodes[0].formula == ng.ops.derivatives()[_tape.BACKWARD_NAMES[op]]
+            out.backward()
+            ts = [ng.tensor(float(x), dtype=ng.float64, requires_grad=True) for x in xs]
+            y = f(*ts)
+            grads = ng.autograd.grad(y, ts, create_graph=True)
+            for v, g in zip(vs, grads):
+                np.testing.assert_allclose(v.grad, g.item(), rtol=1e-12)

@@ -1,86 +1,123 @@
 """The backward engine, as a sequence of steps.
 
-`BackwardPass(...)` walks the graph from the roots; each `step()` runs exactly
-one node (a grad_fn or an AccumulateGrad) and returns a `Step` record.
-`Tensor.backward()` and `autograd.grad()` drain it with run() (the same step()s,
-keeping no records); nbgrad-tui drives the same
-object one step at a time, so the debugger shows exactly what backward does."""
+`BackwardPass(...)` walks the graph from the roots; each `step()` runs exactly one node (a
+grad_fn or an AccumulateGrad) and returns a `Step` record. `Tensor.backward()` and
+`autograd.grad()` drain it with run() (the same step()s, keeping no records); nbgrad-tui
+drives the same object one step at a time (and can `undo()` a step), so the debugger shows
+exactly what backward does. Gradients are Tensors; with create_graph=True the nodes' formulas
+run in grad mode and record a graph of their own."""
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-import numpy as np
-
-from .anomaly import check_outputs, is_anomaly_enabled
-from .function import AccumulateGrad, Node
+from .. import _dtype
+from . import grad_mode
+from . import anomaly as _anomaly
+from .anomaly import check_outputs
+from .function import Accumulation, AccumulateGrad, Node
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
 @dataclass(slots=True)
-class Accumulation:
-    """One gradient added into a leaf's .grad (or a retained non-leaf's)."""
-
-    tensor: Tensor
-    before: Any  # array copy of .grad before, or None (only when record_values)
-    after: Any  # array copy of .grad after (only when record_values)
-    delta: Any  # the gradient that was added
-
-
-@dataclass(slots=True)
 class Step:
     index: int
     node: Node
-    grads_in: tuple[Any, ...]  # gradient arriving at the node's output
+    grads_in: tuple[Any, ...]  # gradients arriving at the node's outputs (Tensors or None)
     grads_out: tuple[Any, ...]  # one per node.next_functions entry (None where no grad flows)
     accumulations: list[Accumulation] = field(default_factory=list)
 
 
-def _fresh_uses(g: Any, incoming: Any, outs: tuple, node: Node, incoming_owned: bool, backend: Any) -> int:
-    """How many of a node's outputs are `g`, if g is a fresh array that nothing outside the
-    engine holds; 0 otherwise. Fresh: made by the node (see Backend.is_private), or the node's
-    own incoming gradient (or a view of it, e.g. a transpose) when that was fresh; never one
-    of the node's saved values."""
-    if g is incoming:
-        if not incoming_owned:
-            return 0
-    elif not backend.is_private(g, incoming if incoming_owned else None):
-        return 0
-    if node._saved:
-        for sv in node._saved.values():
-            if g is sv.data:
-                return 0
-    uses = 0
-    for o in outs:
-        if o is g:
-            uses += 1
-    return uses
+class _Current:
+    node: Node | None = None  # the node whose backward is running with create_graph (see record())
+
+
+def current_backward_node() -> Node | None:
+    """The node whose formula is running in a create_graph backward, else None."""
+    return _Current.node
+
+
+class BufferReuse:
+    """Which pending gradients are fresh arrays that nothing outside the engine refers to, so
+    that a leaf may keep one as its .grad without a copy (PyTorch's AccumulateGrad steals a
+    gradient whose use count is 1). A node's output is fresh when the node made it (the
+    backend's is_private), or when it is the node's own fresh incoming gradient (or a dense
+    view of it), never one of its saved values; an array given to several inputs at once
+    (AddBackward0) may be kept by one leaf only."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.owned: set[Node] = set()
+
+    def fresh(self, nxt: Node, g: Any, incoming: Any, outs: tuple, nexts: tuple, node: Node,
+              incoming_owned: bool, granted: set) -> bool:
+        """Whether g, the first gradient to reach nxt from node, is fresh (see the class)."""
+        if g is incoming:
+            if not incoming_owned:
+                return False
+        elif not self.backend.is_private(g._data, incoming._data if incoming_owned and incoming is not None
+                                         else None):
+            return False
+        saved = node._saved
+        if saved:
+            d = g._data
+            for sv in saved.values():
+                if d is sv.data:
+                    return False
+        uses = 0
+        for o in outs:
+            if o is g:
+                uses += 1
+        if uses > 1:
+            # one array to several inputs: one leaf may keep it, as the other nodes only read it
+            if not isinstance(nxt, AccumulateGrad) or id(g) in granted or _hooked(g, nexts, outs):
+                return False
+            granted.add(id(g))
+        return uses > 0
+
+    def mark(self, nxt: Node, fresh: bool) -> None:
+        if fresh:
+            self.owned.add(nxt)
+        else:
+            self.owned.discard(nxt)
 
 
 def _hooked(g: Any, nexts: tuple, outs: tuple) -> bool:
     """Whether a node that receives g has hooks (which may keep it)."""
     for (n, _), o in zip(nexts, outs):
-        if o is g and n is not None and n._pre_hooks:
+        if o is g and n is not None and (n._pre_hooks or n._tensor_hooks
+                                         or (isinstance(n, AccumulateGrad) and n.variable._hooks)):
             return True
     return False
 
 
-def _add(backend: Any, a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    return backend.elementwise("add", [a, b], a.shape, a.dtype)
+def _add(a: Any, b: Any) -> Any:
+    return b if a is None else a + b
+
+
+_MISSING = object()
 
 
 class BackwardPass:
-    """One backward pass over the graph below `roots`.
+    """One backward pass over the graph below `roots` (root gradients: Tensors).
 
-    inputs: when given (autograd.grad), gradients for these tensors are
-    captured in `captured` instead of being accumulated into .grad.
-    """
+    inputs: when given, only the part of the graph that leads to them runs; with capture=True
+    (autograd.grad) their gradients are returned in `captured` and no .grad changes; else
+    (backward(inputs=...)) they are accumulated into the inputs' .grad.
+    create_graph: the formulas record their own graph (higher-order gradients).
+    undoable: keep what undo() needs to take each step back (the debugger)."""
+
+    # without inputs, these stay the (never modified) class defaults
+    capture: dict[tuple[int, int], int] = {}  # (id(node), output_nr) -> index into inputs
+    captured: list[Any] = []
+    capturing = False
+    accumulate_into: set[int] | None = None  # backward(inputs=...): id() of the leaves' nodes to fill
+    _capture_targets: dict[int, Tensor] = {}  # backward(inputs=...): the non-leaf inputs
+    _callbacks: tuple | list = ()
 
     def __init__(
         self,
@@ -89,36 +126,50 @@ class BackwardPass:
         retain_graph: bool = False,
         inputs: Sequence[Tensor] | None = None,
         record_values: bool = False,
+        create_graph: bool = False,
+        capture: bool = True,
+        undoable: bool | None = None,
     ) -> None:
-        self.retain_graph = retain_graph
+        self.retain_graph = retain_graph or create_graph
+        self.create_graph = create_graph
         self.record_values = record_values
-        self.check_nan = is_anomaly_enabled()
+        self.check_nan = _anomaly._state.enabled
         self.steps_done: list[Step] = []
         self.keep_steps = True  # step() records a Step in steps_done
         self.buffers: dict[Node, Any] = {}
-        # nodes whose buffer is a fresh array nothing else refers to: a leaf may keep it as
-        # its .grad instead of a copy (see _fresh_uses)
-        self.owned: set[Node] = set()
         self.backend = roots[0]._backend
-        self.capture: dict[int, int] = {}
-        self.captured: list[Any] = []
-        self.capturing = inputs is not None
+        self.reuse = BufferReuse(self.backend)
+        self._journal: list[list[Callable[[], None]]] | None = [] if (record_values if undoable is None
+                                                                      else undoable) else None
+        input_nodes: list[Node] = []
         if inputs is not None:
+            self.capturing = capture
+            self.capture, self._capture_targets = {}, {}
             self.captured = [None] * len(inputs)
+            if not capture:
+                self.accumulate_into = set()
             for i, t in enumerate(inputs):
                 node = t.grad_fn if t.grad_fn is not None else t._get_accumulate()
-                self.capture[id(node)] = i
+                if node is None:
+                    continue
+                input_nodes.append(node)
+                if capture:
+                    self.capture[(id(node), t._output_nr)] = i
+                elif t.grad_fn is not None:  # a non-leaf input: its .grad is filled like retain_grad's
+                    self.capture[(id(node), t._output_nr)] = i
+                    self._capture_targets[i] = t
+                else:
+                    self.accumulate_into.add(id(node))
         root_nodes: list[Node] = []
         for t, g in zip(roots, grads):
             node = t.grad_fn if t.grad_fn is not None else t._get_accumulate()
             if node is None:
                 continue
-            node.check_alive()
-            self.buffers[node] = _add(self.backend, self.buffers.get(node), g)
+            self._add_to_buffer(node, t._output_nr, g)
             root_nodes.append(node)
         # every node reachable, and how many edges point at each
-        self.dependencies: dict[Node, int] = {}
-        self.nodes: list[Node] = []
+        nodes: list[Node] = []
+        deps: dict[Node, int] = {}
         seen: set[int] = set()
         stack = list(root_nodes)
         while stack:
@@ -126,15 +177,27 @@ class BackwardPass:
             if id(n) in seen:
                 continue
             seen.add(id(n))
-            self.nodes.append(n)
+            nodes.append(n)
             for nxt, _ in n.next_functions:
-                if nxt is None:
-                    continue
-                self.dependencies[nxt] = self.dependencies.get(nxt, 0) + 1
-                stack.append(nxt)
+                if nxt is not None:
+                    deps[nxt] = deps.get(nxt, 0) + 1
+                    if id(nxt) not in seen:
+                        stack.append(nxt)
+        self.needed: set[Node] | None = None
+        if inputs is not None:  # only what leads to the inputs runs
+            needed = self.needed = _leading_to(nodes, input_nodes)
+            nodes = [n for n in nodes if n in needed]
+            deps = {}
+            for n in nodes:
+                for nxt, _ in n.next_functions:
+                    if nxt is not None and nxt in needed:
+                        deps[nxt] = deps.get(nxt, 0) + 1
+        needed = self.needed
+        self.nodes = nodes
+        self.dependencies = deps
         self._ready: list[tuple[int, int, Node]] = []
         for n in dict.fromkeys(root_nodes):
-            if self.dependencies.get(n, 0) == 0:
+            if self.dependencies.get(n, 0) == 0 and (needed is None or n in needed):
                 heapq.heappush(self._ready, (-n.sequence_nr, id(n), n))
         self.total = len(self.nodes)
 
@@ -164,129 +227,317 @@ class BackwardPass:
 
     def __iter__(self) -> Iterator[Step]:
         while self._ready:
-            yield self.step()
+            yield self.step()  # type: ignore[misc]
+
+    def queue_callback(self, fn: Callable[[], None]) -> None:
+        """Run fn() once this pass has finished (PyTorch's Variable._execution_engine.queue_callback)."""
+        if not isinstance(self._callbacks, list):
+            self._callbacks = []
+        self._callbacks.append(fn)
 
     def run(self) -> None:
-        """Drain the pass: the same step() per node, without keeping Step records (backward()
-        reads none; the debugger steps one at a time and keeps them all)."""
+        """Drain the pass: the same step() per node, without keeping Step records."""
         self.keep_steps = False
         while self._ready:
             self.step()
+
+    # --- buffers ---
+    def _add_to_buffer(self, node: Node, nr: int, g: Any) -> Any:
+        """Add g to the pending gradient of node's output nr; returns the previous buffer entry."""
+        prev = self.buffers.get(node, _MISSING)
+        if node.num_outputs == 1:
+            self.buffers[node] = g if prev is _MISSING else _add(prev, g)
+        else:
+            lst = [None] * node.num_outputs if prev is _MISSING else list(prev)
+            lst[nr] = _add(lst[nr], g)
+            self.buffers[node] = lst
+        return prev
+
+    def _log(self, fn: Callable[[], None]) -> None:
+        if self._journal is not None:
+            self._journal[-1].append(fn)
 
     # --- one node ---
     def step(self) -> Step | None:
         if not self._ready:
             raise StopIteration("the backward pass has finished")
         node = heapq.heappop(self._ready)[2]
-        grad = self.buffers.pop(node)
-        owned = node in self.owned
+        journal = self._journal
+        if journal is not None:
+            journal.append([])
+            entry = self.buffers[node]
+            was_owned = node in self.reuse.owned
+            self._log(lambda: self._restore_popped(node, entry, was_owned))
+        buf = self.buffers.pop(node)
+        gin = (buf,) if node.num_outputs == 1 else tuple(buf)
+        owned_set = self.reuse.owned
+        owned = node in owned_set
         if owned:
-            self.owned.discard(node)
-        for hook in node._pre_hooks:
-            r = hook(grad)
-            if r is not None:
-                grad, owned = (r._data if hasattr(r, "_data") else r), False
-        for ref in node._retained:
-            t = ref()
-            if t is not None:
-                t._set_retained_grad(grad)
-        step = Step(len(self.steps_done), node, (grad,), ()) if self.keep_steps else None
-        if self.capture and id(node) in self.capture:
-            if isinstance(node, AccumulateGrad):  # a leaf's tensor hooks run before capture too
-                for h in node.variable._hooks:
-                    r = h(grad)
-                    if r is not None:
-                        grad = r
-            self.captured[self.capture[id(node)]] = grad
-            if step is not None:
-                step.grads_out = tuple(None for _ in node.next_functions)
-            self._finish(node, step)
-            return step
-        if isinstance(node, AccumulateGrad):
-            if self.capturing:  # autograd.grad(..., inputs): no leaf's .grad changes
+            owned_set.discard(node)
+        mode = grad_mode._state
+        prev_mode = mode.enabled
+        mode.enabled = self.create_graph
+        prev_node = _Current.node
+        try:
+            if node._hooked:
+                gin, owned = self._pre(node, gin, owned)
+            step = Step(len(self.steps_done), node, gin, ()) if self.keep_steps else None
+            if self.capture and self._captures(node, gin, step):
+                return step
+            if isinstance(node, AccumulateGrad):
+                if not self.capturing and (self.accumulate_into is None or id(node) in self.accumulate_into):
+                    if journal is not None:
+                        self._journal_grad(node.variable)
+                    acc = node.accumulate(gin[0], owned and not self.create_graph, self.record_values,
+                                          self.create_graph, step is not None)
+                    if step is not None:
+                        step.accumulations.append(acc)
                 self._finish(node, step)
                 return step
-            acc = node.variable._accumulate(grad, self.record_values, owned)
-            for h in node.variable._post_accumulate_hooks:
-                h(node.variable)
-            if step is not None:
-                step.accumulations.append(acc)
-                self.steps_done.append(step)
-            return step
-        if node._released:
-            node.check_alive()
-        nexts, shapes = node.next_functions, node.input_shapes
-        raw = node.backward(grad)
-        outs = []
-        for i, g in enumerate(raw):
-            if g is None or i >= len(nexts) or nexts[i][0] is None:
-                outs.append(None)
-            elif g.__class__ is np.ndarray and g.shape == shapes[i][0] and g.dtype == shapes[i][1]:
-                outs.append(g)
-            else:
-                outs.append(self._fit(node, i, g))
-        outs = tuple(outs)
+            if self.create_graph:
+                _Current.node = node
+            outs = self._fit(node, node.apply(gin))
+        finally:
+            _Current.node = prev_node
+            mode.enabled = prev_mode
         if self.check_nan:
-            check_outputs(node, outs, self.backend)
+            check_outputs(node, tuple(None if o is None else o._data for o in outs), self.backend)
+        if node._hooked and node._post_hooks:
+            for h in node._post_hooks:
+                r = h(outs, gin)
+                if r is not None:
+                    outs, owned = tuple(r), False
         if step is not None:
             step.grads_out = outs
-        buffers, deps = self.buffers, self.dependencies
-        granted: set[int] = set()  # fresh arrays given to several inputs, already owned by one leaf
-        for (nxt, _), g in zip(nexts, outs):
-            if nxt is None:
-                continue
-            if g is not None:
-                prev = buffers.get(nxt)
-                buffers[nxt] = g if prev is None else _add(self.backend, prev, g)
-                if prev is None:  # a sum (below) is always a fresh array
-                    uses = _fresh_uses(g, grad, outs, node, owned, self.backend)
-                    if uses > 1:
-                        # one array to several inputs (AddBackward0): one leaf may keep it, as
-                        # the other nodes only read it
-                        if (not isinstance(nxt, AccumulateGrad) or id(g) in granted
-                                or _hooked(g, nexts, outs)):
-                            uses = 0
-                        else:
-                            granted.add(id(g))
-                if prev is not None or uses:
-                    self.owned.add(nxt)
-                else:
-                    self.owned.discard(nxt)
-            left = deps[nxt] - 1
-            deps[nxt] = left
-            if left == 0:
-                if nxt in buffers:
-                    heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
-                else:
-                    self._skip(nxt)
+        self._distribute(node, gin[0] if node.num_outputs == 1 else None, owned, outs)
         self._finish(node, step)
         return step
 
-    def _skip(self, node: Node) -> None:
-        """A node all of whose incoming gradients were None: propagate the count."""
-        for nxt, _ in node.next_functions:
-            if nxt is None:
-                continue
-            self.dependencies[nxt] -= 1
-            if self.dependencies[nxt] == 0:
-                if nxt in self.buffers:
-                    heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
-                else:
-                    self._skip(nxt)
+    def _pre(self, node: Node, gin: tuple, owned: bool) -> tuple[tuple, bool]:
+        """Tensor hooks on the node's outputs, then retain_grad, then the node's pre-hooks."""
+        if node._tensor_hooks:
+            gl = list(gin)
+            for nr, fn in node._tensor_hooks:
+                if gl[nr] is not None:
+                    r = fn(gl[nr])
+                    if r is not None:
+                        gl[nr], owned = r, False
+            gin = tuple(gl)
+        if node._retained:
+            for nr, ref in node._retained:
+                t = ref()
+                if t is not None and gin[nr] is not None:
+                    self._retained_grad(t, gin[nr])
+        if node._pre_hooks:
+            for fn in node._pre_hooks:
+                r = fn(gin)
+                if r is not None:
+                    gin, owned = tuple(r), False
+        return gin, owned
 
-    def _fit(self, node: Node, i: int, g: Any) -> Any:
-        """Reduce a broadcast gradient to its input's shape and dtype."""
-        if g is None or i >= len(node.next_functions) or node.next_functions[i][0] is None:
-            return None
-        shape, dt = node.input_shapes[i]
-        if g.shape != shape:
-            g = self.backend.sum_to(g, shape)
-        if g.dtype != dt:
-            g = g.astype(dt)
-        return g
+    def _retained_grad(self, t: Tensor, g: Any) -> None:
+        if self._journal is not None:
+            old = t._grad
+            old_data = None if old is None else old._data
+            self._log(lambda: _restore_grad(t, old, old_data))
+        t._set_retained_grad(g, self.create_graph)
+
+    def _captures(self, node: Node, gin: tuple, step: Step | None) -> bool:
+        """Capture the gradients of node's outputs that are inputs of the pass; True when the
+        node need not run (nothing else needs it)."""
+        hit = False
+        for nr in range(node.num_outputs):
+            i = self.capture.get((id(node), nr))
+            if i is None or gin[nr] is None:
+                continue
+            hit = True
+            g = gin[nr]
+            if isinstance(node, AccumulateGrad):
+                g = node.leaf_hooks(g)  # a leaf's tensor hooks run before capture too
+            if self.accumulate_into is not None:  # backward(inputs=[non-leaf]): fill its .grad
+                self._retained_grad(self._capture_targets[i], g)
+                continue
+            prev = self.captured[i]
+            self.captured[i] = g if prev is None else _add(prev, g)
+            if self._journal is not None:
+                self._log(lambda i=i, prev=prev: self.captured.__setitem__(i, prev))
+        if not hit or isinstance(node, AccumulateGrad):
+            return False
+        if any(nxt is not None and self.needed is not None and nxt in self.needed
+               for nxt, _ in node.next_functions):
+            return False  # another input lies below this one
+        if step is not None:
+            step.grads_out = tuple(None for _ in node.next_functions)
+        self._distribute(node, None, False, tuple(None for _ in node.next_functions))
+        self._finish(node, step)
+        return True
+
+    def _journal_grad(self, t: Tensor) -> None:
+        old = t._grad
+        old_data = None if old is None else self.backend.copy(old._data)
+        self._log(lambda: _restore_grad(t, old, old_data))
+
+    def _fit(self, node: Node, raw: tuple) -> tuple:
+        """The node's input gradients, each reduced to its input's shape and cast to its dtype
+        (PyTorch's validate_outputs), None where no gradient flows."""
+        nexts, shapes = node.next_functions, node.input_shapes
+        if len(raw) != len(nexts):
+            raise RuntimeError(f"function {node.name} returned an incorrect number of gradients "
+                               f"(expected {len(nexts)}, got {len(raw)})")
+        outs = []
+        for i, g in enumerate(raw):
+            if g is None or nexts[i][0] is None:
+                outs.append(None)
+                continue
+            shape, dt = shapes[i]
+            d = g._data
+            if d.shape != shape:
+                try:
+                    g = g.sum_to_size(shape)
+                except RuntimeError:
+                    raise RuntimeError(
+                        f"Function {node.name} returned an invalid gradient at index {i} - got {list(d.shape)} "
+                        f"but expected shape compatible with {list(shape)}") from None
+            if d.dtype != dt:
+                g = _cast(g, dt)
+            outs.append(g)
+        return tuple(outs)
+
+    def _distribute(self, node: Node, incoming: Any, owned: bool, outs: tuple) -> None:
+        buffers, deps, needed, reuse = self.buffers, self.dependencies, self.needed, self.reuse
+        owned_set = reuse.owned
+        journal = self._journal
+        nexts = node.next_functions
+        granted: set[int] = set()
+        for (nxt, nr), g in zip(nexts, outs):
+            if nxt is None or (needed is not None and nxt not in needed):
+                continue
+            if g is not None:
+                if journal is not None:
+                    was_owned = nxt in owned_set
+                if nxt.num_outputs == 1 and nxt not in buffers:  # the first gradient to reach nxt
+                    buffers[nxt] = g
+                    prev: Any = _MISSING
+                    fresh = not self.create_graph and reuse.fresh(nxt, g, incoming, outs, nexts, node, owned, granted)
+                else:
+                    prev = self._add_to_buffer(nxt, nr, g)
+                    fresh = not self.create_graph
+                if fresh:
+                    owned_set.add(nxt)
+                else:
+                    owned_set.discard(nxt)
+                if journal is not None:
+                    self._log(lambda nxt=nxt, prev=prev, was_owned=was_owned: self._restore_buffer(nxt, prev, was_owned))
+            left = deps[nxt] - 1
+            if journal is not None or (not left and nxt not in buffers):
+                self._release_edge(nxt)
+                continue
+            deps[nxt] = left  # the common cases, without a call
+            if not left:
+                heapq.heappush(self._ready, (-nxt.sequence_nr, id(nxt), nxt))
+
+    def _release_edge(self, nxt: Node) -> None:
+        """One edge into nxt is done: queue it when none is left (or pass the count on if no
+        gradient reached it)."""
+        deps, needed, todo, journal = self.dependencies, self.needed, [nxt], self._journal
+        while todo:
+            n = todo.pop()
+            left = deps[n] - 1
+            deps[n] = left
+            if journal is not None:
+                self._log(lambda n=n: deps.__setitem__(n, deps[n] + 1))
+            if left:
+                continue
+            if n in self.buffers:
+                heapq.heappush(self._ready, (-n.sequence_nr, id(n), n))
+                if journal is not None:
+                    self._log(lambda n=n: self._unready(n))
+            else:  # all of its incoming gradients were None
+                todo.extend(n2 for n2, _ in n.next_functions if n2 is not None and (needed is None or n2 in needed))
 
     def _finish(self, node: Node, step: Step | None) -> None:
-        if not self.retain_graph and not isinstance(node, AccumulateGrad):
-            node.release()
+        if not self.retain_graph and node._saved:
+            if self._journal is not None:
+                saved, released = node._saved, node._released
+                self._log(lambda: _restore_saved(node, saved, released))
+            node._saved, node._released = None, True  # Node.release()
         if step is not None:
             self.steps_done.append(step)
+        if not self._ready and self._callbacks:
+            cbs, self._callbacks = self._callbacks, []
+            for cb in cbs:
+                cb()
+
+    # --- undo (the debugger's step back) ---
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._journal)
+
+    def undo(self) -> Step | None:
+        """Take the last step back: its node is ready again with the gradients it received,
+        the gradients it passed on and what it added into .grad are removed, its saved tensors
+        are back. Hooks' side effects are not undone. Returns the undone Step."""
+        if self._journal is None:
+            raise RuntimeError("this backward pass was made without undo (undoable=False)")
+        if not self._journal:
+            raise RuntimeError("there is no step to undo")
+        for fn in reversed(self._journal.pop()):
+            fn()
+        if self.keep_steps and self.steps_done:
+            return self.steps_done.pop()
+        return None
+
+    def _restore_popped(self, node: Node, entry: Any, was_owned: bool) -> None:
+        self.buffers[node] = entry
+        self.reuse.mark(node, was_owned)
+        heapq.heappush(self._ready, (-node.sequence_nr, id(node), node))
+
+    def _restore_buffer(self, node: Node, prev: Any, was_owned: bool) -> None:
+        if prev is _MISSING:
+            self.buffers.pop(node, None)
+        else:
+            self.buffers[node] = prev
+        self.reuse.mark(node, was_owned)
+
+    def _unready(self, node: Node) -> None:
+        self._ready = [e for e in self._ready if e[2] is not node]
+        heapq.heapify(self._ready)
+
+
+def _restore_grad(t: Tensor, old: Any, old_data: Any) -> None:
+    t._grad = old
+    if old is not None:
+        old._data = old_data
+
+
+def _restore_saved(node: Node, saved: Any, released: bool) -> None:
+    node._saved, node._released = saved, released
+
+
+def _cast(g: Any, dt: Any) -> Any:
+    return g.to(_dtype.from_numpy_dtype(dt))
+
+
+def _leading_to(nodes: list[Node], targets: list[Node]) -> set[Node]:
+    """The nodes from which some target can be reached (PyTorch's exec_info for grad(inputs=))."""
+    target_ids = {id(t) for t in targets}
+    memo: dict[int, bool] = {}
+    byid = {id(n): n for n in nodes}
+    for start in nodes:
+        if id(start) in memo:
+            continue
+        stack: list[tuple[Node, int]] = [(start, 0)]
+        while stack:
+            n, i = stack.pop()
+            nf = n.next_functions
+            if i == 0 and id(n) in memo:
+                continue
+            if i < len(nf):
+                stack.append((n, i + 1))
+                nxt = nf[i][0]
+                if nxt is not None and id(nxt) not in memo and id(nxt) in byid:
+                    stack.append((nxt, 0))
+                continue
+            memo[id(n)] = id(n) in target_ids or any(
+                nxt is not None and memo.get(id(nxt), False) for nxt, _ in nf)
+    return {byid[k] for k, v in memo.items() if v}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from typing import Any, Callable
 
@@ -35,6 +36,30 @@ class _GradMode:
         flag = self._flag
         if isinstance(self, set_grad_enabled):
             _set(self._prev)  # used as a decorator: undo the immediate switch
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                # the mode holds while the generator runs, not between its yields (PyTorch's rule)
+                prev = is_grad_enabled()
+                _set(flag)
+                try:
+                    gen = fn(*args, **kwargs)
+                finally:
+                    _set(prev)
+                sent = None
+                while True:
+                    prev = is_grad_enabled()
+                    _set(flag)
+                    try:
+                        value = gen.send(sent)
+                    except StopIteration as e:
+                        return e.value
+                    finally:
+                        _set(prev)
+                    sent = yield value
+
+            return gen_wrapper
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

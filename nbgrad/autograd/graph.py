@@ -92,3 +92,60 @@ def next_sequence_nr() -> int:
     from .function import _seq
 
     return _seq[0] + 1
+
+
+class _HookState:
+    stack: list = []  # (pack, unpack) pairs, innermost last; a str entry: hooks disabled with that message
+
+
+def saved_tensors_hooks_top() -> tuple | None:
+    """The innermost (pack_hook, unpack_hook) pair in effect, or None."""
+    st = _HookState.stack
+    if not st:
+        return None
+    top = st[-1]
+    return None if isinstance(top, str) else top
+
+
+class saved_tensors_hooks:  # noqa: N801
+    """Context manager: every tensor saved for backward inside it is stored as pack_hook(tensor)
+    and rebuilt with unpack_hook(packed) when the backward pass needs it (PyTorch's API)."""
+
+    def __init__(self, pack_hook: Callable[[Any], Any], unpack_hook: Callable[[Any], Any]) -> None:
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self) -> saved_tensors_hooks:
+        if _HookState.stack and isinstance(_HookState.stack[-1], str):
+            raise RuntimeError(_HookState.stack[-1])
+        _HookState.stack = [*_HookState.stack, (self.pack_hook, self.unpack_hook)]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _HookState.stack = _HookState.stack[:-1]
+
+
+class save_on_cpu(saved_tensors_hooks):  # noqa: N801
+    """Saved tensors are kept in host memory and copied back to their device for backward."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        def pack(t: Any) -> tuple:
+            return (t.device, t.detach().cpu().clone())
+
+        def unpack(packed: tuple) -> Any:
+            device, t = packed
+            return t.to(device)
+
+        super().__init__(pack, unpack)
+
+
+class disable_saved_tensors_hooks:  # noqa: N801
+    """Context manager: using saved_tensors_hooks inside it raises RuntimeError(error_message)."""
+
+    def __init__(self, error_message: str) -> None:
+        self.error_message = error_message
+
+    def __enter__(self) -> None:
+        _HookState.stack = [*_HookState.stack, self.error_message]
+
+    def __exit__(self, *exc: Any) -> None:
+        _HookState.stack = _HookState.stack[:-1]

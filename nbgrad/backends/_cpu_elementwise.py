@@ -482,6 +482,124 @@ def k_tanh_ip(out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_log1p_s(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_log1p_p(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_log1p_2s(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_log1p_2p(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_log1p_tp(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_log1p_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_log1p_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = math.log1p(a)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sign_s(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sign_p(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sign_2s(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sign_2p(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sign_tp(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_sign_is(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_sign_ip(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_sigmoid_s(a_, out):
     a_ = _hoist(a_)
     for i in prange(out.size):
@@ -1820,372 +1938,6 @@ def k_relu_bw_ip(b_, out):
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_abs_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_abs_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_abs_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_abs_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_abs_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_abs_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_abs_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * (1 if b > 0 else (-1 if b < 0 else 0))
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sqrt_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sqrt_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sqrt_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sqrt_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sqrt_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sqrt_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sqrt_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a / (2 * b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sin_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sin_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sin_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sin_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sin_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_sin_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_sin_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * math.cos(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_cos_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_cos_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_cos_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_cos_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_cos_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_cos_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_cos_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = -a * math.sin(b)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_base_s(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_base_p(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_base_2s(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-            out[i, j] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_base_2p(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-            out[i, j] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_base_tp(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-                out[i, j] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_base_is(b_, c_, out):
-    b_, c_ = _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_base_ip(b_, c_, out):
-    b_, c_ = _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * c * b ** (c - 1) if c != 0 else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_exp_s(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_exp_p(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_exp_2s(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-            out[i, j] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_exp_2p(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-            out[i, j] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_exp_tp(a_, b_, c_, out):
-    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
-                out[i, j] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_pow_bw_exp_is(b_, c_, out):
-    b_, c_ = _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_pow_bw_exp_ip(b_, c_, out):
-    b_, c_ = _hoist(b_), _hoist(c_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
-        out[i] = a * b * math.log(c) if not (c == 0 and b == 0) else a * 0
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
 def k_max_bw_a_s(a_, b_, c_, out):
     a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
     for i in prange(out.size):
@@ -2244,6 +1996,67 @@ def k_max_bw_a_ip(b_, c_, out):
     for i in prange(out.size):
         a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
         out[i] = a if b > c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_min_bw_a_s(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_min_bw_a_p(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_min_bw_a_2s(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_min_bw_a_2p(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_min_bw_a_tp(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
+def k_min_bw_a_is(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b < c else (a / 2 if b == c else a * 0)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def k_min_bw_a_ip(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = a if b < c else (a / 2 if b == c else a * 0)
 
 
 @njit(cache=True, nogil=True, parallel=False, error_model="numpy")
@@ -2549,125 +2362,3 @@ def k_bce_bw_ip(b_, c_, out):
     for i in prange(out.size):
         a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
         out[i] = a * (b - c) / max((1 - b) * b, 1e-12)
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_logits_tgt_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_logits_tgt_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_logits_tgt_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_logits_tgt_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_logits_tgt_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_logits_tgt_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_logits_tgt_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = -a * b
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_tgt_bw_s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_tgt_bw_p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.size):
-        a = _ld(a_, i); b = _ld(b_, i)
-        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_tgt_bw_2s(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_tgt_bw_2p(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for i in prange(out.shape[0]):
-        for j in range(out.shape[1]):
-            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-            out[i, j] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_tgt_bw_tp(a_, b_, out):
-    a_, b_ = _hoist(a_), _hoist(b_)
-    for t in prange(_ntiles(out)):
-        i0, i1, j0, j1 = _tile(out, t)
-        for i in range(i0, i1):
-            for j in range(j0, j1):
-                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
-                out[i, j] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=False, error_model="numpy")
-def k_bce_tgt_bw_is(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def k_bce_tgt_bw_ip(b_, out):
-    b_ = _hoist(b_)
-    for i in prange(out.size):
-        a = out[i]; b = _ld(b_, i)
-        out[i] = a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))

@@ -4,7 +4,8 @@ Each backend lifts these expressions into its own kernels: the CPU backend's
 are generated into _cpu_elementwise.py by `python -m nbgrad.backends.codegen`."""
 
 # name -> (number of operands, scalar expression in a, b, c, d).
-# Forward ops first, then the local derivatives their backward passes use.
+# Forward ops first, then the fused backward ops (each an op of its own, with its own entry
+# in nbgrad/ops/derivatives.py).
 ELEMENTWISE: dict[str, tuple[int, str]] = {
     "neg": (1, "-a"),
     "exp": (1, "math.exp(a)"),
@@ -14,6 +15,8 @@ ELEMENTWISE: dict[str, tuple[int, str]] = {
     "sin": (1, "math.sin(a)"),
     "cos": (1, "math.cos(a)"),
     "tanh": (1, "math.tanh(a)"),
+    "log1p": (1, "math.log1p(a)"),
+    "sign": (1, "(1 if a > 0 else (-1 if a < 0 else 0)) + a * 0"),
     "sigmoid": (1, "1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))"),
     "relu": (1, "a if a > 0 else a * 0"),
     "add": (2, "a + b"),
@@ -39,18 +42,11 @@ ELEMENTWISE: dict[str, tuple[int, str]] = {
     "tanh_bw": (2, "a * (1 - b * b)"),  # g, y
     "sigmoid_bw": (2, "a * b * (1 - b)"),  # g, y
     "relu_bw": (2, "a if b > 0 else a * 0"),  # g, y
-    "abs_bw": (2, "a * (1 if b > 0 else (-1 if b < 0 else 0))"),  # g, x
-    "sqrt_bw": (2, "a / (2 * b)"),  # g, y
-    "sin_bw": (2, "a * math.cos(b)"),  # g, x
-    "cos_bw": (2, "-a * math.sin(b)"),  # g, x
-    "pow_bw_base": (3, "a * c * b ** (c - 1) if c != 0 else a * 0"),  # g, x, p
-    "pow_bw_exp": (3, "a * b * math.log(c) if not (c == 0 and b == 0) else a * 0"),  # g, y, x
     "max_bw_a": (3, "a if b > c else (a / 2 if b == c else a * 0)"),  # g, x, other
+    "min_bw_a": (3, "a if b < c else (a / 2 if b == c else a * 0)"),  # g, x, other
     "clamp_bw": (4, "a if (b >= c and b <= d) else a * 0"),  # g, x, lo, hi
     "bce_logits": (2, "max(a, 0) - a * b + math.log1p(math.exp(-abs(a)))"),  # x, y
     "bce_logits_bw": (3, "a * ((1.0 / (1.0 + math.exp(-b)) if b >= 0 else math.exp(b) / (1.0 + math.exp(b))) - c)"),
     "bce": (2, "-(b * max(math.log(a), -100.0) + (1 - b) * max(math.log1p(-a), -100.0))"),  # p, y
     "bce_bw": (3, "a * (b - c) / max((1 - b) * b, 1e-12)"),  # g, p, y
-    "bce_logits_tgt_bw": (2, "-a * b"),  # g, x
-    "bce_tgt_bw": (2, "a * (max(math.log1p(-b), -100.0) - max(math.log(b), -100.0))"),  # g, p
 }

@@ -1,18 +1,16 @@
-"""Differentiable ops. Each file holds forwards next to their backward nodes:
-elementwise.py, reduce.py, shape.py, linalg.py, loss.py. `derivatives()` lists
-every node's gradient formula in one table."""
+"""Differentiable ops: forwards in elementwise.py, reduce.py, shape.py, linalg.py, loss.py;
+every derivative in derivatives_table.py (long formulas in grad_helpers.py).
+`derivatives()` lists every node's executed rule."""
 
 from __future__ import annotations
 
 
 def derivatives() -> dict[str, str]:
-    from ..autograd.function import Node
+    """{node name: its gradient formulas}: the rules the nodes' backward passes execute (the
+    built-in nodes' lines of derivatives_table.TABLE, and AccumulateGrad's)."""
+    from ..autograd.function import AccumulateGrad
+    from .derivatives_table import NODES
 
-    out: dict[str, str] = {}
-    stack = list(Node.__subclasses__())
-    while stack:
-        c = stack.pop()
-        stack.extend(c.__subclasses__())
-        if c.formula and not c.name.startswith("_"):
-            out[c.name] = c.formula
+    out = {name: cls.formula for name, cls in NODES.items()}
+    out[AccumulateGrad.name] = AccumulateGrad.formula
     return dict(sorted(out.items()))

@@ -8,8 +8,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._dtype import dtype, promote_np, result_type
-from ..autograd.anomaly import is_anomaly_enabled
-from ..autograd.function import Node, _user_site, accumulate_grad_node
+from ..autograd import anomaly as _anomaly
+from ..autograd import grad_mode as _grad_mode
+from ..autograd.engine import _Current
+from ..autograd.function import SavedTensor, _user_site, accumulate_grad_node
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
@@ -64,27 +66,35 @@ def needs_grad(*inputs: Tensor | None) -> bool:
     return is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
 
 
-def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: Any,
-           save: dict[str, Tensor] | None = None, save_out: str | None = None,
-           **attrs: Any) -> Tensor:
-    """Wrap `out` in a Tensor and, if any input requires grad, attach a node."""
+_NO_EDGE = (None, 0)
+_NO_SHAPE = (None, None)
+
+
+def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
+           save: dict[str, Tensor | None] | None = None, **attrs: Any) -> Tensor:
+    """Wrap `out` in a Tensor and, if any input requires grad, attach a node of node_cls (a
+    class from the derivatives table). The node saves what the formulas of the inputs that
+    take gradients read: inputs by their table names (or `save`'s tensor under that name),
+    `result` (the output), and the extra tensors given in `save`; other keyword arguments
+    become the node's attributes."""
     t = Tensor._wrap(out, be)
-    if not is_grad_enabled():
+    if not _grad_mode._state.enabled:
         return t
-    nexts, shapes, needed = [], [], False
-    for x in inputs:
+    nexts, shapes, mask = [], [], 0
+    for i, x in enumerate(inputs):
         if x is None:
-            nexts.append((None, 0))
-            shapes.append((None, None))
+            nexts.append(_NO_EDGE)
+            shapes.append(_NO_SHAPE)
             continue
         if x._requires_grad:
-            needed = True
-            nexts.append((x.grad_fn if x.grad_fn is not None else accumulate_grad_node(x), 0))
+            mask |= 1 << i
+            fn = x.grad_fn
+            nexts.append((fn, x._output_nr) if fn is not None else (accumulate_grad_node(x), 0))
         else:
-            nexts.append((None, 0))
+            nexts.append(_NO_EDGE)
         d = x._data
         shapes.append((d.shape, d.dtype))
-    if not needed:
+    if not mask:
         return t
     node = node_cls()
     node.backend = be
@@ -93,11 +103,30 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
     node.output_shape = out.shape
     node.output_dtype = out.dtype
     if attrs:
-        node.__dict__.update(attrs)
-    if save:
-        node.save_all(save)
+        for k, v in attrs.items():  # (setattr keeps the instance's shared-key attribute layout)
+            setattr(node, k, v)
+    names = node_cls._plans.get(mask)
+    if names is None:
+        names = node_cls.saves_for(mask)
+    if names:
+        index = node_cls.inputs
+        saved = node._saved = {}
+        for name in names:
+            if name == "result":
+                continue
+            if save is not None and name in save:
+                v = save[name]
+            elif name in index and not node_cls.variadic:
+                v = inputs[index.index(name)]
+            else:
+                v = None
+            if v is not None:
+                saved[name] = SavedTensor(v)
     node.site = _user_site()
-    if is_anomaly_enabled():
+    cur = _Current.node
+    if cur is not None:
+        node.backward_of = cur
+    if _anomaly._state.enabled:
         import traceback
 
         from ..autograd.anomaly import note_forward
@@ -106,6 +135,6 @@ def record(node_cls: type[Node], out: Any, inputs: Sequence[Tensor | None], be: 
         note_forward(node, out, be)
     t.grad_fn = node
     t._requires_grad = True
-    if save_out:
-        node.save(**{save_out: t})
+    if names and "result" in names:
+        node.save("result", t, is_output=True)
     return t

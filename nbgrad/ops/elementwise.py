@@ -1,5 +1,5 @@
-"""Elementwise ops. Each op's forward sits next to its backward node; the
-scalar math of both lives in backends/scalar_math.py ELEMENTWISE."""
+"""Elementwise ops. Each forward runs one kernel whose scalar math is in
+backends/scalar_math.py ELEMENTWISE; its derivative is its node's entry in derivatives_table.py."""
 
 from __future__ import annotations
 
@@ -8,25 +8,16 @@ from typing import Any
 import numpy as np
 
 from .._dtype import float32, result_type
-from ..autograd.function import Node
 from ..tensor import Tensor
+from . import derivatives_table as N
 from ._core import as_tensor_like, ew, record
 
 
-def _binary_operands(a: Any, b: Any) -> tuple[Tensor, Tensor, Any]:
-    if not isinstance(a, Tensor):
-        a, b = b, a
-        t = a
-        dt = result_type(t, b)
-        return as_tensor_like(b, t, dt), t, dt
-    dt = result_type(a, b)
-    return a, as_tensor_like(b, a, dt), dt
-
-
-def _ops(a: Any, b: Any, reflected: bool = False) -> tuple[Tensor, Tensor, Any]:
-    if reflected:
-        b_t, a_t, dt = _binary_operands(b, a)
-        return b_t, a_t, dt
+def _ops(a: Any, b: Any) -> tuple[Tensor, Tensor, Any]:
+    """Two operands as Tensors on one device, and their result dtype (PyTorch's promotion)."""
+    if a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype is b._data.dtype \
+            and a._backend is b._backend:
+        return a, b, a.dtype  # the common case in formulas and training loops
     if isinstance(a, Tensor):
         dt = result_type(a, b)
         return a, as_tensor_like(b, a, dt), dt
@@ -34,30 +25,13 @@ def _ops(a: Any, b: Any, reflected: bool = False) -> tuple[Tensor, Tensor, Any]:
     return as_tensor_like(a, b, dt), b, dt
 
 
+def _scalar_arg(x: Any, like: Tensor) -> Any:
+    return np.asarray(x, like._data.dtype)
+
+
 # ---------------------------------------------------------------- add / sub
 _BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert "
              "a mask, use the `~` or `logical_not()` operator instead.")
-
-class AddBackward0(Node):
-    name = "AddBackward0"
-    formula = "self: grad; other: grad * alpha"
-
-    def backward(self, g: Any) -> tuple:
-        be = self.backend
-        return g, (g if self.alpha == 1 else ew("mul", g, np.asarray(self.alpha, g.dtype), backend=be))
-
-
-class SubBackward0(AddBackward0):
-    name = "SubBackward0"
-    formula = "self: grad; other: -grad * alpha"
-
-
-class RsubBackward1(Node):
-    name = "RsubBackward1"
-    formula = "self: -grad"
-
-    def backward(self, g: Any) -> tuple:
-        return (ew("neg", g, backend=self.backend),)
 
 
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
@@ -65,61 +39,40 @@ def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
     be = a._backend
     bb = b._data if alpha == 1 else ew("mul", b._data, np.asarray(alpha, b.dtype.np), backend=be)
     out = ew("add", a._data, bb, dt=dt.np, backend=be)
-    return record(AddBackward0, out, (a, b), be, backend=be, alpha=alpha)
+    return record(N.AddBackward0, out, (a, b), be, alpha=alpha)
 
 
 def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
     if isinstance(a, Tensor) and a.dtype.name == "bool":
         raise RuntimeError(_BOOL_SUB)
     if not isinstance(a, Tensor):
-        return rsub(b, a)
+        return rsub(b, a, alpha)
     a, b, dt = _ops(a, b)
     be = a._backend
     bb = b._data if alpha == 1 else ew("mul", b._data, np.asarray(alpha, b.dtype.np), backend=be)
     out = ew("sub", a._data, bb, dt=dt.np, backend=be)
-    return record(SubBackward0, out, (a, b), be, backend=be, alpha=-alpha)
+    return record(N.SubBackward0, out, (a, b), be, alpha=alpha)
 
 
-def rsub(t: Tensor, x: Any) -> Tensor:
-    """x - t for a Python number x."""
+def rsub(t: Tensor, x: Any, alpha: float = 1) -> Tensor:
+    """x - alpha * t for a Python number x."""
     if isinstance(x, Tensor):
-        return sub(x, t)
+        return sub(x, t, alpha)
     if t.dtype.name == "bool":
         raise RuntimeError(_BOOL_SUB)
     dt = result_type(t, x)
     be = t._backend
-    out = ew("sub", np.asarray(x, dt.np), t._data, dt=dt.np, backend=be)
-    return record(RsubBackward1, out, (t,), be, backend=be)
+    td = t._data if alpha == 1 else ew("mul", t._data, np.asarray(alpha, t.dtype.np), backend=be)
+    out = ew("sub", np.asarray(x, dt.np), td, dt=dt.np, backend=be)
+    return record(N.RsubBackward1, out, (t,), be, alpha=alpha)
 
 
 # ---------------------------------------------------------------- mul / div
-class MulBackward0(Node):
-    name = "MulBackward0"
-    formula = "self: grad * other; other: grad * self"
-
-    def backward(self, g: Any) -> tuple:
-        be = self.backend
-        return (ew("mul", g, self.saved("other"), backend=be) if self.needs(0) else None,
-                ew("mul", g, self.saved("self"), backend=be) if self.needs(1) else None)
-
-
 def mul(a: Any, b: Any) -> Tensor:
     a, b, dt = _ops(a, b)
     be = a._backend
     out = ew("mul", a._data, b._data, dt=dt.np, backend=be)
-    return record(MulBackward0, out, (a, b), be, save={"self": a, "other": b}, backend=be)
-
-
-class DivBackward0(Node):
-    name = "DivBackward0"
-    formula = "self: grad / other; other: -grad * self / other**2"
-
-    def backward(self, g: Any) -> tuple:
-        a, b = self.saved("self"), self.saved("other")
-        be = self.backend
-        ga = ew("div", g, b, backend=be)
-        gb = ew("neg", ew("div", ew("mul", ga, a, backend=be), b, backend=be), backend=be) if self.needs(1) else None
-        return (ga if self.needs(0) else None), gb
+    return record(N.MulBackward0, out, (a, b), be)
 
 
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
@@ -132,160 +85,114 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     b2 = b if b.dtype == dt else b.to(dt)
     be = a._backend
     out = ew("div", a2._data, b2._data, dt=dt.np, backend=be)
-    return record(DivBackward0, out, (a, b), be, save={"self": a2, "other": b2}, backend=be)
+    return record(N.DivBackward0, out, (a, b), be, save={"self": a2, "other": b2})
 
 
 # ---------------------------------------------------------------- pow
-class PowBackward0(Node):
-    name = "PowBackward0"
-    formula = "self: grad * exponent * self**(exponent - 1)"
-
-    def backward(self, g: Any) -> tuple:
-        x = self.saved("self")
-        return (ew("pow_bw_base", g, x, np.asarray(self.exponent, x.dtype), backend=self.backend),)
-
-
-class PowBackward1(Node):
-    name = "PowBackward1"
-    formula = "self: grad * exponent * self**(exponent - 1); exponent: grad * result * log(self)"
-
-    def backward(self, g: Any) -> tuple:
-        x, p, y = self.saved("self"), self.saved("exponent"), self.saved("result")
-        be = self.backend
-        return (ew("pow_bw_base", g, x, p, backend=be) if self.needs(0) else None,
-                ew("pow_bw_exp", g, y, x, backend=be) if self.needs(1) else None)
-
-
-class PowBackward2(Node):
-    name = "PowBackward2"
-    formula = "exponent: grad * result * log(self)"
-
-    def backward(self, g: Any) -> tuple:
-        y = self.saved("result")
-        return (ew("pow_bw_exp", g, y, np.asarray(self.base, y.dtype), backend=self.backend),)
-
-
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         dt = result_type(a, b)
         x = a if a.dtype == dt else a.to(dt)
         be = a._backend
         out = ew("pow", x._data, np.asarray(b, dt.np), dt=dt.np, backend=be)
-        return record(PowBackward0, out, (a,), be, save={"self": x}, backend=be, exponent=b)
+        return record(N.PowBackward0, out, (a,), be, save={"self": x}, exponent=b)
     if not isinstance(a, Tensor):
         dt = result_type(b, a)
         be = b._backend
-        out = ew("pow", np.asarray(a, dt.np), b._data.astype(dt.np, copy=False), dt=dt.np, backend=be)
-        return record(PowBackward2, out, (b,), be, save_out="result", backend=be, base=a)
+        e = b if b.dtype == dt else b.to(dt)
+        out = ew("pow", np.asarray(a, dt.np), e._data, dt=dt.np, backend=be)
+        return record(N.PowBackward2, out, (b,), be, save={"exponent": e}, base=a)
     a, b, dt = _ops(a, b)
     x, p = (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))
     be = a._backend
     out = ew("pow", x._data, p._data, dt=dt.np, backend=be)
-    return record(PowBackward1, out, (a, b), be, save={"self": x, "exponent": p}, save_out="result",
-                  backend=be)
+    return record(N.PowBackward1, out, (a, b), be, save={"self": x, "exponent": p})
 
 
 # ---------------------------------------------------------------- unary
-def _float_input(x: Tensor) -> Tensor:
-    return x if x.dtype.is_floating_point else x.to(float32)
-
-
-def _unary_out(op: str, x: Tensor) -> Any:
-    return ew(op, x._data, backend=x._backend)
-
-
-class _SavesInput(Node):
-    kernel = ""
-
-    def backward(self, g: Any) -> tuple:
-        return (ew(self.kernel, g, self.saved("self"), backend=self.backend),)
-
-
-class _SavesResult(Node):
-    kernel = ""
-
-    def backward(self, g: Any) -> tuple:
-        return (ew(self.kernel, g, self.saved("result"), backend=self.backend),)
-
-
-class NegBackward0(Node):
-    name = "NegBackward0"
-    formula = "self: -grad"
-
-    def backward(self, g: Any) -> tuple:
-        return (ew("neg", g, backend=self.backend),)
-
-
-class ExpBackward0(_SavesResult):
-    name, formula, kernel = "ExpBackward0", "self: grad * result", "mul"
-
-
-class LogBackward0(_SavesInput):
-    name, formula, kernel = "LogBackward0", "self: grad / self", "div"
-
-
-class SqrtBackward0(_SavesResult):
-    name, formula, kernel = "SqrtBackward0", "self: grad / (2 * result)", "sqrt_bw"
-
-
-class AbsBackward0(_SavesInput):
-    name, formula, kernel = "AbsBackward0", "self: grad * sign(self)", "abs_bw"
-
-
-class SinBackward0(_SavesInput):
-    name, formula, kernel = "SinBackward0", "self: grad * cos(self)", "sin_bw"
-
-
-class CosBackward0(_SavesInput):
-    name, formula, kernel = "CosBackward0", "self: grad * -sin(self)", "cos_bw"
-
-
-class TanhBackward0(_SavesResult):
-    name, formula, kernel = "TanhBackward0", "self: grad * (1 - result**2)", "tanh_bw"
-
-
-class SigmoidBackward0(_SavesResult):
-    name, formula, kernel = "SigmoidBackward0", "self: grad * result * (1 - result)", "sigmoid_bw"
-
-
-class ReluBackward0(_SavesResult):
-    name, formula, kernel = "ReluBackward0", "self: grad * (result > 0)", "relu_bw"
-
-
-_UNARY = {
-    "exp": (ExpBackward0, True), "log": (LogBackward0, True), "sqrt": (SqrtBackward0, True),
-    "abs": (AbsBackward0, False), "sin": (SinBackward0, True), "cos": (CosBackward0, True),
-    "tanh": (TanhBackward0, True), "sigmoid": (SigmoidBackward0, True), "relu": (ReluBackward0, False),
+_UNARY = {  # op: (node, computes in floating point)
+    "exp": (N.ExpBackward0, True), "log": (N.LogBackward0, True), "log1p": (N.Log1PBackward0, True),
+    "sqrt": (N.SqrtBackward0, True), "abs": (N.AbsBackward0, False), "sin": (N.SinBackward0, True),
+    "cos": (N.CosBackward0, True), "tanh": (N.TanhBackward0, True), "sigmoid": (N.SigmoidBackward0, True),
+    "relu": (N.ReluBackward0, False),
 }
 
 
 def unary(op: str, x: Tensor) -> Tensor:
     node_cls, needs_float = _UNARY[op]
-    xin = _float_input(x) if needs_float else x
+    xin = x if not needs_float or x.dtype.is_floating_point else x.to(float32)
     be = x._backend
-    out = _unary_out(op, xin)
-    if issubclass(node_cls, _SavesResult):
-        return record(node_cls, out, (x,), be, save_out="result", backend=be)
-    return record(node_cls, out, (x,), be, save={"self": xin}, backend=be)
+    out = ew(op, xin._data, backend=be)
+    return record(node_cls, out, (x,), be, save={"self": xin})
 
 
 def neg(x: Tensor) -> Tensor:
     if x.dtype.name == "bool":
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
-    return record(NegBackward0, _unary_out("neg", x), (x,), x._backend, backend=x._backend)
+    return record(N.NegBackward0, ew("neg", x._data, backend=x._backend), (x,), x._backend)
+
+
+def sgn(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (0 for nan, as PyTorch); no gradient flows."""
+    return Tensor._wrap(ew("sign", x._data, backend=x._backend), x._backend)
+
+
+sign = sgn
+
+
+# ---------------------------------------------------------------- fused backward ops
+def _fused(kernel: str, node_cls: Any, grad: Tensor, *operands: Tensor, extra: tuple = (), **attrs: Any) -> Tensor:
+    """A backward kernel over grad and operands (broadcast), recorded as an op of its own:
+    grad and `operands` are its inputs, `extra` (name, tensor) pairs are saved alongside."""
+    be = grad._backend
+    args = [grad._data, *(o._data for o in operands), *(v._data for _, v in extra)]
+    shape, dt = args[0].shape, args[0].dtype
+    for a in args:
+        if a.shape != shape or a.dtype != dt:
+            out = ew(kernel, *args, backend=be)  # broadcast or promote
+            break
+    else:
+        out = be.elementwise(kernel, args, shape, dt)
+    return record(node_cls, out, (grad, *operands), be, save=dict(extra) if extra else None, **attrs)
+
+
+def tanh_backward(grad_output: Tensor, output: Tensor) -> Tensor:
+    """grad_output * (1 - output**2)."""
+    return _fused("tanh_bw", N.TanhBackwardBackward0, grad_output, output)
+
+
+def sigmoid_backward(grad_output: Tensor, output: Tensor) -> Tensor:
+    """grad_output * output * (1 - output)."""
+    return _fused("sigmoid_bw", N.SigmoidBackwardBackward0, grad_output, output)
+
+
+def threshold_backward(grad_output: Tensor, self: Tensor, threshold: float) -> Tensor:
+    """grad_output where self > threshold, else 0."""
+    if threshold != 0:
+        return where(gt(self, threshold), grad_output, 0)
+    return _fused("relu_bw", N.ThresholdBackwardBackward0, grad_output, self, threshold=threshold)
+
+
+def clamp_backward(grad_output: Tensor, self: Tensor, min: float, max: float) -> Tensor:  # noqa: A002
+    """grad_output where min <= self <= max, else 0."""
+    dt = self._data.dtype
+    lo, hi = Tensor._wrap(np.asarray(min, dt), self._backend), Tensor._wrap(np.asarray(max, dt), self._backend)
+    be = grad_output._backend
+    out = ew("clamp_bw", grad_output._data, self._data, lo._data, hi._data, backend=be)
+    return record(N.ClampBackwardBackward0, out, (grad_output,), be, save={"self": self}, min=min, max=max)
+
+
+def max_backward(grad_output: Tensor, self: Tensor, other: Tensor) -> Tensor:
+    """grad_output where self > other, half of it where they are equal (maximum's rule)."""
+    return _fused("max_bw_a", N.MaxBackwardBackward0, grad_output, extra=(("self", self), ("other", other)))
+
+
+def min_backward(grad_output: Tensor, self: Tensor, other: Tensor) -> Tensor:
+    """grad_output where self < other, half of it where they are equal (minimum's rule)."""
+    return _fused("min_bw_a", N.MinBackwardBackward0, grad_output, extra=(("self", self), ("other", other)))
 
 
 # ---------------------------------------------------------------- clamp / maximum / where
-class ClampBackward1(Node):
-    name = "ClampBackward1"
-    formula = "self: grad * (min <= self <= max)"
-
-    def backward(self, g: Any) -> tuple:
-        x = self.saved("self")
-        lo, hi = np.asarray(self.lo, x.dtype), np.asarray(self.hi, x.dtype)
-        return (ew("clamp_bw", g, x, lo, hi, backend=self.backend),)
-
-
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -300,70 +207,39 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
         lo = np.iinfo(dt.np).min if min is None else min
         hi = np.iinfo(dt.np).max if max is None else max
     out = ew("clamp", xin._data, np.asarray(lo, dt.np), np.asarray(hi, dt.np), backend=be)
-    return record(ClampBackward1, out, (x,), be, save={"self": xin}, backend=be, lo=lo, hi=hi)
+    return record(N.ClampBackward1, out, (x,), be, save={"self": xin}, min=lo, max=hi)
 
 
-class MaximumBackward0(Node):
-    name = "MaximumBackward0"
-    formula = "self: grad * (self > other) + grad/2 * (self == other); other: symmetric"
-
-    def backward(self, g: Any) -> tuple:
-        a, b = self.saved("self"), self.saved("other")
-        be = self.backend
-        sign = -1 if self.name.startswith("Min") else 1
-        if sign == -1:
-            a, b = ew("neg", a, backend=be), ew("neg", b, backend=be)
-        return (ew("max_bw_a", g, a, b, backend=be) if self.needs(0) else None,
-                ew("max_bw_a", g, b, a, backend=be) if self.needs(1) else None)
-
-
-class MinimumBackward0(MaximumBackward0):
-    name = "MinimumBackward0"
-    formula = "self: grad * (self < other) + grad/2 * (self == other); other: symmetric"
-
-
-def _maxmin(op: str, node: type[Node], a: Tensor, b: Any) -> Tensor:
+def _maxmin(op: str, node: Any, a: Tensor, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(b).__name__}")
     a, b, dt = _ops(a, b)
     a2, b2 = (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))
     be = a._backend
     out = ew(op, a2._data, b2._data, dt=dt.np, backend=be)
-    return record(node, out, (a, b), be, save={"self": a2, "other": b2}, backend=be)
+    return record(node, out, (a, b), be, save={"self": a2, "other": b2})
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
-    return _maxmin("maximum", MaximumBackward0, a, b)
+    return _maxmin("maximum", N.MaximumBackward0, a, b)
 
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
-    return _maxmin("minimum", MinimumBackward0, a, b)
-
-
-class WhereBackward0(Node):
-    name = "WhereBackward0"
-    formula = "self: where(condition, grad, 0); other: where(condition, 0, grad)"
-
-    def backward(self, g: Any) -> tuple:
-        c = self.saved("condition")
-        be = self.backend
-        z = np.zeros((), dtype=g.dtype)
-        return (None, ew("where", c, g, z, backend=be) if self.needs(1) else None,
-                ew("where", c, z, g, backend=be) if self.needs(2) else None)
+    return _maxmin("minimum", N.MinimumBackward0, a, b)
 
 
 def where(condition: Tensor, a: Any, b: Any) -> Tensor:
     if not isinstance(condition, Tensor) or condition.dtype.name != "bool":
         raise RuntimeError("where expected condition to be a boolean tensor")
     like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else condition)
-    dt = result_type(*(v for v in (a, b)))
+    dt = result_type(a, b)
     at = as_tensor_like(a, like, dt)
     bt = as_tensor_like(b, like, dt)
     be = like._backend
     shape = tuple(np.broadcast_shapes(condition.shape, at.shape, bt.shape))
     out = ew("where", condition._data, at._data.astype(dt.np, copy=False), bt._data.astype(dt.np, copy=False),
              shape=shape, dt=dt.np, backend=be)
-    return record(WhereBackward0, out, (None, at, bt), be, save={"condition": condition}, backend=be)
+    return record(N.WhereBackward0, out, (condition, at, bt), be)
 
 
 # ---------------------------------------------------------------- comparisons (no grad)
@@ -373,3 +249,11 @@ def compare(op: str, a: Tensor, b: Any) -> Tensor:
     out = ew(op, a._data.astype(dt.np, copy=False), b._data.astype(dt.np, copy=False),
              dt=np.dtype(bool), backend=be)
     return Tensor._wrap(out, be)
+
+
+def gt(a: Tensor, b: Any) -> Tensor:
+    return compare("gt", a, b)
+
+
+def eq(a: Tensor, b: Any) -> Tensor:
+    return compare("eq", a, b)

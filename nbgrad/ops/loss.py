@@ -6,11 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Node
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from . import derivatives_table as N
 from ._core import broadcast_shape, ew, record
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def _weight_takes_no_grad(fn: str, weight: Any) -> None:
+    """PyTorch's losses are not differentiable in their class / element weights."""
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument 'weight'. This input "
+                           "cannot have requires_grad True.")
 
 
 def _check(name: str, x: Tensor, y: Tensor, reduction: str) -> None:
@@ -38,64 +46,16 @@ def _reduce(be: Any, per: Any, reduction: str, weight: Any) -> Any:
     return s
 
 
-def _grad_scale(be: Any, g: Any, reduction: str, n: int) -> Any:
-    """The upstream gradient of each element: g itself ("none"), else the one value g (a 0-d
-    array, which the elementwise kernels broadcast), divided by n for "mean"."""
-    if reduction == "mean":
-        g = ew("div", g, np.asarray(n, g.dtype), backend=be)
-    return g
-
-
-class _PointwiseLoss(Node):
-    bw = ""
-    bw_target = ""
-
-    def backward(self, g: Any) -> tuple:
-        x, y = self.saved("self"), self.saved("target")
-        be = self.backend
-        gk = _grad_scale(be, g, self.reduction, x.size)
-        if self.weight is not None:
-            gk = ew("mul", gk, self.weight, shape=x.shape, backend=be)
-        gx = ew(self.bw, gk, x, y, shape=x.shape, backend=be)
-        gy = None
-        if self.next_functions[1][0] is not None:  # target requires grad
-            gy = ew(self.bw_target, gk, x, shape=x.shape, backend=be)
-        return gx, gy
-
-
-class BinaryCrossEntropyWithLogitsBackward0(_PointwiseLoss):
-    name = "BinaryCrossEntropyWithLogitsBackward0"
-    formula = "self: grad * (sigmoid(self) - target) [* weight] / N"
-    bw = "bce_logits_bw"
-    bw_target = "bce_logits_tgt_bw"
-
-
-class BinaryCrossEntropyBackward0(_PointwiseLoss):
-    name = "BinaryCrossEntropyBackward0"
-    formula = "self: grad * (self - target) / ((1 - self) * self) [* weight] / N"
-    bw = "bce_bw"
-    bw_target = "bce_tgt_bw"
-
-
-class MseLossBackward0(_PointwiseLoss):
-    name = "MseLossBackward0"
-    formula = "self: 2 * grad * (self - target) / N"
-
-    def backward(self, g: Any) -> tuple:
-        x, y = self.saved("self"), self.saved("target")
-        be = self.backend
-        gk = _grad_scale(be, g, self.reduction, x.size)
-        d = ew("sub", x, y, backend=be)
-        gx = ew("mul", ew("mul", gk, d, shape=x.shape, backend=be), np.asarray(2, x.dtype), backend=be)
-        return gx, (ew("neg", gx, backend=be) if self.next_functions[1][0] is not None else None)
-
-
-def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str, weight: Any) -> Tensor:
+def _pointwise(kind: str, node: Any, x: Tensor, y: Tensor, reduction: str, weight: Any) -> Tensor:
     _check(kind, x, y, reduction)
-    be = x._backend
-    w = None
     if weight is not None:
-        w = weight._data if isinstance(weight, Tensor) else np.asarray(weight, x.dtype.np)
+        _weight_takes_no_grad({"bce_logits": "binary_cross_entropy_with_logits", "bce": "binary_cross_entropy"}.get(
+            kind, kind), weight)
+    be = x._backend
+    w = wt = None
+    if weight is not None:
+        wt = weight if isinstance(weight, Tensor) else Tensor._wrap(be.asarray(np.asarray(weight, x.dtype.np)), be)
+        w = wt._data
         broadcast_shape(w.shape, x.shape)
     yd = be.astype(y._data, x.dtype.np)
     yt = y if y.dtype == x.dtype else Tensor._wrap(yd, be)
@@ -107,41 +67,28 @@ def _pointwise(kind: str, node: type[Node], x: Tensor, y: Tensor, reduction: str
             be.check_unit_interval(x._data)  # CPU: raises here; CUDA: at the next host copy
         per = ew(kind, x._data, yd, backend=be)
     out = _reduce(be, per, reduction, w)
-    return record(node, out, (x, y), be, save={"self": x, "target": yt}, reduction=reduction, weight=w)
+    return record(node, out, (x, y), be, save={"target": yt, "weight": wt}, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
                                      reduction: str = "mean", pos_weight: Any = None) -> Tensor:
     if pos_weight is not None:
         raise NotImplementedError("binary_cross_entropy_with_logits(pos_weight=...) is not supported by nbgrad")
-    return _pointwise("bce_logits", BinaryCrossEntropyWithLogitsBackward0, input, target, reduction, weight)
+    return _pointwise("bce_logits", N.BinaryCrossEntropyWithLogitsBackward0, input, target, reduction, weight)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None,  # noqa: A002
                          reduction: str = "mean") -> Tensor:
-    return _pointwise("bce", BinaryCrossEntropyBackward0, input, target, reduction, weight)
+    return _pointwise("bce", N.BinaryCrossEntropyBackward0, input, target, reduction, weight)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    return _pointwise("mse", MseLossBackward0, input, target, reduction, None)
-
-
-class NllLossBackward0(Node):
-    name = "NllLossBackward0"
-    formula = "self: -grad * weight[target] scattered at target (divided by the summed weights for mean)"
-
-    def backward(self, g: Any) -> tuple:
-        shape = self.input_shapes[0][0]
-        be = self.backend
-        t = self.target
-        gx = be.nll_backward(be.reshape(g, (-1,)), be.reshape(t, (-1,)), shape[-1], self.ignore_index, self.weight,
-                             self.n if self.reduction == "mean" else None)  # g: one value, or N
-        return be.reshape(gx, shape), None
+    return _pointwise("mse", N.MseLossBackward0, input, target, reduction, None)
 
 
 def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tuple[Any, Any]:  # noqa: A002
     """nll_loss's argument checks (PyTorch's messages); the target as int64 and the class weights
-    as input's dtype, on input's device."""
+    as input's dtype, on input's device (arrays)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
@@ -155,6 +102,8 @@ def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tup
         if isinstance(other, Tensor) and other._backend is not input._backend:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{input.device} and {other.device}!")
+    if weight is not None:
+        _weight_takes_no_grad("nll_loss_forward", weight)
     be = input._backend
     w = None
     if weight is not None:
@@ -172,8 +121,11 @@ def _nll_record(input: Tensor, target: Tensor, t: Any, w: Any, per: Any, valid: 
     be = input._backend
     per = be.reshape(per, target.shape)
     out, n = (per, None) if reduction == "none" else be.nll_reduce(per, valid, reduction == "mean")
-    return record(NllLossBackward0, out, (input, None), be, target=t, reduction=reduction,
-                  n=n, ignore_index=ignore_index, weight=w)
+    wrap = Tensor._wrap
+    return record(N.NllLossBackward0, out, (input,), be,
+                  save={"target": wrap(t, be), "weight": None if w is None else wrap(w, be),
+                        "total_weight": None if n is None else wrap(n, be)},
+                  reduction=reduction, ignore_index=ignore_index)
 
 
 def _unsupported(fn: str, size_average: Any = None, reduce: Any = None,  # noqa: A002
@@ -201,7 +153,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
                   label_smoothing: float = 0.0) -> Tensor:
     """nll_loss(log_softmax(input, -1), target): PyTorch's two nodes, LogSoftmaxBackward0 under
     NllLossBackward0, with both forwards in one row kernel (Backend.log_softmax_nll)."""
-    from .reduce import LogSoftmaxBackward0, log_softmax
+    from .reduce import log_softmax
 
     _unsupported("cross_entropy", size_average, reduce, label_smoothing)
     if target.dtype.is_floating_point:
@@ -213,5 +165,52 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     be = x._backend
     logp, per, valid = be.log_softmax_nll(be.reshape(x._data, (-1, x.shape[-1])), be.reshape(t, (-1,)),
                                           ignore_index, w)
-    lsm = record(LogSoftmaxBackward0, be.reshape(logp, x.shape), (x,), be, save_out="result", axis=x.ndim - 1)
+    lsm = record(N.LogSoftmaxBackward0, be.reshape(logp, x.shape), (x,), be, dim=x.ndim - 1)
     return _nll_record(lsm, target, t, w, per, valid, reduction, ignore_index)
+
+
+# ---------------------------------------------------------------- fused backward ops
+def _scaled_grad(grad: Tensor, self: Tensor, weight: Tensor | None, reduction: str) -> Any:
+    """A pointwise loss's upstream gradient per element, as a backend array: grad (one value,
+    unless 'none') over the element count for 'mean', times weight."""
+    be, g = grad._backend, grad._data
+    if reduction == "mean":
+        g = ew("div", g, np.asarray(max(self._data.size, 1) if self._data.size else 0, g.dtype), backend=be)
+    if weight is not None:
+        g = ew("mul", g, weight._data, backend=be)
+    return g
+
+
+def binary_cross_entropy_with_logits_backward(grad: Tensor, self: Tensor, target: Tensor, weight: Tensor | None,
+                                              reduction: str) -> Tensor:
+    """binary_cross_entropy_with_logits' gradient: grad * (sigmoid(self) - target) [* weight]
+    [/ N], in one kernel after scaling the one upstream value."""
+    be = self._backend
+    out = ew("bce_logits_bw", _scaled_grad(grad, self, weight, reduction), self._data, target._data,
+             shape=self._data.shape, backend=be)
+    return record(N.BinaryCrossEntropyWithLogitsBackwardBackward0, out, (grad, self, target), be,
+                  save={"weight": weight}, reduction=reduction)
+
+
+def binary_cross_entropy_backward(grad: Tensor, self: Tensor, target: Tensor, weight: Tensor | None,
+                                  reduction: str) -> Tensor:
+    """binary_cross_entropy's gradient: grad * (self - target) / ((1 - self) * self) [* weight]
+    [/ N], the denominator held above 1e-12 as PyTorch's, in one kernel."""
+    be = self._backend
+    out = ew("bce_bw", _scaled_grad(grad, self, weight, reduction), self._data, target._data,
+             shape=self._data.shape, backend=be)
+    return record(N.BinaryCrossEntropyBackwardBackward0, out, (grad, self, target), be,
+                  save={"weight": weight}, reduction=reduction)
+
+
+def nll_loss_backward(grad: Tensor, shape: tuple, target: Tensor, weight: Tensor | None, reduction: str,
+                      ignore_index: int, total_weight: Tensor | None) -> Tensor:
+    """nll_loss's gradient: -grad * weight[target] at each row's target class, zeros elsewhere,
+    divided by the summed row weights for 'mean'."""
+    be = grad._backend
+    t = target._data
+    gx = be.nll_backward(be.reshape(grad._data, (-1,)), be.reshape(t, (-1,)), shape[-1], ignore_index,
+                         None if weight is None else weight._data,
+                         total_weight._data if reduction == "mean" else None)
+    return record(N.NllLossBackwardBackward0, be.reshape(gx, tuple(shape)), (grad,), be,
+                  save={"target": target, "weight": weight}, reduction=reduction, ignore_index=ignore_index)

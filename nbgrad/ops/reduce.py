@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max/min, var/std, softmax, log_softmax, logsumexp."""
+"""Reductions: sum, mean, max/min, var/std, softmax, log_softmax, logsumexp, and the fused
+backward ops of softmax, log_softmax and max/min along a dim."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from .._dtype import float32
-from ..backends import BroadcastTo
-from ..autograd.function import Node
 from ..tensor import Tensor
+from . import derivatives_table as N
 from ._core import ew, record
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -35,36 +35,6 @@ def _axes(x: Tensor, dim: Any) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def _expand_back(be: Any, g: Any, shape: tuple, axes: tuple, keepdim: bool) -> Any:
-    """Broadcast a reduced gradient back over the reduced axes."""
-    if not keepdim:
-        g = be.reshape(g, tuple(1 if i in axes else s for i, s in enumerate(shape)))
-    return be.view(g, BroadcastTo(shape))
-
-
-class SumBackward1(Node):
-    name = "SumBackward1"
-    formula = "self: grad expanded over the summed dims"
-
-    def backward(self, g: Any) -> tuple:
-        shape = self.input_shapes[0][0]
-        return (ew("mul", _expand_back(self.backend, g, shape, self.axes, self.keepdim),
-                   np.asarray(self.scale, g.dtype), backend=self.backend),)
-
-
-class SumBackward0(SumBackward1):
-    name = "SumBackward0"
-
-
-class MeanBackward1(SumBackward1):
-    name = "MeanBackward1"
-    formula = "self: grad expanded / N"
-
-
-class MeanBackward0(MeanBackward1):
-    name = "MeanBackward0"
-
-
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
@@ -74,8 +44,9 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     be = x._backend
     src = x._data if x.dtype.name != "bool" else x._data.astype(np.int64)
     out = be.sum(src, axes, keepdim)
-    node = SumBackward0 if dim is None else SumBackward1
-    return record(node, out, (x,), be, axes=axes, keepdim=keepdim, scale=1.0)
+    if dim is None:
+        return record(N.SumBackward0, out, (x,), be)
+    return record(N.SumBackward1, out, (x,), be, dim=axes, keepdim=keepdim)
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -93,44 +64,10 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     be = x._backend
     s = be.sum(x._data, axes, keepdim)
     out = ew("div", s, np.asarray(n, s.dtype), backend=be) if n else ew("mul", s, np.asarray(np.nan, s.dtype), backend=be)
-    node = MeanBackward0 if dim is None else MeanBackward1
-    return record(node, out, (x,), be, axes=axes, keepdim=keepdim, scale=1.0 / n if n else np.nan)
-
-
-class MaxBackward1(Node):
-    name = "MaxBackward1"
-    formula = "self: grad scattered to the argmax index"
-
-    def backward(self, g: Any) -> tuple:
-        idx = self.saved("indices")
-        shape = self.input_shapes[0][0]
-        be, ax = self.backend, self.axis
-        gk = g if self.keepdim else be.view(g, lambda a: np.expand_dims(a, ax))
-        ik = idx if self.keepdim else be.view(idx, lambda a: np.expand_dims(a, ax))
-        return (be.scatter_along_axis(shape, ik, gk, ax),)
-
-
-class MinBackward1(MaxBackward1):
-    name = "MinBackward1"
-    formula = "self: grad scattered to the argmin index"
-
-
-class MaxBackward0(Node):
-    name = "MaxBackward0"
-    formula = "self: grad split evenly among the elements equal to the max"
-
-    def backward(self, g: Any) -> tuple:
-        x, y = self.saved("self"), self.saved("result")
-        be = self.backend
-        mask = ew("eq", x, y, dt=np.dtype(bool), backend=be)
-        cnt = be.sum(mask.astype(np.int64), tuple(range(x.ndim)), False)
-        share = ew("div", g, cnt, dt=g.dtype, backend=be)
-        return (ew("where", mask, share, np.zeros((), g.dtype), backend=be),)
-
-
-class MinBackward0(MaxBackward0):
-    name = "MinBackward0"
-    formula = "self: grad split evenly among the elements equal to the min"
+    scale = 1.0 / n if n else np.nan
+    if dim is None:
+        return record(N.MeanBackward0, out, (x,), be, scale=scale)
+    return record(N.MeanBackward1, out, (x,), be, dim=axes, keepdim=keepdim, scale=scale)
 
 
 def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Any:
@@ -140,20 +77,17 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Any:
                            "for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
     if dim is None:
         flat = x._data.reshape(-1)
-        vals, _ = be.argext(flat.reshape(1, -1, 1).reshape(-1), 0, False, want_max)
+        vals, _ = be.argext(flat, 0, False, want_max)
         out = vals.reshape(())
-        node = MaxBackward0 if want_max else MinBackward0
-        return record(node, out, (x,), be, save={"self": x}, save_out="result")
+        return record(N.MaxBackward0 if want_max else N.MinBackward0, out, (x,), be)
     axis = _axes(x, dim)[0] if x.ndim else 0
     src = x._data if x.ndim else x._data.reshape(1)
     vals, idx = be.argext(src, axis, keepdim or x.ndim == 0, want_max)
     if x.ndim == 0:
         vals, idx = vals.reshape(()), idx.reshape(())
-    node = MaxBackward1 if want_max else MinBackward1
-    vt = record(node, vals, (x,), be, axis=axis, keepdim=keepdim or x.ndim == 0)
     it = Tensor._wrap(idx, be)
-    if vt.grad_fn is not None:
-        vt.grad_fn.save(indices=it)
+    vt = record(N.MaxBackward1 if want_max else N.MinBackward1, vals, (x,), be, save={"indices": it},
+                dim=axis, keepdim=keepdim or x.ndim == 0)
     return ValuesIndices(vt, it)
 
 
@@ -185,29 +119,20 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _extreme(x, dim, keepdim, False).indices
 
 
-class VarBackward0(Node):
-    name = "VarBackward0"
-    formula = "self: grad * 2 * (self - mean) / (N - correction)"
-
-    def backward(self, g: Any) -> tuple:
-        x = self.saved("self")
-        be = self.backend
-        shape = x.shape
-        d = ew("sub", x, ew("div", be.sum(x, self.axes, True), np.asarray(self.n, x.dtype), backend=be), backend=be)
-        gk = _expand_back(be, g, shape, self.axes, self.keepdim)
-        if self.name == "StdBackward0":
-            y = self.saved("result")
-            yk = _expand_back(be, y, shape, self.axes, self.keepdim)
-            gk = ew("div", gk, ew("mul", yk, np.asarray(2, yk.dtype), backend=be), backend=be)
-            # PyTorch masks the gradient to 0 where std == 0
-            zero = ew("eq", yk, np.zeros((), yk.dtype), dt=np.dtype(bool), backend=be)
-            gk = ew("where", zero, np.zeros((), gk.dtype), gk, backend=be)
-        return (ew("mul", ew("mul", gk, d, backend=be), np.asarray(2.0 / self.denom, g.dtype), backend=be),)
+def value_selecting_reduction_backward(grad: Tensor, dim: int, indices: Tensor, shape: tuple,
+                                       keepdim: bool) -> Tensor:
+    """max / min along dim, backward: zeros of `shape` with grad put at the selected indices."""
+    be = grad._backend
+    g, i = grad._data, indices._data
+    if not keepdim:
+        g, i = be.reshape(g, _keep_shape(g.shape, dim)), be.reshape(i, _keep_shape(i.shape, dim))
+    out = be.scatter_along_axis(tuple(shape), i, g, dim)
+    return record(N.ValueSelectingReductionBackwardBackward0, out, (grad,), be, save={"indices": indices},
+                  dim=dim, keepdim=keepdim)
 
 
-class StdBackward0(VarBackward0):
-    name = "StdBackward0"
-    formula = "self: grad * (self - mean) / ((N - correction) * result)"
+def _keep_shape(shape: tuple, dim: int) -> tuple:
+    return shape[:dim] + (1,) + shape[dim:]
 
 
 def _var(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std: bool) -> Tensor:
@@ -225,9 +150,8 @@ def _var(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std
     out = ew("div", ss, np.asarray(denom if denom > 0 else 0, ss.dtype), backend=be)
     if std:
         out = ew("sqrt", out, backend=be)
-    node = StdBackward0 if std else VarBackward0
-    return record(node, out, (x,), be, save={"self": x}, save_out="result" if std else None,
-                  axes=axes, keepdim=keepdim, n=n, denom=denom)
+    node = N.StdBackward0 if std else N.VarBackward0
+    return record(node, out, (x,), be, dim=axes, keepdim=keepdim, correction=correction)
 
 
 def var(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
@@ -242,20 +166,6 @@ def std(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
     return _var(x, dim, unbiased, keepdim, correction, True)
 
 
-class SoftmaxBackward0(Node):
-    name = "SoftmaxBackward0"
-    formula = "self: result * (grad - sum(grad * result, dim))"
-
-    def backward(self, g: Any) -> tuple:
-        y = self.saved("result")
-        return (self.backend.softmax_backward(y, g, self.axis, self.name.startswith("Log")),)
-
-
-class LogSoftmaxBackward0(SoftmaxBackward0):
-    name = "LogSoftmaxBackward0"
-    formula = "self: grad - exp(result) * sum(grad, dim)"
-
-
 _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
 
 
@@ -268,35 +178,40 @@ def _float(x: Tensor, dtype: Any, kernel: str) -> Tensor:
     return x
 
 
-def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    x = _float(x, dtype, "softmax_lastdim_kernel_impl")
+def _softmax(x: Tensor, dim: int, log: bool) -> Tensor:
     axis = _axes(x, dim)[0] if x.ndim else 0
     be = x._backend
     src = x._data if x.ndim else x._data.reshape(1)
-    out = be.softmax(src, axis, False).reshape(x.shape)
-    return record(SoftmaxBackward0, out, (x,), be, save_out="result", axis=axis)
+    out = be.softmax(src, axis, log).reshape(x.shape)
+    return record(N.LogSoftmaxBackward0 if log else N.SoftmaxBackward0, out, (x,), be, dim=axis)
+
+
+def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return _softmax(_float(x, dtype, "softmax_lastdim_kernel_impl"), dim, False)
 
 
 def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
-    x = _float(x, dtype, "log_softmax_lastdim_kernel_impl")
-    axis = _axes(x, dim)[0] if x.ndim else 0
-    be = x._backend
-    src = x._data if x.ndim else x._data.reshape(1)
-    out = be.softmax(src, axis, True).reshape(x.shape)
-    return record(LogSoftmaxBackward0, out, (x,), be, save_out="result", axis=axis)
+    return _softmax(_float(x, dtype, "log_softmax_lastdim_kernel_impl"), dim, True)
 
 
-class LogsumexpBackward0(Node):
-    name = "LogsumexpBackward0"
-    formula = "self: grad * exp(self - result)"
+def _softmax_bw(grad_output: Tensor, output: Tensor, dim: int, log: bool) -> Tensor:
+    be = output._backend
+    y, g = output._data, grad_output._data
+    if y.ndim == 0:
+        y, g = y.reshape(1), g.reshape(1)
+    out = be.softmax_backward(y, g, dim, log).reshape(output.shape)
+    node = N.LogSoftmaxBackwardDataBackward0 if log else N.SoftmaxBackwardDataBackward0
+    return record(node, out, (grad_output, output), be, dim=dim)
 
-    def backward(self, g: Any) -> tuple:
-        x, y = self.saved("self"), self.saved("result")
-        be = self.backend
-        shape = x.shape
-        yk = _expand_back(be, y, shape, self.axes, self.keepdim)
-        gk = _expand_back(be, g, shape, self.axes, self.keepdim)
-        return (ew("mul", gk, ew("exp", ew("sub", x, yk, backend=be), backend=be), backend=be),)
+
+def softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int) -> Tensor:
+    """softmax's backward, fused: output * (grad_output - sum(grad_output * output, dim))."""
+    return _softmax_bw(grad_output, output, dim, False)
+
+
+def log_softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int) -> Tensor:
+    """log_softmax's backward, fused: grad_output - exp(output) * sum(grad_output, dim)."""
+    return _softmax_bw(grad_output, output, dim, True)
 
 
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
@@ -309,5 +224,4 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     out = be.logsumexp(rows, len(keep)) if x.ndim else x._data.copy()
     if keepdim:
         out = out.reshape([1 if a in axes else s for a, s in enumerate(x.shape)])
-    return record(LogsumexpBackward0, out, (x,), be, save={"self": x}, save_out="result",
-                  axes=axes, keepdim=keepdim)
+    return record(N.LogsumexpBackward0, out, (x,), be, dim=axes, keepdim=keepdim)

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends import BroadcastTo
-from ..autograd.function import Node
+from ..backends import BroadcastTo, mT
 from ..tensor import Tensor
+from . import derivatives_table as N
 from ._core import record
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
-
-
-class ViewBackward0(Node):
-    name = "ViewBackward0"
-    formula = "self: grad.reshape(self.shape)"
-
-    def backward(self, g: Any) -> tuple:
-        return (self.backend.reshape(g, self.input_shapes[0][0]),)
-
-
-class UnsqueezeBackward0(ViewBackward0):
-    name = "UnsqueezeBackward0"
-    formula = "self: grad.squeeze(dim)"
-
-
-class SqueezeBackward1(ViewBackward0):
-    name = "SqueezeBackward1"
-    formula = "self: grad.unsqueeze(dim)"
+    return tuple(map(int, shape))
 
 
 def _resolve(x: Tensor, shape: tuple) -> tuple:
@@ -44,8 +27,10 @@ def _resolve(x: Tensor, shape: tuple) -> tuple:
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    shape = _resolve(x, _shape_arg(shape))
-    return record(ViewBackward0, x._backend.reshape(x._data, shape), (x,), x._backend)
+    shape = _shape_arg(shape)
+    if -1 in shape or math.prod(shape) != math.prod(x._data.shape):
+        shape = _resolve(x, shape)
+    return record(N.ViewBackward0, x._backend.reshape(x._data, shape), (x,), x._backend)
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
@@ -58,11 +43,12 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     return _as_view(reshape(x, *shape), x, lambda b: view(b, *shape))
 
 
-def _as_view(t: Tensor, base: Tensor, fn: Any) -> Tensor:
-    """Mark t as a view of base's storage. fn(b) redoes the view on a tensor shaped like
-    base; composed with base's own view function, it maps the root base to t (what an
-    in-place op on t needs to rewrite the root's history, see copy_slices)."""
-    if base._backend.shares_memory(t._data, base._data):
+def _as_view(t: Tensor, base: Tensor, fn: Any, always: bool = False) -> Tensor:
+    """Mark t as a view of base's storage (always: the op always makes one, no need to check).
+    fn(b) redoes the view on a tensor shaped like base; composed with base's own view
+    function, it maps the root base to t (what an in-place op on t needs to rewrite the
+    root's history, see copy_slices)."""
+    if always or base._backend.shares_memory(t._data, base._data):
         t._version = base._version
         t._base = base if base._base is None else base._base
         t._view_fn = fn if base._base is None else (lambda b, f=base._view_fn: fn(f(b)))
@@ -82,7 +68,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -nd <= dim < nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
     out = x._backend.view(x._data, lambda a: np.expand_dims(a, dim % nd))
-    return _as_view(record(UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim))
+    return _as_view(record(N.UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim), always=True)
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
@@ -92,21 +78,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         axes = tuple(d % max(x.ndim, 1) for d in dims if x.ndim and x.shape[d] == 1)
     out = x._backend.view(x._data, lambda a: np.squeeze(a, axes))
-    return _as_view(record(SqueezeBackward1, out, (x,), x._backend), x, lambda b: squeeze(b, dim))
-
-
-class PermuteBackward0(Node):
-    name = "PermuteBackward0"
-    formula = "self: grad.permute(inverse(dims))"
-
-    def backward(self, g: Any) -> tuple:
-        inv = tuple(int(i) for i in np.argsort(self.dims))
-        return (self.backend.view(g, lambda a: np.transpose(a, inv)),)
-
-
-class TransposeBackward0(PermuteBackward0):
-    name = "TransposeBackward0"
-    formula = "self: grad.transpose(dim0, dim1)"
+    return _as_view(record(N.SqueezeBackward1, out, (x,), x._backend), x, lambda b: squeeze(b, dim), always=True)
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
@@ -119,25 +91,24 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
         )
     dims = tuple(d % x.ndim for d in dims)
     out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
-    return _as_view(record(PermuteBackward0, out, (x,), x._backend, dims=dims), x, lambda b: permute(b, *dims))
+    return _as_view(record(N.PermuteBackward0, out, (x,), x._backend, dims=dims), x, lambda b: permute(b, *dims),
+                    always=True)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    if x.ndim < 2 and x.ndim == 0:
+    nd = x._data.ndim
+    if nd == 0:
         return x
-    dims = list(range(x.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
-    out = record(TransposeBackward0, out, (x,), x._backend, dims=tuple(dims))
-    return _as_view(out, x, lambda b: transpose(b, dim0, dim1))
-
-
-class ExpandBackward0(Node):
-    name = "ExpandBackward0"
-    formula = "self: grad summed over the expanded dims"
-
-    def backward(self, g: Any) -> tuple:
-        return (self.backend.sum_to(g, self.input_shapes[0][0]),)
+    d0, d1 = dim0 % nd, dim1 % nd
+    if {d0, d1} == {nd - 2, nd - 1}:
+        fn: Any = mT  # the last two axes: a view the backends make from shape and strides
+    else:
+        dims = list(range(nd))
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        fn = np.transpose if nd == 2 else (lambda a: np.transpose(a, dims))
+    out = x._backend.view(x._data, fn) if d0 != d1 else x._data
+    out = record(N.TransposeBackward0, out, (x,), x._backend, dim0=dim0, dim1=dim1)
+    return _as_view(out, x, lambda b: transpose(b, dim0, dim1), always=True)
 
 
 def expand(x: Tensor, *sizes: Any) -> Tensor:
@@ -157,23 +128,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"Tensor sizes: {list(x.shape)}"
             )
     out = x._backend.view(x._data, BroadcastTo(shape))
-    return _as_view(record(ExpandBackward0, out, (x,), x._backend), x, lambda b: expand(b, *sizes))
-
-
-class IndexBackward0(Node):
-    name = "IndexBackward0"
-    formula = "self: zeros_like(self).index_put_(indices, grad, accumulate=True)"
-
-    def backward(self, g: Any) -> tuple:
-        return (self.backend.index_add(self.input_shapes[0][0], self.index, g),)
-
-
-class SelectBackward0(IndexBackward0):
-    name = "SelectBackward0"
-
-
-class SliceBackward0(IndexBackward0):
-    name = "SliceBackward0"
+    return _as_view(record(N.ExpandBackward0, out, (x,), x._backend), x, lambda b: expand(b, *sizes), always=True)
 
 
 def is_index_array(i: Any) -> bool:
@@ -225,28 +180,11 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
         out = x._backend.getitem(x._data, index)
     except IndexError as e:
         raise IndexError(f"{e} (tensor of shape {list(x.shape)})") from None
-    node = IndexBackward0
+    node = N.IndexBackward0
     if not advanced:
-        node = SelectBackward0 if any(isinstance(i, (int, np.integer)) for i in index) else SliceBackward0
+        node = N.SelectBackward0 if any(isinstance(i, (int, np.integer)) for i in index) else N.SliceBackward0
     t = record(node, out, (x,), x._backend, index=index)
     return t if advanced else _as_view(t, x, lambda b: getitem(b, idx))
-
-
-class CatBackward0(Node):
-    name = "CatBackward0"
-    formula = "tensors[i]: grad.narrow(dim, offset_i, size_i)"
-
-    def backward(self, g: Any) -> tuple:
-        be, d, starts = self.backend, self.dim, np.cumsum([0] + self.sizes[:-1])
-        return tuple(be.getitem(g, (slice(None),) * d + (slice(int(s), int(s) + n),)) for s, n in zip(starts, self.sizes))
-
-
-class StackBackward0(Node):
-    name = "StackBackward0"
-    formula = "tensors[i]: grad.select(dim, i)"
-
-    def backward(self, g: Any) -> tuple:
-        return tuple(self.backend.getitem(g, (slice(None),) * self.dim + (i,)) for i in range(g.shape[self.dim]))
 
 
 def _same_device(tensors: Sequence[Tensor]) -> None:
@@ -273,7 +211,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     be = tensors[0]._backend
     out = be.concatenate([be.astype(t._data, dt.np) for t in tensors], d)
-    return record(CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
+    return record(N.CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -293,57 +231,25 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     d = dim % (tensors[0].ndim + 1)
     be = tensors[0]._backend
     out = be.concatenate([be.view(be.astype(t._data, dt.np), lambda a: np.expand_dims(a, d)) for t in tensors], d)
-    return record(StackBackward0, out, tensors, tensors[0]._backend, dim=d)
-
-
-class CloneBackward0(Node):
-    name = "CloneBackward0"
-    formula = "self: grad"
-
-    def backward(self, g: Any) -> tuple:
-        return (g,)
+    return record(N.StackBackward0, out, tensors, tensors[0]._backend, dim=d)
 
 
 def clone(x: Tensor) -> Tensor:
-    return record(CloneBackward0, x._backend.copy(x._data), (x,), x._backend)
+    return record(N.CloneBackward0, x._backend.copy(x._data), (x,), x._backend)
 
 
 def contiguous(x: Tensor) -> Tensor:
     """x itself if C-ordered, else a C-ordered copy (PyTorch's clone to contiguous format)."""
     be = x._backend
-    return x if be.is_contiguous(x._data) else record(CloneBackward0, be.contiguous(x._data), (x,), be)
-
-
-class ToCopyBackward0(CloneBackward0):
-    name = "ToCopyBackward0"
-    formula = "self: grad.to(self.dtype)"
-
-
-class ToCopyBackward1(Node):
-    name = "ToCopyBackward0"
-    formula = "self: grad.to(self.device)"
-
-    def backward(self, g: Any) -> tuple:
-        return (self.source.asarray(self.backend.to_numpy(g)),)
+    return x if be.is_contiguous(x._data) else record(N.CloneBackward0, be.contiguous(x._data), (x,), be)
 
 
 def to_device(x: Tensor, be: Any) -> Tensor:
-    """Copy x to another device (through host memory); differentiable."""
+    """Copy x to another device (through host memory); differentiable. be None: x itself."""
+    if be is None or be is x._backend:
+        return x
     out = be.asarray(x._backend.to_numpy(x._data))
-    return record(ToCopyBackward1, out, (x,), be, source=x._backend)
-
-
-class CopySlices(Node):
-    name = "CopySlices"
-    formula = "self: grad with the view's region set to 0; src: grad seen through the view"
-
-    def backward(self, g: Any) -> tuple:
-        be = self.backend
-        gb = be.copy(g)
-        region = self.view_fn(Tensor._wrap(gb, be))._data  # a view into gb
-        gsrc = be.copy(region)
-        be.setitem(region, Ellipsis, 0)
-        return gb, gsrc
+    return record(N.ToCopyBackward0, out, (x,), be, source=x._backend)
 
 
 def copy_slices(view: Tensor, result: Tensor) -> None:
@@ -353,7 +259,7 @@ def copy_slices(view: Tensor, result: Tensor) -> None:
     prev = Tensor._wrap(base._data, be, base._requires_grad)
     prev.grad_fn, prev._accumulate_ref = base.grad_fn, base._accumulate_ref
     be.setitem(view._data, Ellipsis, be.astype(result._data, view.dtype.np))
-    node_t = record(CopySlices, base._data, (prev, result), be, view_fn=view._view_fn)
+    node_t = record(N.CopySlices, base._data, (prev, result), be, view_fn=view._view_fn)
     base.grad_fn, base._requires_grad = node_t.grad_fn, True
     base._version.value += 1
     redone = view._view_fn(base)
@@ -365,4 +271,87 @@ def to_dtype(x: Tensor, dt: Any) -> Tensor:
         return x
     if x.requires_grad and not dt.is_floating_point:
         return Tensor._wrap(x._backend.astype(x._data, dt.np), x._backend)
-    return record(ToCopyBackward0, x._backend.astype(x._data, dt.np), (x,), x._backend)
+    return record(N.ToCopyBackward0, x._backend.astype(x._data, dt.np), (x,), x._backend, source=None)
+
+
+# ---------------------------------------------------------------- ops the derivatives use
+def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
+    """x summed over the dims that broadcasting expanded from `shape` (PyTorch's sum_to_size)."""
+    shape = shape[0] if len(shape) == 1 and type(shape[0]) is tuple else _shape_arg(shape)
+    xs = x._data.shape
+    if xs == shape:
+        return x
+    lead = len(xs) - len(shape)
+    if lead < 0 or any(s != 1 and s != xs[i + lead] for i, s in enumerate(shape)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(xs)}")
+    be = x._backend
+    return record(N.SumToSizeBackward0, be.sum_to(x._data, shape), (x,), be)
+
+
+def permute_backward(grad: Tensor, dims: tuple) -> Tensor:
+    return permute(grad, *(int(i) for i in np.argsort(dims)))
+
+
+def zeros_on(shape: tuple, dtype: Any, backend: Any) -> Tensor:
+    return Tensor._wrap(backend.full(tuple(shape), 0, dtype), backend)
+
+
+def index_backward(grad: Tensor, shape: tuple, index: Any) -> Tensor:
+    """x[index], backward: zeros of `shape` with grad added at index (PyTorch's index_put_ with
+    accumulate=True into zeros)."""
+    be = grad._backend
+    out = be.index_add(tuple(shape), index, grad._data)
+    return record(N.IndexPutBackward0, out, (grad,), be, index=index)
+
+
+def index_put(x: Tensor, index: Any, values: Tensor) -> Tensor:
+    """A copy of x with x[index] = values (an index already converted by getitem); values
+    broadcast to the indexed shape."""
+    be = x._backend
+    out = be.copy(x._data)
+    be.setitem(out, index, be.astype(values._data, out.dtype))
+    return record(N.IndexPutBackward1, out, (x, values), be, index=index)
+
+
+def index_put_backward_self(grad: Tensor, index: Any) -> Tensor:
+    """index_put's gradient for x: grad, zero where values were written."""
+    be = grad._backend
+    out = be.copy(grad._data)
+    be.setitem(out, index, 0)
+    return record(N.IndexPutBackwardSelf0, out, (grad,), be, index=index)
+
+
+def apply_index(x: Tensor, index: Any) -> Tensor:
+    """x[index] for an index already converted by getitem (basic or advanced)."""
+    advanced = any(is_index_array(i) for i in index)
+    out = x._backend.getitem(x._data, index)
+    node = N.IndexBackward0 if advanced else N.SliceBackward0
+    return record(node, out, (x,), x._backend, index=index)
+
+
+def cat_backward(grad: Tensor, sizes: list, dim: int) -> list:
+    out, start = [], 0
+    for n in sizes:
+        out.append(getitem(grad, (slice(None),) * dim + (slice(start, start + n),)))
+        start += n
+    return out
+
+
+def stack_backward(grad: Tensor, dim: int) -> list:
+    return [getitem(grad, (slice(None),) * dim + (i,)) for i in range(grad.shape[dim])]
+
+
+def copy_slices_backward(grad: Tensor, view_fn: Any) -> Tensor:
+    """CopySlices' gradient for the base: grad with the view's region set to 0."""
+    be = grad._backend
+    gb = be.copy(grad._data)
+    region = view_fn(Tensor._wrap(gb, be))._data  # a view into gb
+    be.setitem(region, Ellipsis, 0)
+    return record(N.CopySlicesBackwardBackward0, gb, (grad,), be, view_fn=view_fn)
+
+
+def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
+    """t as a tensor whose backward raises (a @once_differentiable Function's gradient)."""
+    from .derivatives_table import NODES
+
+    return record(NODES["OnceDifferentiableBackward"], t._data, (t,), t._backend, fn_name=name)

@@ -19,11 +19,6 @@ from ..autograd.engine import Accumulation, Step
 from . import _tape, engine
 from ._tape import ADD, BACKWARD_NAMES, EXP, LEAF, LOG, MUL, POW, RELU, SIGMOID, TANH
 
-FORMULAS = {
-    LEAF: "leaf.grad += grad", ADD: "grad_a = grad_b = grad", MUL: "grad_a = b * grad, grad_b = a * grad",
-    POW: "grad_a = c * a**(c-1) * grad", RELU: "grad_a = (out > 0) * grad", TANH: "grad_a = (1 - out**2) * grad",
-    EXP: "grad_a = out * grad", LOG: "grad_a = grad / a", SIGMOID: "grad_a = out * (1 - out) * grad",
-}
 
 
 @dataclass(eq=False)
@@ -47,7 +42,10 @@ class Node:
 
     @property
     def formula(self) -> str:
-        return FORMULAS[int(self.tape.op[self.index])]
+        """The tensor engine's rule for the same op (tests/test_scalar.py checks the two agree)."""
+        from ..ops import derivatives
+
+        return derivatives()[BACKWARD_NAMES[int(self.tape.op[self.index])]]
 
     def saved_arrays(self) -> dict[str, Any]:
         """The forward values the local derivative reads."""

@@ -1,0 +1,376 @@
+"""Every op's derivative, in one table (as PyTorch's derivatives.yaml).
+
+An entry is a node's name and its inputs, then one formula per differentiable input, written
+in nbgrad's own differentiable ops. The node's backward is compiled from exactly these lines:
+a normal backward runs them with grad mode off; `create_graph=True` runs them in grad mode, so
+they record a graph of their own and the same rule gives second and higher derivatives.
+Fused backward kernels (tanh_backward, softmax_backward_data, nll_loss_backward, ...) are ops
+in their own right, with their own entries further down.
+
+In a formula:
+- `grad` is the gradient of the op's output and `result` the output itself;
+- an input's name is that input as the forward saved it; `<input>_shape` is its shape;
+- a header `Name(a, b; extra)` lists the inputs, then other tensors the forward saves;
+  `tensors*` is a list of inputs, whose formula gives one gradient per tensor;
+- any other name is an attribute the forward recorded (dim, keepdim, alpha, ...) or a
+  function of nbgrad.ops.grad_helpers (PyTorch's FunctionsManual), which holds the formulas
+  too long for one line, written in the same ops.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from ..autograd.function import Node
+
+TABLE = """
+# ---------------------------------------------------------------- arithmetic
+AddBackward0(self, other)
+    self: grad
+    other: maybe_multiply(grad, alpha)
+SubBackward0(self, other)
+    self: grad
+    other: maybe_multiply(-grad, alpha)
+RsubBackward1(self)
+    self: maybe_multiply(-grad, alpha)
+MulBackward0(self, other)
+    self: grad * other
+    other: grad * self
+DivBackward0(self, other)
+    self: grad / other
+    other: -grad * self / (other * other)
+NegBackward0(self)
+    self: -grad
+PowBackward0(self)
+    self: pow_backward(grad, self, exponent)
+PowBackward1(self, exponent)
+    self: pow_backward_self(grad, self, exponent)
+    exponent: pow_backward_exponent(grad, self, exponent, result)
+PowBackward2(exponent)
+    exponent: pow_backward_exponent(grad, base, exponent, result)
+
+# ---------------------------------------------------------------- unary
+ExpBackward0(self)
+    self: grad * result
+LogBackward0(self)
+    self: grad / self
+Log1PBackward0(self)
+    self: grad / (self + 1)
+SqrtBackward0(self)
+    self: grad / (2 * result)
+AbsBackward0(self)
+    self: grad * sgn(self)
+SinBackward0(self)
+    self: grad * cos(self)
+CosBackward0(self)
+    self: grad * -sin(self)
+TanhBackward0(self)
+    self: tanh_backward(grad, result)
+SigmoidBackward0(self)
+    self: sigmoid_backward(grad, result)
+ReluBackward0(self)
+    self: threshold_backward(grad, result, 0)
+ClampBackward1(self)
+    self: clamp_backward(grad, self, min, max)
+MaximumBackward0(self, other)
+    self: max_backward(grad, self, other)
+    other: max_backward(grad, other, self)
+MinimumBackward0(self, other)
+    self: min_backward(grad, self, other)
+    other: min_backward(grad, other, self)
+WhereBackward0(condition, self, other)
+    self: where(condition, grad, 0)
+    other: where(condition, 0, grad)
+
+# ---------------------------------------------------------------- fused elementwise backwards
+TanhBackwardBackward0(grad_output, output)
+    grad_output: tanh_backward(grad, output)
+    output: -2 * output * grad * grad_output
+SigmoidBackwardBackward0(grad_output, output)
+    grad_output: sigmoid_backward(grad, output)
+    output: grad * grad_output * (1 - 2 * output)
+ThresholdBackwardBackward0(grad_output, self)
+    grad_output: threshold_backward(grad, self, threshold)
+    self: zeros_like(grad)
+ClampBackwardBackward0(grad_output; self)
+    grad_output: clamp_backward(grad, self, min, max)
+MaxBackwardBackward0(grad_output; self, other)
+    grad_output: max_backward(grad, self, other)
+MinBackwardBackward0(grad_output; self, other)
+    grad_output: min_backward(grad, self, other)
+
+# ---------------------------------------------------------------- reductions
+SumBackward0(self)
+    self: grad.expand(self_shape)
+SumBackward1(self)
+    self: sum_backward(grad, self_shape, dim, keepdim)
+MeanBackward0(self)
+    self: grad.expand(self_shape) * scale
+MeanBackward1(self)
+    self: sum_backward(grad, self_shape, dim, keepdim) * scale
+SumToSizeBackward0(self)
+    self: grad.expand(self_shape)
+MaxBackward0(self)
+    self: evenly_distribute_backward(grad, self, result)
+MinBackward0(self)
+    self: evenly_distribute_backward(grad, self, result)
+MaxBackward1(self; indices)
+    self: value_selecting_reduction_backward(grad, dim, indices, self_shape, keepdim)
+MinBackward1(self; indices)
+    self: value_selecting_reduction_backward(grad, dim, indices, self_shape, keepdim)
+ValueSelectingReductionBackwardBackward0(grad_output; indices)
+    grad_output: value_selecting_reduction_backward_backward(grad, dim, indices, keepdim)
+VarBackward0(self)
+    self: var_backward(grad, self, dim, correction, keepdim)
+StdBackward0(self)
+    self: std_backward(result, grad, self, dim, correction, keepdim)
+LogsumexpBackward0(self)
+    self: logsumexp_backward(grad, self, result, dim, keepdim)
+SoftmaxBackward0(self)
+    self: softmax_backward_data(grad, result, dim)
+LogSoftmaxBackward0(self)
+    self: log_softmax_backward_data(grad, result, dim)
+SoftmaxBackwardDataBackward0(grad_output, output)
+    grad_output: softmax_backward_data(grad, output, dim)
+    output: softmax_double_backward(grad, grad_output, output, dim)
+LogSoftmaxBackwardDataBackward0(grad_output, output)
+    grad_output: grad - (grad * output.exp()).sum(dim, keepdim=True)
+    output: -grad_output.sum(dim, keepdim=True) * output.exp() * grad
+
+# ---------------------------------------------------------------- matrix products
+MmBackward0(self, other)
+    self: matmul_backward_self(grad, self, other)
+    other: matmul_backward_other(grad, self, other)
+MvBackward0(self, other)
+    self: matmul_backward_self(grad, self, other)
+    other: matmul_backward_other(grad, self, other)
+DotBackward0(self, other)
+    self: matmul_backward_self(grad, self, other)
+    other: matmul_backward_other(grad, self, other)
+BmmBackward0(self, other)
+    self: matmul_backward_self(grad, self, other)
+    other: matmul_backward_other(grad, self, other)
+OuterBackward0(self, vec2)
+    self: grad @ vec2
+    vec2: self @ grad
+AddmmBackward0(bias, input, weight)
+    bias: grad
+    input: grad @ weight
+    weight: grad.mT @ input
+
+# ---------------------------------------------------------------- shape, views, indexing, copies
+ViewBackward0(self)
+    self: grad.reshape(self_shape)
+UnsqueezeBackward0(self)
+    self: grad.reshape(self_shape)
+SqueezeBackward1(self)
+    self: grad.reshape(self_shape)
+PermuteBackward0(self)
+    self: permute_backward(grad, dims)
+TransposeBackward0(self)
+    self: grad.transpose(dim0, dim1)
+ExpandBackward0(self)
+    self: sum_to_size(grad, self_shape)
+IndexBackward0(self)
+    self: index_backward(grad, self_shape, index)
+SelectBackward0(self)
+    self: index_backward(grad, self_shape, index)
+SliceBackward0(self)
+    self: index_backward(grad, self_shape, index)
+IndexPutBackward0(grad_output)
+    grad_output: apply_index(grad, index)
+IndexPutBackward1(self, values)
+    self: index_put_backward_self(grad, index)
+    values: apply_index(grad, index)
+IndexPutBackwardSelf0(grad_output)
+    grad_output: index_put_backward_self(grad, index)
+CatBackward0(tensors*)
+    tensors: cat_backward(grad, sizes, dim)
+StackBackward0(tensors*)
+    tensors: stack_backward(grad, dim)
+CloneBackward0(self)
+    self: grad
+ToCopyBackward0(self)
+    self: to_device(grad, source)
+CopySlices(self, src)
+    self: copy_slices_backward(grad, view_fn)
+    src: view_fn(grad)
+CopySlicesBackwardBackward0(grad_output)
+    grad_output: copy_slices_backward(grad, view_fn)
+OnceDifferentiableBackward(self)
+    self: once_differentiable_error(fn_name)
+
+# ---------------------------------------------------------------- losses
+BinaryCrossEntropyWithLogitsBackward0(self, target; weight)
+    self: binary_cross_entropy_with_logits_backward(grad, self, target, weight, reduction)
+    target: -loss_grad(grad, self, weight, reduction) * self
+BinaryCrossEntropyBackward0(self, target; weight)
+    self: binary_cross_entropy_backward(grad, self, target, weight, reduction)
+    target: binary_cross_entropy_target_backward(loss_grad(grad, self, weight, reduction), self)
+MseLossBackward0(self, target)
+    self: mse_loss_backward(grad, self, target, reduction)
+    target: -mse_loss_backward(grad, self, target, reduction)
+NllLossBackward0(self; target, weight, total_weight)
+    self: nll_loss_backward(grad, self_shape, target, weight, reduction, ignore_index, total_weight)
+BinaryCrossEntropyWithLogitsBackwardBackward0(grad_output, self, target; weight)
+    grad_output: loss_grad(binary_cross_entropy_with_logits_backward(grad, self, target, weight, "none"), self, None, reduction)
+    self: grad * sigmoid_backward(loss_grad(grad_output, self, weight, reduction), sigmoid(self))
+    target: -grad * loss_grad(grad_output, self, weight, reduction)
+BinaryCrossEntropyBackwardBackward0(grad_output, self, target; weight)
+    grad_output: loss_grad(binary_cross_entropy_backward(grad, self, target, weight, "none"), self, None, reduction)
+    self: grad * loss_grad(grad_output, self, weight, reduction) * binary_cross_entropy_double_backward(self, target)
+    target: -grad * loss_grad(grad_output, self, weight, reduction) / ((1 - self) * self).clamp(min=1e-12)
+NllLossBackwardBackward0(grad_output; target, weight)
+    grad_output: nll_loss(grad, target, weight, reduction=reduction, ignore_index=ignore_index)
+"""
+
+
+def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, dict[str, str]]]:
+    """{node name: (inputs, extra saved names, variadic, {input: formula})}, in table order."""
+    out: dict = {}
+    current = None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            name, rest = line.split("(", 1)
+            sig = rest.rstrip(")")
+            ins, _, extra = sig.partition(";")
+            inputs = tuple(s.strip() for s in ins.split(",") if s.strip())
+            variadic = len(inputs) == 1 and inputs[0].endswith("*")
+            inputs = tuple(s.rstrip("*") for s in inputs)
+            current = out[name] = (inputs, tuple(s.strip() for s in extra.split(",") if s.strip()), variadic, {})
+        else:
+            assert current is not None
+            key, formula = line.strip().split(":", 1)
+            if key not in current[0]:
+                raise ValueError(f"derivatives table: {key!r} is not an input of its node")
+            current[3][key] = formula.strip()
+    return out
+
+
+_ENTRIES = parse()
+_NAMESPACE: dict[str, Any] = {}
+
+
+def _namespace() -> dict[str, Any]:
+    if not _NAMESPACE:
+        from . import grad_helpers
+
+        _NAMESPACE.update({k: getattr(grad_helpers, k) for k in grad_helpers.__all__})
+    return _NAMESPACE
+
+
+def _names(expr: str) -> list[str]:
+    return list(dict.fromkeys(n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)))
+
+
+def _source(name: str, inputs: tuple, extra: tuple, variadic: bool, formulas: dict, helpers: set) -> str:
+    """The Python source of a node's apply(node, grads), from its formulas: each input's
+    formula runs only when that input takes a gradient; saved tensors are unpacked (version-
+    checked) by the formulas that read them."""
+    lines = [f"def {name}_apply(node, grads):", "    grad = grads[0]"]
+    saved = [n for f in formulas.values() for n in _names(f) if n in inputs or n in extra or n == "result"]
+    if saved:
+        lines += ["    sv = node._saved", "    if sv is None:", "        sv = _no_saved(node)"]
+    if variadic:
+        (inp,) = inputs
+        if inp not in formulas:
+            return "\n".join(lines + ["    return (None,) * len(node.next_functions)"])
+        lines += [f"    {n} = node.{n}" for n in _names(formulas[inp]) if n != "grad" and n not in helpers]
+        lines.append(f"    return tuple({formulas[inp]})")
+        return "\n".join(lines)
+    lines.append("    nf = node.next_functions")
+    results = []
+    for i, inp in enumerate(inputs):
+        r = f"r{i}"
+        results.append(r)
+        lines.append(f"    {r} = None")
+        if inp not in formulas:
+            continue
+        lines.append(f"    if nf[{i}][0] is not None:")
+        for n in _names(formulas[inp]):
+            if n == "grad" or n in helpers:
+                continue
+            if n in inputs or n in extra or n == "result":
+                lines.append(f"        {n} = sv[{n!r}].unpack(node) if {n!r} in sv else None")
+            elif n.endswith("_shape") and n[:-6] in inputs:
+                lines.append(f"        {n} = node.input_shapes[{inputs.index(n[:-6])}][0]")
+            else:
+                lines.append(f"        {n} = node.{n}")
+        lines.append(f"        {r} = {formulas[inp]}")
+    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    return "\n".join(lines)
+
+
+def _no_saved(node: Node) -> dict:
+    """A node's saved tensors once freed: PyTorch's error; {} for a node that saved none."""
+    if node._released:
+        node.saved("")  # raises
+    return {}
+
+
+class TableNode(Node):
+    """A node whose apply() is compiled, at its first use, from its entry in TABLE (the
+    compiled function then replaces this class's apply)."""
+
+    inputs: tuple[str, ...] = ()
+    extra_saved: tuple[str, ...] = ()
+    variadic = False
+    formulas: dict[str, str] = {}
+    _plans: dict[int, tuple[str, ...]] = {}
+
+    def apply(self, grads: tuple) -> tuple:
+        return type(self)._compile()(self, grads)
+
+    @classmethod
+    def _compile(cls) -> Any:
+        ns = dict(_namespace())
+        ns["_no_saved"] = _no_saved
+        src = _source(cls.name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(ns))
+        exec(compile(src, f"<derivatives: {cls.name}>", "exec"), ns)
+        fn = ns[f"{cls.name}_apply"]
+        cls.apply = fn  # type: ignore[method-assign]
+        return fn
+
+    def saved_or_none(self, key: str) -> Any:
+        if self._saved is not None and key in self._saved:
+            return self.saved(key)
+        if self._released:
+            self.saved(key)  # raises PyTorch's error
+        return None
+
+    @classmethod
+    def saves_for(cls, mask: int) -> tuple[str, ...]:
+        """The tensors to save when the inputs in bitmask `mask` take gradients."""
+        plan = cls._plans.get(mask)
+        if plan is None:
+            names: dict[str, None] = {}
+            helpers = set(_namespace())
+            for i, inp in enumerate(cls.inputs):
+                if (cls.variadic or mask >> i & 1) and inp in cls.formulas:
+                    for n in _names(cls.formulas[inp]):
+                        if n not in helpers and (n in cls.inputs or n in cls.extra_saved or n == "result"):
+                            names[n] = None
+            plan = cls._plans[mask] = tuple(names)
+        return plan
+
+
+def _make(name: str) -> type[TableNode]:
+    inputs, extra, variadic, formulas = _ENTRIES[name]
+    return type(name, (TableNode,), {"name": name, "inputs": inputs, "extra_saved": extra, "variadic": variadic,
+                                     "formulas": formulas, "_plans": {},
+                                     "formula": "; ".join(f"{k}: {v}" for k, v in formulas.items()),
+                                     "__module__": __name__})
+
+
+NODES: dict[str, type[TableNode]] = {name: _make(name) for name in _ENTRIES}
+globals().update(NODES)
+
+
+def source(name: str) -> str:
+    """The generated backward of a node (what runs), for reading."""
+    cls = NODES[name]
+    return _source(name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(_namespace()))

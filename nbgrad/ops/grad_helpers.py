@@ -1,0 +1,189 @@
+"""The functions the derivatives table calls (PyTorch's FunctionsManual): formulas too long
+for one line of derivatives_table.py, written in the same differentiable ops, so that they too
+give higher derivatives. Every name a formula may call is in __all__."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..tensor import Tensor
+from .elementwise import (
+    clamp_backward, max_backward, min_backward, sgn, sigmoid_backward, tanh_backward, threshold_backward, unary,
+    where,
+)
+from .linalg import matmul, outer
+from .loss import binary_cross_entropy_backward, binary_cross_entropy_with_logits_backward, nll_loss, nll_loss_backward
+from .reduce import (
+    log_softmax_backward_data, softmax_backward_data, value_selecting_reduction_backward,
+)
+from .shape import (
+    apply_index, cat_backward, copy_slices_backward, index_backward, index_put_backward_self, permute_backward,
+    stack_backward,
+    sum_to_size, to_device,
+)
+
+__all__ = [
+    "apply_index", "binary_cross_entropy_backward", "binary_cross_entropy_double_backward",
+    "binary_cross_entropy_target_backward", "binary_cross_entropy_with_logits_backward", "cat_backward",
+    "clamp_backward", "copy_slices_backward", "cos", "evenly_distribute_backward", "index_backward",
+    "index_put_backward_self", "log_softmax_backward_data", "logsumexp_backward", "loss_grad",
+    "matmul_backward_other", "matmul_backward_self", "max_backward", "maybe_multiply", "min_backward",
+    "mse_loss_backward", "nll_loss", "nll_loss_backward", "once_differentiable_error", "permute_backward",
+    "pow_backward", "pow_backward_exponent", "pow_backward_self", "sgn", "sigmoid", "sigmoid_backward", "sin",
+    "softmax_backward_data", "softmax_double_backward", "stack_backward", "std_backward", "sum_backward",
+    "sum_to_size", "tanh_backward", "threshold_backward", "to_device", "value_selecting_reduction_backward",
+    "value_selecting_reduction_backward_backward", "var_backward", "where", "zeros_like",
+]
+
+
+def sin(x: Tensor) -> Tensor:
+    return unary("sin", x)
+
+
+def cos(x: Tensor) -> Tensor:
+    return unary("cos", x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return unary("sigmoid", x)
+
+
+def zeros_like(x: Tensor) -> Tensor:
+    return Tensor._wrap(x._backend.full(x._data.shape, 0, x._data.dtype), x._backend)
+
+
+def maybe_multiply(grad: Tensor, alpha: Any) -> Tensor:
+    return grad if alpha == 1 else grad * alpha
+
+
+# ---------------------------------------------------------------- pow
+def pow_backward(grad: Tensor, self: Tensor, exponent: float) -> Tensor:
+    """d(self ** exponent) for a number exponent: exponent * self ** (exponent - 1)."""
+    if exponent == 0:
+        return zeros_like(self) * grad
+    return grad * (self ** (exponent - 1) * exponent)
+
+
+def pow_backward_self(grad: Tensor, self: Tensor, exponent: Tensor) -> Tensor:
+    return where(exponent == 0, 0.0, grad * exponent * self ** (exponent - 1))
+
+
+def pow_backward_exponent(grad: Tensor, self: Any, exponent: Tensor, result: Tensor) -> Tensor:
+    """d(self ** exponent) / d exponent: result * log(self), 0 where self is 0 and exponent >= 0."""
+    if not isinstance(self, Tensor):  # a number base
+        g = grad * result * (math.log(self) if self > 0 else (-math.inf if self == 0 else math.nan))
+        return where(exponent >= 0, 0.0, g) if self == 0 else g
+    g = grad * result * unary("log", self)
+    return where(self == 0, where(exponent >= 0, 0.0, g), g)
+
+
+# ---------------------------------------------------------------- reductions
+def _keep(grad: Tensor, shape: tuple, dim: tuple, keepdim: bool) -> Tensor:
+    """A reduced gradient with the reduced dims put back as size 1."""
+    if keepdim or not shape:
+        return grad
+    return grad.reshape(tuple(1 if i in dim else s for i, s in enumerate(shape)))
+
+
+def sum_backward(grad: Tensor, shape: tuple, dim: tuple, keepdim: bool) -> Tensor:
+    """sum over dim, backward: grad expanded back over the summed dims."""
+    return _keep(grad, shape, dim, keepdim).expand(shape)
+
+
+def evenly_distribute_backward(grad: Tensor, self: Tensor, result: Tensor) -> Tensor:
+    """max / min of all elements, backward: grad shared evenly among the elements equal to it."""
+    mask = self == result
+    return where(mask, grad / mask.sum(), 0.0)
+
+
+def value_selecting_reduction_backward_backward(grad: Tensor, dim: int, indices: Tensor, keepdim: bool) -> Tensor:
+    """The gradient of value_selecting_reduction_backward: grad read at the selected indices."""
+    ones = Tensor._wrap(grad._backend.full(indices.shape, 1, grad._data.dtype), grad._backend)
+    mask = value_selecting_reduction_backward(ones, dim, indices, tuple(grad.shape), keepdim)
+    return (grad * mask).sum(dim, keepdim=keepdim)
+
+
+def var_backward(grad: Tensor, self: Tensor, dim: tuple, correction: float, keepdim: bool) -> Tensor:
+    n = math.prod(self.shape[d] for d in dim)
+    g = _keep(grad, tuple(self.shape), dim, keepdim)
+    return g * (self - self.mean(dim, keepdim=True)) * (2.0 / (n - correction) if n - correction > 0 else math.inf)
+
+
+def std_backward(result: Tensor, grad: Tensor, self: Tensor, dim: tuple, correction: float, keepdim: bool) -> Tensor:
+    """var_backward of grad / (2 * std), 0 where std is 0 (as PyTorch)."""
+    shape = tuple(self.shape)
+    r = _keep(result, shape, dim, keepdim)
+    g = where(r == 0, 0.0, _keep(grad, shape, dim, keepdim) / (r * 2))
+    return var_backward(g, self, dim, correction, True)
+
+
+def logsumexp_backward(grad: Tensor, self: Tensor, result: Tensor, dim: tuple, keepdim: bool) -> Tensor:
+    shape = tuple(self.shape)
+    return _keep(grad, shape, dim, keepdim) * (self - _keep(result, shape, dim, keepdim)).exp()
+
+
+def softmax_double_backward(grad: Tensor, grad_output: Tensor, output: Tensor, dim: int) -> Tensor:
+    """softmax_backward_data's gradient with respect to its output."""
+    return (grad_output * grad - (output * grad_output).sum(dim, keepdim=True) * grad
+            - (grad * output).sum(dim, keepdim=True) * grad_output)
+
+
+# ---------------------------------------------------------------- matrix products
+def matmul_backward_self(grad: Tensor, self: Tensor, other: Tensor) -> Tensor:
+    """matmul's gradient for its first operand, with 1-D operands promoted as matmul does (the
+    engine sums the broadcast batch dims away)."""
+    na, nb = self.ndim, other.ndim
+    if na == 1 and nb == 1:
+        return grad * other
+    if nb == 1:  # (..., n, k) @ (k,)
+        return outer(grad, other) if na == 2 else grad.unsqueeze(-1) * other
+    if na == 1:  # (k,) @ (..., k, m): (..., m) -> (..., 1, m) @ (..., m, k)
+        return matmul(grad.reshape(*grad.shape[:-1], 1, grad.shape[-1]), other.mT).reshape(
+            *grad.shape[:-1], other.shape[-2])
+    return matmul(grad, other.mT)
+
+
+def matmul_backward_other(grad: Tensor, self: Tensor, other: Tensor) -> Tensor:
+    na, nb = self.ndim, other.ndim
+    if na == 1 and nb == 1:
+        return grad * self
+    if na == 1:  # (k,) @ (..., k, m): the outer product of self and grad, per batch
+        return outer(self, grad) if nb == 2 else self.unsqueeze(-1) * grad.unsqueeze(-2)
+    if nb == 1:  # (..., n, k) @ (k,): sum over n (and batch) of grad[..., n] * self[..., n, :]
+        return matmul(self.mT, grad.unsqueeze(-1)).squeeze(-1)
+    if nb == 2 and na == 2 and not other.is_contiguous() and other.mT.is_contiguous():
+        # other is a transposed view (x @ W.T): give its gradient the same layout, so the
+        # weight's .grad comes out C-ordered (the optimizer's fast path)
+        return matmul(grad.mT, self).mT
+    return matmul(self.mT, grad)
+
+
+# ---------------------------------------------------------------- losses
+def loss_grad(grad: Tensor, self: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
+    """The upstream gradient of each element of a pointwise loss: grad itself ('none'), else
+    the one value grad (broadcast by the kernels), over the count for 'mean', times weight."""
+    if reduction == "mean":
+        grad = grad / self.numel()
+    return grad if weight is None else grad * weight
+
+
+def mse_loss_backward(grad: Tensor, self: Tensor, target: Tensor, reduction: str) -> Tensor:
+    return loss_grad(grad, self, None, reduction) * (self - target) * 2
+
+
+def binary_cross_entropy_target_backward(grad: Tensor, self: Tensor) -> Tensor:
+    log = unary("log", self).clamp(min=-100)
+    log1m = unary("log1p", -self).clamp(min=-100)
+    return grad * (log1m - log)
+
+
+def binary_cross_entropy_double_backward(self: Tensor, target: Tensor) -> Tensor:
+    """d/dself of (self - target) / ((1 - self) * self)."""
+    d = ((1 - self) * self).clamp(min=1e-12)
+    return (d - (self - target) * (1 - 2 * self)) / (d * d)
+
+
+def once_differentiable_error(name: str) -> Any:
+    raise RuntimeError(f"trying to differentiate twice a function that was marked with @once_differentiable "
+                       f"({name})")
