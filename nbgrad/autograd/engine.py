@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -75,6 +75,18 @@ def _add(backend: Any, a: Any, b: Any) -> Any:
     return backend.elementwise("add", [a, b], a.shape, a.dtype)
 
 
+_RUNNING: list[BackwardPass] = []  # the passes stepping now, innermost last (a hook may run another)
+
+
+def queue_callback(fn: Callable[[], None]) -> None:
+    """Run fn() once the backward pass that is running now has run its last node, before
+    backward() returns (PyTorch's Variable._execution_engine.queue_callback). Only from inside a
+    pass (a hook); fn may queue more callbacks."""
+    if not _RUNNING:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _RUNNING[-1].final_callbacks.append(fn)
+
+
 class BackwardPass:
     """One backward pass over the graph below `roots`.
 
@@ -95,6 +107,7 @@ class BackwardPass:
         self.check_nan = is_anomaly_enabled()
         self.steps_done: list[Step] = []
         self.keep_steps = True  # step() records a Step in steps_done
+        self.final_callbacks: list[Callable[[], None]] = []  # see queue_callback
         self.buffers: dict[Node, Any] = {}
         # nodes whose buffer is a fresh array nothing else refers to: a leaf may keep it as
         # its .grad instead of a copy (see _fresh_uses)
@@ -170,11 +183,31 @@ class BackwardPass:
         """Drain the pass: the same step() per node, without keeping Step records (backward()
         reads none; the debugger steps one at a time and keeps them all)."""
         self.keep_steps = False
-        while self._ready:
-            self.step()
+        _RUNNING.append(self)
+        try:
+            while self._ready:
+                self._step()
+            self._run_final_callbacks()
+        finally:
+            _RUNNING.pop()
+
+    def _run_final_callbacks(self) -> None:
+        while self.final_callbacks:
+            self.final_callbacks.pop(0)()
 
     # --- one node ---
     def step(self) -> Step | None:
+        """Run the next node; after the last one, the queued final callbacks."""
+        _RUNNING.append(self)
+        try:
+            step = self._step()
+            if not self._ready:
+                self._run_final_callbacks()
+        finally:
+            _RUNNING.pop()
+        return step
+
+    def _step(self) -> Step | None:
         if not self._ready:
             raise StopIteration("the backward pass has finished")
         node = heapq.heappop(self._ready)[2]
