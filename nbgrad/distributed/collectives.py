@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..tensor import Tensor
-from .process_group import DistBackendError, DistError, ProcessGroup, _seconds, default_group
+from .process_group import DistBackendError, DistError, ProcessGroup, _seconds, default_group, mpi
 
 
 class ReduceOp(enum.IntEnum):
@@ -39,8 +39,7 @@ class ReduceOp(enum.IntEnum):
 
 def _mpi_op(op: ReduceOp, dt: np.dtype) -> tuple[Any, str | None]:
     """MPI's op for op on dtype dt, or (None, why not)."""
-    from mpi4py import MPI
-
+    MPI = mpi()
     R = ReduceOp
     if dt.kind == "b":
         m = {R.SUM: MPI.LOR, R.MAX: MPI.LOR, R.BOR: MPI.LOR, R.PRODUCT: MPI.LAND, R.MIN: MPI.LAND,
@@ -162,8 +161,7 @@ class Work:
 
     def is_completed(self) -> bool:
         if not self._done:
-            from mpi4py import MPI
-
+            MPI = mpi()
             status = MPI.Status()
             try:
                 flag = self._req.Test(status)
@@ -177,8 +175,7 @@ class Work:
         """Block until done (at most timeout, a timedelta or seconds; default: the process
         group's), then write the results into the tensors. Returns True."""
         if not self._done:
-            from mpi4py import MPI
-
+            MPI = mpi()
             try:
                 status = self._pg.wait(self._req, self._what, _seconds(timeout))
             except MPI.Exception as e:
@@ -214,8 +211,7 @@ class Work:
 
 def _issue(pg: ProcessGroup, what: str, start: Callable[[], Any], finish: Sequence[Callable[[Any], None]],
            result: list[Tensor], async_op: bool, keep: Any = None) -> Work | None:
-    from mpi4py import MPI
-
+    MPI = mpi()
     try:
         req = start()
     except MPI.Exception as e:
@@ -236,8 +232,7 @@ def _agree(pg: ProcessGroup, what: str, desc: str, error: str | None = None, alw
         if error:
             raise ValueError(f"{what}: {error}")
         return
-    from mpi4py import MPI
-
+    MPI = mpi()
     h = int.from_bytes(hashlib.blake2b(desc.encode(), digest_size=7).digest(), "little")
     v = np.array([h, -h, 1 if error else 0], np.int64)
     pg.wait(pg.comm.Iallreduce(MPI.IN_PLACE, v, op=MPI.MAX), f"{what} (argument check)")
@@ -296,8 +291,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
 
 def _all_reduce(pg: ProcessGroup, tensor: Tensor, op: ReduceOp, mop: Any, host: bool, async_op: bool,
                 what: str = "all_reduce") -> Work | None:
-    from mpi4py import MPI
-
+    MPI = mpi()
     buf = _Buf(tensor, pg, write=True, host=host)
     finish = [lambda s: _average(buf.mem, pg.size(), tensor)] if op is ReduceOp.AVG else []
     finish.append(lambda s: buf.finish())
@@ -378,8 +372,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
 def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, group: Any = None,
            async_op: bool = False, group_dst: int | None = None) -> Work | None:
     """Reduce tensor across ranks into dst's tensor (the other ranks' tensors are unchanged)."""
-    from mpi4py import MPI
-
+    MPI = mpi()
     pg = default_group(group)
     _check_tensor(tensor, "tensor")
     dst = _rank_arg(dst, group_dst)
@@ -502,8 +495,7 @@ def _count_check(t: Tensor, what: str) -> Callable[[Any], None]:
 def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0,
           group_src: int | None = None) -> Work:
     """Receive into tensor from rank src (None: any rank) without waiting."""
-    from mpi4py import MPI
-
+    MPI = mpi()
     pg = default_group(group)
     _check_tensor(tensor, "tensor")
     source = MPI.ANY_SOURCE if src is None and group_src is None else _peer(pg, src, group_src, "src", "recv")
@@ -518,8 +510,7 @@ def irecv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 
 def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0, group_src: int | None = None) -> int:
     """Receive into tensor from rank src (None: any rank); returns the sender's rank. The
     message is probed first: one of another size raises and stays to be received."""
-    from mpi4py import MPI
-
+    MPI = mpi()
     pg = default_group(group)
     _check_tensor(tensor, "tensor")
     source = MPI.ANY_SOURCE if src is None and group_src is None else _peer(pg, src, group_src, "src", "recv")

@@ -33,6 +33,19 @@ class DistBackendError(DistError):
     """The MPI layer failed or a wait ran past its deadline (PyTorch's DistBackendError)."""
 
 
+_MPI: Any = None
+
+
+def mpi() -> Any:
+    """The mpi4py.MPI module (imported on first use: importing it starts MPI)."""
+    global _MPI
+    if _MPI is None:
+        from mpi4py import MPI
+
+        _MPI = MPI
+    return _MPI
+
+
 def _seconds(timeout: Any) -> float | None:
     if timeout is None:
         return None
@@ -88,8 +101,7 @@ class ProcessGroup:
 
     def wait(self, req: Any, what: str, timeout: float | None = None) -> Any:
         """Wait for an MPI request; returns its Status (see poll)."""
-        from mpi4py import MPI
-
+        MPI = mpi()
         status = MPI.Status()
         self.poll(lambda: req.Test(status), what, timeout)
         return status
@@ -99,8 +111,7 @@ class ProcessGroup:
         MPI cannot cancel a collective, so the group is unusable after that), or when another
         rank has left the group (its script ended, or it called sys.exit) and done() stays
         false for EXIT_GRACE_S after that."""
-        from mpi4py import MPI
-
+        MPI = mpi()
         if done():
             return
         limit = self.timeout if timeout is None else timeout
@@ -126,8 +137,7 @@ class ProcessGroup:
     def leave(self) -> None:
         """Leave the group with the others: tell every rank, then wait until all have left (a
         rank still in a collective sees the notice and raises instead of waiting forever)."""
-        from mpi4py import MPI
-
+        MPI = mpi()
         me, n = self._rank, self._size
         note = np.zeros(1, np.int8)
         sends = [self.ctrl.Isend(note, dest=r, tag=_LEFT_TAG) for r in range(n) if r != me]
@@ -203,8 +213,7 @@ def init_process_group(
     if not is_available():
         raise RuntimeError('the mpi backend needs mpi4py and an MPI library: pip install "nbgrad[distributed]" '
                            "(mpi4py and the mpich wheel)")
-    from mpi4py import MPI
-
+    MPI = mpi()
     comm = MPI.COMM_WORLD.Dup()
     comm.Set_errhandler(MPI.ERRORS_RETURN)  # MPI errors raise MPI.Exception instead of ending the job
     pg = ProcessGroup(comm, _seconds(timeout))
@@ -265,8 +274,7 @@ def _install_fault_handler(rank: int) -> None:
         except Exception:
             prev(etype, value, tb)
         finally:
-            from mpi4py import MPI
-
+            MPI = mpi()
             MPI.COMM_WORLD.Abort(1)
 
     _PREV_HOOK = prev

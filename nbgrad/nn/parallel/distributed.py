@@ -280,7 +280,8 @@ class _Reducer:
         self.started = False  # a hook of this iteration ran (its final callback is queued)
         self.ready_ids: set[int] = set()
         self.used: set[int] = set()  # parameters that got a gradient on this rank
-        self.next_bucket = 0
+        self.next_bucket = 0  # the next bucket to launch
+        self.first_unseen = 0  # the oldest launched bucket not yet seen done
         self.iteration = 0
 
     # --- forward
@@ -333,22 +334,29 @@ class _Reducer:
         b.pending -= 1
 
     def _launch_full(self) -> None:
-        from mpi4py import MPI
-
         from ...distributed.collectives import ReduceOp, _all_reduce
+        from ...distributed.process_group import mpi
 
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].pending == 0:
             b = self.buckets[self.next_bucket]
             self._event("start", b)
-            b.work = _all_reduce(self.pg, b.flat, ReduceOp.SUM, MPI.SUM, False, True,
+            b.work = _all_reduce(self.pg, b.flat, ReduceOp.SUM, mpi().SUM, False, True,
                                  what=f"DistributedDataParallel bucket {b.index} all_reduce")
             self.next_bucket += 1
 
     def _poll(self) -> None:
-        for b in self.buckets[:self.next_bucket]:
-            if not b.seen_done and b.work.is_completed():
-                b.seen_done = True
-                self._event("done", b)
+        """Test the oldest allreduces in flight (a test moves every one along)."""
+        while self.first_unseen < self.next_bucket:
+            b = self.buckets[self.first_unseen]
+            if not b.work.is_completed():
+                return
+            self._seen(b)
+
+    def _seen(self, b: _Bucket) -> None:
+        if not b.seen_done:
+            b.seen_done = True
+            self.first_unseen = max(self.first_unseen, b.index + 1)
+            self._event("done", b)
 
     def _event(self, phase: str, b: _Bucket) -> None:
         from ...distributed import observer
@@ -373,9 +381,7 @@ class _Reducer:
             self._launch_full()
             for b in self.buckets:
                 b.work.wait()
-                if not b.seen_done:
-                    b.seen_done = True
-                    self._event("done", b)
+                self._seen(b)
             unused = self._globally_unused() if self.find_unused else set()
             n = self.pg.size()
             with no_grad():
@@ -416,7 +422,7 @@ class _Reducer:
         self.armed = self.started = False
         self.ready_ids.clear()
         self.used.clear()
-        self.next_bucket = 0
+        self.next_bucket = self.first_unseen = 0
         for b in self.buckets:
             b.pending = len(b.params)
             b.work = None
