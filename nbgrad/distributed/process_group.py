@@ -121,6 +121,7 @@ class ProcessGroup:
             for _ in range(64):
                 if done():
                     return
+            os.sched_yield()  # more ranks than free cores: let the one this waits on run
             now = time.monotonic()
             if deadline is not None and now > deadline:
                 raise DistBackendError(
