@@ -19,7 +19,9 @@ single: no communication (1 rank); ddp: DistributedDataParallel, default 25 MiB 
 bucket for this model: its allreduce starts when the first layer's weight gradient, the last
 one backward makes, is in); ddp_2buckets: bucket_cap_mb=0.04, so the last layer's bucket is
 reduced while backward computes the first layer's gradients (overlap); no_overlap: no DDP,
-one allreduce of all gradients (flattened) after backward. Weak scaling: 256 per rank at 1 and
+one allreduce of all gradients (flattened) after backward; local (2 ranks): no communication,
+each rank trains alone: what running 2 ranks at once costs before any message (the cores'
+shared caches and memory bandwidth, other load). Weak scaling: 256 per rank at 1 and
 2 ranks, efficiency = t(1 rank) / t(2 ranks). Strong scaling: 256 in all (128 per rank at 2
 ranks), speedup = t(1 rank) / t(2 ranks), efficiency = speedup / 2. The 1-rank reference is
 each library's `single` step.
@@ -189,8 +191,8 @@ def mlp_bench(job: Job, dims: tuple, repeats: int) -> list[dict]:
     if job.size == 1:
         cases = [("single", b, ["single", "ddp"])]
     else:
-        cases = [("weak", b, ["ddp", "ddp_2buckets", "no_overlap"]),
-                 ("strong", b // job.size, ["ddp", "ddp_2buckets", "no_overlap"])]
+        cases = [("weak", b, ["local", "ddp", "ddp_2buckets", "no_overlap"]),
+                 ("strong", b // job.size, ["local", "ddp", "ddp_2buckets", "no_overlap"])]
     rows = []
     for scaling, per_rank, variants in cases:
         fns: dict[str, Callable[[], None]] = {}

@@ -202,7 +202,7 @@ def test_benchmark_runs_quick(tmp_path) -> None:
     assert all(r["busbw_GBps"] > 0 for r in res["allreduce"])
     assert {(r["ranks"], r["scaling"], r["variant"]) for r in res["mlp"] if r["lib"] == "nbgrad"} == {
         (1, "single", "single"), (1, "single", "ddp"), *((2, s, v) for s in ("weak", "strong")
-                                                           for v in ("ddp", "ddp_2buckets", "no_overlap"))}
+                                                           for v in ("local", "ddp", "ddp_2buckets", "no_overlap"))}
 
 
 # --------------------------------------------------------------------------- in-process

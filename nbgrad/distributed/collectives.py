@@ -37,8 +37,19 @@ class ReduceOp(enum.IntEnum):
     BXOR = 7
 
 
+_OPS: dict[tuple[ReduceOp, str], tuple[Any, str | None]] = {}
+
+
 def _mpi_op(op: ReduceOp, dt: np.dtype) -> tuple[Any, str | None]:
     """MPI's op for op on dtype dt, or (None, why not)."""
+    key = (op, dt.kind)
+    found = _OPS.get(key)
+    if found is None:
+        found = _OPS[key] = _find_mpi_op(op, dt)
+    return found
+
+
+def _find_mpi_op(op: ReduceOp, dt: np.dtype) -> tuple[Any, str | None]:
     MPI = mpi()
     R = ReduceOp
     if dt.kind == "b":
@@ -52,6 +63,8 @@ def _mpi_op(op: ReduceOp, dt: np.dtype) -> tuple[Any, str | None]:
 
 
 def _as_op(op: Any) -> ReduceOp:
+    if op.__class__ is ReduceOp:
+        return op
     try:
         return ReduceOp(op)
     except ValueError:
@@ -223,16 +236,18 @@ def _issue(pg: ProcessGroup, what: str, start: Callable[[], Any], finish: Sequen
     return None
 
 
-def _agree(pg: ProcessGroup, what: str, desc: str, error: str | None = None, always: bool = False) -> None:
-    """Check, in one small allreduce, that every rank passed the same `desc` (its dtypes,
-    shapes and options) and that no rank found its own arguments invalid (`error`); if not,
-    every rank raises the same error, which lists each rank's arguments. always: check even
-    when NBGRAD_DIST_CHECK=0."""
+def _agree(pg: ProcessGroup, what: str, describe: Callable[[], str] | str, error: str | None = None,
+           always: bool = False) -> None:
+    """Check, in one small allreduce, that every rank passed the same description (describe():
+    its dtypes, shapes and options) and that no rank found its own arguments invalid (`error`);
+    if not, every rank raises the same error, which lists each rank's arguments. always: check
+    even when NBGRAD_DIST_CHECK=0."""
     if pg.size() == 1 or not (pg.check or always):
         if error:
             raise ValueError(f"{what}: {error}")
         return
     MPI = mpi()
+    desc = describe if isinstance(describe, str) else describe()
     h = int.from_bytes(hashlib.blake2b(desc.encode(), digest_size=7).digest(), "little")
     v = np.array([h, -h, 1 if error else 0], np.int64)
     pg.wait(pg.comm.Iallreduce(MPI.IN_PLACE, v, op=MPI.MAX), f"{what} (argument check)")
@@ -285,7 +300,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
     _check_tensor(tensor, "tensor")
     op = _as_op(op)
     mop, host, err = _reduced(tensor, op)
-    _agree(pg, "all_reduce", f"{_desc(tensor)} op={op.name}", err)
+    _agree(pg, "all_reduce", lambda: f"{_desc(tensor)} op={op.name}", err)
     return _all_reduce(pg, tensor, op, mop, host, async_op)
 
 
@@ -305,7 +320,7 @@ def broadcast(tensor: Tensor, src: int | None = None, group: Any = None, async_o
     pg = default_group(group)
     _check_tensor(tensor, "tensor")
     src = _rank_arg(src, group_src)
-    _agree(pg, "broadcast", f"{_desc(tensor)} src={src}", _rank_error(pg, src, "src"))
+    _agree(pg, "broadcast", lambda: f"{_desc(tensor)} src={src}", _rank_error(pg, src, "src"))
     buf = _Buf(tensor, pg, write=pg.rank() != src)
     return _issue(pg, "broadcast", lambda: pg.comm.Ibcast(buf.mem, root=src), [lambda s: buf.finish()], [tensor],
                   async_op, keep=buf)
@@ -316,7 +331,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
     pg = default_group(group)
     _check_list(tensor_list, "tensor_list")
     _check_tensor(tensor, "tensor")
-    _agree(pg, "all_gather", _desc(tensor), _same_as(tensor_list, tensor, "tensor_list", pg.size()))
+    _agree(pg, "all_gather", lambda: _desc(tensor), _same_as(tensor_list, tensor, "tensor_list", pg.size()))
     send = _Buf(tensor, pg, write=False)
     recv = _scratch(tensor, (pg.size(),) + tuple(tensor.shape), pg)
     return _issue(pg, "all_gather", lambda: pg.comm.Iallgather(send.mem, recv),
@@ -341,7 +356,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
     elif output_tensor.numel() != pg.size() * input_tensor.numel():
         err = (f"output_tensor has {output_tensor.numel()} elements, expected world_size ({pg.size()}) x "
                f"{input_tensor.numel()}")
-    _agree(pg, "all_gather_into_tensor", _desc(input_tensor), err)
+    _agree(pg, "all_gather_into_tensor", lambda: _desc(input_tensor), err)
     recv = _Buf(output_tensor, pg, write=True, read=False)
     send = _Buf(input_tensor, pg, write=False, apart_from=recv.mem)
     return _issue(pg, "all_gather_into_tensor", lambda: pg.comm.Iallgather(send.mem, recv.mem),
@@ -360,7 +375,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
         err = f"output is {output.dtype.name}, input {input.dtype.name}"
     elif input.numel() != pg.size() * output.numel():
         err = f"input has {input.numel()} elements, expected world_size ({pg.size()}) x {output.numel()}"
-    _agree(pg, "reduce_scatter_tensor", f"{_desc(output)} op={op.name}", err)
+    _agree(pg, "reduce_scatter_tensor", lambda: f"{_desc(output)} op={op.name}", err)
     recv = _Buf(output, pg, write=True, read=False, host=host)
     send = _Buf(input, pg, write=False, host=host, apart_from=recv.mem)
     finish = [lambda s: _average(recv.mem, pg.size(), output)] if op is ReduceOp.AVG else []
@@ -378,7 +393,7 @@ def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, 
     dst = _rank_arg(dst, group_dst)
     op = _as_op(op)
     mop, host, err = _reduced(tensor, op)
-    _agree(pg, "reduce", f"{_desc(tensor)} op={op.name} dst={dst}", err or _rank_error(pg, dst, "dst"))
+    _agree(pg, "reduce", lambda: f"{_desc(tensor)} op={op.name} dst={dst}", err or _rank_error(pg, dst, "dst"))
     root = pg.rank() == dst
     buf = _Buf(tensor, pg, write=root, host=host)
     finish = [lambda s: _average(buf.mem, pg.size(), tensor)] if root and op is ReduceOp.AVG else []
@@ -411,7 +426,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
         _check_list(gather_list, "gather_list")
     dst = _rank_arg(0 if dst is None and group_dst is None else dst, group_dst)
     err = _rank_error(pg, dst, "dst") or _list_rule(pg, gather_list, tensor, "gather_list", dst, "destination")
-    _agree(pg, "gather", f"{_desc(tensor)} dst={dst}", err)
+    _agree(pg, "gather", lambda: f"{_desc(tensor)} dst={dst}", err)
     send = _Buf(tensor, pg, write=False)
     if pg.rank() == dst:
         recv = _scratch(tensor, (pg.size(),) + tuple(tensor.shape), pg)
@@ -437,7 +452,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
         _check_list(scatter_list, "scatter_list")
     src = _rank_arg(0 if src is None and group_src is None else src, group_src)
     err = _rank_error(pg, src, "src") or _list_rule(pg, scatter_list, tensor, "scatter_list", src, "source")
-    _agree(pg, "scatter", f"{_desc(tensor)} src={src}", err)
+    _agree(pg, "scatter", lambda: f"{_desc(tensor)} src={src}", err)
     recv = _Buf(tensor, pg, write=True, read=False)
     send = _stack(scatter_list, pg) if pg.rank() == src else None
     return _issue(pg, "scatter", lambda: pg.comm.Iscatter(send, recv.mem, root=src), [lambda s: recv.finish()],

@@ -22,6 +22,7 @@ _NOT_INIT = "Default process group has not been initialized, please make sure to
 SUPPORTED_BACKENDS = ("mpi",)
 _LEFT_TAG = 1  # on the control communicator: "this rank has left the group"
 EXIT_GRACE_S = 2.0  # a wait gives up this long after another rank has left, if still unfinished
+_SPIN_S = 1e-4  # a wait polls this long before it starts giving up the core between polls
 ABORT_DELAY_S = 0.5  # after printing a rank's failure, before MPI_Abort
 
 
@@ -115,14 +116,16 @@ class ProcessGroup:
         if done():
             return
         limit = self.timeout if timeout is None else timeout
-        deadline = None if limit is None else time.monotonic() + limit
+        start = time.monotonic()
+        deadline = None if limit is None else start + limit
         gone_since, probe = None, MPI.Status()
         while True:
             for _ in range(64):
                 if done():
                     return
-            os.sched_yield()  # more ranks than free cores: let the one this waits on run
             now = time.monotonic()
+            if now - start > _SPIN_S:
+                os.sched_yield()  # more ranks than free cores: let the one this waits on run
             if deadline is not None and now > deadline:
                 raise DistBackendError(
                     f"rank {self._rank}: {what} timed out after {limit:g} s: another rank did not take part "
