@@ -272,28 +272,22 @@ def tables(allreduce: list[dict], mlp: list[dict]) -> str:
         ratio = by[(nbytes, "nbgrad")]["median_s"] / by[(nbytes, "torch_gloo")]["median_s"]
         lines.append(f"| {fmt_bytes(nbytes)} | " + " | ".join(cells) + f" | {ratio:.2f} |")
     lines += ["", "### MLP M train step (1024 -> 1024 -> 10), time per step (median) and scaling", "",
-              "| ranks | scaling | batch per rank | variant | nbgrad | torch | nbgrad efficiency | torch efficiency |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| ranks | scaling | batch per rank | variant | nbgrad | torch | nbgrad efficiency | torch efficiency "
+              "| nbgrad - local | torch - local |", "|---|---|---|---|---|---|---|---|---|---|"]
     t1 = {r["lib"]: r["median_s"] for r in mlp if r["ranks"] == 1 and r["variant"] == "single"}
-    seen = []
-    for r in mlp:
-        key = (r["ranks"], r["scaling"], r["per_rank_batch"], r["variant"])
-        if key not in seen:
-            seen.append(key)
-    for ranks, scaling, b, variant in seen:
-        cells, effs = [], []
+    local = {(r["lib"], r["scaling"]): r["median_s"] for r in mlp if r["variant"] == "local"}
+    keys = list(dict.fromkeys((r["ranks"], r["scaling"], r["per_rank_batch"], r["variant"]) for r in mlp))
+    for ranks, scaling, b, variant in keys:
+        times, effs, extra = [], [], []
         for lib in LIBS:
-            r = next(x for x in mlp if (x["ranks"], x["scaling"], x["per_rank_batch"], x["variant"], x["lib"])
-                     == (ranks, scaling, b, variant, lib))
-            cells.append(fmt_s(r["median_s"]))
-            if scaling == "weak":
-                effs.append(f"{t1[lib] / r['median_s']:.2f}")
-            elif scaling == "strong":
-                sp = t1[lib] / r["median_s"]
-                effs.append(f"{sp / ranks:.2f} (speedup {sp:.2f})")
-            else:
-                effs.append(f"{t1[lib] / r['median_s']:.2f}")
-        lines.append(f"| {ranks} | {scaling} | {b} | {variant} | " + " | ".join(cells) + " | " + " | ".join(effs) + " |")
+            t = next(x["median_s"] for x in mlp if (x["ranks"], x["scaling"], x["per_rank_batch"], x["variant"],
+                                                     x["lib"]) == (ranks, scaling, b, variant, lib))
+            times.append(fmt_s(t))
+            sp = t1[lib] / t
+            effs.append(f"{sp / ranks:.2f} (speedup {sp:.2f})" if scaling == "strong" else f"{sp:.2f}")
+            base = local.get((lib, scaling))
+            extra.append("-" if base is None or variant == "local" else fmt_s(t - base))
+        lines.append(f"| {ranks} | {scaling} | {b} | {variant} | " + " | ".join(times + effs + extra) + " |")
     return "\n".join(lines)
 
 
