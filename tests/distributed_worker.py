@@ -20,6 +20,7 @@ import numpy as np
 import nbgrad as ng
 import nbgrad.distributed as dist
 from nbgrad.nn.parallel import DistributedDataParallel as DDP
+from nbgrad.distributed.collectives import ranks_text
 from nbgrad.nn.parallel import bucket_assignment
 
 MODE, OUT = sys.argv[1], sys.argv[2]
@@ -275,7 +276,8 @@ def collective_checks() -> None:
     @check("mismatched_shapes_raise_on_every_rank")
     def _() -> None:
         t = ng.ones(3 + (R == N - 1))
-        with expect_error(RuntimeError, "all_reduce", "rank 0: float32 [3]", f"rank {N - 1}: float32 [4]"):
+        with expect_error(RuntimeError, "all_reduce", f"{ranks_text(list(range(N - 1)))}: float32 [3]",
+                          f"rank {N - 1}: float32 [4]"):
             dist.all_reduce(t)
         u = ng.ones(3, dtype=ng.float64 if R == 0 else ng.float32)
         with expect_error(RuntimeError, "broadcast", "float64", "float32"):
@@ -289,7 +291,8 @@ def collective_checks() -> None:
     @check("invalid_arguments_raise_on_every_rank")
     def _() -> None:
         lst = [ng.zeros(2) for _ in range(N)]
-        with expect_error(ValueError, "gather", "must NOT be specified on non-destination ranks", "rank 1"):
+        with expect_error(ValueError, "gather", f"invalid arguments on {ranks_text(list(range(1, N)))} (rank 0: ",
+                          "must NOT be specified on non-destination ranks"):
             dist.gather(ng.ones(2), lst, dst=0)  # every rank passes a list: wrong on all but 0
         bad = [ng.zeros(2) for _ in range(N + (R == 0))]
         with expect_error(ValueError, "all_gather", "rank 0: tensor_list has"):
@@ -298,6 +301,8 @@ def collective_checks() -> None:
             dist.reduce_scatter_tensor(ng.zeros(2), ng.zeros(2 * N + (R == 0)))
         with expect_error(ValueError, "src=" + str(N)):
             dist.broadcast(ng.ones(2), N)
+        with expect_error(ValueError, "broadcast", f"rank {N - 1}: unsupported operation: more than one element"):
+            dist.broadcast(ng.ones(3).expand(2, 3) if R == N - 1 else ng.ones(2, 3), 0)  # an expanded view on one rank
 
     @check("cuda_collectives_host_path")
     def _() -> None:

@@ -85,6 +85,18 @@ def _check_list(ts: Any, name: str) -> None:
                         f"{type(ts)} instead.")
 
 
+_SHARED_WRITE = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                 "location. Please clone() the tensor before performing the operation.")
+
+
+def _unwritable(*ts: Tensor | None) -> str | None:
+    """Why a tensor a collective writes cannot take the result (an expanded view), if so."""
+    for t in ts:
+        if t is not None and t._backend.device_type == "cpu" and not t._data.flags.writeable:
+            return _SHARED_WRITE
+    return None
+
+
 def _desc(t: Tensor) -> str:
     return f"{t.dtype.name} {list(t.shape)}"
 
@@ -127,8 +139,7 @@ class _Buf:
         x, be = t._data, t._backend
         if be.device_type == "cpu":
             if write and not x.flags.writeable:
-                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                                   "single memory location. Please clone() the tensor before performing the operation.")
+                raise RuntimeError(_SHARED_WRITE)
             own = x.flags.c_contiguous and not (apart_from is not None and isinstance(apart_from, np.ndarray)
                                                  and np.shares_memory(x, apart_from))
             if own:
@@ -254,13 +265,20 @@ def _agree(pg: ProcessGroup, what: str, describe: Callable[[], str] | str, error
     if v[0] == h and v[1] == -h and v[2] == 0:
         return
     everyone = pg.comm.allgather((desc, error))
-    lines = "; ".join(f"rank {r}: {e if e else d}" for r, (d, e) in enumerate(everyone))
+    said: dict[str, list[int]] = {}  # what each rank passed (or found wrong), ranks that agree together
+    for r, (d, e) in enumerate(everyone):
+        said.setdefault(e if e else d, []).append(r)
+    lines = "; ".join(f"{ranks_text(rs)}: {text}" for text, rs in said.items())
     bad = [r for r, (_, e) in enumerate(everyone) if e]
     if bad:
-        raise ValueError(f"{what}: invalid arguments on rank{'s' if len(bad) > 1 else ''} "
-                         f"{', '.join(map(str, bad))} ({lines})")
+        raise ValueError(f"{what}: invalid arguments on {ranks_text(bad)} ({lines})")
     raise RuntimeError(f"{what}: the ranks passed different tensors or options; every rank must pass the same "
                        f"shapes, dtypes and options ({lines})")
+
+
+def ranks_text(ranks: list[int]) -> str:
+    """"rank 2", "ranks 0, 1"."""
+    return f"rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}"
 
 
 def _rank_arg(r: Any, alias: Any) -> int:
@@ -300,7 +318,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None, a
     _check_tensor(tensor, "tensor")
     op = _as_op(op)
     mop, host, err = _reduced(tensor, op)
-    _agree(pg, "all_reduce", lambda: f"{_desc(tensor)} op={op.name}", err)
+    _agree(pg, "all_reduce", lambda: f"{_desc(tensor)} op={op.name}", err or _unwritable(tensor))
     return _all_reduce(pg, tensor, op, mop, host, async_op)
 
 
@@ -320,7 +338,8 @@ def broadcast(tensor: Tensor, src: int | None = None, group: Any = None, async_o
     pg = default_group(group)
     _check_tensor(tensor, "tensor")
     src = _rank_arg(src, group_src)
-    _agree(pg, "broadcast", lambda: f"{_desc(tensor)} src={src}", _rank_error(pg, src, "src"))
+    _agree(pg, "broadcast", lambda: f"{_desc(tensor)} src={src}",
+           _rank_error(pg, src, "src") or (_unwritable(tensor) if pg.rank() != src else None))
     buf = _Buf(tensor, pg, write=pg.rank() != src)
     return _issue(pg, "broadcast", lambda: pg.comm.Ibcast(buf.mem, root=src), [lambda s: buf.finish()], [tensor],
                   async_op, keep=buf)
@@ -331,7 +350,8 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None, asy
     pg = default_group(group)
     _check_list(tensor_list, "tensor_list")
     _check_tensor(tensor, "tensor")
-    _agree(pg, "all_gather", lambda: _desc(tensor), _same_as(tensor_list, tensor, "tensor_list", pg.size()))
+    _agree(pg, "all_gather", lambda: _desc(tensor),
+           _same_as(tensor_list, tensor, "tensor_list", pg.size()) or _unwritable(*tensor_list))
     send = _Buf(tensor, pg, write=False)
     recv = _scratch(tensor, (pg.size(),) + tuple(tensor.shape), pg)
     return _issue(pg, "all_gather", lambda: pg.comm.Iallgather(send.mem, recv),
@@ -356,7 +376,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
     elif output_tensor.numel() != pg.size() * input_tensor.numel():
         err = (f"output_tensor has {output_tensor.numel()} elements, expected world_size ({pg.size()}) x "
                f"{input_tensor.numel()}")
-    _agree(pg, "all_gather_into_tensor", lambda: _desc(input_tensor), err)
+    _agree(pg, "all_gather_into_tensor", lambda: _desc(input_tensor), err or _unwritable(output_tensor))
     recv = _Buf(output_tensor, pg, write=True, read=False)
     send = _Buf(input_tensor, pg, write=False, apart_from=recv.mem)
     return _issue(pg, "all_gather_into_tensor", lambda: pg.comm.Iallgather(send.mem, recv.mem),
@@ -375,7 +395,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
         err = f"output is {output.dtype.name}, input {input.dtype.name}"
     elif input.numel() != pg.size() * output.numel():
         err = f"input has {input.numel()} elements, expected world_size ({pg.size()}) x {output.numel()}"
-    _agree(pg, "reduce_scatter_tensor", lambda: f"{_desc(output)} op={op.name}", err)
+    _agree(pg, "reduce_scatter_tensor", lambda: f"{_desc(output)} op={op.name}", err or _unwritable(output))
     recv = _Buf(output, pg, write=True, read=False, host=host)
     send = _Buf(input, pg, write=False, host=host, apart_from=recv.mem)
     finish = [lambda s: _average(recv.mem, pg.size(), output)] if op is ReduceOp.AVG else []
@@ -393,7 +413,8 @@ def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, 
     dst = _rank_arg(dst, group_dst)
     op = _as_op(op)
     mop, host, err = _reduced(tensor, op)
-    _agree(pg, "reduce", lambda: f"{_desc(tensor)} op={op.name} dst={dst}", err or _rank_error(pg, dst, "dst"))
+    err = err or _rank_error(pg, dst, "dst") or (_unwritable(tensor) if pg.rank() == dst else None)
+    _agree(pg, "reduce", lambda: f"{_desc(tensor)} op={op.name} dst={dst}", err)
     root = pg.rank() == dst
     buf = _Buf(tensor, pg, write=root, host=host)
     finish = [lambda s: _average(buf.mem, pg.size(), tensor)] if root and op is ReduceOp.AVG else []
@@ -426,7 +447,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
         _check_list(gather_list, "gather_list")
     dst = _rank_arg(0 if dst is None and group_dst is None else dst, group_dst)
     err = _rank_error(pg, dst, "dst") or _list_rule(pg, gather_list, tensor, "gather_list", dst, "destination")
-    _agree(pg, "gather", lambda: f"{_desc(tensor)} dst={dst}", err)
+    _agree(pg, "gather", lambda: f"{_desc(tensor)} dst={dst}", err or _unwritable(*(gather_list or [])))
     send = _Buf(tensor, pg, write=False)
     if pg.rank() == dst:
         recv = _scratch(tensor, (pg.size(),) + tuple(tensor.shape), pg)
@@ -452,7 +473,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
         _check_list(scatter_list, "scatter_list")
     src = _rank_arg(0 if src is None and group_src is None else src, group_src)
     err = _rank_error(pg, src, "src") or _list_rule(pg, scatter_list, tensor, "scatter_list", src, "source")
-    _agree(pg, "scatter", lambda: f"{_desc(tensor)} src={src}", err)
+    _agree(pg, "scatter", lambda: f"{_desc(tensor)} src={src}", err or _unwritable(tensor))
     recv = _Buf(tensor, pg, write=True, read=False)
     send = _stack(scatter_list, pg) if pg.rank() == src else None
     return _issue(pg, "scatter", lambda: pg.comm.Iscatter(send, recv.mem, root=src), [lambda s: recv.finish()],
