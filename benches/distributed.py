@@ -45,7 +45,7 @@ THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "
 SIZES = [1 << k for k in range(10, 27, 2)]  # 1 KiB .. 64 MiB, x4
 QUICK_SIZES = [1 << 10, 1 << 16]
 LIBS = ("nbgrad", "torch")
-MIN_SAMPLE_S = 0.05
+MIN_SAMPLE_S = 0.05  # a timed sample lasts at least this long (--quick: a tenth)
 SMALL_BUCKET_MB = 0.04  # splits the MLP's gradients into [fc2.*, fc1.bias] and [fc1.weight]
 
 
@@ -54,9 +54,10 @@ SMALL_BUCKET_MB = 0.04  # splits the MLP's gradients into [fc2.*, fc1.bias] and 
 class Job:
     """One rank: both process groups up, timing helpers that keep the ranks in step."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, min_sample_s: float) -> None:
         import nbgrad.distributed as dist
 
+        self.min_sample_s = min_sample_s
         dist.init_process_group("mpi")
         self.dist = dist
         self.comm = dist.group.WORLD.comm
@@ -81,13 +82,13 @@ class Job:
         return self.comm.allreduce(time.perf_counter() - t0, op=MPI.MAX) / number
 
     def number_for(self, fn: Callable[[], Any]) -> int:
-        """Calls per sample so that one lasts MIN_SAMPLE_S (rank 0's estimate, used by all)."""
+        """Calls per sample so that one lasts min_sample_s (rank 0's estimate, used by all)."""
         n = 1
         while True:
             t = self.sample(fn, n) * n
-            if t >= MIN_SAMPLE_S or n >= 1 << 16:
+            if t >= self.min_sample_s or n >= 1 << 16:
                 return n
-            n = self.comm.bcast(max(n * 2, int(n * MIN_SAMPLE_S / max(t, 1e-9))), root=0)
+            n = self.comm.bcast(max(n * 2, int(n * self.min_sample_s / max(t, 1e-9))), root=0)
 
     def timed(self, fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict]:
         """Warm each up, then sample them alternately `repeats` times; median and range."""
@@ -208,7 +209,7 @@ def mlp_bench(job: Job, dims: tuple, repeats: int) -> list[dict]:
 def worker(args: argparse.Namespace) -> None:
     from benches.run import MLP_SIZES, QUICK_MLP
 
-    job = Job(args.port)
+    job = Job(args.port, MIN_SAMPLE_S / 10 if args.quick else MIN_SAMPLE_S)
     repeats = 1 if args.quick else args.repeats
     out: dict[str, Any] = {"ranks": job.size}
     if job.size > 1:

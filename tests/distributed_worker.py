@@ -250,6 +250,23 @@ def collective_checks() -> None:
         close(got, data(prv, (3,), "float64"))
         close(got2, data(prv, (2, 4), "float64"))
 
+    @check("work_wait_timeout")
+    def _() -> None:
+        import datetime
+
+        if R == 0:
+            got = ng.zeros(2)
+            w = dist.irecv(got, 1, tag=11)
+            with expect_error(dist.DistBackendError, "timed out after 0.2 s"):
+                w.wait(timeout=datetime.timedelta(seconds=0.2))  # rank 1 sends only after the barrier
+            assert not w.is_completed()
+        dist.barrier()
+        if R == 1:
+            dist.send(ng.full((2,), 5.0), 0, tag=11)
+        if R == 0:
+            assert w.wait() and w.is_completed()
+            close(got, np.full(2, 5.0, np.float32), "float32")
+
     @check("send_to_self_raises")
     def _() -> None:
         with expect_error(ValueError, "should not be the same as the rank of the current process"):

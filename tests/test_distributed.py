@@ -27,8 +27,22 @@ from nbgrad.nn.parallel import bucket_assignment
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WORKER = os.path.join(HERE, "distributed_worker.py")
-HAVE_MPI = importlib.util.find_spec("mpi4py") is not None
-needs_mpi = pytest.mark.skipif(not HAVE_MPI, reason='mpi4py is not installed (pip install -e ".[distributed]")')
+
+
+def _mpi_missing() -> str | None:
+    from nbgrad.distributed.run import mpiexec_path
+
+    if importlib.util.find_spec("mpi4py") is None:
+        return 'mpi4py is not installed (pip install -e ".[distributed]")'
+    try:
+        mpiexec_path()
+    except FileNotFoundError as e:
+        return str(e)
+    return None
+
+
+MPI_MISSING = _mpi_missing()
+needs_mpi = pytest.mark.skipif(MPI_MISSING is not None, reason=MPI_MISSING or "")
 JOB_TIMEOUT_S = 150  # one job of all the checks, 3 ranks on 2 busy cores included
 
 
@@ -105,7 +119,8 @@ CHECKS = (
     [f"all_reduce_{op}_{dt}" for dt in ("float32", "float64", "int64") for op in ("SUM", "AVG", "MAX", "MIN", "PRODUCT")]
     + ["all_reduce_noncontiguous", "all_reduce_async", "all_reduce_async_noncontiguous_avg", "all_reduce_bool",
        "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter_tensor", "reduce", "gather", "scatter",
-       "send_recv", "send_to_self_raises", "recv_size_mismatch", "barrier", "mismatched_shapes_raise_on_every_rank",
+       "send_recv", "work_wait_timeout", "send_to_self_raises", "recv_size_mismatch", "barrier",
+       "mismatched_shapes_raise_on_every_rank",
        "invalid_arguments_raise_on_every_rank", "cuda_collectives_host_path",
        "collective_before_init_raises_torch_error", "other_backends_raise", "init_twice_raises",
        "ddp_equals_single_process_sgd", "ddp_equals_single_process_sgd_no_sync", "ddp_equals_single_process_adam",
