@@ -22,7 +22,7 @@ _NOT_INIT = "Default process group has not been initialized, please make sure to
 SUPPORTED_BACKENDS = ("mpi",)
 _LEFT_TAG = 1  # on the control communicator: "this rank has left the group"
 EXIT_GRACE_S = 2.0  # a wait gives up this long after another rank has left, if still unfinished
-_SPIN_S = 1e-4  # a wait polls this long before it starts giving up the core between polls
+_SPIN_S = 1e-4  # with more ranks than cores, a wait polls this long before it gives up the core between polls
 ABORT_DELAY_S = 0.5  # after printing a rank's failure, before MPI_Abort
 
 
@@ -90,6 +90,12 @@ class ProcessGroup:
         self.cuda_aware = _query_cuda_aware()
         # every collective first agrees on shapes and dtypes (one small allreduce); NBGRAD_DIST_CHECK=0 skips it
         self.check = os.environ.get("NBGRAD_DIST_CHECK", "1") != "0"
+        # more ranks on this machine than cores for them: a waiting rank lets the others run (else
+        # it polls without pause, as MPICH does)
+        local = comm.Split_type(mpi().COMM_TYPE_SHARED)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.oversubscribed = local.Get_size() > cores
+        local.Free()
 
     def rank(self) -> int:
         return self._rank
@@ -124,8 +130,8 @@ class ProcessGroup:
                 if done():
                     return
             now = time.monotonic()
-            if now - start > _SPIN_S:
-                os.sched_yield()  # more ranks than free cores: let the one this waits on run
+            if self.oversubscribed and now - start > _SPIN_S:
+                os.sched_yield()  # let the rank this one waits for run
             if deadline is not None and now > deadline:
                 raise DistBackendError(
                     f"rank {self._rank}: {what} timed out after {limit:g} s: another rank did not take part "
