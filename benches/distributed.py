@@ -5,7 +5,7 @@
 
 Each world size is one `mpiexec -n N` job on this machine; in it every rank starts both
 nbgrad's MPI process group and torch's gloo one (env:// on 127.0.0.1), and the libraries are
-timed alternately, so drift hits both alike. One thread per rank (NUMBA, OpenMP, BLAS, torch),
+timed alternately (in a shuffled order), so drift hits both alike. One thread per rank (NUMBA, OpenMP, BLAS, torch),
 so 2 ranks use 2 cores and the 1-rank figures are the single-core baseline.
 
 allreduce (float32 SUM, in place): time per call, algbw = bytes / time, busbw = algbw *
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -91,16 +92,20 @@ class Job:
             n = self.comm.bcast(max(n * 2, int(n * self.min_sample_s / max(t, 1e-9))), root=0)
 
     def timed(self, fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict]:
-        """Warm each up, then sample them alternately `repeats` times; median and range."""
+        """Warm each up, then sample them alternately `repeats` times, in a new order at each
+        repeat (the same on every rank), so that what runs just after another library (while
+        its threads wind down, say) is not always the same one; median and range."""
         numbers = {}
         for k, fn in fns.items():
             for _ in range(3):
                 fn()
             numbers[k] = self.number_for(fn)
         samples: dict[str, list[float]] = {k: [] for k in fns}
-        for _ in range(repeats):
-            for k, fn in fns.items():
-                samples[k].append(self.sample(fn, numbers[k]))
+        names = list(fns)
+        for rep in range(repeats):
+            random.Random(rep).shuffle(names)
+            for k in names:
+                samples[k].append(self.sample(fns[k], numbers[k]))
         return {k: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v), "number": numbers[k]}
                 for k, v in samples.items()}
 

@@ -247,6 +247,9 @@ def _issue(pg: ProcessGroup, what: str, start: Callable[[], Any], finish: Sequen
     return None
 
 
+_HASHES: dict[str, int] = {}  # description -> its 56-bit hash
+
+
 def _agree(pg: ProcessGroup, what: str, describe: Callable[[], str] | str, error: str | None = None,
            always: bool = False) -> None:
     """Check, in one small allreduce, that every rank passed the same description (describe():
@@ -259,10 +262,14 @@ def _agree(pg: ProcessGroup, what: str, describe: Callable[[], str] | str, error
         return
     MPI = mpi()
     desc = describe if isinstance(describe, str) else describe()
-    h = int.from_bytes(hashlib.blake2b(desc.encode(), digest_size=7).digest(), "little")
-    v = np.array([h, -h, 1 if error else 0], np.int64)
+    h = _HASHES.get(desc)
+    if h is None:
+        if len(_HASHES) > 4096:
+            _HASHES.clear()
+        h = _HASHES[desc] = int.from_bytes(hashlib.blake2b(desc.encode(), digest_size=7).digest(), "little")
+    v = np.array((h, -h, 1 if error else 0), np.int64)
     pg.wait(pg.comm.Iallreduce(MPI.IN_PLACE, v, op=MPI.MAX), f"{what} (argument check)")
-    if v[0] == h and v[1] == -h and v[2] == 0:
+    if v.tolist() == [h, -h, 0]:
         return
     everyone = pg.comm.allgather((desc, error))
     said: dict[str, list[int]] = {}  # what each rank passed (or found wrong), ranks that agree together
