@@ -102,6 +102,18 @@ def _add(a: Any, b: Any) -> Any:
 _MISSING = object()
 
 
+_RUNNING: list[BackwardPass] = []  # the passes stepping now, innermost last (a hook may run another)
+
+
+def queue_callback(fn: Callable[[], None]) -> None:
+    """Run fn() once the backward pass that is running now has run its last node, before
+    backward() returns (PyTorch's Variable._execution_engine.queue_callback). Only from inside a
+    pass (a hook); fn may queue more callbacks."""
+    if not _RUNNING:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _RUNNING[-1].final_callbacks.append(fn)
+
+
 class BackwardPass:
     """One backward pass over the graph below `roots` (root gradients: Tensors).
 
@@ -117,7 +129,6 @@ class BackwardPass:
     capturing = False
     accumulate_into: set[int] | None = None  # backward(inputs=...): id() of the leaves' nodes to fill
     _capture_targets: dict[int, Tensor] = {}  # backward(inputs=...): the non-leaf inputs
-    _callbacks: tuple | list = ()
 
     def __init__(
         self,
@@ -136,6 +147,7 @@ class BackwardPass:
         self.check_nan = _anomaly._state.enabled
         self.steps_done: list[Step] = []
         self.keep_steps = True  # step() records a Step in steps_done
+        self.final_callbacks: list[Callable[[], None]] = []  # see queue_callback
         self.buffers: dict[Node, Any] = {}
         self.backend = roots[0]._backend
         self.reuse = BufferReuse(self.backend)
@@ -230,16 +242,24 @@ class BackwardPass:
             yield self.step()  # type: ignore[misc]
 
     def queue_callback(self, fn: Callable[[], None]) -> None:
-        """Run fn() once this pass has finished (PyTorch's Variable._execution_engine.queue_callback)."""
-        if not isinstance(self._callbacks, list):
-            self._callbacks = []
-        self._callbacks.append(fn)
+        """Run fn() once this pass has run its last node (the module's queue_callback, for a pass
+        that is not running now)."""
+        self.final_callbacks.append(fn)
 
     def run(self) -> None:
         """Drain the pass: the same step() per node, without keeping Step records."""
         self.keep_steps = False
-        while self._ready:
-            self.step()
+        _RUNNING.append(self)
+        try:
+            while self._ready:
+                self._step()
+            self._run_final_callbacks()
+        finally:
+            _RUNNING.pop()
+
+    def _run_final_callbacks(self) -> None:
+        while self.final_callbacks:
+            self.final_callbacks.pop(0)()
 
     # --- buffers ---
     def _add_to_buffer(self, node: Node, nr: int, g: Any) -> Any:
@@ -259,6 +279,17 @@ class BackwardPass:
 
     # --- one node ---
     def step(self) -> Step | None:
+        """Run the next node; after the last one, the queued final callbacks."""
+        _RUNNING.append(self)
+        try:
+            step = self._step()
+            if not self._ready:
+                self._run_final_callbacks()
+        finally:
+            _RUNNING.pop()
+        return step
+
+    def _step(self) -> Step | None:
         if not self._ready:
             raise StopIteration("the backward pass has finished")
         node = heapq.heappop(self._ready)[2]
@@ -463,10 +494,6 @@ class BackwardPass:
             node._saved, node._released = None, True  # Node.release()
         if step is not None:
             self.steps_done.append(step)
-        if not self._ready and self._callbacks:
-            cbs, self._callbacks = self._callbacks, []
-            for cb in cbs:
-                cb()
 
     # --- undo (the debugger's step back) ---
     @property

@@ -1,0 +1,5 @@
+"""nbgrad.utils: data-loading helpers (nbgrad.utils.data)."""
+
+from . import data
+
+__all__ = ["data"]
