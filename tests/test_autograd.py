@@ -908,3 +908,14 @@ def test_backward_interceptor_sees_tensor_and_scalar_calls():
     (w * 1).sum().backward()  # removed: runs directly
     assert calls == ["tensor", "scalar"]
     assert w.grad.tolist() == [4.0, 4.0] and v.grad == 4.0
+
+
+def test_saved_tensor_sources_names_the_producers():
+    from nbgrad.autograd.graph import saved_tensor_sources
+
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = ng.log(x * 2.0)
+    z = y * x
+    assert saved_tensor_sources(z.grad_fn) == {"self": "LogBackward0", "other": None}
+    z.sum().backward()
+    assert saved_tensor_sources(z.grad_fn) == {}  # freed with the graph

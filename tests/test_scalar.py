@@ -622,3 +622,16 @@ def test_kernels_live_with_their_helpers():
 
     for kernel in (_tape.replay_kernel, _tape._backward_kernel):
         assert kernel.py_func.__module__ == _tape.local_grads.py_func.__module__ == _tape.op_forward.py_func.__module__
+
+
+def test_scalar_pass_node_of_and_constants():
+    from nbgrad.scalar import Value
+    from nbgrad.scalar.steps import ScalarBackwardPass
+
+    a = Value(2.0)
+    b = a * 3 + a  # the 3 is a constant: a leaf no variable holds
+    bp = ScalarBackwardPass(b)
+    assert bp.node_of(b) is bp.nodes[0] and bp.node_of(a).variable is a
+    leaves = [n for n in bp.nodes if n.name == "AccumulateGrad"]
+    assert sorted(n.constant for n in leaves) == [False, True]
+    assert bp.node_of(Value(1.0)) is None  # not in the graph

@@ -92,3 +92,10 @@ def next_sequence_nr() -> int:
     from .function import _seq
 
     return _seq[0] + 1
+
+
+def saved_tensor_sources(node: Any) -> dict[str, str | None]:
+    """For each value `node` saved for backward (the keys of node.saved_arrays()): the name of the
+    node that made it, or None for a leaf or a constant. Empty once the saved values are freed."""
+    saved = getattr(node, "_saved", None)
+    return {} if not saved else {k: s.src for k, s in saved.items()}
