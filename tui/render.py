@@ -97,9 +97,9 @@ def group_label(title: str, done: int, total: int, fold: bool, width: int | None
     return _fit(t + count, width)
 
 
-def preview(a: np.ndarray | None, width: int, lines: int = 3) -> Text | None:
+def preview(a: np.ndarray | None, width: int, lines: int = 3, indent: str = "") -> Text | None:
     """The first values of an array as numbers (a matrix row by row), wrapped to `width`, at most
-    `lines` lines; says how many values are not shown."""
+    `lines` lines, each after `indent`; says how many values are not shown."""
     if a is None or a.size <= 1 or a.dtype.kind not in "biuf":
         return None
     f = number_format(a)
@@ -122,9 +122,9 @@ def preview(a: np.ndarray | None, width: int, lines: int = 3) -> Text | None:
         out.append(line)
         if len(out) == lines:
             break
-    t = Text("\n".join(out))
+    t = Text("\n".join(indent + line for line in out))
     if shown < a.size:
-        t.append(f"\n… {shown} of {a.size} values shown; enter opens them all", "dim")
+        t.append(f"\n{indent}… {shown} of {a.size} values shown; enter opens them all", "dim")
     return t
 
 
@@ -134,9 +134,8 @@ def entry_renderable(e: Entry, width: int) -> Any:
     if e.ref is None:
         return t
     first = next(iter(e.ref.views.values()))
-    p = preview(first, max(width - 2, 10))
+    p = preview(first, max(width - 2, 10), indent="  ")
     if p is not None:
-        p.pad_left(2)
         t.append("\n")
         t.append_text(p)
     return t

@@ -20,7 +20,7 @@ nbgrad-tui: one backward pass, one node at a time
  tab  next pane    z  zoom the pane     ctrl+p  find a node by name
  ↑ ↓ PgUp PgDn Home End scroll the focused pane; the wheel scrolls any
  q  quit this backward call (the rest runs, the script goes on)
- Q / ctrl+c  stop debugging: the script runs on to its end undisturbed
+ Q, ctrl+c, ctrl+q  stop debugging: the script runs on undisturbed
 
 c stops at a breakpoint (before the op runs, in every backward call of
 the script), when a watched leaf's .grad changes, and at the first

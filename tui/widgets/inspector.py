@@ -20,6 +20,7 @@ class InspectorPanel(OptionList):
     DEFAULT_CSS = """
     InspectorPanel { border: round $secondary; height: 2fr; min-height: 8; }
     InspectorPanel:focus { border: round $accent; }
+    InspectorPanel > .option-list--option-disabled { color: $text; }  /* lines of text, not disabled items */
     """
     BINDINGS = [
         Binding("enter", "select", "Open value", id="inspector_open"),

@@ -55,21 +55,24 @@ class LeavesPanel(DataTable):
         extra = f"; {len(s.constants)} constants hidden (k)" if s.constants and not self.show_constants else ""
         self.border_title = f"{what}: {s.grad_heading} at their last accumulation{extra}"
         width = self.scrollable_content_region.width or 80
-        spark = 12 if width >= 70 else 6
-        name_w = max(10, min(32, width - 28 - spark))
+        narrow = width < 60  # the shape column goes (the inspector has it), the sparkline shrinks
+        spark = 6 if narrow else 12
+        name_w = max(10, min(32, width - (22 if narrow else 34) - spark))
         cursor = self.cursor_row
         self.clear(columns=True)
-        self.add_columns("leaf", "shape" if s.kind == "tensor" else "data", f"{s.grad_heading} before → after",
-                         "history")
+        change = "before → after" if narrow else f"{s.grad_heading} before → after"  # the title says which
+        columns = ["leaf", "shape" if s.kind == "tensor" else "data", change, "history"]
+        self.add_columns(*(columns[:1] + columns[2:] if narrow else columns))
         self.rows_shown = []
         for r in rows[:ROWS]:
             name = Text(("◎ " if r.watched else "") + abbreviate(r.name, name_w), "bold" if r.just_changed else "")
-            change = Text(f"{r.before} → ")
-            change.append(r.after, "bold black on yellow" if r.just_changed else "")
-            self.add_row(name, r.shape, change, Text(sparkline(r.history, spark), "cyan"))
+            cell = Text(f"{r.before} → ")
+            cell.append(r.after, "bold black on yellow" if r.just_changed else "")
+            cells = [name, r.shape, cell, Text(sparkline(r.history, spark), "cyan")]
+            self.add_row(*(cells[:1] + cells[2:] if narrow else cells))
             self.rows_shown.append(r.leaf)
         if len(rows) > ROWS:
-            self.add_row(Text(f"... {len(rows) - ROWS} more", "dim"), "", "", "")
+            self.add_row(Text(f"... {len(rows) - ROWS} more", "dim"), *[""] * (len(self.columns) - 1))
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 
