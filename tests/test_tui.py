@@ -285,7 +285,7 @@ def test_q_quits_and_the_rest_runs_like_backward():
         np.testing.assert_allclose(t.grad.numpy(), grads[k], rtol=1e-6)
 
 
-@pytest.mark.parametrize("key", ["Q", "ctrl+c"])
+@pytest.mark.parametrize("key", ["Q", "ctrl+c", "ctrl+q"])
 def test_shift_q_and_ctrl_c_stop_debugging_the_script(key):
     app, _ = _app("seed")
 

@@ -152,3 +152,21 @@ def _flow_app():
 
 def test_gradient_flow_across_calls(snap_compare):
     assert snap_compare(_flow_app(), press=["c"], terminal_size=WIDE)
+
+
+DOCS = {  # the README's screenshots: copies of these snapshots
+    "tui-stepping": "test_seed_first_screen", "tui-modules": "test_mlp_grouped_by_module",
+    "tui-anomaly": "test_nan_stops_at_the_first_anomaly", "tui-tensor-view": "test_tensor_view_numbers",
+    "tui-heatmap-80x24": "test_tensor_view_heatmap_80x24", "tui-accumulation": "test_vjp_second_call_accumulates",
+    "tui-gradient-flow": "test_gradient_flow_across_calls", "tui-scalar-80x24": "test_neuron_scalar_graph_80x24",
+    "tui-chain-flat-80x24": "test_mlp_chain_flat_80x24", "tui-help-80x24": "test_help_80x24",
+    "tui-zoom-80x24": "test_zoomed_inspector_80x24",
+}
+
+
+def test_readme_screenshots_are_the_snapshots():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for doc, snap in DOCS.items():
+        with open(os.path.join(here, "..", "docs", doc + ".svg")) as a, \
+                open(os.path.join(here, "__snapshots__", "test_tui_snapshots", snap + ".svg")) as b:
+            assert a.read() == b.read(), f"docs/{doc}.svg: copy tests/__snapshots__/test_tui_snapshots/{snap}.svg"

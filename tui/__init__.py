@@ -34,7 +34,7 @@ def debug_backward(
     scalar = isinstance(tensor, Value)
     call = BackwardCall("scalar" if scalar else "tensor", [tensor], [gradient], retain_graph)
     session = make_session(call, names, info=CallInfo(title=title or ""), shared=shared,
-                           module_calls=groups._default.calls)
+                           module_calls=groups.default_tracker.calls)
     app = DebuggerApp(session, auto_continue=auto_continue)
     try:
         app.run(headless=headless)

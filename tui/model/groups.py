@@ -47,6 +47,10 @@ class ModuleTracker:
             self._handles = [register_module_forward_pre_hook(self._pre),
                              register_module_forward_hook(self._post, always_call=True)]
 
+    @property
+    def running(self) -> bool:
+        return bool(self._handles)
+
     def stop(self) -> None:
         for h in self._handles:
             h.remove()
@@ -93,14 +97,14 @@ class ModuleTracker:
                 yield p, self._tops[mid], pn
 
 
-_default = ModuleTracker()
+default_tracker = ModuleTracker()  # what track_modules() and debug_backward use
 
 
 @contextlib.contextmanager
 def track_modules(tracker: ModuleTracker | None = None) -> Iterator[ModuleTracker]:
     """Record the node range of every nn.Module call made inside the block."""
-    t = tracker or _default
-    started = not t._handles
+    t = tracker or default_tracker
+    started = not t.running
     t.start()
     try:
         yield t
@@ -129,7 +133,7 @@ def assign(nodes: list[Any], names: dict[int, str], calls: list[Call] | None = N
     out: dict[int, str] = {}
     if not nodes:
         return {}
-    calls = _default.calls if calls is None else calls
+    calls = default_tracker.calls if calls is None else calls
     seqs = [n.sequence_nr for n in nodes]
     lo_all, hi_all = min(seqs), max(seqs)
     inside = sorted((c for c in calls if c.hi > lo_all and c.lo <= hi_all), key=lambda c: (c.lo, -c.hi))

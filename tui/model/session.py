@@ -78,9 +78,9 @@ class Shared:
 
 
 def short_path(path: str) -> str:
-    """A path relative to the working directory when it lies below it."""
+    """A path relative to the working directory when it lies below it (links resolved)."""
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(os.getcwd()))
     except ValueError:  # another drive
         return path
     return path if rel.startswith("..") else rel
@@ -470,10 +470,9 @@ class Session:
         if not saved and not self.retain_graph and id(node) in self.steps and node.name != "AccumulateGrad":
             out.append(Entry("saved values freed after it ran (retain_graph=False)", "dim"))
         if node.stack:
-            import traceback
-
-            out.append(Entry("forward traceback (anomaly mode):\n" + "".join(traceback.format_list(node.stack[-4:])),
-                             "dim"))
+            frames = [f"  {os.path.basename(f.filename)}:{f.lineno} in {f.name}" + (f": {f.line.strip()}" if f.line else "")
+                      for f in node.stack[-4:]]
+            out.append(Entry("forward traceback (anomaly mode), innermost last:\n" + "\n".join(frames), "dim"))
         return out
 
     def _value_entry(self, node: Any, label: str, value: Any, compact: bool = False) -> Entry:
