@@ -908,3 +908,36 @@ def test_backward_interceptor_sees_tensor_and_scalar_calls():
     (w * 1).sum().backward()  # removed: runs directly
     assert calls == ["tensor", "scalar"]
     assert w.grad.tolist() == [4.0, 4.0] and v.grad == 4.0
+
+
+def test_backward_interceptor_can_remove_itself_and_nests():
+    from nbgrad.autograd import graph
+
+    w = ng.ones(2, requires_grad=True)
+    seen = []
+
+    def outer(call):
+        seen.append("outer")
+        (w * 5).sum().backward()  # a backward call made by the interceptor goes to the one below
+        handle.remove()  # while handling a call
+
+    def inner(call):
+        seen.append("inner")
+
+    with graph.register_backward_interceptor(inner):
+        handle = graph.register_backward_interceptor(outer)
+        (w * 3).sum().backward()  # outer: not handled, so it runs as usual after outer returns
+        (w * 7).sum().backward()  # outer is gone: inner is asked (and lets it run)
+    assert seen == ["outer", "inner", "inner"] and not graph._INTERCEPTORS
+    assert w.grad.tolist() == [15.0, 15.0]  # none was handled: all three ran as usual
+
+
+def test_saved_tensor_sources_names_the_producers():
+    from nbgrad.autograd.graph import saved_tensor_sources
+
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    y = ng.log(x * 2.0)
+    z = y * x
+    assert saved_tensor_sources(z.grad_fn) == {"self": "LogBackward0", "other": None}
+    z.sum().backward()
+    assert saved_tensor_sources(z.grad_fn) == {}  # freed with the graph

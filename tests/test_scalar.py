@@ -651,3 +651,16 @@ def test_scalar_local_derivatives_agree_with_the_tensor_table():
             grads = ng.autograd.grad(y, ts, create_graph=True)
             for v, g in zip(vs, grads):
                 np.testing.assert_allclose(v.grad, g.item(), rtol=1e-12)
+
+
+def test_scalar_pass_node_of_and_constants():
+    from nbgrad.scalar import Value
+    from nbgrad.scalar.steps import ScalarBackwardPass
+
+    a = Value(2.0)
+    b = a * 3 + a  # the 3 is a constant: a leaf no variable holds
+    bp = ScalarBackwardPass(b)
+    assert bp.node_of(b) is bp.nodes[0] and bp.node_of(a).variable is a
+    leaves = [n for n in bp.nodes if n.name == "AccumulateGrad"]
+    assert sorted(n.constant for n in leaves) == [False, True]
+    assert bp.node_of(Value(1.0)) is None  # not in the graph

@@ -10,38 +10,44 @@ __all__ = ["debug_backward", "DebuggerApp", "track_modules"]
 def debug_backward(
     tensor: Any, gradient: Any = None, retain_graph: bool | None = None, *,
     names: dict | None = None, auto_continue: bool = False, headless: bool = False, title: str | None = None,
-    history: dict | None = None, watches: set | None = None,
+    shared: Any = None,
 ) -> Any:
     """Open the debugger on `tensor.backward(gradient, retain_graph)` (or a scalar Value's backward()).
 
-    names: {name: tensor}, used for leaves and groups (default: the caller's
-    variables and its modules' parameters). history, watches: a dict and a
-    set shared between calls, so the leaves' sparklines span several backward
-    calls and a watch set in one call stays set in the next.
-    When the app quits, the remaining steps run, so every .grad ends as
-    backward() would leave it. Returns the app (its .events, .order, .bp)."""
+    names: {name: tensor}, used for leaves and groups (default: the caller's variables and
+    its modules' parameters). shared: a model.session.Shared kept between calls, so the
+    leaves' sparklines, watches and breakpoints span several backward calls. When the app
+    quits, the remaining steps run, so every .grad ends as backward() would leave it; an
+    error the pass raised is raised here. Returns the app (its .session)."""
+    from nbgrad.autograd.graph import BackwardCall
+    from nbgrad.scalar import Value
+
     from .app import DebuggerApp
+    from .model import groups
+    from .model.session import CallInfo
+    from .runner import make_session, names_from_frame
 
     if names is None:
         import sys
 
-        from .cli import names_from_frame
-
         names = names_from_frame(sys._getframe(1))
-    app = DebuggerApp(tensor, gradient, retain_graph, names=names, auto_continue=auto_continue, title=title,
-                      history=history, watches=watches)
+    scalar = isinstance(tensor, Value)
+    call = BackwardCall("scalar" if scalar else "tensor", [tensor], [gradient], retain_graph)
+    session = make_session(call, names, info=CallInfo(title=title or ""), shared=shared,
+                           module_calls=groups.default_tracker.calls)
+    app = DebuggerApp(session, auto_continue=auto_continue)
     try:
         app.run(headless=headless)
     finally:
-        app.finish()
-    if app.error is not None:
-        raise app.error
+        session.finish()
+    if session.error is not None:
+        raise session.error
     return app
 
 
 def __getattr__(name: str) -> Any:
     if name == "track_modules":
-        from .groups import track_modules
+        from .model.groups import track_modules
 
         return track_modules
     if name == "DebuggerApp":

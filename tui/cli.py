@@ -1,4 +1,7 @@
-"""Command line: `nbgrad-tui demo [NAME] | demo --list | run SCRIPT.py [ARGS...]`."""
+"""Command line: `nbgrad-tui demo [NAME] | demo --list | run [OPTIONS] SCRIPT.py [ARGS...] | --version`.
+
+Nothing here imports Textual or Rich at import time: without the [tui] extra the
+command still says what it needs."""
 
 from __future__ import annotations
 
@@ -9,128 +12,205 @@ import sys
 import traceback
 from typing import Any
 
-
-def names_from_frame(frame: Any) -> dict[str, Any]:
-    """{name: tensor} for the tensors, Values and module parameters visible where backward was called."""
-    import nbgrad as ng
-    from nbgrad.scalar import Value
-
-    names: dict[str, Any] = {}
-    if frame is None:
-        return names
-    for scope in (frame.f_globals, frame.f_locals):
-        for k, v in list(scope.items()):
-            if k.startswith("__"):
-                continue
-            if isinstance(v, (ng.Tensor, Value)):
-                names[k] = v
-            elif isinstance(v, ng.nn.Module):
-                try:
-                    for pn, p in v.named_parameters():
-                        names[f"{k}.{pn}"] = p
-                except Exception:
-                    pass
-    return names
+USAGE = "usage: nbgrad-tui [--version] {demo [NAME] [--list] | run [--every N] [--calls A:B] [--export DIR] SCRIPT.py [ARGS...]}"
+INSTALL = ("nbgrad-tui: the debugger needs Textual, which is not installed here. Install it with\n"
+           "    pip install 'nbgrad[tui]'        (or: pip install textual==8.2.8)\n"
+           "(run --export DIR SCRIPT.py works without it.)")
+_TOOL_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_script(path: str, argv: list[str] | None = None, *, auto_continue: bool = False,
-               headless: bool = False, out: Any = None) -> int:
-    """Run a script with Tensor.backward (and scalar Value.backward) patched to open the debugger
-    on every backward call."""
-    import nbgrad as ng
-    from nbgrad.scalar import Value
+def _err(msg: str) -> None:
+    print(f"nbgrad-tui: {msg}", file=sys.stderr)
 
-    from . import debug_backward
-    from .groups import track_modules
 
-    out = out or sys.stdout
-    if not os.path.exists(path):
-        print(f"nbgrad-tui: no such script: {path}", file=out)
-        return 2
-    original, original_scalar = ng.Tensor.backward, Value.backward
-    calls = [0]
-    history: dict[int, list[float]] = {}  # leaf gradient norms across backward calls
-    watches: set[int] = set()  # watched leaves, across backward calls
+def version() -> str:
+    from importlib import metadata
 
-    def debug(root: Any, gradient: Any = None, retain_graph: bool | None = None) -> None:
-        calls[0] += 1
-        tracking = sys.getprofile()
-        sys.setprofile(None)  # module tracking is for the script's forward passes, not the app
-        try:
-            debug_backward(root, gradient, retain_graph, names=names_from_frame(sys._getframe(2)),
-                           auto_continue=auto_continue, headless=headless, history=history, watches=watches,
-                           title=f"{os.path.basename(path)}: backward #{calls[0]}")
-        finally:
-            sys.setprofile(tracking)
-
-    def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None) -> None:
-        if create_graph or inputs is not None:
-            return original(self, gradient, retain_graph, create_graph, inputs)
-        debug(self, gradient, retain_graph)
-
-    def scalar_backward(self: Any) -> None:
-        debug(self)
-
-    old_argv, old_path = sys.argv, list(sys.path)
-    sys.argv = [path, *(argv or [])]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    ng.Tensor.backward, Value.backward = backward, scalar_backward
     try:
-        with track_modules():
-            runpy.run_path(path, run_name="__main__")
-    except SystemExit as e:
-        if e.code not in (None, 0):
-            print(f"nbgrad-tui: the script exited with status {e.code}", file=out)
-    except BaseException:
-        etype, value, tb = sys.exc_info()
-        # drop our own frames: show the traceback from the script down
-        while tb is not None and tb.tb_frame.f_code.co_filename != os.path.abspath(path) \
-                and tb.tb_frame.f_code.co_filename != path:
-            tb = tb.tb_next
-        print(f"nbgrad-tui: the script raised {etype.__name__}:", file=out)
-        print("".join(traceback.format_exception(etype, value, tb or value.__traceback__)), end="", file=out)
-        return 1
-    finally:
-        ng.Tensor.backward, Value.backward = original, original_scalar
-        sys.argv, sys.path[:] = old_argv, old_path
-    if calls[0] == 0:
-        print(f"nbgrad-tui: {path} finished without calling .backward(); there was no backward pass to debug.",
-              file=out)
-    else:
-        print(f"nbgrad-tui: debugged {calls[0]} backward call(s) in {path}.", file=out)
-    return 0
+        v = metadata.version("nbgrad")
+    except metadata.PackageNotFoundError:
+        v = "unknown"
+    try:
+        tv = f"textual {metadata.version('textual')}"
+    except metadata.PackageNotFoundError:
+        tv = "textual not installed"
+    return f"nbgrad-tui {v} ({tv}, Python {sys.version.split()[0]})"
 
 
-def main(argv: list[str] | None = None) -> int:
+def have_textual() -> bool:
+    try:
+        import rich  # noqa: F401
+        import textual  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _is_tool_frame(filename: str) -> bool:
+    f = os.path.abspath(filename)
+    return f.startswith(_TOOL_DIR + os.sep) or os.path.basename(f) == "runpy.py" or filename == "<frozen runpy>"
+
+
+def format_script_error(exc: BaseException) -> str:
+    """The traceback Python would print for the script: every frame of this tool left out."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    todo = [te]
+    while todo:
+        t = todo.pop()
+        t.stack[:] = [f for f in t.stack if not _is_tool_frame(f.filename)]
+        todo.extend(x for x in (t.__cause__, t.__context__) if x is not None)
+    return "".join(te.format())
+
+
+def parse_calls(text: str) -> tuple[int, int | None]:
+    """--calls A:B (1-based, inclusive; A: and :B open-ended; A alone is one call)."""
+    lo, sep, hi = text.partition(":")
+    try:
+        first = int(lo) if lo else 1
+        last = (int(hi) if hi else None) if sep else first
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--calls takes A:B (backward call numbers from 1), not {text!r}") from None
+    if first < 1 or (last is not None and last < first):
+        raise argparse.ArgumentTypeError(f"--calls {text}: calls are numbered from 1 and A <= B")
+    return first, last
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--every takes a whole number >= 1, not {text!r}")
+    return n
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nbgrad-tui", description="Step through nbgrad backward passes in the terminal.")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p.add_argument("--version", action="version", version=version())
+    sub = p.add_subparsers(dest="cmd")
     d = sub.add_parser("demo", help="open a built-in example")
     d.add_argument("name", nargs="?", default="seed")
     d.add_argument("--list", action="store_true", help="list the demos")
-    d.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
-    r = sub.add_parser("run", help="run a script; each .backward() opens the debugger")
+    r = sub.add_parser("run", help="run a script; its backward calls open in the debugger",
+                       description="Run SCRIPT.py with ARGS; each backward call it makes (Tensor.backward(), "
+                                   "scalar Value.backward()) opens in the debugger. q closes one call, Q stops "
+                                   "debugging and lets the script run on. The script's exit status, stdout and "
+                                   "stderr are its own.")
+    r.add_argument("--every", type=_positive, default=1, metavar="N", help="open every N-th backward call (1, 1+N, ...)")
+    r.add_argument("--calls", type=parse_calls, metavar="A:B", help="open the backward calls A to B (from 1, inclusive)")
+    r.add_argument("--export", metavar="DIR", help="no terminal: write each opened call's graph (DOT, SVG) and step "
+                   "log (JSON), and the gradient flow, into DIR")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
-    r.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
-    a = p.parse_args(argv)
+    for sp in (d, r):  # for tests and scripted sessions: no terminal
+        sp.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
+        sp.add_argument("--keys", help=argparse.SUPPRESS)
+        sp.add_argument("--transcript", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print(USAGE, file=sys.stderr)
+        print("Try 'nbgrad-tui --help' or 'nbgrad-tui demo'.", file=sys.stderr)
+        return 2
+    a = _parser().parse_args(argv)
+    if a.cmd is None:
+        print(USAGE, file=sys.stderr)
+        return 2
     if a.cmd == "demo":
-        from . import demos
+        return _demo(a)
+    return _run(a)
 
-        if a.list:
-            for name, doc in demos.describe():
-                print(f"{name:7s} {doc}")
-            return 0
-        if a.name not in demos.DEMOS:
-            print(f"nbgrad-tui: unknown demo {a.name!r}; available: {', '.join(demos.DEMOS)}", file=sys.stderr)
+
+def _debugger(a: Any, label: str, **kw: Any) -> Any:
+    """The Debugger for these options, or an exit status when it cannot open."""
+    from .runner import Debugger, Pick
+
+    export = getattr(a, "export", None)
+    headless = export is not None or a.auto or a.keys is not None
+    if export is None and not have_textual():
+        print(INSTALL, file=sys.stderr)
+        return 1
+    driver = None
+    if not headless:
+        from .terminal import NoTerminal, driver_class
+
+        try:
+            driver = driver_class()
+        except NoTerminal as e:
+            _err(str(e))
             return 2
-        root, grad, names = demos.build(a.name)
-        from . import debug_backward
+    first, last = getattr(a, "calls", None) or (1, None)
+    keys = None if a.keys is None else [k for k in a.keys.split(",") if k]
+    return Debugger(label, pick=Pick(getattr(a, "every", 1), first, last), export_dir=export, auto=a.auto,
+                    keys=keys, driver=driver, transcript=a.transcript, **kw)
 
-        debug_backward(root, grad, retain_graph=True, names=names, auto_continue=a.auto, headless=a.auto,
-                       title=f"demo {a.name}")
+
+def _demo(a: Any) -> int:
+    from . import demos
+
+    if a.list:
+        for name, doc in demos.describe():
+            print(f"{name:7s} {doc}")
         return 0
-    return run_script(a.script, a.args, auto_continue=a.auto, headless=a.auto)
+    if a.name not in demos.DEMOS:
+        _err(f"unknown demo {a.name!r}; available: {', '.join(demos.DEMOS)}")
+        return 2
+    dbg = _debugger(a, f"demo {a.name}")
+    if isinstance(dbg, int):
+        return dbg
+    dbg.start()
+    try:
+        demos.play(a.name, dbg)
+    finally:
+        dbg.stop()
+    return 0
+
+
+def _run(a: Any) -> int:
+    path = a.script
+    if not os.path.exists(path):
+        _err(f"can't open file {path!r}: no such file")
+        return 2
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
+        _err(f"{path!r} is a directory with no __main__.py: give a script")
+        return 2
+    dbg = _debugger(a, os.path.basename(os.path.normpath(path)))
+    if isinstance(dbg, int):
+        return dbg
+    return run_script(path, a.args, dbg)
+
+
+def run_script(path: str, args: list[str], dbg: Any) -> int:
+    """Run the script under the debugger; its exit status (Python's: 1 for an uncaught error)."""
+    old_argv, old_path = sys.argv, list(sys.path)
+    sys.argv = [path, *args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    dbg.start()
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as e:
+        code = e.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits with 1
+        return 1
+    except KeyboardInterrupt as e:
+        sys.stderr.write(format_script_error(e))
+        return 130
+    except BaseException as e:
+        sys.stderr.write(format_script_error(e))
+        return 1
+    finally:
+        dbg.stop()
+        sys.argv, sys.path[:] = old_argv, old_path
+        sys.stdout.flush()
+    if dbg.calls == 0:
+        _err(f"{path} finished without calling .backward(): there was no backward pass to debug")
+    return 0
 
 
 if __name__ == "__main__":

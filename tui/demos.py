@@ -22,7 +22,7 @@ def seed() -> tuple:
 
 
 def vjp() -> tuple:
-    """A non-scalar output: backward with an explicit gradient (a vector-Jacobian product)."""
+    """A vector-Jacobian product, backward twice without zeroing: the second call accumulates."""
     import nbgrad as ng
 
     inp = ng.eye(5, requires_grad=True)
@@ -71,6 +71,7 @@ def neuron() -> tuple:
 
 
 DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron}
+CALLS = {"vjp": 2}  # backward calls a demo makes (on the retained graph, .grad not reset in between)
 
 
 def describe() -> list[tuple[str, str]]:
@@ -79,9 +80,20 @@ def describe() -> list[tuple[str, str]]:
 
 def build(name: str) -> Any:
     """Build a demo's graph (recording which nn.Module made each node)."""
-    from .groups import track_modules
+    from .model.groups import track_modules
 
     if name not in DEMOS:
         raise KeyError(f"unknown demo {name!r}; available: {', '.join(DEMOS)}")
     with track_modules():
         return DEMOS[name]()
+
+
+def play(name: str, debugger: Any) -> None:
+    """Build a demo under a started Debugger and make its backward calls."""
+    root, grad, names = DEMOS[name]()
+    debugger.names = names
+    for _ in range(CALLS.get(name, 1)):
+        if grad is None and not hasattr(root, "grad_fn"):  # a scalar Value
+            root.backward()
+        else:
+            root.backward(grad, retain_graph=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 _INTERCEPTORS: list[Callable[[BackwardCall], None]] = []
+_ACTIVE: set[int] = set()  # id() of the interceptors handling a call now
 
 
 @dataclass
@@ -74,13 +75,16 @@ def register_backward_interceptor(fn: Callable[[BackwardCall], None]) -> Removab
 
 
 def dispatch_backward(call: BackwardCall) -> None:
-    """Run a backward call through the interceptors, if any, else directly."""
-    if _INTERCEPTORS:
-        fn = _INTERCEPTORS.pop()  # the interceptor does not see its own backward calls
+    """Run a backward call through the interceptors, if any, else directly. The last registered
+    interceptor that is not already handling a call is asked (so the backward calls an interceptor
+    makes itself go to the ones below it); it may remove itself while it handles the call."""
+    fn = next((f for f in reversed(_INTERCEPTORS) if id(f) not in _ACTIVE), None)
+    if fn is not None:
+        _ACTIVE.add(id(fn))
         try:
             fn(call)
         finally:
-            _INTERCEPTORS.append(fn)
+            _ACTIVE.discard(id(fn))
         if call.handled:
             return
     call.run()
@@ -149,3 +153,13 @@ class disable_saved_tensors_hooks:  # noqa: N801
 
     def __exit__(self, *exc: Any) -> None:
         _HookState.stack = _HookState.stack[:-1]
+
+
+def saved_tensor_sources(node: Any) -> dict[str, str | None]:
+    """For each value `node` saved for backward (the keys of node.saved_arrays()): the name of the
+    node that made it, or None for a leaf or a constant. Empty once the saved values are freed."""
+    saved = getattr(node, "_saved", None)
+    if not saved:
+        return {}
+    return {k: node.name if s.is_output else (s.grad_fn.name if s.grad_fn is not None else None)
+            for k, s in saved.items()}

@@ -1,6 +1,6 @@
 """nbgrad.nn: modules, parameters, losses and nn.functional."""
 
-from . import functional, init, parallel
+from . import functional, init, modules, parallel
 from .module import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Flatten, Identity, L1Loss, Linear, LogSoftmax,
     Module, MSELoss, NLLLoss, Parameter, ReLU, Sequential, Sigmoid, Softmax, Tanh,
@@ -9,5 +9,5 @@ from .module import (
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Identity", "L1Loss", "Linear",
     "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional", "init", "parallel",
+    "Softmax", "Tanh", "functional", "init", "modules", "parallel",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import warnings
+import weakref
 from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -32,7 +35,98 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class RemovableHandle:
+    """What the register_*hook methods return (PyTorch's torch.utils.hooks.RemovableHandle):
+    remove() unregisters the hook; also a context manager."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks: dict, extra: tuple = (), module: Module | None = None) -> None:
+        self.id = next(RemovableHandle._next_id)
+        self._dicts = (hooks, *extra)
+        self._module = None if module is None else weakref.ref(module)
+
+    def remove(self) -> None:
+        for d in self._dicts:
+            d.pop(self.id, None)
+        m = None if self._module is None else self._module()
+        if m is not None:
+            m._update_hooked()
+        _update_global_hooked()
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+# global module hooks (nbgrad.nn.modules.module.register_module_*): they run for every module
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_with_kwargs: dict = {}
+_global_forward_hooks_always_called: dict = {}
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_hooked = False  # any global hook registered (Module.__call__ reads only this and one attribute)
+
+
+def _update_global_hooked() -> None:
+    global _global_hooked
+    _global_hooked = bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+                          or _global_backward_pre_hooks)
+
+
+def _register_global(hooks: dict, hook: Callable, extra: tuple = ()) -> RemovableHandle:
+    h = RemovableHandle(hooks, extra)
+    hooks[h.id] = hook
+    _update_global_hooked()
+    return h
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, args) -> None or new args, before every module's forward (before its own pre hooks)."""
+    return _register_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """hook(module, args, output) (with_kwargs: hook(module, args, kwargs, output)) -> None or a new
+    output, after every module's forward (before its own forward hooks). always_call: also when
+    forward raised."""
+    extra = (_global_forward_hooks_with_kwargs, _global_forward_hooks_always_called)
+    h = _register_global(_global_forward_hooks, hook, extra)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[h.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[h.id] = True
+    return h
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, grad_output) -> None or a new grad_output, for every module (before its own)."""
+    return _register_global(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, grad_input, grad_output) -> None or a new grad_input, for every module (before its own)."""
+    return _register_global(_global_backward_hooks, hook)
+
+
+_EMPTY: dict = {}  # the class-level default of every per-module hook dict (never written)
+
+
 class Module:
+    # hook dicts are made on first registration; until then these read as empty
+    _forward_pre_hooks: dict = _EMPTY
+    _forward_pre_hooks_with_kwargs: dict = _EMPTY
+    _forward_hooks: dict = _EMPTY
+    _forward_hooks_with_kwargs: dict = _EMPTY
+    _forward_hooks_always_called: dict = _EMPTY
+    _backward_hooks: dict = _EMPTY
+    _backward_pre_hooks: dict = _EMPTY
+    _hooked = False  # any hook registered on this module
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -80,7 +174,115 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._hooked or _global_hooked:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # --- hooks (PyTorch's names, order, arguments and return values) ---
+    def _hook_dict(self, name: str) -> dict:
+        d = self.__dict__.get(name)
+        if d is None:
+            d = OrderedDict()
+            object.__setattr__(self, name, d)
+        return d
+
+    def _update_hooked(self) -> None:
+        object.__setattr__(self, "_hooked", bool(self._forward_pre_hooks or self._forward_hooks
+                                                  or self._backward_hooks or self._backward_pre_hooks))
+
+    def _register(self, name: str, hook: Callable, prepend: bool, flags: dict[str, bool]) -> RemovableHandle:
+        hooks = self._hook_dict(name)
+        extra = tuple(self._hook_dict(f) for f in flags)
+        h = RemovableHandle(hooks, extra, module=self)
+        hooks[h.id] = hook
+        for f, on in flags.items():
+            if on:
+                self.__dict__[f][h.id] = True
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        object.__setattr__(self, "_hooked", True)
+        return h
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """hook(module, args) -> None or new args (a non-tuple is wrapped in one); with_kwargs:
+        hook(module, args, kwargs) -> None or (new_args, new_kwargs). Runs before forward."""
+        return self._register("_forward_pre_hooks", hook, prepend, {"_forward_pre_hooks_with_kwargs": with_kwargs})
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """hook(module, args, output) (with_kwargs: hook(module, args, kwargs, output)) -> None or a
+        new output. Runs after forward; always_call: also when forward (or a hook) raised."""
+        return self._register("_forward_hooks", hook, prepend, {"_forward_hooks_with_kwargs": with_kwargs,
+                                                                 "_forward_hooks_always_called": always_call})
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_output) -> None or a new grad_output tuple, when the gradients of the
+        module's outputs are known (before they flow into the module)."""
+        return self._register("_backward_pre_hooks", hook, prepend, {})
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) -> None or a new grad_input tuple, when the
+        gradients of the module's positional tensor inputs are known. grad_input holds None for a
+        non-tensor argument or one that does not require grad."""
+        return self._register("_backward_hooks", hook, prepend, {})
+
+    def _forward_hook(self, hid: int, hook: Callable, args: tuple, kwargs: dict, result: Any) -> Any:
+        """Run one forward hook; the output it leaves."""
+        if hid in _global_forward_hooks_with_kwargs or hid in self._forward_hooks_with_kwargs:
+            r = hook(self, args, kwargs, result)
+        else:
+            r = hook(self, args, result)
+        return result if r is None else r
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        from ._backward_hook import BackwardHook
+
+        result = None
+        called_always: set[int] = set()
+        full = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+        pre = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+        try:
+            for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    r = hook(self, args, kwargs)
+                    if r is not None:
+                        if isinstance(r, tuple) and len(r) == 2:
+                            args, kwargs = r
+                        else:
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {r}.")
+                else:
+                    r = hook(self, args)
+                    if r is not None:
+                        args = r if isinstance(r, tuple) else (r,)
+            bw = None
+            if full or pre:
+                bw = BackwardHook(self, full, pre)
+                args = bw.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hid in _global_forward_hooks_always_called or hid in self._forward_hooks_always_called:
+                    called_always.add(hid)
+                result = self._forward_hook(hid, hook, args, kwargs, result)
+            if bw is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
+                                  f"Tensors but received {type(result)}", stacklevel=2)
+                result = bw.setup_output_hook(result)
+            return result
+        except Exception:
+            # the always_call forward hooks that have not run yet run now; the error is raised again
+            for hid, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hid in called_always or not (hid in _global_forward_hooks_always_called
+                                                or hid in self._forward_hooks_always_called):
+                    continue
+                try:
+                    result = self._forward_hook(hid, hook, args, kwargs, result)
+                except Exception as e:
+                    warnings.warn("forward hook with ``always_call=True`` raised an exception that was silenced as "
+                                  f"another error was raised in forward: {e}", stacklevel=2)
+            raise
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self

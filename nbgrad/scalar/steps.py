@@ -34,6 +34,7 @@ class Node:
     stack: Any = None
     output_shape: tuple = ()
     output_dtype: str = "float64"
+    constant: bool = False  # a leaf no Python variable holds (a number, like the 2 in x * 2)
     _released: bool = False
 
     @property
@@ -109,7 +110,9 @@ class ScalarBackwardPass:
         for i, nd in self.by_index.items():
             o = int(op[i])
             if o == LEAF:
-                nd.variable = handles.get(i) or engine._handle(i, T)
+                nd.variable = handles.get(i)
+                if nd.variable is None:
+                    nd.variable, nd.constant = engine._handle(i, T), True
             else:
                 nd.next_functions.append((self.by_index[int(a[i])], 0))
                 if o in (ADD, MUL):
@@ -121,6 +124,10 @@ class ScalarBackwardPass:
         self._pending: dict[int, list[float]] = {}  # a leaf's contributions, added at its own step
         self._grad: dict[int, float] = {}  # live=False: the private gradient buffer
         self._k = 0
+
+    def node_of(self, value: Any) -> Node | None:
+        """The node of this pass that computes `value` (a Value on this pass's tape), if any."""
+        return self.by_index.get(value._i) if getattr(value, "_t", None) is self.tape else None
 
     # --- the tape's gradient (or the private buffer) ---
     def _get(self, i: int) -> float:

@@ -1,0 +1,191 @@
+"""Opening the debugger on the backward calls of a running script (or a demo).
+
+A `Debugger` registers nbgrad's backward interceptor: every Tensor.backward() and
+scalar Value.backward() call comes to it. It opens the ones picked (--every, --calls)
+and lets the others run as usual; all of them feed the gradient flow. After Q it
+removes everything it registered, so the script runs on undisturbed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .model.flow import GradientFlow
+from .model.groups import ModuleTracker
+from .model.session import CallInfo, ScalarSession, Session, Shared, TensorSession
+
+_TOOL_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _nbgrad_dir() -> str:
+    import nbgrad
+
+    return os.path.dirname(os.path.abspath(nbgrad.__file__))
+
+
+def user_frame(frame: Any = None) -> Any:
+    """The innermost frame outside nbgrad and this tool: where the user called backward()."""
+    skip = (_TOOL_DIR + os.sep, _nbgrad_dir() + os.sep)
+    f = frame or sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(skip):
+        f = f.f_back
+    return f
+
+
+def _scalar_module_params(m: Any, prefix: str) -> list[tuple[str, Any]]:
+    """Names for a micrograd-style nbgrad.scalar.nn module's Values: model.<layer>.<neuron>.w<k> / .b."""
+    from nbgrad.scalar import nn as snn
+
+    if isinstance(m, snn.MLP):
+        return [p for i, layer in enumerate(m.layers) for p in _scalar_module_params(layer, f"{prefix}.{i}")]
+    if isinstance(m, snn.Layer):
+        return [p for j, n in enumerate(m.neurons) for p in _scalar_module_params(n, f"{prefix}.{j}")]
+    if isinstance(m, snn.Neuron):
+        return [*((f"{prefix}.w{k}", w) for k, w in enumerate(m.w)), (f"{prefix}.b", m.b)]
+    return []
+
+
+def names_from_frame(frame: Any) -> dict[str, Any]:
+    """{name: tensor or Value} for the variables and module parameters visible in a frame."""
+    import nbgrad as ng
+    from nbgrad.scalar import Value
+    from nbgrad.scalar import nn as snn
+
+    names: dict[str, Any] = {}
+    if frame is None:
+        return names
+    for scope in (frame.f_globals, frame.f_locals):
+        for k, v in list(scope.items()):
+            if k.startswith("__"):
+                continue
+            if isinstance(v, (ng.Tensor, Value)):
+                names[k] = v
+            elif isinstance(v, ng.nn.Module):
+                for pn, p in v.named_parameters():
+                    names[f"{k}.{pn}"] = p
+            elif isinstance(v, snn.Module):
+                names.update(_scalar_module_params(v, k))
+    return names
+
+
+def make_session(call: Any, names: dict, *, info: CallInfo | None = None, shared: Shared | None = None,
+                 module_calls: list | None = None) -> Session:
+    """The session for one intercepted BackwardCall."""
+    if call.kind == "scalar":
+        return ScalarSession(call.make_pass, call.roots[0], names, call=info, shared=shared)
+    return TensorSession(lambda: call.make_pass(record_values=True), list(call.roots), names,
+                         calls=module_calls, retain_graph=bool(call.retain_graph), call=info, shared=shared)
+
+
+@dataclass
+class Pick:
+    """Which backward calls to open: every N-th (1, 1+N, ...), within first..last (1-based, inclusive)."""
+
+    every: int = 1
+    first: int = 1
+    last: int | None = None
+
+    def __call__(self, n: int) -> bool:
+        return (n - self.first) % self.every == 0 and n >= self.first and (self.last is None or n <= self.last)
+
+
+class Debugger:
+    """The debugger on the backward calls made while it is started."""
+
+    def __init__(self, label: str, *, pick: Pick | None = None, export_dir: str | None = None,
+                 auto: bool = False, keys: list[str] | None = None, driver: Any = None,
+                 transcript: str | None = None, names: dict | None = None, title: str | None = None,
+                 on_app: Callable[[Any], None] | None = None) -> None:
+        self.label = label
+        self.title = title
+        self.pick = pick or Pick()
+        self.export_dir = export_dir
+        self.auto = auto
+        self.keys = keys
+        self.driver = driver
+        self.transcript = transcript
+        self.names = names or {}  # names known beforehand (demos), merged with the caller's variables
+        self.on_app = on_app  # called with each app after it closes (tests look at it)
+        self.calls = 0  # backward calls seen
+        self.opened: list[int] = []
+        self.stopped = False
+        self.shared = Shared()
+        self.flow = GradientFlow()
+        self.tracker = ModuleTracker(on_output=self.flow.on_module_output)
+        self.flow.tracker = self.tracker
+        self._handle: Any = None
+
+    def start(self) -> None:
+        from nbgrad.autograd.graph import register_backward_interceptor
+
+        self.tracker.start()
+        self._handle = register_backward_interceptor(self._intercept)
+
+    def stop(self) -> None:
+        """Remove every hook: what runs after this runs as if the debugger had never been there."""
+        self.stopped = True
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self.tracker.stop()
+        self.flow.stop()
+
+    def _intercept(self, call: Any) -> None:
+        self.calls += 1
+        n = self.calls
+        names = {**names_from_frame(user_frame()), **self.names}
+        self.flow.watch({k: v for k, v in names.items() if getattr(v, "is_leaf", False)})
+        self.flow.begin_call(n)
+        if not self.pick(n) or call.create_graph or call.inputs is not None:
+            return  # not taken: nbgrad runs it as usual
+        self.opened.append(n)
+        session = make_session(call, names, info=CallInfo(self.label, n, self.title), shared=self.shared,
+                               module_calls=self.tracker.calls)
+        if self.export_dir is not None:
+            from .model import export
+
+            session.finish()
+            export.write_all(session, self.export_dir, flow=self.flow)
+        else:
+            self._open(session)
+        self._note(session)
+        if session.error is not None:
+            raise session.error
+
+    def _open(self, session: Session) -> None:
+        from .app import DebuggerApp
+
+        app = DebuggerApp(session, flow=self.flow, auto_continue=self.auto, driver_class=self.driver)
+        stdout, stderr = sys.stdout, sys.stderr
+        try:
+            if self.keys is not None:
+                app.run(headless=True, auto_pilot=_press(self.keys))
+            else:
+                app.run(headless=self.auto)
+        finally:
+            session.finish()  # what the debugger did not run, runs now: .grad ends as backward() leaves it
+        for text, err in app.printed:  # what the user's hooks printed while the app drew
+            (stderr if err else stdout).write(text)
+        if self.on_app is not None:
+            self.on_app(app)
+        if app.stop_requested:
+            self.stop()
+
+    def _note(self, session: Session) -> None:
+        if self.transcript:
+            with open(self.transcript, "a") as f:
+                f.write(f"backward #{session.call.number}: {session.state}; {session.status_line()}\n")
+
+
+def _press(keys: list[str]) -> Callable[[Any], Any]:
+    async def pilot(p: Any) -> None:
+        for k in keys:
+            if p.app.return_code is not None:  # a key quit the app
+                return
+            await p.press(k)
+            await p.pause()
+        p.app.exit()
+
+    return pilot
