@@ -327,3 +327,46 @@ def test_every_table_entry_is_differentiated_twice_here():
     # OnceDifferentiableBackward raises when run: test_custom_function.py covers it
     missing = sorted(set(NODES) - seen - {"OnceDifferentiableBackward"})
     assert not missing, f"table entries no test case makes: {missing}"
+
+
+def test_check_node_on_every_node_of_the_cases():
+    """autograd.check_node re-runs each node's forward expression from the table on float64 copies of
+    its kept inputs and agrees with finite differences; a wrong custom Function is caught."""
+    checked: set[str] = set()
+    for table in (CASES, LOSSES):
+        for name, (fn, arrays) in table.items():
+            nograd = _loss_nograd(arrays) if table is LOSSES and name != "linear" else ()
+            with ng.autograd.graph.keep_inputs():
+                xs = [ng.tensor(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else a,
+                                requires_grad=np.asarray(a).dtype.kind == "f" and i not in nograd)
+                      for i, a in enumerate(arrays)]
+                y = fn(*xs)
+            stack, seen = [y.grad_fn], set()
+            while stack:
+                n = stack.pop()
+                if n is None or id(n) in seen or n.name == "AccumulateGrad":
+                    continue
+                seen.add(id(n))
+                stack.extend(nx for nx, _ in n.next_functions)
+                if getattr(type(n), "forward", None) is None:
+                    continue
+                r = ng.autograd.check_node(n)
+                assert r.ok, f"{name}: {r}"
+                checked.add(n.name)
+    assert len(checked) >= 45
+
+    class Wrong(ng.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with ng.autograd.graph.keep_inputs():
+        bad = Wrong.apply(ng.tensor([1.0, 2.0], requires_grad=True))
+    r = ng.autograd.check_node(bad.grad_fn)
+    assert not r.ok and abs(r.max_rel_error - 1 / 3) < 1e-6  # 2 where 3 is right
+    with pytest.raises(RuntimeError, match="keep_inputs"):
+        ng.autograd.check_node((ng.tensor([1.0], requires_grad=True) * 2).grad_fn)

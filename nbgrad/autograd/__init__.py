@@ -15,7 +15,8 @@ from .function import AccumulateGrad, Function, FunctionCtx, Node, once_differen
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
-    "Accumulation", "AccumulateGrad", "BackwardPass", "Function", "FunctionCtx", "Node", "Step", "backward",
+    "Accumulation", "AccumulateGrad", "BackwardPass", "Function", "FunctionCtx", "Node", "NodeCheck", "Step",
+    "backward", "check_node",
     "backward_pass", "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck", "graph",
     "is_anomaly_enabled", "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
     "set_grad_enabled",
@@ -259,3 +260,4 @@ def gradgradcheck(
 
 
 from . import functional  # noqa: E402
+from .nodecheck import NodeCheck, check_node  # noqa: E402

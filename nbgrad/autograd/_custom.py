@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import graph as _graph
 from .function import Function, _user_site, accumulate_grad_node
 from .grad_mode import is_grad_enabled, no_grad
 
@@ -59,6 +60,8 @@ def apply_function(cls: Any, args: tuple, kwargs: dict) -> Any:
             o.grad_fn, o._output_nr, o._requires_grad = node, nr, True
         results.append(o)
     node._output_meta = tuple(meta)
+    if record and _graph._Keep.on:
+        node._check_call = (args, kwargs)  # for autograd.check_node
     if record:
         slots = []
         out_ids = {id(outs[i]): i for i in range(len(outs)) if isinstance(outs[i], Tensor)}

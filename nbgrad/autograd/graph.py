@@ -90,6 +90,22 @@ def dispatch_backward(call: BackwardCall) -> None:
     call.run()
 
 
+class _Keep:
+    on = False  # record() saves every input of every node (see keep_inputs)
+
+
+class keep_inputs:  # noqa: N801
+    """Context manager: the nodes recorded inside keep every tensor input (not only those their
+    formulas read), so that autograd.check_node can re-run them. Costs the memory of the inputs."""
+
+    def __enter__(self) -> keep_inputs:
+        self._prev, _Keep.on = _Keep.on, True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _Keep.on = self._prev
+
+
 def next_sequence_nr() -> int:
     """The sequence_nr the next recorded node will get (nodes made between two calls of this
     were made in between: what a debugger uses to group nodes by the module call that made them)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._dtype import dtype, promote_np, result_type
 from ..autograd import anomaly as _anomaly
+from ..autograd import graph as _graph
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.engine import _Current
 from ..autograd.function import SavedTensor, _user_site, accumulate_grad_node
@@ -108,9 +109,15 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     names = node_cls._plans.get(mask)
     if names is None:
         names = node_cls.saves_for(mask)
+    if _graph._Keep.on:
+        names = node_cls.saves_for(-1) + tuple(n for n in node_cls.inputs + node_cls.extra_saved
+                                                if n not in node_cls.saves_for(-1))
+        if node_cls.variadic:
+            node._saved = {f"{node_cls.inputs[0]}.{i}": SavedTensor(x) for i, x in enumerate(inputs)}
+            names = ()
     if names:
         index = node_cls.inputs
-        saved = node._saved = {}
+        saved = node._saved = node._saved or {}
         for name in names:
             if name == "result":
                 continue

@@ -1,15 +1,18 @@
 """Every op's derivative, in one table (as PyTorch's derivatives.yaml).
 
-An entry is a node's name and its inputs, then one formula per differentiable input, written
-in nbgrad's own differentiable ops. The node's backward is compiled from exactly these lines:
-a normal backward runs them with grad mode off; `create_graph=True` runs them in grad mode, so
-they record a graph of their own and the same rule gives second and higher derivatives.
+An entry is a node's name and its inputs, the forward op it records (after `=`), then one
+formula per differentiable input, written in nbgrad's own differentiable ops. The node's
+backward is compiled from exactly these lines: a normal backward runs them with grad mode off;
+`create_graph=True` runs them in grad mode, so they record a graph of their own and the same
+rule gives second and higher derivatives. autograd.check_node re-runs the forward expression
+to check a node's formulas against finite differences.
 Fused backward kernels (tanh_backward, softmax_backward_data, nll_loss_backward, ...) are ops
 in their own right, with their own entries further down.
 
 In a formula:
 - `grad` is the gradient of the op's output and `result` the output itself;
-- an input's name is that input as the forward saved it; `<input>_shape` is its shape;
+- an input's name is that input as the forward saved it; `<input>_shape` is its shape and
+  `result_shape` the output's (in the forward expression);
 - a header `Name(a, b; extra)` lists the inputs, then other tensors the forward saves;
   `tensors*` is a list of inputs, whose formula gives one gradient per tensor;
 - any other name is an attribute the forward recorded (dim, keepdim, alpha, ...) or a
@@ -26,198 +29,198 @@ from ..autograd.function import Node
 
 TABLE = """
 # ---------------------------------------------------------------- arithmetic
-AddBackward0(self, other)
+AddBackward0(self, other) = self.add(other, alpha=alpha)
     self: grad
     other: maybe_multiply(grad, alpha)
-SubBackward0(self, other)
+SubBackward0(self, other) = self.sub(other, alpha=alpha)
     self: grad
     other: maybe_multiply(-grad, alpha)
-RsubBackward1(self)
+RsubBackward1(self) = rsub(self, other, alpha)
     self: maybe_multiply(-grad, alpha)
-MulBackward0(self, other)
+MulBackward0(self, other) = self * other
     self: grad * other
     other: grad * self
-DivBackward0(self, other)
+DivBackward0(self, other) = self / other
     self: grad / other
     other: -grad * self / (other * other)
-NegBackward0(self)
+NegBackward0(self) = -self
     self: -grad
-PowBackward0(self)
+PowBackward0(self) = self ** exponent
     self: pow_backward(grad, self, exponent)
-PowBackward1(self, exponent)
+PowBackward1(self, exponent) = self ** exponent
     self: pow_backward_self(grad, self, exponent)
     exponent: pow_backward_exponent(grad, self, exponent, result)
-PowBackward2(exponent)
+PowBackward2(exponent) = base ** exponent
     exponent: pow_backward_exponent(grad, base, exponent, result)
 
 # ---------------------------------------------------------------- unary
-ExpBackward0(self)
+ExpBackward0(self) = self.exp()
     self: grad * result
-LogBackward0(self)
+LogBackward0(self) = self.log()
     self: grad / self
-Log1PBackward0(self)
+Log1PBackward0(self) = self.log1p()
     self: grad / (self + 1)
-SqrtBackward0(self)
+SqrtBackward0(self) = self.sqrt()
     self: grad / (2 * result)
-AbsBackward0(self)
+AbsBackward0(self) = self.abs()
     self: grad * sgn(self)
-SinBackward0(self)
+SinBackward0(self) = self.sin()
     self: grad * cos(self)
-CosBackward0(self)
+CosBackward0(self) = self.cos()
     self: grad * -sin(self)
-TanhBackward0(self)
+TanhBackward0(self) = self.tanh()
     self: tanh_backward(grad, result)
-SigmoidBackward0(self)
+SigmoidBackward0(self) = self.sigmoid()
     self: sigmoid_backward(grad, result)
-ReluBackward0(self)
+ReluBackward0(self) = self.relu()
     self: threshold_backward(grad, result, 0)
-ClampBackward1(self)
+ClampBackward1(self) = self.clamp(min, max)
     self: clamp_backward(grad, self, min, max)
-MaximumBackward0(self, other)
+MaximumBackward0(self, other) = self.maximum(other)
     self: max_backward(grad, self, other)
     other: max_backward(grad, other, self)
-MinimumBackward0(self, other)
+MinimumBackward0(self, other) = self.minimum(other)
     self: min_backward(grad, self, other)
     other: min_backward(grad, other, self)
-WhereBackward0(condition, self, other)
+WhereBackward0(condition, self, other) = where(condition, self, other)
     self: where(condition, grad, 0)
     other: where(condition, 0, grad)
 
 # ---------------------------------------------------------------- fused elementwise backwards
-TanhBackwardBackward0(grad_output, output)
+TanhBackwardBackward0(grad_output, output) = tanh_backward(grad_output, output)
     grad_output: tanh_backward(grad, output)
     output: -2 * output * grad * grad_output
-SigmoidBackwardBackward0(grad_output, output)
+SigmoidBackwardBackward0(grad_output, output) = sigmoid_backward(grad_output, output)
     grad_output: sigmoid_backward(grad, output)
     output: grad * grad_output * (1 - 2 * output)
-ThresholdBackwardBackward0(grad_output, self)
+ThresholdBackwardBackward0(grad_output, self) = threshold_backward(grad_output, self, threshold)
     grad_output: threshold_backward(grad, self, threshold)
     self: zeros_like(grad)
-ClampBackwardBackward0(grad_output; self)
+ClampBackwardBackward0(grad_output; self) = clamp_backward(grad_output, self, min, max)
     grad_output: clamp_backward(grad, self, min, max)
-MaxBackwardBackward0(grad_output; self, other)
+MaxBackwardBackward0(grad_output; self, other) = max_backward(grad_output, self, other)
     grad_output: max_backward(grad, self, other)
-MinBackwardBackward0(grad_output; self, other)
+MinBackwardBackward0(grad_output; self, other) = min_backward(grad_output, self, other)
     grad_output: min_backward(grad, self, other)
 
 # ---------------------------------------------------------------- reductions
-SumBackward0(self)
+SumBackward0(self) = self.sum()
     self: grad.expand(self_shape)
-SumBackward1(self)
+SumBackward1(self) = self.sum(dim, keepdim=keepdim)
     self: sum_backward(grad, self_shape, dim, keepdim)
-MeanBackward0(self)
+MeanBackward0(self) = self.mean()
     self: grad.expand(self_shape) * scale
-MeanBackward1(self)
+MeanBackward1(self) = self.mean(dim, keepdim=keepdim)
     self: sum_backward(grad, self_shape, dim, keepdim) * scale
-SumToSizeBackward0(self)
+SumToSizeBackward0(self) = self.sum_to_size(result_shape)
     self: grad.expand(self_shape)
-MaxBackward0(self)
+MaxBackward0(self) = self.max()
     self: evenly_distribute_backward(grad, self, result)
-MinBackward0(self)
+MinBackward0(self) = self.min()
     self: evenly_distribute_backward(grad, self, result)
-MaxBackward1(self; indices)
+MaxBackward1(self; indices) = self.max(dim, keepdim=keepdim)[0]
     self: value_selecting_reduction_backward(grad, dim, indices, self_shape, keepdim)
-MinBackward1(self; indices)
+MinBackward1(self; indices) = self.min(dim, keepdim=keepdim)[0]
     self: value_selecting_reduction_backward(grad, dim, indices, self_shape, keepdim)
-ValueSelectingReductionBackwardBackward0(grad_output; indices)
+ValueSelectingReductionBackwardBackward0(grad_output; indices) = value_selecting_reduction_backward(grad_output, dim, indices, result_shape, keepdim)
     grad_output: value_selecting_reduction_backward_backward(grad, dim, indices, keepdim)
-VarBackward0(self)
+VarBackward0(self) = self.var(dim, correction=correction, keepdim=keepdim)
     self: var_backward(grad, self, dim, correction, keepdim)
-StdBackward0(self)
+StdBackward0(self) = self.std(dim, correction=correction, keepdim=keepdim)
     self: std_backward(result, grad, self, dim, correction, keepdim)
-LogsumexpBackward0(self)
+LogsumexpBackward0(self) = self.logsumexp(dim, keepdim=keepdim)
     self: logsumexp_backward(grad, self, result, dim, keepdim)
-SoftmaxBackward0(self)
+SoftmaxBackward0(self) = self.softmax(dim)
     self: softmax_backward_data(grad, result, dim)
-LogSoftmaxBackward0(self)
+LogSoftmaxBackward0(self) = self.log_softmax(dim)
     self: log_softmax_backward_data(grad, result, dim)
-SoftmaxBackwardDataBackward0(grad_output, output)
+SoftmaxBackwardDataBackward0(grad_output, output) = softmax_backward_data(grad_output, output, dim)
     grad_output: softmax_backward_data(grad, output, dim)
     output: softmax_double_backward(grad, grad_output, output, dim)
-LogSoftmaxBackwardDataBackward0(grad_output, output)
+LogSoftmaxBackwardDataBackward0(grad_output, output) = log_softmax_backward_data(grad_output, output, dim)
     grad_output: grad - (grad * output.exp()).sum(dim, keepdim=True)
     output: -grad_output.sum(dim, keepdim=True) * output.exp() * grad
 
 # ---------------------------------------------------------------- matrix products
-MmBackward0(self, other)
+MmBackward0(self, other) = self @ other
     self: matmul_backward_self(grad, self, other)
     other: matmul_backward_other(grad, self, other)
-MvBackward0(self, other)
+MvBackward0(self, other) = self @ other
     self: matmul_backward_self(grad, self, other)
     other: matmul_backward_other(grad, self, other)
-DotBackward0(self, other)
+DotBackward0(self, other) = self @ other
     self: matmul_backward_self(grad, self, other)
     other: matmul_backward_other(grad, self, other)
-BmmBackward0(self, other)
+BmmBackward0(self, other) = self @ other
     self: matmul_backward_self(grad, self, other)
     other: matmul_backward_other(grad, self, other)
-OuterBackward0(self, vec2)
+OuterBackward0(self, vec2) = self.outer(vec2)
     self: grad @ vec2
     vec2: self @ grad
-AddmmBackward0(bias, input, weight)
+AddmmBackward0(bias, input, weight) = linear(input, weight, bias)
     bias: grad
     input: grad @ weight
     weight: grad.mT @ input
 
 # ---------------------------------------------------------------- shape, views, indexing, copies
-ViewBackward0(self)
+ViewBackward0(self) = self.reshape(result_shape)
     self: grad.reshape(self_shape)
-UnsqueezeBackward0(self)
+UnsqueezeBackward0(self) = self.reshape(result_shape)
     self: grad.reshape(self_shape)
-SqueezeBackward1(self)
+SqueezeBackward1(self) = self.reshape(result_shape)
     self: grad.reshape(self_shape)
-PermuteBackward0(self)
+PermuteBackward0(self) = self.permute(dims)
     self: permute_backward(grad, dims)
-TransposeBackward0(self)
+TransposeBackward0(self) = self.transpose(dim0, dim1)
     self: grad.transpose(dim0, dim1)
-ExpandBackward0(self)
+ExpandBackward0(self) = self.expand(result_shape)
     self: sum_to_size(grad, self_shape)
-IndexBackward0(self)
+IndexBackward0(self) = apply_index(self, index)
     self: index_backward(grad, self_shape, index)
-SelectBackward0(self)
+SelectBackward0(self) = apply_index(self, index)
     self: index_backward(grad, self_shape, index)
-SliceBackward0(self)
+SliceBackward0(self) = apply_index(self, index)
     self: index_backward(grad, self_shape, index)
-IndexPutBackward0(grad_output)
+IndexPutBackward0(grad_output) = index_backward(grad_output, result_shape, index)
     grad_output: apply_index(grad, index)
-IndexPutBackward1(self, values)
+IndexPutBackward1(self, values) = index_put(self, index, values)
     self: index_put_backward_self(grad, index)
     values: apply_index(grad, index)
-IndexPutBackwardSelf0(grad_output)
+IndexPutBackwardSelf0(grad_output) = index_put_backward_self(grad_output, index)
     grad_output: index_put_backward_self(grad, index)
-CatBackward0(tensors*)
+CatBackward0(tensors*) = cat(tensors, dim)
     tensors: cat_backward(grad, sizes, dim)
-StackBackward0(tensors*)
+StackBackward0(tensors*) = stack(tensors, dim)
     tensors: stack_backward(grad, dim)
-CloneBackward0(self)
+CloneBackward0(self) = self.clone()
     self: grad
 ToCopyBackward0(self)
     self: to_device(grad, source)
 CopySlices(self, src)
     self: copy_slices_backward(grad, view_fn)
     src: view_fn(grad)
-CopySlicesBackwardBackward0(grad_output)
+CopySlicesBackwardBackward0(grad_output) = copy_slices_backward(grad_output, view_fn)
     grad_output: copy_slices_backward(grad, view_fn)
 OnceDifferentiableBackward(self)
     self: once_differentiable_error(fn_name)
 
 # ---------------------------------------------------------------- losses
-BinaryCrossEntropyWithLogitsBackward0(self, target; weight)
+BinaryCrossEntropyWithLogitsBackward0(self, target; weight) = binary_cross_entropy_with_logits(self, target, weight, reduction=reduction)
     self: binary_cross_entropy_with_logits_backward(grad, self, target, weight, reduction)
     target: -loss_grad(grad, self, weight, reduction) * self
-BinaryCrossEntropyBackward0(self, target; weight)
+BinaryCrossEntropyBackward0(self, target; weight) = binary_cross_entropy(self, target, weight, reduction=reduction)
     self: binary_cross_entropy_backward(grad, self, target, weight, reduction)
     target: binary_cross_entropy_target_backward(loss_grad(grad, self, weight, reduction), self)
-MseLossBackward0(self, target)
+MseLossBackward0(self, target) = mse_loss(self, target, reduction=reduction)
     self: mse_loss_backward(grad, self, target, reduction)
     target: -mse_loss_backward(grad, self, target, reduction)
-NllLossBackward0(self; target, weight, total_weight)
+NllLossBackward0(self; target, weight, total_weight) = nll_loss(self, target, weight, ignore_index=ignore_index, reduction=reduction)
     self: nll_loss_backward(grad, self_shape, target, weight, reduction, ignore_index, total_weight)
-BinaryCrossEntropyWithLogitsBackwardBackward0(grad_output, self, target; weight)
+BinaryCrossEntropyWithLogitsBackwardBackward0(grad_output, self, target; weight) = binary_cross_entropy_with_logits_backward(grad_output, self, target, weight, reduction)
     grad_output: loss_grad(binary_cross_entropy_with_logits_backward(grad, self, target, weight, "none"), self, None, reduction)
     self: grad * sigmoid_backward(loss_grad(grad_output, self, weight, reduction), sigmoid(self))
     target: -grad * loss_grad(grad_output, self, weight, reduction)
-BinaryCrossEntropyBackwardBackward0(grad_output, self, target; weight)
+BinaryCrossEntropyBackwardBackward0(grad_output, self, target; weight) = binary_cross_entropy_backward(grad_output, self, target, weight, reduction)
     grad_output: loss_grad(binary_cross_entropy_backward(grad, self, target, weight, "none"), self, None, reduction)
     self: grad * loss_grad(grad_output, self, weight, reduction) * binary_cross_entropy_double_backward(self, target)
     target: -grad * loss_grad(grad_output, self, weight, reduction) / ((1 - self) * self).clamp(min=1e-12)
@@ -226,8 +229,8 @@ NllLossBackwardBackward0(grad_output; target, weight)
 """
 
 
-def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, dict[str, str]]]:
-    """{node name: (inputs, extra saved names, variadic, {input: formula})}, in table order."""
+def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, dict[str, str], str | None]]:
+    """{node name: (inputs, extra saved names, variadic, {input: formula}, forward)}, in table order."""
     out: dict = {}
     current = None
     for raw in text.splitlines():
@@ -235,13 +238,15 @@ def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not line.startswith(" "):
-            name, rest = line.split("(", 1)
+            head, _, forward = line.partition(" = ")
+            name, rest = head.split("(", 1)
             sig = rest.rstrip(")")
             ins, _, extra = sig.partition(";")
             inputs = tuple(s.strip() for s in ins.split(",") if s.strip())
             variadic = len(inputs) == 1 and inputs[0].endswith("*")
             inputs = tuple(s.rstrip("*") for s in inputs)
-            current = out[name] = (inputs, tuple(s.strip() for s in extra.split(",") if s.strip()), variadic, {})
+            current = out[name] = (inputs, tuple(s.strip() for s in extra.split(",") if s.strip()), variadic, {},
+                                   forward.strip() or None)
         else:
             assert current is not None
             key, formula = line.strip().split(":", 1)
@@ -261,6 +266,26 @@ def _namespace() -> dict[str, Any]:
 
         _NAMESPACE.update({k: getattr(grad_helpers, k) for k in grad_helpers.__all__})
     return _NAMESPACE
+
+
+_FORWARD_NAMESPACE: dict[str, Any] = {}
+
+
+def _forward_namespace() -> dict[str, Any]:
+    """What the forward expressions of TABLE call: the public ops and the fused backward ops."""
+    if not _FORWARD_NAMESPACE:
+        import nbgrad
+
+        from . import elementwise, grad_helpers, loss, shape
+
+        ns = dict(_namespace())
+        ns.update(cat=nbgrad.cat, stack=nbgrad.stack, where=elementwise.where, rsub=elementwise.rsub,
+                  linear=nbgrad.nn.functional.linear, index_put=shape.index_put,
+                  binary_cross_entropy_with_logits=loss.binary_cross_entropy_with_logits,
+                  binary_cross_entropy=loss.binary_cross_entropy, mse_loss=loss.mse_loss, nll_loss=loss.nll_loss)
+        del grad_helpers
+        _FORWARD_NAMESPACE.update(ns)
+    return _FORWARD_NAMESPACE
 
 
 def _names(expr: str) -> list[str]:
@@ -320,6 +345,7 @@ class TableNode(Node):
     extra_saved: tuple[str, ...] = ()
     variadic = False
     formulas: dict[str, str] = {}
+    forward: str | None = None  # the op, as an expression of the same names (what check_node re-runs)
     _plans: dict[int, tuple[str, ...]] = {}
 
     def apply(self, grads: tuple) -> tuple:
@@ -344,13 +370,13 @@ class TableNode(Node):
 
     @classmethod
     def saves_for(cls, mask: int) -> tuple[str, ...]:
-        """The tensors to save when the inputs in bitmask `mask` take gradients."""
+        """The tensors to save when the inputs in bitmask `mask` take gradients (-1: all)."""
         plan = cls._plans.get(mask)
         if plan is None:
             names: dict[str, None] = {}
             helpers = set(_namespace())
             for i, inp in enumerate(cls.inputs):
-                if (cls.variadic or mask >> i & 1) and inp in cls.formulas:
+                if (cls.variadic or mask < 0 or mask >> i & 1) and inp in cls.formulas:
                     for n in _names(cls.formulas[inp]):
                         if n not in helpers and (n in cls.inputs or n in cls.extra_saved or n == "result"):
                             names[n] = None
@@ -359,9 +385,9 @@ class TableNode(Node):
 
 
 def _make(name: str) -> type[TableNode]:
-    inputs, extra, variadic, formulas = _ENTRIES[name]
+    inputs, extra, variadic, formulas, forward = _ENTRIES[name]
     return type(name, (TableNode,), {"name": name, "inputs": inputs, "extra_saved": extra, "variadic": variadic,
-                                     "formulas": formulas, "_plans": {},
+                                     "formulas": formulas, "forward": forward, "_plans": {},
                                      "formula": "; ".join(f"{k}: {v}" for k, v in formulas.items()),
                                      "__module__": __name__})
 

@@ -64,7 +64,7 @@ def rsub(t: Tensor, x: Any, alpha: float = 1) -> Tensor:
     be = t._backend
     td = t._data if alpha == 1 else ew("mul", t._data, np.asarray(alpha, t.dtype.np), backend=be)
     out = ew("sub", np.asarray(x, dt.np), td, dt=dt.np, backend=be)
-    return record(N.RsubBackward1, out, (t,), be, alpha=alpha)
+    return record(N.RsubBackward1, out, (t,), be, alpha=alpha, other=x)
 
 
 # ---------------------------------------------------------------- mul / div
