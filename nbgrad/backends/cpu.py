@@ -4,7 +4,6 @@ BLAS (NumPy's matmul) for matrix products."""
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -12,6 +11,8 @@ import numpy as np
 from .._dtype import promote_np
 from . import cpu_kernels as K
 from . import SharedBackend, with_ellipsis
+from .ownership import SoleHolder
+from .plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
 
 
 def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -24,20 +25,7 @@ def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return K.ascontiguous(a).reshape(-1)
 
 
-def _base_refs(g: np.ndarray) -> int:
-    """References to g's base: g's own, this frame's `b`, getrefcount's argument, and any other."""
-    b = g.base
-    return sys.getrefcount(b)
-
-
-def _calibrate() -> int:
-    a = np.empty((2, 3))
-    v = a.T
-    del a
-    return _base_refs(v)
-
-
-_SOLE = _calibrate()  # _base_refs of a view whose base nothing else refers to
+_BASE = SoleHolder("base", lambda: np.empty((2, 3)).T)  # references to a view's base array
 
 
 def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
@@ -228,46 +216,22 @@ class CpuBackend(SharedBackend):
                 K.reduce_sum(x.reshape(1, x.shape[0], x.shape[1]), out)
                 return out.astype(x.dtype).reshape((1, -1) if keepdim else -1)
         acc = np.float64 if x.dtype.kind == "f" else np.int64
-        axes = tuple(sorted(a % nd for a in axes)) if nd else ()
-        keep = [a for a in range(nd) if a not in axes]
-        if axes and axes == tuple(range(axes[0], axes[-1] + 1)):
-            # a contiguous block of axes: reduce the middle of (A, K, B) in place
-            A = math.prod(x.shape[: axes[0]])
-            B = math.prod(x.shape[axes[-1] + 1:])
-            x3 = K.ascontiguous(x).reshape(A, math.prod(x.shape[a] for a in axes), B)
+        p = reduce_plan(x.shape, axes)
+        if p.perm is None:  # a contiguous block of axes: reduce the middle of (A, K, B) in place
+            x3 = K.ascontiguous(x).reshape(p.outer, p.reduced, p.inner)
         else:
-            xt = np.ascontiguousarray(np.transpose(x, keep + list(axes))) if nd else x.reshape(1)
-            outer = math.prod(x.shape[a] for a in keep)
-            red = math.prod(x.shape[a] for a in axes)
-            x3 = xt.reshape(outer, red, 1)
-        out = np.zeros((x3.shape[0], x3.shape[2]), dtype=acc)
+            x3 = np.ascontiguousarray(np.transpose(x, p.perm)).reshape(p.outer, p.reduced, 1)
+        out = np.zeros((p.outer, p.inner), dtype=acc)
         K.reduce_sum(x3, out)  # the kernel accumulates in out's dtype (float64 / int64)
-        res = out.reshape([x.shape[a] for a in keep]).astype(x.dtype if x.dtype.kind == "f" else np.int64)
-        if keepdim:
-            res = res.reshape([1 if a in axes else x.shape[a] for a in range(nd)])
-        return res
+        return out.astype(x.dtype if x.dtype.kind == "f" else np.int64).reshape(p.keepdim_shape if keepdim else p.shape)
 
     def argext(self, x: np.ndarray, axis: int, keepdim: bool, want_max: bool) -> tuple[np.ndarray, np.ndarray]:
-        shape = x.shape
-        A = math.prod(shape[:axis])
-        B = math.prod(shape[axis + 1:])
-        x3 = np.ascontiguousarray(x).reshape(A, shape[axis], B)
+        A, Kr, B, oshape = argext_plan(x.shape, axis, keepdim)
+        x3 = np.ascontiguousarray(x).reshape(A, Kr, B)
         vals = np.empty((A, B), dtype=x.dtype)
         idx = np.empty((A, B), dtype=np.int64)
         K.reduce_argext(x3, vals, idx, want_max)
-        oshape = shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
         return vals.reshape(oshape), idx.reshape(oshape)
-
-    def sum_to(self, x: np.ndarray, shape: tuple) -> np.ndarray:
-        """Reduce a broadcast gradient back to `shape`."""
-        if x.shape == shape:
-            return x
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1
-        )
-        r = self.sum(x, axes, keepdim=True) if axes else x
-        return r.reshape(shape)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
@@ -276,40 +240,42 @@ class CpuBackend(SharedBackend):
         mm = np.matmul(a, b)
         return self.elementwise("add", [mm, bias], mm.shape, mm.dtype)
 
-    def _rows(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
-        xm = x if axis in (-1, x.ndim - 1) else np.moveaxis(x, axis, -1)
-        return K.ascontiguous(xm).reshape(-1, x.shape[axis]), xm.shape
+    @staticmethod
+    def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
+        p = rows_plan(x.shape, axis)
+        xm = x if p.perm is None else x.transpose(p.perm)
+        return K.ascontiguous(xm).reshape(-1, p.cols), p
 
     @staticmethod
-    def _unrows(out: np.ndarray, mshape: tuple, axis: int) -> np.ndarray:
-        out = out.reshape(mshape)
-        return out if axis in (-1, out.ndim - 1) else np.moveaxis(out, -1, axis)
+    def _unrows(out: np.ndarray, p: RowsPlan) -> np.ndarray:
+        out = out.reshape(p.moved)
+        return out if p.inverse is None else out.transpose(p.inverse)
 
     def softmax(self, x: np.ndarray, axis: int, log: bool) -> np.ndarray:
         if x.size == 0:
             return x.copy()
-        x2, mshape = self._rows(x, axis)
+        x2, p = self._rows(x, axis)
         out = np.empty_like(x2)
         K.softmax_rows(x2, out, log)
-        return self._unrows(out, mshape, axis)
+        return self._unrows(out, p)
 
     def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
-        y2, mshape = self._rows(y, axis)
+        y2, p = self._rows(y, axis)
         g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
         out = np.empty_like(y2)
         K.softmax_rows_backward(y2, g2, out, log)
-        return self._unrows(out, mshape, axis)
+        return self._unrows(out, p)
 
     def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
-        x2, mshape = self._rows(x, axis)
+        x2, p = self._rows(x, axis)
         out = np.empty(x2.shape[0], dtype=x.dtype)
         K.logsumexp_rows(x2, out)
-        return out.reshape(mshape[:-1])
+        return out.reshape(p.moved[:-1])
 
     def index_add(self, shape: tuple, index: Any, src: np.ndarray) -> np.ndarray:
         """Backward of x[index]: a zero array of `shape` with src added at index."""
         dst = np.zeros(shape, dtype=src.dtype)
-        pos = np.arange(dst.size, dtype=np.int64).reshape(shape)[index]
+        pos = element_positions(shape, contiguous_strides(shape), 0, index)
         pos = np.ascontiguousarray(np.broadcast_to(pos, src.shape)).reshape(-1)
         K.scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
         return dst
@@ -362,8 +328,8 @@ class CpuBackend(SharedBackend):
         if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
             return False
         extra = 1 if type(other) is np.ndarray and other.base is b else 0
-        del b  # so that _base_refs counts the same references as in _calibrate
-        return (g.flags.c_contiguous or g.flags.f_contiguous) and _base_refs(g) == _SOLE + extra
+        del b  # (SoleHolder.refs counts the references to g.base: none may stay in this frame)
+        return (g.flags.c_contiguous or g.flags.f_contiguous) and _BASE.is_sole(g, extra)
 
     def scatter_along_axis(self, shape: tuple, index: np.ndarray, src: np.ndarray, axis: int) -> np.ndarray:
         """Backward of max/min along `axis`: zeros of `shape` with src put at index (keepdim layout)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -20,6 +19,9 @@ from . import cuda_kernels as K
 from . import BroadcastTo, SharedBackend, mT, with_ellipsis
 from .cuda_graph import GpuCapture, GraphPool, SimCapture, capture_refusal
 from .cuda_kernels import launch
+from .ownership import SoleHolder
+from .plan import (RowsPlan, advanced_layout, argext_plan, broadcast_strides, contiguous_strides, element_positions,
+                   is_c_contiguous, matmul_plan, permuted, reduce_plan, resolve_shape, rows_plan)
 
 _FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
 _SIMULATOR = K._SIM
@@ -149,50 +151,12 @@ class _Iface:
         self.__array_interface__ = d
 
 
-def _contig_strides(shape: tuple) -> tuple:
-    st = _STRIDES.get(shape)
-    if st is None:
-        acc, rev = 1, []
-        for s in reversed(shape):
-            rev.append(acc)
-            acc *= max(s, 1)
-        if len(_STRIDES) > 4096:
-            _STRIDES.clear()
-        st = _STRIDES[shape] = tuple(reversed(rev))
-    return st
-
-
-# memos of the two small computations every allocation makes (a training loop repeats its shapes)
-_STRIDES: dict[tuple, tuple] = {}
+# memo of the pool key every allocation computes (a training loop repeats its shapes)
 _KEYS: dict[tuple, tuple] = {}  # (dtype, elements) -> the pool's (dtype string, size class) key
 
 
-def _advanced_layout(items: tuple, ndim: int) -> tuple[list, int, int]:
-    """For an index with advanced items (arrays, and ints next to them): the dimension of x each
-    item indexes (None for None / Ellipsis), where the broadcast block of the advanced items
-    starts in the result (NumPy's rule: in place when they are adjacent, else first), and the
-    number of dimensions of that block."""
-    def is_arr(it: Any) -> bool:
-        return isinstance(it, (np.ndarray, CudaArray))
-
-    used = sum(it.ndim if is_arr(it) and it.dtype == np.bool_ else 1
-               for it in items if it is not None and it is not Ellipsis)
-    ell = ndim - used
-    dims, d = [], 0
-    for it in items:
-        dims.append(None if it is None or it is Ellipsis else d)
-        if it is Ellipsis:
-            d += ell
-        elif it is not None:
-            d += it.ndim if is_arr(it) and it.dtype == np.bool_ else 1
-    adv = [k for k, it in enumerate(items) if is_arr(it) or isinstance(it, (int, np.integer))]
-    adjacent = all(is_arr(items[k]) or isinstance(items[k], (int, np.integer)) for k in range(adv[0], adv[-1] + 1))
-    first = 0
-    if adjacent:
-        for it in items[: adv[0]]:
-            first += ell if it is Ellipsis else (1 if it is None or isinstance(it, slice) else 0)
-    block = len(np.broadcast_shapes(*[items[k].shape if is_arr(items[k]) else () for k in adv]))
-    return dims, first, block
+def _is_index_array(it: Any) -> bool:
+    return isinstance(it, (np.ndarray, CudaArray))
 
 
 def _from_host(device: str, a: np.ndarray) -> CudaArray:
@@ -242,8 +206,7 @@ class CudaArray:
     def is_c_contiguous(self) -> bool:
         c = self._contig
         if c is None:
-            c = self._contig = all(st == cs for s, st, cs in zip(self.shape, self.strides, _contig_strides(self.shape))
-                                   if s != 1)
+            c = self._contig = is_c_contiguous(self.shape, self.strides)
         return c
 
     def reshape(self, *shape: Any) -> CudaArray:
@@ -335,7 +298,7 @@ class CudaBackend(SharedBackend):
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
         shape = tuple(int(s) for s in shape)
         st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
-        return CudaArray(st, shape, _contig_strides(shape), 0, dtype, self, contig=True)
+        return CudaArray(st, shape, contiguous_strides(shape), 0, dtype, self, contig=True)
 
     def asarray(self, a: Any) -> CudaArray:
         if isinstance(a, CudaArray):
@@ -372,7 +335,7 @@ class CudaBackend(SharedBackend):
         dt = np.dtype(desc["typestr"])
         shape = tuple(desc["shape"])
         it = dt.itemsize
-        strides = tuple(s // it for s in desc["strides"]) if desc.get("strides") else _contig_strides(shape)
+        strides = tuple(s // it for s in desc["strides"]) if desc.get("strides") else contiguous_strides(shape)
         span = 1 + sum((s - 1) * abs(st) for s, st in zip(shape, strides)) if all(shape) else 1
         low = sum((s - 1) * st for s, st in zip(shape, strides) if st < 0) if all(shape) else 0
         flat = {"shape": (span,), "strides": None, "typestr": desc["typestr"], "version": 3,
@@ -554,7 +517,7 @@ class CudaBackend(SharedBackend):
             shape, st = x.shape, x.strides
             return CudaArray(x.storage, shape[:-2] + shape[:-3:-1], st[:-2] + st[:-3:-1], x.offset, x.dtype, self)
         if isinstance(fn, BroadcastTo):
-            st = _broadcast_strides(x.shape, x.strides, fn.shape)
+            st = broadcast_strides(x.shape, x.strides, fn.shape)
             if st is not None:
                 return CudaArray(x.storage, fn.shape, st, x.offset, x.dtype, self)
         r = fn(self._phantom(x))
@@ -565,14 +528,14 @@ class CudaBackend(SharedBackend):
         return CudaArray(x.storage, r.shape, tuple(s // it for s in r.strides), off, x.dtype, self)
 
     def reshape(self, x: CudaArray, shape: tuple) -> CudaArray:
-        shape = _resolve_shape(x.size, shape)
+        shape = resolve_shape(x.size, shape)
         if x.is_c_contiguous:
-            return CudaArray(x.storage, shape, _contig_strides(shape), x.offset, x.dtype, self, contig=True)
+            return CudaArray(x.storage, shape, contiguous_strides(shape), x.offset, x.dtype, self, contig=True)
         try:  # NumPy >= 2.1 raises instead of copying when a view is impossible
             return self.view(x, lambda a: a.reshape(shape, copy=False))
         except ValueError:
             c = self.contiguous(x)
-            return CudaArray(c.storage, shape, _contig_strides(shape), c.offset, c.dtype, self)
+            return CudaArray(c.storage, shape, contiguous_strides(shape), c.offset, c.dtype, self)
 
     def is_contiguous(self, x: CudaArray) -> bool:
         return x.is_c_contiguous
@@ -596,15 +559,6 @@ class CudaBackend(SharedBackend):
         items = index if isinstance(index, tuple) else (index,)
         return not any(isinstance(i, (np.ndarray, list, CudaArray)) for i in items)
 
-    @staticmethod
-    def _host_positions(x: CudaArray, index: Any) -> np.ndarray:
-        """Buffer positions of x[index] for an index of host arrays, computed on the host
-        (from x's shape and strides only)."""
-        pos = np.full(x.shape, x.offset, dtype=np.int64)
-        for d, (s, st) in enumerate(zip(x.shape, x.strides)):
-            pos += (np.arange(s, dtype=np.int64) * st).reshape((s,) + (1,) * (x.ndim - d - 1))
-        return np.ascontiguousarray(pos[index])
-
     def _positions(self, x: CudaArray, index: Any) -> CudaArray:
         """Buffer positions (int64, on the device) of x[index] for an advanced index. Integer
         index arrays on the device add their part there, with no host round trip: an index out
@@ -617,11 +571,11 @@ class CudaBackend(SharedBackend):
             items = tuple(self.to_numpy(it) if isinstance(it, CudaArray) else it for it in items)
             dev = []
         if not dev:
-            return self._constant(self._host_positions(x, items))
+            return self._constant(np.ascontiguousarray(element_positions(x.shape, x.strides, x.offset, items)))
         # the other items' part, with zeros standing in for the device arrays
-        base = self._host_positions(x, tuple(np.zeros(it.shape, np.int64) if k in dev else it
-                                             for k, it in enumerate(items)))
-        dims, first, block = _advanced_layout(items, x.ndim)
+        zeros = tuple(np.zeros(it.shape, np.int64) if k in dev else it for k, it in enumerate(items))
+        base = np.ascontiguousarray(element_positions(x.shape, x.strides, x.offset, zeros))
+        dims, first, block = advanced_layout(items, x.ndim, _is_index_array)
         part = None
         for k in dev:
             d = dims[k]
@@ -733,8 +687,8 @@ class CudaBackend(SharedBackend):
         if s is None or s.pool is None:  # a host value, or memory another library owns
             return False
         extra = 1 if type(other) is CudaArray and other._storage is s else 0
-        del s  # so that _storage_refs counts the same references as in _calibrate
-        return _storage_refs(g) == _SOLE + extra
+        del s  # (SoleHolder.refs counts the references to g._storage: none may stay in this frame)
+        return _STORAGE.is_sole(g, extra)
 
     def index_add(self, shape: tuple, index: Any, src: CudaArray) -> CudaArray:
         dst = self.full(shape, 0, src.dtype)
@@ -758,16 +712,9 @@ class CudaBackend(SharedBackend):
 
     # -------------------------------------------------------------- reductions
     def sum(self, x: CudaArray, axes: tuple[int, ...], keepdim: bool) -> CudaArray:
-        nd = x.ndim
-        axes = tuple(sorted(a % nd for a in axes)) if nd else ()
-        keep = [a for a in range(nd) if a not in axes]
-        if axes and axes == tuple(range(axes[0], axes[-1] + 1)):
-            xc = self.contiguous(x)
-            A, Kr = math.prod(x.shape[: axes[0]]), math.prod(x.shape[a] for a in axes)
-            B = math.prod(x.shape[axes[-1] + 1:])
-        else:
-            xc = self.contiguous(self.view(x, lambda a: np.transpose(a, keep + list(axes))))
-            A, Kr, B = math.prod(x.shape[a] for a in keep), math.prod(x.shape[a] for a in axes), 1
+        p = reduce_plan(x.shape, axes)
+        xc = self.contiguous(x if p.perm is None else self._permute(x, p.perm))
+        A, Kr, B = p.outer, p.reduced, p.inner
         flt = x.dtype.kind == "f"
         acc = np.dtype(np.float64 if flt else np.int64)  # the kernels add in acc, store in res's dtype
         rdt = x.dtype if flt else acc
@@ -784,10 +731,7 @@ class CudaBackend(SharedBackend):
                 self._sum_pass(rows, mid, part.buf, 0, A, S, B, 1, S, res.buf, zero)
             else:
                 self._sum_pass(rows, mid, xc.buf, xc.offset, A, Kr, B, 1, Kr, res.buf, zero)
-        shape = tuple(x.shape[a] for a in keep)
-        if keepdim:
-            shape = tuple(1 if a in axes else x.shape[a] for a in range(nd))
-        return self.reshape(res, shape)
+        return self.reshape(res, p.keepdim_shape if keepdim else p.shape)
 
     @staticmethod
     def _sum_pass(rows: Any, mid: Any, x: Any, xo: int, A: int, Kr: int, B: int, S: int, chunk: int, out: Any,
@@ -799,21 +743,13 @@ class CudaBackend(SharedBackend):
         else:
             launch(mid, A * S * B, x, xo, A, Kr, B, S, chunk, out, zero)
 
-    def sum_to(self, x: CudaArray, shape: tuple) -> CudaArray:
-        if x.shape == tuple(shape):
-            return x
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
-        return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, tuple(shape))
-
     def argext(self, x: CudaArray, axis: int, keepdim: bool, want_max: bool) -> tuple[CudaArray, CudaArray]:
-        shape = x.shape
-        A, B = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        A, Kr, B, oshape = argext_plan(x.shape, axis, keepdim)
         xc = self.contiguous(x)
         i64 = np.dtype(np.int64)
         vals, idx = self.empty((A * B,), x.dtype), self.empty((A * B,), i64)
         if A * B:
-            Kr, none = shape[axis], self._one_dummy(i64).buf
+            none = self._one_dummy(i64).buf
             S = K.reduce_chunks(A * B, Kr, rows=False)
             if S > 1:  # too few outputs to fill the GPU: the extremes of S chunks, then the extreme of those
                 chunk = -(-Kr // S)
@@ -825,44 +761,47 @@ class CudaBackend(SharedBackend):
             else:
                 launch(K.argext_mid, A * B, xc.buf, xc.offset, A, Kr, B, 1, Kr, vals.buf, idx.buf, want_max,
                        none, False)
-        oshape = shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
         return self.reshape(vals, oshape), self.reshape(idx, oshape)
 
-    def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, tuple]:
-        xm = self.view(x, lambda a: np.moveaxis(a, axis, -1))
-        return self.contiguous(xm), xm.shape
+    def _permute(self, x: CudaArray, perm: tuple) -> CudaArray:
+        shape, strides = permuted(x.shape, x.strides, perm)
+        return CudaArray(x.storage, shape, strides, x.offset, x.dtype, self)
 
-    def _unrows(self, out: CudaArray, mshape: tuple, axis: int) -> CudaArray:
-        return self.view(self.reshape(out, mshape), lambda a: np.moveaxis(a, -1, axis))
+    def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, RowsPlan]:
+        p = rows_plan(x.shape, axis)
+        return self.contiguous(x if p.perm is None else self._permute(x, p.perm)), p
+
+    def _unrows(self, out: CudaArray, p: RowsPlan) -> CudaArray:
+        out = self.reshape(out, p.moved)
+        return out if p.inverse is None else self._permute(out, p.inverse)
 
     def softmax(self, x: CudaArray, axis: int, log: bool) -> CudaArray:
         if x.size == 0:
             return self.copy(x)
-        x2, mshape = self._rows(x, axis)
-        Kc = mshape[-1]
+        x2, p = self._rows(x, axis)
+        Kc = p.cols
         M = x.size // Kc
         out = self.empty((M * Kc,), x.dtype)
         launch(K.softmax_rows, M, x2.buf, x2.offset, M, Kc, out.buf, log, rows=True)
-        return self._unrows(out, mshape, axis)
+        return self._unrows(out, p)
 
     def softmax_backward(self, y: CudaArray, g: CudaArray, axis: int, log: bool) -> CudaArray:
-        y2, mshape = self._rows(y, axis)
+        y2, p = self._rows(y, axis)
         g2, _ = self._rows(self.astype(g, y.dtype), axis)
-        Kc = mshape[-1]
+        Kc = p.cols
         M = y.size // max(Kc, 1)
         out = self.empty((M * Kc,), y.dtype)
         if y.size:
             launch(K.softmax_rows_bw, M, self._flat(y2), self._flat(g2), M, Kc, out.buf, log, rows=True)
-        return self._unrows(out, mshape, axis)
+        return self._unrows(out, p)
 
     def logsumexp(self, x: CudaArray, axis: int) -> CudaArray:
-        x2, mshape = self._rows(x, axis)
-        Kc = mshape[-1]
-        M = math.prod(mshape[:-1])
+        x2, p = self._rows(x, axis)
+        M = math.prod(p.moved[:-1])
         out = self.empty((M,), x.dtype)
         if M:
-            launch(K.logsumexp_rows, M, self._flat(x2), M, Kc, out.buf, rows=True)
-        return self.reshape(out, mshape[:-1])
+            launch(K.logsumexp_rows, M, self._flat(x2), M, p.cols, out.buf, rows=True)
+        return self.reshape(out, p.moved[:-1])
 
     @staticmethod
     def _flat(c: CudaArray) -> Any:
@@ -979,16 +918,13 @@ class CudaBackend(SharedBackend):
     def matmul(self, a: CudaArray, b: CudaArray, bias: CudaArray | None = None) -> CudaArray:
         if a.dtype.kind != "f" or b.dtype.kind != "f":
             raise RuntimeError(f"matmul on CUDA supports float32 and float64, got {a.dtype} and {b.dtype}")
-        va = a.ndim == 1
-        vb = b.ndim == 1
-        a2 = self.reshape(a, (1, -1)) if va else a
-        b2 = self.reshape(b, (-1, 1)) if vb else b
-        M, Kd = a2.shape[-2:]
-        N = b2.shape[-1]
+        plan = matmul_plan(a.shape, b.shape)
+        batch, M, Kd, N = plan.batch, plan.M, plan.K, plan.N
+        a2 = self.reshape(a, (1, -1)) if plan.a_vector else a
+        b2 = self.reshape(b, (-1, 1)) if plan.b_vector else b
         if a2.ndim == 2 and b2.ndim == 2:
-            batch, ab, bb = (), a2, b2
+            ab, bb = a2, b2
         else:
-            batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
             ab = self.view(a2, BroadcastTo(batch + (M, Kd)))
             bb = self.view(b2, BroadcastTo(batch + (Kd, N)))
         nb = math.prod(batch)
@@ -1025,13 +961,7 @@ class CudaBackend(SharedBackend):
                 launch(K.splitk_sum, n, part.buf, S, n, N, add.buf, add.offset, fuse, out.buf)
         if bias is not None and not fuse:
             out = self.elementwise("add", [out, bias], out.shape, out.dtype)
-        if va and vb:
-            return self.reshape(out, batch)
-        if va:
-            return self.reshape(out, batch + (N,))
-        if vb:
-            return self.reshape(out, batch + (M,))
-        return out
+        return self.reshape(out, plan.shape) if plan.a_vector or plan.b_vector else out
 
 
 def _vectorizable(kinds: str, args: list) -> bool:
@@ -1048,34 +978,7 @@ def _vectorizable(kinds: str, args: list) -> bool:
     return True
 
 
-def _broadcast_strides(shape: tuple, strides: tuple, to: tuple) -> tuple | None:
-    """x's strides broadcast to shape `to` (0 along new and stretched axes); None where x does not
-    broadcast to it (the caller then lets NumPy raise its error)."""
-    pad = len(to) - len(shape)
-    if pad < 0:
-        return None
-    out = [0] * pad
-    for s, st, t in zip(shape, strides, to[pad:]):
-        if s == t:
-            out.append(st)
-        elif s == 1:
-            out.append(0)
-        else:
-            return None
-    return tuple(out)
-
-
-def _storage_refs(x: CudaArray) -> int:
-    """References to x's _Storage: x's own, this frame's `s`, getrefcount's argument, and any other view."""
-    s = x._storage
-    return sys.getrefcount(s)
-
-
-def _calibrate() -> int:
-    return _storage_refs(CudaArray(_Storage(None, None, None), (1,), (1,), 0, np.dtype(np.float32), None))
-
-
-_SOLE = _calibrate()  # _storage_refs of an array whose buffer no other view refers to
+_STORAGE = SoleHolder("_storage", lambda: CudaArray(_Storage(None, None, None), (1,), (1,), 0, np.dtype(np.float32), None))
 
 
 def _kshape(shape: tuple) -> tuple:
@@ -1088,6 +991,3 @@ def _kstrides(strides: tuple, n: int = 1) -> tuple:
     st = tuple(int(v) for v in strides)
     return (0,) * (n - len(st)) + st
 
-
-def _resolve_shape(size: int, shape: tuple) -> tuple:
-    return np.empty((size,), dtype=np.bool_).reshape(shape).shape
