@@ -875,7 +875,7 @@ class CudaBackend(SharedBackend):
                     dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
         """sgd_step on contiguous parameters of one dtype (bufs: their momentum buffers, or None),
         K.FOREACH to a launch."""
-        from .cpu_optim import sgd_scalars
+        from .cpu.kernels.optim import sgd_scalars
 
         bs = [x if b is None else b for x, b in zip(xs, bufs)]
         if not all(a.is_c_contiguous for a in xs + bs) or len({x.dtype for x in xs}) > 1:
@@ -893,7 +893,7 @@ class CudaBackend(SharedBackend):
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int | CudaArray, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
-        from .cpu_optim import adam_scalars
+        from .cpu.kernels.optim import adam_scalars
 
         for a in (x, m, v):
             if not (a.is_c_contiguous and a.offset == 0):

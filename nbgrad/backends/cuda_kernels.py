@@ -15,7 +15,7 @@ import numpy as np
 from numba import cuda, float32, float64, int32, int64, uint32, uint64
 from numba.cuda.core import config as _cuda_config
 
-from . import cpu_optim
+from .cpu.kernels import optim as cpu_optim
 from .cuda_launch import Launcher
 from .scalar_math import ELEMENTWISE
 

@@ -3,151 +3,25 @@ BLAS (NumPy's matmul) for matrix products."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
-from .._dtype import promote_np
-from . import cpu_kernels as K
-from . import SharedBackend, with_ellipsis
-from .ownership import SoleHolder
-from .plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
-
-
-def _flat(a: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """a as a flat contiguous array of `shape`'s size (copies only to cast, broadcast or compact)."""
-    a = np.asarray(a)
-    if a.dtype != dtype:
-        a = a.astype(dtype)
-    if a.shape != shape:
-        a = np.broadcast_to(a, shape)
-    return K.ascontiguous(a).reshape(-1)
-
-
-_BASE = SoleHolder("base", lambda: np.empty((2, 3)).T)  # references to a view's base array
-
-
-def _split_2d(shapes: list[tuple], shape: tuple) -> int | None:
-    """An index k splitting `shape` into rows shape[:k] and columns shape[k:] such that every
-    operand shape (right-aligned) is full over one side and all ones over the other."""
-    n = len(shape)
-    padded = [(1,) * (n - len(s)) + tuple(s) for s in shapes]
-    for k in range(1, n):
-        if all((all(d == 1 for d in p[:k]) and p[k:] == shape[k:])
-               or (p[:k] == shape[:k] and all(d == 1 for d in p[k:])) for p in padded):
-            return k
-    return None
-
-
-def _kernel_operands(operands: Sequence[Any], shape: tuple, dtypes: list) -> tuple[list, tuple | None]:
-    """Kernel arguments for `operands` broadcast to `shape`, without materialising broadcasts
-    where the kernels can read them in place. Returns (args, None) for the flat kernels: each
-    arg a flat array of the full size or a 0-d array (a single broadcast value); or
-    (args, (R, C)) for the 2-D kernels: each arg an (R, C) array, a row of C values, a column
-    shaped (R, 1, 1) or a 0-d array. Called on every op, so the common case stays cheap."""
-    args: list = []
-    bcast: list = []  # positions in args of operands broadcast along some axes
-    for o, dt in zip(operands, dtypes):
-        a = o if type(o) is np.ndarray else np.asarray(o)
-        if a.dtype != dt:
-            a = a.astype(dt)
-        if a.shape == shape and a.flags.c_contiguous:  # the common case: a full operand
-            args.append(a.reshape(-1))
-            continue
-        if a.ndim and 0 in a.strides:
-            # a broadcast view (np.broadcast_to / expand): read its one copy of the data instead
-            a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
-        if a.size == 1 and a.shape != shape:
-            args.append(a.reshape(()))  # a single value of the computation's dtype, as a 0-d array
-        elif a.shape == shape:
-            args.append(K.ascontiguous(a).reshape(-1))
-        else:
-            bcast.append(len(args))
-            args.append(a)
-    if not bcast:
-        return args, None
-    k = _split_2d([args[i].shape for i in bcast], shape) if math.prod(shape) else None
-    if k is None:
-        for i in bcast:
-            args[i] = _flat(args[i], shape, args[i].dtype)
-        return args, None
-    R, C = math.prod(shape[:k]), math.prod(shape[k:])
-    for i, a in enumerate(args):
-        if isinstance(a, np.ndarray) and a.ndim:
-            if i not in bcast or a.size == R * C:  # full (perhaps missing leading ones)
-                args[i] = K.ascontiguous(a).reshape(R, C)
-            elif all(d == 1 for d in ((1,) * (len(shape) - a.ndim) + a.shape)[:k]):  # a row
-                args[i] = K.ascontiguous(a).reshape(C)
-            else:  # a column, repeated across the C columns
-                args[i] = K.ascontiguous(a).reshape(R, 1, 1)
-    return args, (R, C)
-
+from ..._dtype import promote_np
+from .. import SharedBackend, with_ellipsis
+from ..ownership import SoleHolder
+from ..plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
+from .dispatch import PARALLEL_THRESHOLD_CHEAP
+from .kernels import optim
+from .kernels import elementwise as EW
+from .kernels.index import scatter_add_flat
+from .kernels.layout import ascontiguous
+from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
+from .kernels.rows import logsumexp_rows, nll_rows, nll_rows_bw, softmax_rows, softmax_rows_backward
+from .operands import all_fortran, kernel_operands, simple_operands, tiled_operands
 
 _BOOL = np.dtype(bool)
-
-
-def _simple_operands(operands: Sequence[Any], shape: tuple, dtype: np.dtype) -> tuple[list, bool] | None:
-    """Kernel arguments when every operand is an array of `dtype` that is C-ordered of the full
-    `shape`, a single value (passed as a 0-d array) or, for a 2-D `shape`, a contiguous row of
-    shape[1] values (a bias): (args, True) for the 2-D kernels, (args, False) for the flat
-    ones; None otherwise (the general path sorts those out). Runs on every op: kept lean."""
-    args, rows, nd = [], False, len(shape)
-    for o in operands:
-        if o.__class__ is not np.ndarray or o.dtype != dtype:
-            return None
-        s = o.shape
-        if s == shape:
-            if nd == 1:
-                if o.strides[0] != o.itemsize and s[0] > 1:
-                    return None
-            elif nd > 1 and not o.flags.c_contiguous:
-                return None
-            args.append(o)
-        elif o.size == 1:
-            args.append(o.reshape(()) if o.ndim else o)
-        elif nd == 2 and len(s) == 1 and s[0] == shape[1] and o.strides[0] == o.itemsize:
-            args.append(o)
-            rows = True
-        else:
-            return None
-    if rows or nd <= 1:
-        return args, rows
-    return [o.reshape(-1) if o.ndim else o for o in args], False
-
-
-def _tiled_operands(arrs: list, shape: tuple, dtypes: list) -> list | None:
-    """Arguments for the tiled kernels when 2-D operands mix C and Fortran order (e.g. a
-    parameter and its gradient from a transposed product): C-ordered ones as they are,
-    Fortran-ordered ones as their (C, R, 1, 1) C-ordered transposes, single values as 0-d arrays.
-    None when no operand is Fortran-ordered or one is broadcast or strided."""
-    out, fortran = [], False
-    for a, dt in zip(arrs, dtypes):
-        if a.size == 1 and a.shape != shape:
-            out.append(a.reshape(()).astype(dt))
-        elif a.shape != shape:
-            return None
-        elif a.flags.c_contiguous:
-            out.append(a if a.dtype == dt else a.astype(dt))
-        elif a.flags.f_contiguous:
-            fortran = True
-            out.append((a if a.dtype == dt else a.astype(dt)).T.reshape(shape[1], shape[0], 1, 1))
-        else:
-            return None
-    return out if fortran else None
-
-
-def _all_fortran(operands: Sequence[Any], shape: tuple) -> bool:
-    """True when every operand of more than one element is a full Fortran-ordered (not C-ordered)
-    array of `shape`; single values are fine."""
-    seen = False
-    for o in operands:
-        if not isinstance(o, np.ndarray) or o.size <= 1:
-            continue
-        if o.shape != shape or o.flags.c_contiguous or not o.flags.f_contiguous:
-            return False
-        seen = True
-    return seen
+_BASE = SoleHolder("base", lambda: np.empty((2, 3)).T)  # references to a view's base array
 
 
 class CpuBackend(SharedBackend):
@@ -165,21 +39,21 @@ class CpuBackend(SharedBackend):
         """op over operands broadcast to `shape`, computed in the operands' common dtype,
         written as `dtype` (into `out` when given: an operand may be `out` itself)."""
         if out is None:
-            simple = _simple_operands(operands, shape, dtype)
+            simple = simple_operands(operands, shape, dtype)
             if simple is not None:  # the common cases, decided in one pass
                 args, two_d = simple
                 res = np.empty(shape, dtype=dtype)
                 if res.size:
-                    K.elementwise(op, args, res if two_d else res.reshape(-1))
+                    EW.elementwise(op, args, res if two_d else res.reshape(-1))
                 return res
         elif not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
             out[...] = self.elementwise(op, operands, shape, dtype)
             return out
         elif operands[0] is out:  # e.g. SGD's p -= lr * d
-            simple = _simple_operands(operands, shape, dtype)
+            simple = simple_operands(operands, shape, dtype)
             if simple is not None and not simple[1]:
                 if out.size:
-                    K.elementwise_inplace(op, simple[0][1:], out.reshape(-1))
+                    EW.elementwise_inplace(op, simple[0][1:], out.reshape(-1))
                 return out
         arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
         first = 1 if op == "where" else 0  # where's condition does not take part in the dtype
@@ -189,40 +63,40 @@ class CpuBackend(SharedBackend):
                 calc = promote_np(*[a.dtype for a in arrs[first:]])  # PyTorch's rule (float32 with int64: float32)
                 break
         dts = [_BOOL] + [calc] * (len(arrs) - 1) if first else [calc] * len(arrs)
-        if out is None and len(shape) > 1 and _all_fortran(arrs, shape):
+        if out is None and len(shape) > 1 and all_fortran(arrs, shape):
             # every operand Fortran-ordered (e.g. a weight gradient from a transposed product):
             # compute over the transposes, C-ordered, and return the result in Fortran order too
             return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
         out = np.empty(shape, dtype=dtype) if out is None else out
-        tiled = _tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= K.parallel_threshold(op) else None
+        tiled = tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= EW.parallel_threshold(op) else None
         if tiled is not None:
-            K.elementwise_tiled(op, tiled, out)
+            EW.elementwise_tiled(op, tiled, out)
         elif out.size:
-            args, rc = _kernel_operands(arrs, shape, dts)
+            args, rc = kernel_operands(arrs, shape, dts)
             if rc is None and arrs[0] is out and out.dtype == dts[0]:
-                K.elementwise_inplace(op, args[1:], args[0])  # e.g. SGD's p -= lr * d
+                EW.elementwise_inplace(op, args[1:], args[0])  # e.g. SGD's p -= lr * d
             else:
-                K.elementwise(op, args, out.reshape(rc if rc else -1))
+                EW.elementwise(op, args, out.reshape(rc if rc else -1))
         return out
 
     def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
         nd = x.ndim
-        if x.dtype.kind == "f" and x.size < K.PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
+        if x.dtype.kind == "f" and x.size < PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
             if len(axes) == nd:  # all of a small tensor (a loss)
-                s = np.array(K.sum_flat_s(x.reshape(-1)), dtype=x.dtype)
+                s = np.array(sum_flat_s(x.reshape(-1)), dtype=x.dtype)
                 return s.reshape((1,) * nd) if keepdim else s
             if nd == 2 and axes in ((0,), (-2,)):  # the rows of a small matrix (a bias gradient)
                 out = np.zeros((1, x.shape[1]), dtype=np.float64)
-                K.reduce_sum(x.reshape(1, x.shape[0], x.shape[1]), out)
+                reduce_sum(x.reshape(1, x.shape[0], x.shape[1]), out)
                 return out.astype(x.dtype).reshape((1, -1) if keepdim else -1)
         acc = np.float64 if x.dtype.kind == "f" else np.int64
         p = reduce_plan(x.shape, axes)
         if p.perm is None:  # a contiguous block of axes: reduce the middle of (A, K, B) in place
-            x3 = K.ascontiguous(x).reshape(p.outer, p.reduced, p.inner)
+            x3 = ascontiguous(x).reshape(p.outer, p.reduced, p.inner)
         else:
             x3 = np.ascontiguousarray(np.transpose(x, p.perm)).reshape(p.outer, p.reduced, 1)
         out = np.zeros((p.outer, p.inner), dtype=acc)
-        K.reduce_sum(x3, out)  # the kernel accumulates in out's dtype (float64 / int64)
+        reduce_sum(x3, out)  # the kernel accumulates in out's dtype (float64 / int64)
         return out.astype(x.dtype if x.dtype.kind == "f" else np.int64).reshape(p.keepdim_shape if keepdim else p.shape)
 
     def argext(self, x: np.ndarray, axis: int, keepdim: bool, want_max: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +104,7 @@ class CpuBackend(SharedBackend):
         x3 = np.ascontiguousarray(x).reshape(A, Kr, B)
         vals = np.empty((A, B), dtype=x.dtype)
         idx = np.empty((A, B), dtype=np.int64)
-        K.reduce_argext(x3, vals, idx, want_max)
+        reduce_argext(x3, vals, idx, want_max)
         return vals.reshape(oshape), idx.reshape(oshape)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -244,7 +118,7 @@ class CpuBackend(SharedBackend):
     def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
         p = rows_plan(x.shape, axis)
         xm = x if p.perm is None else x.transpose(p.perm)
-        return K.ascontiguous(xm).reshape(-1, p.cols), p
+        return ascontiguous(xm).reshape(-1, p.cols), p
 
     @staticmethod
     def _unrows(out: np.ndarray, p: RowsPlan) -> np.ndarray:
@@ -256,20 +130,20 @@ class CpuBackend(SharedBackend):
             return x.copy()
         x2, p = self._rows(x, axis)
         out = np.empty_like(x2)
-        K.softmax_rows(x2, out, log)
+        softmax_rows(x2, out, log)
         return self._unrows(out, p)
 
     def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
         y2, p = self._rows(y, axis)
         g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
         out = np.empty_like(y2)
-        K.softmax_rows_backward(y2, g2, out, log)
+        softmax_rows_backward(y2, g2, out, log)
         return self._unrows(out, p)
 
     def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
         x2, p = self._rows(x, axis)
         out = np.empty(x2.shape[0], dtype=x.dtype)
-        K.logsumexp_rows(x2, out)
+        logsumexp_rows(x2, out)
         return out.reshape(p.moved[:-1])
 
     def index_add(self, shape: tuple, index: Any, src: np.ndarray) -> np.ndarray:
@@ -277,7 +151,7 @@ class CpuBackend(SharedBackend):
         dst = np.zeros(shape, dtype=src.dtype)
         pos = element_positions(shape, contiguous_strides(shape), 0, index)
         pos = np.ascontiguousarray(np.broadcast_to(pos, src.shape)).reshape(-1)
-        K.scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
+        scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
         return dst
 
     # ------------------------------------------------------------ layout (NumPy views)
@@ -348,8 +222,8 @@ class CpuBackend(SharedBackend):
         (0 where ignored) and the row's weight w[t[i]] (0 where ignored; 1 without weights)."""
         per = np.empty(x.shape[0], dtype=x.dtype)
         valid = np.empty(x.shape[0], dtype=x.dtype)
-        w = np.empty(0, x.dtype) if weight is None else K.ascontiguous(weight.astype(x.dtype, copy=False))
-        bad = K.nll_rows(K.ascontiguous(x), K.ascontiguous(t), ignore_index, w, per, valid)
+        w = np.empty(0, x.dtype) if weight is None else ascontiguous(weight.astype(x.dtype, copy=False))
+        bad = nll_rows(ascontiguous(x), ascontiguous(t), ignore_index, w, per, valid)
         if bad >= 0:
             raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
         return per, valid
@@ -373,33 +247,16 @@ class CpuBackend(SharedBackend):
         if total is not None:
             g = self.elementwise("div", [g, total], np.shape(g), g.dtype)
         out = np.zeros((t.shape[0], classes), dtype=g.dtype)
-        w = np.empty(0, g.dtype) if weight is None else K.ascontiguous(weight.astype(g.dtype, copy=False))
-        K.nll_rows_bw(K.ascontiguous(g).reshape(-1), K.ascontiguous(t), ignore_index, w, out)
+        w = np.empty(0, g.dtype) if weight is None else ascontiguous(weight.astype(g.dtype, copy=False))
+        nll_rows_bw(ascontiguous(g).reshape(-1), ascontiguous(t), ignore_index, w, out)
         return out
 
     def sgd_step(self, x: np.ndarray, d: np.ndarray, buf: np.ndarray | None, *, lr: float, momentum: float,
                  dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
         """One SGD update of x (and of the momentum buffer buf) in place, x and buf contiguous."""
-        from . import cpu_optim
-
-        c = cpu_optim.sgd_scalars(x.dtype, lr, momentum, dampening, weight_decay)
-        xf = x.reshape(-1)
-        bf = xf[:1] if buf is None else buf.reshape(-1)
-        if not (np.shares_memory(xf, x) and (buf is None or np.shares_memory(bf, buf))):
-            raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays")
-        dflat = np.ascontiguousarray(d, dtype=x.dtype).reshape(-1)
-        kernel = cpu_optim.sgd_step if x.size >= K.PARALLEL_THRESHOLD_CHEAP else cpu_optim.sgd_step_serial
-        kernel(xf, dflat, bf, *c, maximize, nesterov, first)
+        optim.sgd(x, d, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
 
     def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
         """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""
-        from . import cpu_optim
-
-        c = cpu_optim.adam_scalars(x.dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled)
-        flat = [a.reshape(-1) for a in (x, m, v)]
-        if not all(np.shares_memory(f, a) for f, a in zip(flat, (x, m, v))):
-            raise RuntimeError("adam_step needs contiguous parameter and state arrays")
-        dflat = np.ascontiguousarray(d, dtype=x.dtype).reshape(-1)
-        kernel = cpu_optim.adam_step if x.size >= K.PARALLEL_THRESHOLD else cpu_optim.adam_step_serial
-        kernel(flat[0], dflat, flat[1], flat[2], *c[:6], c[6], c[7], maximize, decoupled)
+        optim.adam(x, d, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize)
