@@ -159,7 +159,7 @@ class graph:
 
 def graph_pool_handle() -> Any:
     """A new memory pool that several graphs can share (pass it as `pool=`)."""
-    from .backends.cuda_graph import GraphPool
+    from .backends.cuda.graph import GraphPool
 
     get_backend("cuda")
     return GraphPool()

@@ -18,8 +18,8 @@ from numba.cuda.typing.typeof import Purpose, typeof
 
 start_without_gpu()  # no GPU: nbgrad's CUDA backend starts, its memory is fake, host copies do nothing
 
-from nbgrad.backends import cuda_kernels as K  # noqa: E402
-from nbgrad.backends import cuda_launch  # noqa: E402
+from nbgrad.backends.cuda import kernels as K  # noqa: E402
+from nbgrad.backends.cuda import launch as cuda_launch  # noqa: E402
 
 compiled, failed = {}, []
 
