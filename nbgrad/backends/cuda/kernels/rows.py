@@ -30,45 +30,51 @@ def row_max_sumexp(x, r, K, sm):
     return m, block_reduce(sm, s, False)
 
 
+@cuda.jit(device=True)
+def softmax_row(x, r, K, out, o, sm, log):
+    """softmax (log: log_softmax) of the row x[r : r + K] into out[o : o + K], by the block."""
+    m, s = row_max_sumexp(x, r, K, sm)
+    ls = math.log(s) + m
+    for k in range(cuda.threadIdx.x, K, cuda.blockDim.x):
+        xk = x[uint64(r + k)]
+        out[uint64(o + k)] = xk - ls if log else math.exp(xk - m) / s
+
+
+@cuda.jit(device=True)
+def nll_pick(x, row, c, C, ignore, w, nw, per, valid, bad, i):
+    """Row i's loss -w[c] * x[row + c] for target c and the row's weight w[c] (nw == 0: weights of
+    1): 0 and 0 where c is ignore_index; nan, 1 and bad[0] = 2 for a target out of range (raised
+    at the next copy to the host)."""
+    if c == ignore:
+        per[i] = 0
+        valid[i] = 0
+    elif c < 0 or c >= C:
+        per[i] = math.nan
+        valid[i] = 1
+        bad[0] = 2
+    else:
+        wi = w[c] if nw else 1
+        per[i] = -x[row + c] * wi
+        valid[i] = wi
+
+
 @cuda.jit
 def softmax_rows(x, xo, M, K, out, log):
     sm = cuda.shared.array(MAX_THREADS, float64)
-    t, nt = cuda.threadIdx.x, cuda.blockDim.x
     for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
-        r = xo + i * K
-        m, s = row_max_sumexp(x, r, K, sm)
-        ls = math.log(s) + m
-        for k in range(t, K, nt):
-            xk = x[uint64(r + k)]
-            out[uint64(i * K + k)] = xk - ls if log else math.exp(xk - m) / s
+        softmax_row(x, xo + i * K, K, out, i * K, sm, log)
 
 
 @cuda.jit
 def log_softmax_nll_rows(x, xo, M, K, out, tg, to, ignore, w, nw, per, valid, bad):
     """log_softmax of each row into out, and cross-entropy's per-row loss -w[tg[i]] * out[i, tg[i]]
-    (0 where ignored; nan and bad[0] = 2 for a target out of range) in the same pass."""
+    with the row's weight (as nll_forward) in the same pass."""
     sm = cuda.shared.array(MAX_THREADS, float64)
-    t, nt = cuda.threadIdx.x, cuda.blockDim.x
     for i in range(cuda.blockIdx.x, M, cuda.gridDim.x):
-        r = xo + i * K
-        m, s = row_max_sumexp(x, r, K, sm)
-        ls = math.log(s) + m
-        for k in range(t, K, nt):
-            out[uint64(i * K + k)] = x[uint64(r + k)] - ls
+        softmax_row(x, xo + i * K, K, out, i * K, sm, True)
         cuda.syncthreads()  # thread 0 reads the element another thread wrote
-        if t == 0:
-            c = tg[to + i]
-            if c == ignore:
-                per[i] = 0
-                valid[i] = 0
-            elif c < 0 or c >= K:
-                per[i] = math.nan
-                valid[i] = 1
-                bad[0] = 2
-            else:
-                wi = w[c] if nw else 1
-                per[i] = -out[i * K + c] * wi
-                valid[i] = wi
+        if cuda.threadIdx.x == 0:
+            nll_pick(out, i * K, tg[to + i], K, ignore, w, nw, per, valid, bad, i)
 
 
 @cuda.jit
@@ -100,18 +106,7 @@ def logsumexp_rows(x, M, K, out):
 def nll_forward(x, xo, t, to, N, C, ignore, w, nw, per, valid, bad):
     """per[i] = -w[t[i]] * x[i, t[i]], valid[i] = w[t[i]] (nw == 0: weights of 1)."""
     for i in range(cuda.grid(1), N, cuda.gridsize(1)):
-        c = t[to + i]
-        if c == ignore:
-            per[i] = 0
-            valid[i] = 0
-        elif c < 0 or c >= C:
-            per[i] = math.nan
-            valid[i] = 1
-            bad[0] = 2  # a target out of range: raised at the next host copy
-        else:
-            wi = w[c] if nw else 1
-            per[i] = -x[xo + i * C + c] * wi
-            valid[i] = wi
+        nll_pick(x, xo + i * C, t[to + i], C, ignore, w, nw, per, valid, bad, i)
 
 
 @cuda.jit
