@@ -45,7 +45,7 @@ def exercise() -> None:
     import nbgrad as ng
     import nbgrad.nn.functional as F
     from nbgrad.backends import get_backend
-    from nbgrad.backends.scalar_math import ELEMENTWISE
+    from nbgrad.backends.shared.scalar import ELEMENTWISE
 
     ng.set_default_device("cuda")
     be = get_backend("cuda")

@@ -99,7 +99,7 @@ _REDUCE: dict[tuple, ReducePlan] = {}
 
 
 def reduce_plan(shape: tuple, axes: tuple[int, ...]) -> ReducePlan:
-    key = (shape, axes)
+    key = (shape, tuple(axes))
     p = _REDUCE.get(key)
     if p is None:
         nd = len(shape)

@@ -8,7 +8,9 @@ keys it by signature and bytecode, not by compile options: `njit(parallel=True)(
 would be loaded for both. So each variant is compiled from its own copy of the function with a
 qualified name of its own. That name also carries a digest of the device-function modules
 kernels call across files (cpu/vecmath.py, backends/shared/): Numba checks only the kernel's own
-file for changes, so without it an edit there would leave stale cached kernels."""
+file for changes, so without it an edit there would leave stale cached kernels. Device functions
+(the helpers kernels call) are not cached themselves: they compile into each kernel, so a
+kernel compiled afresh never links a stale helper."""
 
 from __future__ import annotations
 
@@ -80,8 +82,3 @@ def variants(fn: Callable | None = None, **options: Any) -> Any:
         return Variants(_compiled(f, False, "s", options), _compiled(f, True, "p", options))
     return make(fn) if fn is not None else make
 
-
-def lift(fn: Callable) -> Any:
-    """A device-free Python function (backends/shared) as a CPU device function: inlined into
-    the kernels that call it, so their loops vectorise as if it were written out there."""
-    return njit(inline="always", nogil=True)(fn)

@@ -1,17 +1,19 @@
-"""Device functions of the CPU kernels: float32 exp / tanh / sigmoid in plain arithmetic (so
-loops that call them vectorise), the operand loads of the generated elementwise kernels, their
-tiling, and the vectorised row maximum. Kernels in other files call these (dispatch digests
-this file into their cache names)."""
+"""Device functions of the CPU kernels: `lift` (a shared Python function as an inlined CPU device
+function), the CPU bodies of the shared primitives vexp / vtanh / vsigmoid (float32 in plain
+arithmetic, so loops that call them vectorise), the operand loads of the generated elementwise
+kernels, their tiling, and the vectorised row maximum. Kernels in other files call these
+(dispatch digests this file into their cache names)."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
+
+from ..shared import scalar as S
 
 
 @intrinsic
@@ -31,7 +33,7 @@ _T = (_F(-5.70498872745e-3), _F(2.06390887954e-2), _F(-5.37397155531e-2), _F(1.3
 _HI, _LO, _HALF, _ONE, _TWO, _TANH_SMALL = _F(88.73), _F(-103.98), _F(0.5), _F(1), _F(2), _F(0.625)
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def expf(x):
     """exp of a float32 within 1 ulp (Cephes expf: Cody-Waite reduction, degree-6 polynomial,
     2**n built in the exponent bits in two halves so results down to denormals are right).
@@ -53,7 +55,7 @@ def expf(x):
     return y if x == x else x
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def tanhf(x):
     """tanh of a float32 within 1.5 ulp (Cephes tanhf): odd polynomial below 0.625, else
     1 - 2 / (exp(2|x|) + 1)."""
@@ -66,7 +68,7 @@ def tanhf(x):
     return y if x == x else x
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def sigmoidf(x):
     """1 / (1 + exp(-x)) for a float32 with one exp of -|x| (no overflow) and one division."""
     e = expf(-abs(x))
@@ -78,39 +80,25 @@ def _is_f32(x: Any) -> bool:
     return isinstance(x, types.Float) and x.bitwidth == 32
 
 
-def vexp(x):
-    """math.exp; float32 goes through expf (vectorisable)."""
-    return math.exp(x)
-
-
-@overload(vexp)
+@overload(S.vexp)
 def _vexp(x):
-    return (lambda x: expf(x)) if _is_f32(x) else (lambda x: math.exp(x))
+    return (lambda x: expf(x)) if _is_f32(x) else S.vexp
 
 
-def vtanh(x):
-    """math.tanh; float32 goes through tanhf (vectorisable)."""
-    return math.tanh(x)
-
-
-@overload(vtanh)
+@overload(S.vtanh)
 def _vtanh(x):
-    return (lambda x: tanhf(x)) if _is_f32(x) else (lambda x: math.tanh(x))
+    return (lambda x: tanhf(x)) if _is_f32(x) else S.vtanh
 
 
-def vsigmoid(x):
-    """The logistic function; float32 goes through sigmoidf (vectorisable)."""
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-
-
-@overload(vsigmoid)
+@overload(S.vsigmoid)
 def _vsigmoid(x):
-    if _is_f32(x):
-        return lambda x: sigmoidf(x)
+    return (lambda x: sigmoidf(x)) if _is_f32(x) else S.vsigmoid
 
-    def impl(x):
-        return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-    return impl
+
+def lift(fn: Callable) -> Any:
+    """A device-free Python function (backends/shared) as a CPU device function: inlined into the
+    kernels that call it, so their loops vectorise as if it were written out there."""
+    return njit(inline="always", nogil=True)(fn)
 
 
 def _hoist(a):
@@ -157,12 +145,12 @@ def _ld2_impl(a, i, j):
 _TILE = 32
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _ntiles(out):
     return ((out.shape[0] + _TILE - 1) // _TILE) * ((out.shape[1] + _TILE - 1) // _TILE)
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _tile(out, t):
     nbc = (out.shape[1] + _TILE - 1) // _TILE
     i0 = (t // nbc) * _TILE
@@ -170,7 +158,7 @@ def _tile(out, t):
     return i0, min(i0 + _TILE, out.shape[0]), j0, min(j0 + _TILE, out.shape[1])
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _row_ext(r, want_max):
     """max (or min) of a 1-D slice over 8 independent running maxima of r * sign: LLVM
     vectorises that, not one compare-select chain (nor a flag-dependent compare).

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..shared.optim import adam_scalars, sgd_scalars
 from . import kernels as K
 from .array import CudaArray
 from .launch import launch
@@ -74,8 +75,6 @@ class FusedMixin:
                     dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
         """sgd_step on contiguous parameters of one dtype (bufs: their momentum buffers, or None),
         K.FOREACH to a launch."""
-        from ..cpu.kernels.optim import sgd_scalars
-
         bs = [x if b is None else b for x, b in zip(xs, bufs)]
         if not all(a.is_c_contiguous for a in xs + bs) or len({x.dtype for x in xs}) > 1:
             raise RuntimeError("sgd_step needs contiguous parameter and momentum arrays of one dtype")
@@ -92,8 +91,6 @@ class FusedMixin:
 
     def adam_step(self, x: CudaArray, d: CudaArray, m: CudaArray, v: CudaArray, *, step: int | CudaArray, lr: float,
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
-        from ..cpu.kernels.optim import adam_scalars
-
         for a in (x, m, v):
             if not (a.is_c_contiguous and a.offset == 0):
                 raise RuntimeError("adam_step needs contiguous parameter and state arrays")

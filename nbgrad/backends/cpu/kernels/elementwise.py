@@ -1,5 +1,5 @@
 """Elementwise kernels: the generated bodies of _elementwise.py (one per op and operand layout,
-from scalar_math.ELEMENTWISE), each compiled on first use as a serial and a parallel variant
+from shared.scalar.ELEMENTWISE), each compiled on first use as a serial and a parallel variant
 and picked by the output's size."""
 
 from __future__ import annotations
@@ -8,19 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from ...scalar_math import ELEMENTWISE
+from ...shared.scalar import ELEMENTWISE, TRANSCENDENTAL
 from ..dispatch import PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP, Variants, kernel, variants
 from . import _elementwise as _gen
 
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def _is_cheap(expr: str) -> bool:
-    return "math." not in expr and "**" not in expr
-
-
-_THRESHOLD = {name: PARALLEL_THRESHOLD_CHEAP if _is_cheap(expr) else PARALLEL_THRESHOLD
-              for name, (_, expr) in ELEMENTWISE.items()}
+_THRESHOLD = {name: PARALLEL_THRESHOLD if name in TRANSCENDENTAL else PARALLEL_THRESHOLD_CHEAP for name in ELEMENTWISE}
 _VARIANTS: dict[tuple, Variants] = {}  # (op, layout) -> its compiled variants
 _KERNELS: dict[tuple, Any] = {}  # the kernel each call shape runs, looked up once
 
@@ -38,7 +33,7 @@ def _variant(name: str, layout: str, parallel: bool) -> Any:
 
 
 def elementwise(name: str, operands: list[Any], out: np.ndarray) -> None:
-    """Run scalar_math.ELEMENTWISE[name] into a contiguous `out`. out flat: each operand a flat
+    """Run ELEMENTWISE[name] into a contiguous `out`. out flat: each operand a flat
     contiguous array of out's size or a scalar; out (R, C): each operand (R, C), a row (C,),
     a column (R, 1, 1) or a scalar (see codegen)."""
     key = (name, out.ndim == 2, out.size >= _THRESHOLD[name])
@@ -59,7 +54,7 @@ def elementwise_inplace(name: str, operands: list[Any], out: np.ndarray) -> None
 
 
 def elementwise_tiled(name: str, operands: list[Any], out: np.ndarray) -> None:
-    """scalar_math.ELEMENTWISE[name] into a C-ordered (R, C) `out` by tiles; each operand an
+    """ELEMENTWISE[name] into a C-ordered (R, C) `out` by tiles; each operand an
     (R, C) C-ordered array, the (C, R, 1, 1) transpose of a Fortran-ordered one, or a scalar."""
     key = (name, "tiled")
     k = _KERNELS.get(key)

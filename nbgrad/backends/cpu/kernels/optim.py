@@ -3,28 +3,12 @@ drivers that prepare their scalars and pick the serial or parallel variant."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
 from numba import njit, prange
 
-from ..dispatch import PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP, lift, variants
-
-
-def adam_element(xi, di, mi, vi, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps, maximize, decoupled):
-    """PyTorch's Adam/AdamW on one element, in its operation order: returns the new (x, m, v).
-    Plain Python: compiled here for the CPU and by cuda_kernels for the GPU."""
-    if maximize:
-        di = -di
-    if decoupled:
-        xi = xi * c_decay
-    else:
-        di = di + xi * wd
-    mi = mi + (di - mi) * one_b1
-    vi = vi * b2 + di * di * one_b2
-    return xi - step_size * (mi / (math.sqrt(vi) / sqrt_bc2 + eps)), mi, vi
-
+from ...shared.optim import adam_element, adam_scalars, sgd_element, sgd_scalars
+from ..dispatch import PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP, variants
+from ..vecmath import lift
 
 _adam_element = lift(adam_element)
 
@@ -38,25 +22,6 @@ def _adam(x, d, m, v, c_decay, wd, one_b1, b2, one_b2, step_size, sqrt_bc2, eps,
 
 
 adam_step_serial, adam_step = _adam
-
-
-def sgd_element(xi, di, bi, wd, momentum, one_damp, lr, maximize, nesterov, first):
-    """PyTorch's SGD on one element, in its operation order: returns the new (x, momentum buffer).
-    first: the buffer starts as the direction. Compiled here and by cuda_kernels, as adam_element."""
-    if maximize:
-        di = -di
-    if wd != 0:
-        di = di + xi * wd
-    if momentum != 0:
-        if first:
-            bi = di
-        else:
-            bi = bi * momentum + di * one_damp
-        if nesterov:
-            di = di + bi * momentum
-        else:
-            di = bi
-    return xi - di * lr, bi
 
 
 _sgd_element = lift(sgd_element)
@@ -80,31 +45,6 @@ def _sgd(x, d, b, wd, momentum, one_damp, lr, maximize, nesterov, first):  # pra
 
 
 sgd_step_serial, sgd_step = _sgd
-
-
-def sgd_scalars(dtype: np.dtype, lr: float, momentum: float, dampening: float, weight_decay: float) -> tuple:
-    """sgd_step's (wd, momentum, 1 - dampening, lr) in the parameter's dtype."""
-    t = dtype.type
-    return t(weight_decay), t(momentum), t(1 - dampening), t(lr)
-
-
-def adam_constants(step, lr, beta1, beta2, weight_decay, decoupled):
-    """Adam's constants that change with the step count, in float64: (1 - lr * wd or 1, lr / (1 -
-    beta1^step), sqrt(1 - beta2^step)). Plain Python: also compiled by cuda_kernels for capturable
-    Adam, which reads the step count on the GPU."""
-    bc1 = 1.0 - beta1 ** step
-    bc2 = 1.0 - beta2 ** step
-    c_decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    return c_decay, lr / bc1, math.sqrt(bc2)
-
-
-def adam_scalars(dtype: np.dtype, step: int, lr: float, beta1: float, beta2: float, eps: float,
-                 weight_decay: float, decoupled: bool) -> tuple:
-    """The per-step constants of adam_step, cast to the parameter's dtype (shared with the CUDA backend)."""
-    t = dtype.type
-    c_decay, step_size, sqrt_bc2 = adam_constants(float(step), lr, beta1, beta2, weight_decay, decoupled)
-    return (t(c_decay), t(weight_decay), t(1 - beta1), t(beta2), t(1 - beta2), t(step_size),
-            t(sqrt_bc2), t(eps))
 
 
 def sgd(x: np.ndarray, d: np.ndarray, buf: np.ndarray | None, lr: float, momentum: float, dampening: float,

@@ -82,12 +82,12 @@ def _sum_mid_p(x, out, nch):
                     o[j] += p[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _better(v, best, want_max):
     return v > best if want_max else v < best
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _argext_row(r, want_max):
     """(max or min of a 1-D slice, index of its first occurrence); NaN wins (its first index),
     as in PyTorch."""
@@ -103,7 +103,7 @@ def _argext_row(r, want_max):
     return r[bi], bi
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _argext_block(x, vb, ib, want_max):
     """vb, ib (B,) = max/min of x (K, B) over K and where: the j loop runs over contiguous rows."""
     r0 = x[0]

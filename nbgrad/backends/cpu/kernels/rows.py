@@ -1,7 +1,7 @@
 """Row kernels on (M, K) contiguous arrays: softmax, log_softmax and their backward, logsumexp,
 and the NLL loss's pick of each row's target. Rows run in parallel; inside a row every loop is a
-plain pass over a contiguous slice (sums with SUM_FLAGS so they vectorise) and exp is vexp
-(expf for float32)."""
+plain pass over a contiguous slice (sums with SUM_FLAGS so they vectorise) and exp is the shared
+vexp (vecmath's expf for float32)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ...shared.scalar import vexp
 from ..dispatch import SUM_FLAGS, kernel, variants
-from ..vecmath import _row_ext, vexp
+from ..vecmath import _row_ext
 
 
-@njit(cache=True, nogil=True, fastmath=SUM_FLAGS)
+@njit(nogil=True, fastmath=SUM_FLAGS)
 def _row_sum_exp(r, m):
     s = 0.0
     for k in range(r.size):
@@ -22,7 +23,7 @@ def _row_sum_exp(r, m):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath=SUM_FLAGS)
+@njit(nogil=True, fastmath=SUM_FLAGS)
 def _softmax_row(r, o, log):
     m = _row_ext(r, True)
     if log:
@@ -40,7 +41,7 @@ def _softmax_row(r, o, log):
             o[k] = o[k] * inv
 
 
-@njit(cache=True, nogil=True, fastmath=SUM_FLAGS)
+@njit(nogil=True, fastmath=SUM_FLAGS)
 def _softmax_row_bw(yr, gr, o, log):
     s = 0.0
     if log:
@@ -55,7 +56,7 @@ def _softmax_row_bw(yr, gr, o, log):
             o[k] = yr[k] * (gr[k] - s)
 
 
-@njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _logsumexp_row(r):
     m = _row_ext(r, True)
     return m if math.isinf(m) else math.log(_row_sum_exp(r, m)) + m

@@ -2,7 +2,7 @@
 
 Every kernel is a grid-stride loop (or a block-stride loop over rows), so a test can shrink the
 launch (`configure(threads=..., max_blocks=...)`) to run under the simulator. Elementwise
-kernels are generated from the same scalar_math.ELEMENTWISE table as the CPU ones; matmul is a
+kernels call the same shared scalar functions as the CPU ones (shared.scalar); matmul is a
 generated tiled kernel with register blocking. This package's namespace gathers what the backend
 launches and what tests tune (LAUNCH, configure, FOREACH: read through here at each launch)."""
 

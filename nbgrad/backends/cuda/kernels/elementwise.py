@@ -1,21 +1,27 @@
-"""Elementwise kernels, generated per op (scalar_math.ELEMENTWISE), operand kinds and compute
-dtype on first use: an unrolled contiguous kernel, a float32 one moving 4 values per access,
-and a strided one that reads broadcast and transposed views in place."""
+"""Elementwise kernels: loops generated on first use per operand kinds and compute dtype (an
+unrolled contiguous kernel, a float32 one moving 4 values per access, and a strided one that
+reads broadcast and transposed views in place), each calling its op's shared scalar function
+(shared.scalar.ELEMENTWISE) lifted as a device function, as the CPU's kernels call the same
+function."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from numba import cuda, float32, float64, int32, int64, uint32, uint64
 
-from ...scalar_math import ELEMENTWISE
+from ...shared.scalar import ELEMENTWISE
+from .device import lift
 from .vector import vector_ops
 
-# CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
-_EXTRA = {"_copy": (1, "a")}
 
-# ------------------------------------------------------------------ elementwise
+def _identity(a):
+    return a
+
+
+# CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
+_EXTRA = {"_copy": (1, _identity)}
+
 # Operand kinds: 'c' contiguous with the output's shape (index i), 'g' general strided
 # (offset + strides over the output's shape, stride 0 where broadcast), 's' a scalar value.
 
@@ -25,7 +31,7 @@ _EW: dict = {}
 UNROLL = 4  # independent loads in flight per thread on the contiguous path
 
 
-def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
+def _contiguous_source(kinds: str, casts: list[str]) -> list[str]:
     """All operands contiguous (or scalars): each thread handles UNROLL elements per trip,
     loading all of them before it stores any, so more memory requests are in flight."""
     names = "abcd"[: len(kinds)]
@@ -34,8 +40,7 @@ def _contiguous_source(expr: str, kinds: str, casts: list[str]) -> list[str]:
     def load(v: str, k: str, cast: str, i: str) -> str:
         return f"{cast}({v}_)" if k == "s" else f"{cast}({v}_[U({v}_o + {i})])"
 
-    L = [f"def f({', '.join(names)}):", f"    return {expr}", "",
-         f"def k(out, out_o, n, {', '.join(params)}):",
+    L = [f"def k(out, out_o, n, {', '.join(params)}):",
          "    start = cuda.grid(1)",
          "    step = cuda.gridsize(1)",
          f"    for i0 in range(start, n, step * {UNROLL}):"]
@@ -86,7 +91,7 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
     key = (op, kinds, calc, out_kind, vector, idx32)
     k = _EW.get(key)
     if k is None:
-        nargs, expr = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
+        nargs, fn = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
         params, loads, offs = [], [], []
         for i, (v, kind) in enumerate(zip("abcd", kinds)):
             cast = "" if (op == "where" and i == 0) or calc == "bool_" else calc
@@ -103,17 +108,14 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
         if out_kind == "g":
             offs.append("out")
         # U: indices are never negative; as unsigned, numba leaves out its wraparound arithmetic
-        ns = {"cuda": cuda, "math": math, "float32": float32, "float64": float64, "int64": int64,
+        ns = {"cuda": cuda, "F": lift(fn), "float32": float32, "float64": float64, "int64": int64,
               "int32": int32, "U": uint64, "I": uint32 if idx32 else int64}
         if not offs:
             casts = ["" if (op == "where" and i == 0) or calc == "bool_" else calc for i in range(len(kinds))]
-            src = _contiguous_source(expr, kinds, casts)
-            exec("\n".join(src[:2]), ns)  # noqa: S102  (the op's scalar expression, from the table)
-            ns["F"] = cuda.jit(device=True)(ns["f"])
             if vector:
                 ns.update(vector_ops())
-                src = src[:3] + _vector_source(kinds, casts)
-            exec("\n".join(src[3:]), ns)  # noqa: S102
+            src = _vector_source(kinds, casts) if vector else _contiguous_source(kinds, casts)
+            exec("\n".join(src), ns)  # noqa: S102  (a loop over the operand kinds, built above)
             k = _EW[key] = cuda.jit(ns["k"])
             return k
         lines = [
@@ -134,7 +136,7 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
             ]
             lines += [f"            {v}_i += int64(c) * {v}_s[d]" for v in offs]
         lines += [f"        {ld}" for ld in loads]
-        lines.append(f"        out[U({'out_i' if out_kind == 'g' else 'out_o + i'})] = {expr}")
-        exec("\n".join(lines), ns)  # noqa: S102  (source built above from the scalar_math table)
+        lines.append(f"        out[U({'out_i' if out_kind == 'g' else 'out_o + i'})] = F({', '.join('abcd'[:nargs])})")
+        exec("\n".join(lines), ns)  # noqa: S102  (a loop over the operand kinds, built above)
         k = _EW[key] = cuda.jit(ns["k"])
     return k

@@ -1,5 +1,6 @@
 """Fused optimizer kernels: SGD on several parameters per launch, Adam / AdamW per parameter (with
-the step count on the device for CUDA graphs); the per-element math is the CPU's."""
+the step count on the device for CUDA graphs); the per-element math is shared.optim's, which the
+CPU kernels compile too."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 import numpy as np
 from numba import cuda, float32, float64, uint64
 
-from ...cpu.kernels import optim as cpu_optim
+from ...shared import optim as O
+from .device import lift
 
-_adam_element = cuda.jit(device=True)(cpu_optim.adam_element)  # the same per-element math as the CPU
-_sgd_element = cuda.jit(device=True)(cpu_optim.sgd_element)
+_adam_element = lift(O.adam_element)
+_sgd_element = lift(O.sgd_element)
 
 
 FOREACH = 16  # parameters an optimizer kernel updates in one launch (its arguments stay small)
@@ -42,7 +44,7 @@ def adam_step(x, d, do, m, v, n, c_decay, wd, one_b1, b2, one_b2, step_size, sqr
                                          step_size, sqrt_bc2, eps, maximize, decoupled)
 
 
-_adam_constants = cuda.jit(device=True)(cpu_optim.adam_constants)
+_adam_constants = lift(O.adam_constants)
 _ADAM_CAPTURABLE: dict = {}
 
 
