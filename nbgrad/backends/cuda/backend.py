@@ -62,7 +62,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         self._bad_pending = False
         self._capture: Any = None  # the CUDA graph capture in progress
         sms = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", None)
-        if sms:  # (the simulator has no count: tests set it with cuda_kernels.configure)
+        if sms:  # (the simulator has no count: tests set it with kernels.configure)
             K.configure(sms=sms)
         from .. import cuda_seed
 
@@ -78,7 +78,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         self._copy_in(self._rng_state, np.array([seed & 0xFFFF_FFFF_FFFF_FFFF, 0], np.uint64))
 
     def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
-        """Random values drawn on the device (see cuda_kernels.random_fill): dist "uniform" in
+        """Random values drawn on the device (see kernels/random.py, random_fill): dist "uniform" in
         [0, 1), "normal", or "integers" in [low, high). Each draw advances the generator, on the
         device, so a CUDA graph's replays of it draw new values."""
         dtype = np.dtype(dtype)

@@ -92,7 +92,7 @@ class Launcher:
         self.disabled_why: str | None = None
         self._core: Any = None  # numba's dispatcher module: its cuda.core launch and LaunchConfig
         self._stream: Any = None
-        self.capture: Any = None  # a cuda_graph capture that records launches instead of running them
+        self.capture: Any = None  # a graph.py capture that records launches instead of running them
 
     def configured_kernel(self, kernel: Any, grid: tuple, block: tuple) -> Any:
         if self.simulator:  # the simulator's kernel[grid, block] sets the dims on the kernel itself
@@ -240,9 +240,9 @@ def _probe_kernel() -> Any:
 
 # ------------------------------------------------------------------ configuration
 
-# max_blocks 8192: the best measured cap (see README); sms: the GPU's multiprocessors (set from the
-# device); split_k_min: the shortest K chunk a split-K product gives one block tile; sum_chunk_*:
-# the shortest chunk of a split reduction (see reduce_chunks)
+# max_blocks 8192: the best measured cap (the GPU run in benches/results.md); sms: the GPU's
+# multiprocessors (set from the device); split_k_min: the shortest K chunk a split-K product gives
+# one block tile; reduce_chunk_*: the shortest chunk of a split reduction (see reduce_chunks)
 # mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); mm_two_blocks: the
 # float32 tiled matmul compiled for 2 blocks per multiprocessor (launch bounds: ptxas 13.5 fits the
 # scalar tiles in 127 registers with no spill, the vector tiles in 128 with 16 bytes; without them
