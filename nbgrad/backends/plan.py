@@ -175,15 +175,22 @@ class MatmulPlan(NamedTuple):
     shape: tuple  # the result's shape
 
 
+_MATMUL: dict[tuple, MatmulPlan] = {}
+
+
 def matmul_plan(ashape: tuple, bshape: tuple) -> MatmulPlan:
-    va, vb = len(ashape) == 1, len(bshape) == 1
-    a2 = (1,) + tuple(ashape) if va else tuple(ashape)
-    b2 = tuple(bshape) + (1,) if vb else tuple(bshape)
-    M, K = a2[-2:]
-    N = b2[-1]
-    batch = () if len(a2) == 2 and len(b2) == 2 else tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
-    shape = batch + ((M,) if not va else ()) + ((N,) if not vb else ())
-    return MatmulPlan(va, vb, batch, M, K, N, shape)
+    key = (ashape, bshape)
+    p = _MATMUL.get(key)
+    if p is None:
+        va, vb = len(ashape) == 1, len(bshape) == 1
+        a2 = (1,) + tuple(ashape) if va else tuple(ashape)
+        b2 = tuple(bshape) + (1,) if vb else tuple(bshape)
+        M, K = a2[-2:]
+        N = b2[-1]
+        batch = () if len(a2) == 2 and len(b2) == 2 else tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+        shape = batch + ((M,) if not va else ()) + ((N,) if not vb else ())
+        p = _remember(_MATMUL, key, MatmulPlan(va, vb, batch, M, K, N, shape))
+    return p
 
 
 # ------------------------------------------------------------------ indexing
