@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     from fake_cuda_memory import start_without_gpu
 
     start_without_gpu()
-    from nbgrad.backends import cuda_launch
+    from nbgrad.backends.cuda import launch as cuda_launch
 
     launches = [0]
 

@@ -40,7 +40,7 @@ def timeit(fn: Callable[[], Any], sync: Callable[[], None], repeats: int, warmup
 def kernel_breakdown(step: Callable[[], None], sync: Callable[[], None]) -> dict:
     """Where one step's GPU time goes: each launch timed alone (a sync before and after it),
     summed by kernel name, in ms, largest first. Small kernels include a launch's latency."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     L = K.LAUNCHER
     inner = type(L).__call__
@@ -146,14 +146,15 @@ def main(argv: list[str] | None = None) -> dict:
         t2 = timeit(lambda: ta * tb, t_sync, reps)
     gb = 3 * 4 * n_ew / 1e9
     # the same multiply with other launch shapes: loads in flight per thread (UNROLL), grid cap, block size
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
+    from nbgrad.backends.cuda.kernels import elementwise as KE
 
     sweep = {}
-    saved = (K.UNROLL, dict(K.LAUNCH))
+    saved = (KE.UNROLL, dict(K.LAUNCH))
     for unroll, blocks, threads, vec in [(1, 8192, 256, 0), (8, 8192, 256, 0), (4, 2048, 256, 0),
                                          (4, 32768, 256, 0), (4, 8192, 128, 0), (4, 1 << 20, 256, 0),
                                          (4, 8192, 256, 1), (4, 2048, 256, 1), (4, 1 << 20, 256, 1)]:
-        K.UNROLL = unroll
+        KE.UNROLL = unroll
         K._EW.clear()  # regenerate the elementwise kernels with this UNROLL
         K.configure(threads=threads, max_blocks=blocks)
         K.LAUNCH["ew_vector"] = bool(vec)  # 4 values per access (128-bit loads and stores)
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
             sweep[name] = gb / timeit(lambda: a * b, ng_sync, reps)
         except Exception as e:  # noqa: BLE001  (a variant that fails on this GPU)
             sweep[name] = f"{type(e).__name__}: {e}"
-    K.UNROLL = saved[0]
+    KE.UNROLL = saved[0]
     K._EW.clear()
     K.LAUNCH.update(saved[1])
     row("elementwise", t1, t2, nbgrad_GBps=gb / t1, torch_GBps=gb / t2 if t2 else None,

@@ -76,7 +76,7 @@ def memory_reserved(device: Any = None) -> int:
     return get_backend("cuda").pool.total_bytes if is_available() else 0
 
 
-# ------------------------------------------------------------------ CUDA graphs (backends/cuda_graph.py)
+# ------------------------------------------------------------------ CUDA graphs (backends/cuda/graph.py)
 class CUDAGraph:
     """A recorded sequence of CUDA kernel launches, replayed with one call (PyTorch's
     torch.cuda.CUDAGraph). Capture with `ng.cuda.graph(g)`; run the same steps again, on the
@@ -159,7 +159,7 @@ class graph:
 
 def graph_pool_handle() -> Any:
     """A new memory pool that several graphs can share (pass it as `pool=`)."""
-    from .backends.cuda_graph import GraphPool
+    from .backends.cuda.graph import GraphPool
 
     get_backend("cuda")
     return GraphPool()

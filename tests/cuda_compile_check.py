@@ -18,8 +18,8 @@ from numba.cuda.typing.typeof import Purpose, typeof
 
 start_without_gpu()  # no GPU: nbgrad's CUDA backend starts, its memory is fake, host copies do nothing
 
-from nbgrad.backends import cuda_kernels as K  # noqa: E402
-from nbgrad.backends import cuda_launch  # noqa: E402
+from nbgrad.backends.cuda import kernels as K  # noqa: E402
+from nbgrad.backends.cuda import launch as cuda_launch  # noqa: E402
 
 compiled, failed = {}, []
 
@@ -45,7 +45,7 @@ def exercise() -> None:
     import nbgrad as ng
     import nbgrad.nn.functional as F
     from nbgrad.backends import get_backend
-    from nbgrad.backends.scalar_math import ELEMENTWISE
+    from nbgrad.backends.shared.scalar import ELEMENTWISE
 
     ng.set_default_device("cuda")
     be = get_backend("cuda")

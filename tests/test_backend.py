@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import nbgrad as ng
-from nbgrad.backends import _numba_setup, cpu_kernels, get_backend
+from nbgrad.backends import get_backend
+from nbgrad.backends.cpu import _numba_setup
+from nbgrad.backends.cpu.kernels import elementwise as cpu_kernels
 
 
 def test_parallel_and_serial_kernels_agree():
@@ -90,9 +92,9 @@ def test_autograd_layer_never_imports_numba():
 
 
 def test_generated_elementwise_kernels_are_up_to_date():
-    from nbgrad.backends import codegen
+    from nbgrad.backends.cpu import codegen
 
-    assert codegen.TARGET.read_text() == codegen.source(), "run: python -m nbgrad.backends.codegen"
+    assert codegen.TARGET.read_text() == codegen.source(), "run: python -m nbgrad.backends.cpu.codegen"
 
 
 # ------------------------------------------------------------------ the CPU kernels' special paths

@@ -65,7 +65,7 @@ def test_tiled_matmul_float32_variants(shape_a, shape_b, vector):
     """The float32 tiles: vector, threads own 4-row / 4-column groups (read with 128-bit shared
     loads on a GPU; the simulator reads the same elements one by one); or rows / columns 16
     apart, read with 32-bit loads. K = 9, 16, 17: two or three k steps through both buffers."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(tile_min_flops=1, sms=1)
@@ -84,7 +84,7 @@ def test_tile_stores_hit_32_banks(a_m_fast, b_k_fast):
     """Each warp's shared stores of a tile (the positions the generated kernel stores to) land in
     32 different 4-byte banks, whichever axis the tile loads run along; with unpadded rows
     (BM values), a tile loaded along k would store into 4 banks: an 8-way conflict."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     pos = K.tile_loads(a_m_fast, b_k_fast)
 
@@ -145,7 +145,7 @@ def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():
 def test_tiled_matmul_edges(shape_a, shape_b, split):
     """The tiled kernel on edge tiles and batches; split > 1: the product split along K into
     that many chunks (as a small batch on a big GPU is), then summed."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(tile_min_flops=1, sms=1000 if split > 1 else 1, split_k_min=shape_a[-1] // split)
@@ -168,7 +168,7 @@ def test_linear_adds_its_bias_in_the_product(rows, k, cols, split, dt, vector, m
     import torch.nn.functional as TF
 
     import nbgrad.nn.functional as F
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(tile_min_flops=1, sms=1000 if split > 1 else 1, split_k_min=k // split)
@@ -200,7 +200,7 @@ def test_sums_split_into_chunks(shape, dim, dt):
     """A sum with too few outputs to fill the GPU adds chunks of the summed axis in a first pass
     and the chunks in a second (forced here with 2-element chunks; 7 and 9 give a short last
     chunk): values as torch's, and the bias-gradient path (sum_to) in backward."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(reduce_chunks=(2, 2))
@@ -224,7 +224,7 @@ def test_max_min_split_into_chunks(op):
     """max / min with too few outputs to fill the GPU: the extremes of chunks, then of those
     (forced 2-element chunks). Ties give the first index and the first NaN wins, as in torch."""
     torch = pytest.importorskip("torch")
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.configure(reduce_chunks=(2, 2))
@@ -521,7 +521,7 @@ def test_gradcheck_cases_on_cuda(name):
 def test_elementwise_with_four_value_accesses(n):
     """The float32 elementwise variant moving 4 values per access (with a tail of n % 4, scalar
     operands, and offsets that fall back to the scalar kernel), against NumPy."""
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     old = dict(K.LAUNCH)
     K.LAUNCH["ew_vector"] = True
@@ -549,7 +549,7 @@ def test_sgd_updates_many_parameters_per_launch(hyper, monkeypatch):
     one and a strided one (updated alone), three steps, as torch's SGD."""
     import torch
 
-    from nbgrad.backends import cuda_kernels as K
+    from nbgrad.backends.cuda import kernels as K
 
     monkeypatch.setattr(K, "FOREACH", 3)
     rng = np.random.default_rng(5)

@@ -16,7 +16,7 @@ if not ng.cuda.is_available():
 torch = pytest.importorskip("torch")
 
 from nbgrad.backends import get_backend  # noqa: E402
-from nbgrad.backends import cuda_kernels as K  # noqa: E402
+from nbgrad.backends.cuda import kernels as K  # noqa: E402
 
 RNG = np.random.default_rng(7)
 XS = [RNG.standard_normal((4, 3)) for _ in range(4)]
@@ -308,7 +308,7 @@ def test_plan_for_compiles_without_launching_and_names_what_it_cannot_capture():
     the kernel (never launching it) and builds one; an argument it cannot pass is named."""
     from contextlib import nullcontext
 
-    from nbgrad.backends.cuda_launch import Launcher
+    from nbgrad.backends.cuda.launch import Launcher
 
     def scale():
         pass
@@ -435,8 +435,8 @@ def test_gpu_capture_glue_with_a_fake_cuda_core(monkeypatch):
     import cuda.core
     from numba import cuda as ncuda
 
-    from nbgrad.backends import cuda_graph
-    from nbgrad.backends.cuda_launch import Launcher
+    from nbgrad.backends.cuda import graph as cuda_graph
+    from nbgrad.backends.cuda.launch import Launcher
 
     log = []
 

@@ -1,4 +1,4 @@
-"""The fast CUDA launch path (nbgrad/backends/cuda_launch.py) without a GPU: its argument
+"""The fast CUDA launch path (nbgrad/backends/cuda/launch.py) without a GPU: its argument
 flattening must give, value for value, the list numba-cuda's own _Kernel._prepare_args builds.
 Runs in a subprocess without the simulator, with device arrays over fake device memory.
 On a GPU the launcher also checks itself at the first launch (benches/gpu_check.py runs the
@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent('''
     import numpy as np
     from numba.cuda.dispatcher import _Kernel
     from numba.cuda.typing.typeof import Purpose, typeof
-    from nbgrad.backends.cuda_launch import arg_key, flattener
+    from nbgrad.backends.cuda.launch import arg_key, flattener
 
     from fake_cuda_memory import fake_array as dev, fake_slice as view
 
@@ -63,7 +63,7 @@ def test_flattening_matches_numbas_prepare_args():
 
 
 def test_the_simulator_launches_through_numba():
-    from nbgrad.backends import cuda_launch
+    from nbgrad.backends.cuda import launch as cuda_launch
 
     launcher = cuda_launch.Launcher(simulator=True)
     assert not launcher.enabled
@@ -128,7 +128,7 @@ def test_launcher_plans_after_the_first_launch_and_flattens_later_ones():
 
     import numpy as np
 
-    from nbgrad.backends.cuda_launch import Launcher
+    from nbgrad.backends.cuda.launch import Launcher
 
     log: list = []
     L = Launcher(simulator=True)
@@ -151,7 +151,7 @@ def test_launcher_plans_after_the_first_launch_and_flattens_later_ones():
 
 
 def test_launcher_turns_itself_off_when_its_self_test_fails(monkeypatch):
-    from nbgrad.backends import cuda_launch
+    from nbgrad.backends.cuda import launch as cuda_launch
 
     L = cuda_launch.Launcher(simulator=True)
     L.enabled = True

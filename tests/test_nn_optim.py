@@ -437,7 +437,7 @@ def test_sgd_momentum_on_strided_and_contiguous_parameters_matches_torch(dt):
 def test_parallel_and_serial_sgd_kernels_agree(momentum, nesterov, first):
     """The CPU backend picks the parallel SGD kernel only from 1M elements: both kernels, called
     directly on the same small arrays, give the same parameter and momentum buffer."""
-    from nbgrad.backends import cpu_optim
+    from nbgrad.backends.cpu.kernels import optim as cpu_optim
 
     rng = np.random.default_rng(5)
     x0, d, b0 = rng.standard_normal(37), rng.standard_normal(37), rng.standard_normal(37)

@@ -10,6 +10,8 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from .plan import sum_to_axes
+
 
 class Backend(Protocol):
     """What a device must provide. Arrays are the backend's own (NumPy arrays on the CPU,
@@ -122,6 +124,14 @@ class SharedBackend:
 
     def __deepcopy__(self, memo: dict) -> Any:
         return self
+
+    def sum_to(self, x: Any, shape: tuple) -> Any:
+        """Reduce a broadcast gradient back to `shape`."""
+        shape = tuple(shape)
+        if x.shape == shape:
+            return x
+        axes = sum_to_axes(x.shape, shape)
+        return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, shape)  # type: ignore[attr-defined]
 
 
 _cuda_seed: int | None = None

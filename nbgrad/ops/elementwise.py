@@ -1,5 +1,5 @@
 """Elementwise ops. Each forward runs one kernel whose scalar math is in
-backends/scalar_math.py ELEMENTWISE; its derivative is its node's entry in derivatives_table.py."""
+backends/shared/scalar.py ELEMENTWISE; its derivative is its node's entry in derivatives_table.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Kernel launches without numba-cuda's per-call dispatch.
+"""Kernel launches: the launch configuration every kernel shares (LAUNCH, configure), `launch`
+over n items or rows, and launches without numba-cuda's per-call dispatch.
 
 `kernel[grid, block](*args)` in numba-cuda types every argument, looks up the compiled
 overload, does launch-configuration bookkeeping, converts each array through a strided
@@ -24,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 _MISSING = object()
+SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 _SCALAR_KEYS = {int: "i", float: "d", bool: "b"}
 
 
@@ -90,7 +92,7 @@ class Launcher:
         self.disabled_why: str | None = None
         self._core: Any = None  # numba's dispatcher module: its cuda.core launch and LaunchConfig
         self._stream: Any = None
-        self.capture: Any = None  # a cuda_graph capture that records launches instead of running them
+        self.capture: Any = None  # a graph.py capture that records launches instead of running them
 
     def configured_kernel(self, kernel: Any, grid: tuple, block: tuple) -> Any:
         if self.simulator:  # the simulator's kernel[grid, block] sets the dims on the kernel itself
@@ -234,3 +236,63 @@ def _probe_kernel() -> Any:
 
         _PROBE.append(probe)
     return _PROBE[0]
+
+
+# ------------------------------------------------------------------ configuration
+
+# max_blocks 8192: the best measured cap (the GPU run in benches/results.md); sms: the GPU's
+# multiprocessors (set from the device); split_k_min: the shortest K chunk a split-K product gives
+# one block tile; reduce_chunk_*: the shortest chunk of a split reduction (see reduce_chunks)
+# mm_vector: float32 tiles read with 128-bit shared loads (see _tiled_source); mm_two_blocks: the
+# float32 tiled matmul compiled for 2 blocks per multiprocessor (launch bounds: ptxas 13.5 fits the
+# scalar tiles in 127 registers with no spill, the vector tiles in 128 with 16 bytes; without them
+# 146 / 165 registers and 1 block). Both on by default from that static count, not yet from a GPU
+# timing (NBGRAD_CUDA_MM_VECTOR=0 / NBGRAD_CUDA_MM_TWO_BLOCKS=0 turn them off; gpu_check times all
+# four). ew_vector: float32 elementwise kernels move 4 values per access (_vector_source); off
+# until a GPU run has timed it (NBGRAD_CUDA_EW_VECTOR=1)
+LAUNCH = {"threads": 256, "max_blocks": 8192, "tile_min_flops": 1 << 18, "sms": 132, "split_k_min": 256,
+          "reduce_chunk_rows": 2048, "reduce_chunk_mid": 32,
+          "mm_vector": os.environ.get("NBGRAD_CUDA_MM_VECTOR", "1") != "0",
+          "mm_two_blocks": os.environ.get("NBGRAD_CUDA_MM_TWO_BLOCKS", "1") != "0",
+          "ew_vector": os.environ.get("NBGRAD_CUDA_EW_VECTOR") == "1"}
+MAX_THREADS = 256  # shared-memory scratch size of the block reductions
+
+
+def configure(threads: int | None = None, max_blocks: int | None = None, tile_min_flops: int | None = None,
+              sms: int | None = None, split_k_min: int | None = None, reduce_chunks: tuple | None = None) -> None:
+    """Shrink launches (tests under NUMBA_ENABLE_CUDASIM) or tune them. threads: a power of 2 <= 256;
+    reduce_chunks: (rows, mid) shortest chunks of a split reduction."""
+    if reduce_chunks is not None:
+        LAUNCH["reduce_chunk_rows"], LAUNCH["reduce_chunk_mid"] = (max(1, int(c)) for c in reduce_chunks)
+    if sms is not None:
+        LAUNCH["sms"] = max(1, int(sms))
+    if split_k_min is not None:
+        LAUNCH["split_k_min"] = max(1, int(split_k_min))
+    if threads is not None:
+        if threads & (threads - 1) or not 1 <= threads <= MAX_THREADS:
+            raise ValueError(f"threads must be a power of 2 in [1, {MAX_THREADS}], got {threads}")
+        LAUNCH["threads"] = threads
+    if max_blocks is not None:
+        LAUNCH["max_blocks"] = max(1, int(max_blocks))
+    if tile_min_flops is not None:
+        LAUNCH["tile_min_flops"] = int(tile_min_flops)
+
+
+if os.environ.get("NBGRAD_CUDA_LAUNCH"):  # "threads,max_blocks", e.g. "4,2" for the simulator
+    _t, _b = (int(v) for v in os.environ["NBGRAD_CUDA_LAUNCH"].split(","))
+    configure(_t, _b)
+
+LAUNCHER = Launcher(simulator=SIMULATOR)
+
+
+def launch(kernel: Any, n: int, *args: Any, rows: bool = False, per_thread: int = 1) -> None:
+    """Launch `kernel` over n items, per_thread to a thread (or n rows, one block each, when
+    rows=True); grid-stride loops cover the rest when max_blocks caps the grid."""
+    t = LAUNCH["threads"]
+    blocks = max(1, min(n if rows else (n + t * per_thread - 1) // (t * per_thread), LAUNCH["max_blocks"]))
+    LAUNCHER(kernel, (blocks, 1, 1), (t, 1, 1), args)
+
+
+def launch_grid(kernel: Any, grid: tuple, block: tuple, *args: Any) -> None:
+    """Launch `kernel` on an explicit 3-D grid and block (the tiled matmul)."""
+    LAUNCHER(kernel, grid, block, args)

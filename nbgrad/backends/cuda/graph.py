@@ -20,7 +20,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from .launch import LAUNCHER, SIMULATOR
+
+if TYPE_CHECKING:
+    from .array import CudaArray
 
 
 class GraphPool:
@@ -178,3 +185,96 @@ class GpuGraph:
         with contextlib.suppress(Exception):
             self._keep[0].close()  # the builder, after the graph made from it
         self._keep = ()
+
+
+class CaptureMixin:
+    """CudaBackend's CUDA graph capture and replay."""
+
+    @property
+    def capturing(self) -> bool:
+        return self._capture is not None
+
+    def capture_begin(self, pool: GraphPool | None = None, mode: str = "global") -> GraphPool:
+        """Start recording launches into a graph; returns the graph's memory pool (pool: share
+        another graph's)."""
+        if self._capture is not None:
+            raise RuntimeError("a CUDA graph is already being captured (captures do not nest)")
+        if pool is not None and not isinstance(pool, GraphPool):
+            raise TypeError(f"pool must come from CUDAGraph.pool() or ng.cuda.graph_pool_handle(), got "
+                            f"{type(pool).__name__}")
+        if mode not in ("global", "thread_local", "relaxed"):
+            raise ValueError(f"capture_error_mode must be 'global', 'thread_local' or 'relaxed', got {mode!r}")
+        L = LAUNCHER
+        if not SIMULATOR:
+            if L.enabled and not L.tested:
+                L._self_test()
+            if not L.enabled:
+                raise RuntimeError("CUDA graphs need nbgrad's fast kernel launches, which are off "
+                                   f"({L.disabled_why or 'NBGRAD_CUDA_FAST_LAUNCH=0'})")
+        self.synchronize()  # (also reports errors flagged before the capture)
+        if self._bad is None:
+            self._bad = self.cuda.to_device(np.zeros(1, np.int32))
+        gp = pool if pool is not None else GraphPool()
+        cap = SimCapture(gp) if SIMULATOR else GpuCapture(gp, mode)
+        self._capture = L.capture = cap
+        self.pool.capturing, self.pool.alloc_guard = gp, cap.relaxed
+        return gp
+
+    def capture_end(self) -> Any:
+        """Stop recording; returns the graph (see replay), whose pool now counts it."""
+        cap = self._stop_capture()
+        if cap is None:
+            raise RuntimeError("capture_end() without capture_begin()")
+        try:
+            graph = cap.end()
+        except BaseException:
+            self._drop(cap)
+            raise
+        cap.pool.graphs += 1
+        return graph
+
+    def capture_abort(self) -> None:
+        """Drop a capture that failed (its pool's buffers go back unless another graph holds it)."""
+        cap = self._stop_capture()
+        if cap is not None:
+            self._drop(cap)
+
+    def _stop_capture(self) -> Any:
+        cap = self._capture
+        self._capture = LAUNCHER.capture = self.pool.capturing = None
+        self.pool.alloc_guard = contextlib.nullcontext
+        return cap
+
+    def _drop(self, cap: Any) -> None:
+        cap.abort()
+        if cap.pool.graphs == 0:
+            self.pool.release(cap.pool)
+
+    def replay(self, graph: Any) -> None:
+        if self._capture is not None:
+            raise capture_refusal("replay() of a CUDA graph")
+        graph.replay(LAUNCHER)
+        self._bad_pending = True  # its gather / scatter kernels may have flagged a bad index
+
+    def release_graph(self, graph: Any, gp: GraphPool) -> None:
+        graph.close()
+        gp.graphs -= 1
+        if gp.graphs <= 0:
+            self.pool.release(gp)
+
+    def _constant(self, a: np.ndarray) -> CudaArray:
+        """A host-computed array of an op (index positions: they depend on shapes and host indices
+        only), or a number. In a capture it is copied to the GPU now, into a buffer the graph
+        never reuses and keeps, so every replay reads it."""
+        if self._capture is None:
+            return self.asarray(a)
+        a = np.asarray(a, order="C")
+        gp, self.pool.capturing = self.pool.capturing, None  # (not a buffer the graph's kernels use)
+        try:
+            with self._capture.relaxed():  # (a fresh allocation, allowed in any capture mode)
+                out = self.empty(a.shape, a.dtype)
+        finally:
+            self.pool.capturing = gp
+        if a.size:
+            self._capture.upload_constant(out, a)
+        return out

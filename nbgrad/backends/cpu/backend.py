@@ -1,0 +1,262 @@
+"""The CPU backend: NumPy arrays for storage and layout, Numba kernels for math,
+BLAS (NumPy's matmul) for matrix products."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..._dtype import promote_np
+from .. import SharedBackend, with_ellipsis
+from ..ownership import SoleHolder
+from ..plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
+from .dispatch import PARALLEL_THRESHOLD_CHEAP
+from .kernels import optim
+from .kernels import elementwise as EW
+from .kernels.index import scatter_add_flat
+from .kernels.layout import ascontiguous
+from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
+from .kernels.rows import logsumexp_rows, nll_rows, nll_rows_bw, softmax_rows, softmax_rows_backward
+from .operands import all_fortran, kernel_operands, simple_operands, tiled_operands
+
+_BOOL = np.dtype(bool)
+_BASE = SoleHolder("base", lambda: np.empty((2, 3)).T)  # references to a view's base array
+
+
+class CpuBackend(SharedBackend):
+    name = "cpu"
+    device_type = "cpu"
+
+    def asarray(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def to_numpy(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
+                    out: np.ndarray | None = None) -> np.ndarray:
+        """op over operands broadcast to `shape`, computed in the operands' common dtype,
+        written as `dtype` (into `out` when given: an operand may be `out` itself)."""
+        if out is None:
+            simple = simple_operands(operands, shape, dtype)
+            if simple is not None:  # the common cases, decided in one pass
+                args, two_d = simple
+                res = np.empty(shape, dtype=dtype)
+                if res.size:
+                    EW.elementwise(op, args, res if two_d else res.reshape(-1))
+                return res
+        elif not (out.flags.c_contiguous and out.shape == tuple(shape) and out.dtype == dtype):
+            out[...] = self.elementwise(op, operands, shape, dtype)
+            return out
+        elif operands[0] is out:  # e.g. SGD's p -= lr * d
+            simple = simple_operands(operands, shape, dtype)
+            if simple is not None and not simple[1]:
+                if out.size:
+                    EW.elementwise_inplace(op, simple[0][1:], out.reshape(-1))
+                return out
+        arrs = [o if type(o) is np.ndarray else np.asarray(o) for o in operands]
+        first = 1 if op == "where" else 0  # where's condition does not take part in the dtype
+        calc = arrs[first].dtype
+        for a in arrs[first + 1:]:
+            if a.dtype != calc:
+                calc = promote_np(*[a.dtype for a in arrs[first:]])  # PyTorch's rule (float32 with int64: float32)
+                break
+        dts = [_BOOL] + [calc] * (len(arrs) - 1) if first else [calc] * len(arrs)
+        if out is None and len(shape) > 1 and all_fortran(arrs, shape):
+            # every operand Fortran-ordered (e.g. a weight gradient from a transposed product):
+            # compute over the transposes, C-ordered, and return the result in Fortran order too
+            return self.elementwise(op, [np.asarray(o).T for o in operands], shape[::-1], dtype).T
+        out = np.empty(shape, dtype=dtype) if out is None else out
+        tiled = tiled_operands(arrs, shape, dts) if len(shape) == 2 and out.size >= EW.parallel_threshold(op) else None
+        if tiled is not None:
+            EW.elementwise_tiled(op, tiled, out)
+        elif out.size:
+            args, rc = kernel_operands(arrs, shape, dts)
+            if rc is None and arrs[0] is out and out.dtype == dts[0]:
+                EW.elementwise_inplace(op, args[1:], args[0])  # e.g. SGD's p -= lr * d
+            else:
+                EW.elementwise(op, args, out.reshape(rc if rc else -1))
+        return out
+
+    def sum(self, x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        nd = x.ndim
+        if x.dtype.kind == "f" and x.size < PARALLEL_THRESHOLD_CHEAP and x.flags.c_contiguous:
+            if len(axes) == nd:  # all of a small tensor (a loss)
+                s = np.array(sum_flat_s(x.reshape(-1)), dtype=x.dtype)
+                return s.reshape((1,) * nd) if keepdim else s
+            if nd == 2 and axes in ((0,), (-2,)):  # the rows of a small matrix (a bias gradient)
+                out = np.zeros((1, x.shape[1]), dtype=np.float64)
+                reduce_sum(x.reshape(1, x.shape[0], x.shape[1]), out)
+                return out.astype(x.dtype).reshape((1, -1) if keepdim else -1)
+        acc = np.float64 if x.dtype.kind == "f" else np.int64
+        p = reduce_plan(x.shape, axes)
+        if p.perm is None:  # a contiguous block of axes: reduce the middle of (A, K, B) in place
+            x3 = ascontiguous(x).reshape(p.outer, p.reduced, p.inner)
+        else:
+            x3 = np.ascontiguousarray(np.transpose(x, p.perm)).reshape(p.outer, p.reduced, 1)
+        out = np.zeros((p.outer, p.inner), dtype=acc)
+        reduce_sum(x3, out)  # the kernel accumulates in out's dtype (float64 / int64)
+        return out.astype(x.dtype if x.dtype.kind == "f" else np.int64).reshape(p.keepdim_shape if keepdim else p.shape)
+
+    def argext(self, x: np.ndarray, axis: int, keepdim: bool, want_max: bool) -> tuple[np.ndarray, np.ndarray]:
+        A, Kr, B, oshape = argext_plan(x.shape, axis, keepdim)
+        x3 = np.ascontiguousarray(x).reshape(A, Kr, B)
+        vals = np.empty((A, B), dtype=x.dtype)
+        idx = np.empty((A, B), dtype=np.int64)
+        reduce_argext(x3, vals, idx, want_max)
+        return vals.reshape(oshape), idx.reshape(oshape)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    def addmm(self, bias: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        mm = np.matmul(a, b)
+        return self.elementwise("add", [mm, bias], mm.shape, mm.dtype)
+
+    @staticmethod
+    def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
+        p = rows_plan(x.shape, axis)
+        xm = x if p.perm is None else x.transpose(p.perm)
+        return ascontiguous(xm).reshape(-1, p.cols), p
+
+    @staticmethod
+    def _unrows(out: np.ndarray, p: RowsPlan) -> np.ndarray:
+        out = out.reshape(p.moved)
+        return out if p.inverse is None else out.transpose(p.inverse)
+
+    def softmax(self, x: np.ndarray, axis: int, log: bool) -> np.ndarray:
+        if x.size == 0:
+            return x.copy()
+        x2, p = self._rows(x, axis)
+        out = np.empty_like(x2)
+        softmax_rows(x2, out, log)
+        return self._unrows(out, p)
+
+    def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
+        y2, p = self._rows(y, axis)
+        g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
+        out = np.empty_like(y2)
+        softmax_rows_backward(y2, g2, out, log)
+        return self._unrows(out, p)
+
+    def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
+        x2, p = self._rows(x, axis)
+        out = np.empty(x2.shape[0], dtype=x.dtype)
+        logsumexp_rows(x2, out)
+        return out.reshape(p.moved[:-1])
+
+    def index_add(self, shape: tuple, index: Any, src: np.ndarray) -> np.ndarray:
+        """Backward of x[index]: a zero array of `shape` with src added at index."""
+        dst = np.zeros(shape, dtype=src.dtype)
+        pos = element_positions(shape, contiguous_strides(shape), 0, index)
+        pos = np.ascontiguousarray(np.broadcast_to(pos, src.shape)).reshape(-1)
+        scatter_add_flat(dst.reshape(-1), pos, np.ascontiguousarray(src).reshape(-1))
+        return dst
+
+    # ------------------------------------------------------------ layout (NumPy views)
+    def view(self, x: np.ndarray, fn: Any) -> np.ndarray:
+        """fn is a NumPy view function (transpose, expand_dims, broadcast_to, basic indexing)."""
+        return fn(x)
+
+    def reshape(self, x: np.ndarray, shape: tuple) -> np.ndarray:
+        return x.reshape(shape)
+
+    def is_contiguous(self, x: np.ndarray) -> bool:
+        return bool(x.flags.c_contiguous)
+
+    def contiguous(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x)
+
+    def copy(self, x: np.ndarray) -> np.ndarray:
+        return np.array(x, copy=True)
+
+    def astype(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return x.astype(dtype, copy=False)
+
+    def full(self, shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
+        return np.full(shape, value, dtype=dtype)
+
+    def getitem(self, x: np.ndarray, index: Any) -> np.ndarray:
+        return x[with_ellipsis(index)]
+
+    def setitem(self, x: np.ndarray, index: Any, value: Any) -> None:
+        x[index] = value
+
+    def concatenate(self, arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    def shares_memory(self, a: np.ndarray, b: np.ndarray) -> bool:
+        return bool(np.shares_memory(a, b))
+
+    def is_private(self, g: Any, other: Any = None) -> bool:
+        """Nothing but g (and `other`, which may be a view of the same memory) refers to g's
+        memory: an array a kernel just made, or a dense view of all of one (the transpose of a
+        fresh product, a reshape of a fresh sum). The engine lets a leaf keep such a gradient as
+        its .grad without a copy, as PyTorch's AccumulateGrad steals one whose use count is 1."""
+        if type(g) is not np.ndarray:
+            return False
+        b = g.base
+        if b is None:
+            return True
+        if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
+            return False
+        extra = 1 if type(other) is np.ndarray and other.base is b else 0
+        del b  # (SoleHolder.refs counts the references to g.base: none may stay in this frame)
+        return (g.flags.c_contiguous or g.flags.f_contiguous) and _BASE.is_sole(g, extra)
+
+    def scatter_along_axis(self, shape: tuple, index: np.ndarray, src: np.ndarray, axis: int) -> np.ndarray:
+        """Backward of max/min along `axis`: zeros of `shape` with src put at index (keepdim layout)."""
+        out = np.zeros(shape, dtype=src.dtype)
+        np.put_along_axis(out, index, src, axis=axis)
+        return out
+
+    def check_unit_interval(self, x: np.ndarray) -> None:
+        """binary_cross_entropy's input check (nan fails it too, as in PyTorch)."""
+        if x.size and not ((x >= 0) & (x <= 1)).all():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+
+    def nll_forward(self, x: np.ndarray, t: np.ndarray, ignore_index: int,
+                    weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows x (N, C), targets t (N,), class weights (C,) or None: per-row -w[t[i]] * x[i, t[i]]
+        (0 where ignored) and the row's weight w[t[i]] (0 where ignored; 1 without weights)."""
+        per = np.empty(x.shape[0], dtype=x.dtype)
+        valid = np.empty(x.shape[0], dtype=x.dtype)
+        w = np.empty(0, x.dtype) if weight is None else ascontiguous(weight.astype(x.dtype, copy=False))
+        bad = nll_rows(ascontiguous(x), ascontiguous(t), ignore_index, w, per, valid)
+        if bad >= 0:
+            raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
+        return per, valid
+
+    def log_softmax_nll(self, x: np.ndarray, t: np.ndarray, ignore_index: int,
+                        weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """cross_entropy's forward: log_softmax of rows x (N, C), then nll_forward on it."""
+        logp = self.softmax(x, 1, True)
+        return (logp, *self.nll_forward(logp, t, ignore_index, weight))
+
+    def nll_reduce(self, per: np.ndarray, valid: np.ndarray, mean: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The 'sum' / 'mean' of per-row losses, and the summed row weights."""
+        n = self.sum(valid, tuple(range(valid.ndim)), False)
+        out = self.sum(per, tuple(range(per.ndim)), False)
+        return (self.elementwise("div", [out, n], (), out.dtype) if mean else out), n
+
+    def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int,
+                     weight: np.ndarray | None = None, total: np.ndarray | None = None) -> np.ndarray:
+        """Gradient of nll_forward's per-row loss: -g[i] * w[t[i]] at (i, t[i]), zeros elsewhere
+        (g: N values or one), over total ('mean': the summed row weights) where given."""
+        if total is not None:
+            g = self.elementwise("div", [g, total], np.shape(g), g.dtype)
+        out = np.zeros((t.shape[0], classes), dtype=g.dtype)
+        w = np.empty(0, g.dtype) if weight is None else ascontiguous(weight.astype(g.dtype, copy=False))
+        nll_rows_bw(ascontiguous(g).reshape(-1), ascontiguous(t), ignore_index, w, out)
+        return out
+
+    def sgd_step(self, x: np.ndarray, d: np.ndarray, buf: np.ndarray | None, *, lr: float, momentum: float,
+                 dampening: float, weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+        """One SGD update of x (and of the momentum buffer buf) in place, x and buf contiguous."""
+        optim.sgd(x, d, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+
+    def adam_step(self, x: np.ndarray, d: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
+        """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""
+        optim.adam(x, d, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize)

@@ -1,0 +1,448 @@
+"""The CUDA backend: device memory from a caching pool (pool.py), strided views (array.py),
+numba.cuda kernels (kernels/). Indexing, CUDA graphs, interop and the fused ops are mixins of
+CudaBackend in indexing.py, graph.py, interop.py and fused.py.
+
+A CudaArray is (storage, shape, strides in elements, offset): views (transpose, expand,
+slicing) only change those numbers. Their layout is computed by applying NumPy's own view
+functions to a "phantom" ndarray that points at a fake address and is never read."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from numba import cuda  # (this module loads with the CUDA backend: numba.cuda is wanted by then)
+
+from ..._dtype import promote_np
+from .. import BroadcastTo, SharedBackend, mT
+from ..ownership import SoleHolder
+from ..plan import (RowsPlan, argext_plan, broadcast_strides, contiguous_strides, matmul_plan, permuted, reduce_plan,
+                    resolve_shape, rows_plan)
+from . import kernels as K
+from .kernels import elementwise as EK
+from .array import CudaArray, kshape, kstrides
+from .graph import CaptureMixin, capture_refusal
+from .indexing import IndexingMixin
+from .interop import InteropMixin
+from .fused import FusedMixin
+from .launch import SIMULATOR, launch
+from .pool import Pool, Storage
+
+_FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
+_STORAGE = SoleHolder("_storage", lambda: CudaArray(Storage(None, None, None), (1,), (1,), 0, np.dtype(np.float32), None))
+
+
+class _Iface:
+    def __init__(self, d: dict) -> None:
+        self.__array_interface__ = d
+
+
+_CALC_NAMES: dict[np.dtype, str] = {}
+
+
+def _calc_name(dt: np.dtype) -> str:
+    """The numba type a kernel computes in for NumPy dtype dt."""
+    name = _CALC_NAMES.get(dt)
+    if name is None:
+        name = _CALC_NAMES[dt] = {"f": {4: "float32", 8: "float64"}, "i": {8: "int64", 4: "int32"}}.get(
+            dt.kind, {}).get(dt.itemsize, "") or ("bool_" if dt.kind == "b" else "int64")
+    return name
+
+
+class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedBackend):
+    device_type = "cuda"
+
+    def __init__(self, index: int = 0) -> None:
+        self.name = f"cuda:{index}"
+        self.cuda = cuda
+        self.pool = Pool()
+        self._bad: Any = None  # device flag: an index out of range (see check_errors)
+        self._dummies: dict[np.dtype, CudaArray] = {}  # one-element stand-ins for absent arrays
+        self._bad_pending = False
+        self._capture: Any = None  # the CUDA graph capture in progress
+        sms = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", None)
+        if sms:  # (the simulator has no count: tests set it with kernels.configure)
+            K.configure(sms=sms)
+        from .. import cuda_seed
+
+        self._rng_state = self.empty((2,), np.dtype(np.uint64))  # the generator's seed and offset
+        self.manual_seed(cuda_seed())
+
+    # -------------------------------------------------------------- random numbers
+    def manual_seed(self, seed: int) -> None:
+        """Seed the device generator (Philox) and rewind it: (seed, 0) copied into its state, in
+        place, so graphs that draw from it see the new seed."""
+        if self._capture is not None:
+            raise capture_refusal("seeding the CUDA generator")
+        self._copy_in(self._rng_state, np.array([seed & 0xFFFF_FFFF_FFFF_FFFF, 0], np.uint64))
+
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
+        """Random values drawn on the device (see kernels/random.py, random_fill): dist "uniform" in
+        [0, 1), "normal", or "integers" in [low, high). Each draw advances the generator, on the
+        device, so a CUDA graph's replays of it draw new values."""
+        dtype = np.dtype(dtype)
+        if dist == "integers" and not 0 < high - low < 2**63:
+            raise RuntimeError(f"randint on CUDA: high - low must be in [1, 2**63), got low={low}, high={high}")
+        out = self.empty(shape, dtype)
+        n = math.prod(out.shape)
+        if n:
+            code = ("uniform", "normal", "integers").index(dist)
+            per = 4 if dtype == np.float32 and code != 2 else 2
+            launch(K.random_fill, -(-n // per), out.buf, n, self._rng_state.buf, code, int(low), int(high - low), per)
+            launch(K.random_advance, 1, self._rng_state.buf)
+        return out
+
+    # -------------------------------------------------------------- memory and transfer
+    def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
+        shape = tuple(int(s) for s in shape)
+        st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
+        return CudaArray(st, shape, contiguous_strides(shape), 0, dtype, self, contig=True)
+
+    def asarray(self, a: Any) -> CudaArray:
+        if isinstance(a, CudaArray):
+            return a
+        a = np.asarray(a, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+        if a.ndim == 0:
+            return CudaArray(None, (), (), 0, a.dtype, self, host=a[()])
+        return self.upload(a)
+
+    def upload(self, a: np.ndarray) -> CudaArray:
+        a = np.asarray(a, order="C")
+        if self._capture is not None:  # a number (a one-element array): copied once, kept by the graph
+            if a.size == 1:
+                return self._constant(a)
+            raise capture_refusal(f"copying a host array of shape {list(a.shape)} to the GPU")
+        out = self.empty(a.shape, a.dtype)
+        self._copy_in(out, a)
+        return out
+
+    @staticmethod
+    def _copy_in(out: CudaArray, a: np.ndarray) -> None:
+        """Host values a (C-ordered) into the start of out's buffer."""
+        if a.size:
+            if SIMULATOR:
+                out.buf[: a.size].copy_to_device(a.reshape(-1))
+            else:  # no device-array slice (a view object and a finalizer per call)
+                from numba.cuda.cudadrv import driver
+
+                driver.host_to_device(out.buf, a, a.nbytes)
+
+    def to_numpy(self, x: CudaArray) -> np.ndarray:
+        if self._capture is not None:
+            raise capture_refusal("copying a CUDA tensor to the host (item(), tolist(), numpy(), cpu(), print)")
+        self.check_errors()
+        if not isinstance(x, CudaArray):
+            return np.asarray(x)
+        if x.host is not None:
+            return np.full(x.shape, x.host, dtype=x.dtype)
+        c = self.contiguous(x)
+        if c.size == 0:
+            return np.empty(c.shape, c.dtype)
+        return c.buf[c.offset: c.offset + c.size].copy_to_host().reshape(c.shape)
+
+    def synchronize(self) -> None:
+        if self._capture is not None:
+            raise capture_refusal("synchronize()")
+        self.cuda.synchronize()
+        self.check_errors()
+
+    # -------------------------------------------------------------- elementwise
+    def _operand(self, o: Any, shape: tuple, calc: np.dtype) -> tuple[str, tuple]:
+        if isinstance(o, CudaArray):
+            # a number kept on the host: a scalar argument in the compute dtype; but a graph reads it
+            # from device memory (moved there at capture), so a later copy_ into it reaches replays
+            if o.host is not None and self._capture is None:
+                return "s", ((calc if o.dtype.kind != "b" else o.dtype).type(o.host),)
+            if o.shape == shape and o.is_c_contiguous:
+                return "c", (o.buf, o.offset)
+            v = self.view(o, BroadcastTo(shape))
+            return "g", (v.buf, v.offset, kstrides(v.strides))
+        a = np.asarray(o)
+        if a.ndim == 0 or a.size == 1:
+            return "s", (a.reshape(()).astype(calc if a.dtype.kind != "b" else a.dtype)[()],)
+        return self._operand(self.asarray(a), shape, calc)
+
+    def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
+                    out: CudaArray | None = None) -> CudaArray:
+        dts = [o.dtype if isinstance(o, CudaArray) else np.asarray(o).dtype for o in operands]
+        calc = promote_np(*(dts[1:] if op == "where" else dts))
+        shape = tuple(shape)
+        if out is None:
+            out = self.empty(shape, dtype)
+        n = math.prod(shape)
+        if n == 0:
+            return out
+        kinds, args = "", []
+        for i, o in enumerate(operands):
+            kind, a = self._operand(o, shape, np.dtype(bool) if (op == "where" and i == 0) else calc)
+            kinds += kind
+            args += a
+        if out.shape == shape and out.is_c_contiguous:
+            ok, oargs = "c", (out.buf, out.offset, (0,))
+        else:
+            ok, oargs = "g", (out.buf, out.offset, kstrides(out.strides))
+        if ok == "c" and "g" not in kinds:  # the unrolled contiguous kernel: no shape or strides
+            vec = K.LAUNCH["ew_vector"] and out.dtype == np.float32 and out.offset % 4 == 0 and _vectorizable(
+                kinds, args)
+            k = EK.elementwise_kernel(op, kinds, _calc_name(calc), ok, vector=vec)
+            launch(k, n, out.buf, out.offset, n, *args, per_thread=4 if vec else EK.UNROLL)
+        else:
+            k = EK.elementwise_kernel(op, kinds, _calc_name(calc), ok, idx32=n <= 0xFFFFFFFF)
+            launch(k, n, *oargs, n, kshape(shape), *args)
+        return out
+
+    # -------------------------------------------------------------- layout
+    def _phantom(self, x: CudaArray) -> np.ndarray:
+        it = x.dtype.itemsize
+        return np.asarray(_Iface({"data": (_FAKE_BASE + x.offset * it, True), "shape": x.shape,
+                                  "strides": tuple(s * it for s in x.strides), "typestr": x.dtype.str,
+                                  "version": 3}))
+
+    def view(self, x: CudaArray, fn: Any) -> CudaArray:
+        # the common views from shape and strides alone (a linear layer's weight, a gradient, a
+        # broadcast operand); any other through a NumPy stand-in of x
+        if fn is np.transpose:
+            return CudaArray(x.storage, x.shape[::-1], x.strides[::-1], x.offset, x.dtype, self)
+        if fn is mT and x.ndim >= 2:
+            shape, st = x.shape, x.strides
+            return CudaArray(x.storage, shape[:-2] + shape[:-3:-1], st[:-2] + st[:-3:-1], x.offset, x.dtype, self)
+        if isinstance(fn, BroadcastTo):
+            st = broadcast_strides(x.shape, x.strides, fn.shape)
+            if st is not None:
+                return CudaArray(x.storage, fn.shape, st, x.offset, x.dtype, self)
+        r = fn(self._phantom(x))
+        if r.flags.owndata:
+            raise RuntimeError("internal error: a CUDA view function made a copy")
+        it = x.dtype.itemsize
+        off = (r.__array_interface__["data"][0] - _FAKE_BASE) // it
+        return CudaArray(x.storage, r.shape, tuple(s // it for s in r.strides), off, x.dtype, self)
+
+    def reshape(self, x: CudaArray, shape: tuple) -> CudaArray:
+        shape = resolve_shape(x.size, shape)
+        if x.is_c_contiguous:
+            return CudaArray(x.storage, shape, contiguous_strides(shape), x.offset, x.dtype, self, contig=True)
+        try:  # NumPy >= 2.1 raises instead of copying when a view is impossible
+            return self.view(x, lambda a: a.reshape(shape, copy=False))
+        except ValueError:
+            c = self.contiguous(x)
+            return CudaArray(c.storage, shape, contiguous_strides(shape), c.offset, c.dtype, self)
+
+    def is_contiguous(self, x: CudaArray) -> bool:
+        return x.is_c_contiguous
+
+    def contiguous(self, x: CudaArray) -> CudaArray:
+        return x if x.is_c_contiguous else self.copy(x)
+
+    def copy(self, x: CudaArray) -> CudaArray:
+        return self.elementwise("_copy", [x], x.shape, x.dtype)
+
+    def astype(self, x: CudaArray, dtype: np.dtype) -> CudaArray:
+        if not isinstance(x, CudaArray):
+            return self.asarray(np.asarray(x, dtype=dtype))
+        return x if x.dtype == np.dtype(dtype) else self.elementwise("_copy", [x], x.shape, np.dtype(dtype))
+
+    def full(self, shape: tuple, value: Any, dtype: np.dtype) -> CudaArray:
+        return self.elementwise("_copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
+
+    def concatenate(self, arrays: Sequence[CudaArray], axis: int) -> CudaArray:
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = self.empty(tuple(shape), arrays[0].dtype)
+        start = 0
+        for a in arrays:
+            sl = (slice(None),) * axis + (slice(start, start + a.shape[axis]),)
+            self.setitem(out, sl, a)
+            start += a.shape[axis]
+        return out
+
+    def shares_memory(self, a: Any, b: Any) -> bool:
+        return (isinstance(a, CudaArray) and isinstance(b, CudaArray) and a._storage is not None
+                and a._storage is b._storage)
+
+    def is_private(self, g: Any, other: Any = None) -> bool:
+        """Nothing but g (and `other`, which may view the same buffer) refers to g's buffer from
+        the pool (see CpuBackend.is_private): counted by the references to its Storage, which
+        every view of the buffer holds."""
+        if type(g) is not CudaArray:
+            return False
+        s = g._storage
+        if s is None or s.pool is None:  # a host value, or memory another library owns
+            return False
+        extra = 1 if type(other) is CudaArray and other._storage is s else 0
+        del s  # (SoleHolder.refs counts the references to g._storage: none may stay in this frame)
+        return _STORAGE.is_sole(g, extra)
+
+    # -------------------------------------------------------------- reductions
+    def sum(self, x: CudaArray, axes: tuple[int, ...], keepdim: bool) -> CudaArray:
+        p = reduce_plan(x.shape, axes)
+        xc = self.contiguous(x if p.perm is None else self._permute(x, p.perm))
+        A, Kr, B = p.outer, p.reduced, p.inner
+        flt = x.dtype.kind == "f"
+        acc = np.dtype(np.float64 if flt else np.int64)  # the kernels add in acc, store in res's dtype
+        rdt = x.dtype if flt else acc
+        res = self.empty((A * B,), rdt) if A * B and Kr else self.full((A * B,), 0, rdt)
+        rows, mid = K.SUM_F if flt else K.SUM_I
+        if A * B and Kr:
+            zero = acc.type(0)
+            S = K.reduce_chunks(A * B, Kr, B == 1)
+            if S > 1:  # too few outputs to fill the GPU: partial sums over S chunks (in acc), then theirs
+                chunk = -(-Kr // S)
+                S = -(-Kr // chunk)
+                part = self.empty((A * S * B,), acc)
+                self._sum_pass(rows, mid, xc.buf, xc.offset, A, Kr, B, S, chunk, part.buf, zero)
+                self._sum_pass(rows, mid, part.buf, 0, A, S, B, 1, S, res.buf, zero)
+            else:
+                self._sum_pass(rows, mid, xc.buf, xc.offset, A, Kr, B, 1, Kr, res.buf, zero)
+        return self.reshape(res, p.keepdim_shape if keepdim else p.shape)
+
+    @staticmethod
+    def _sum_pass(rows: Any, mid: Any, x: Any, xo: int, A: int, Kr: int, B: int, S: int, chunk: int, out: Any,
+                  zero: Any) -> None:
+        """out[a, s, b] = the sum of x[a, k, b] over chunk s of k (a block per row and chunk where
+        B is 1, else a thread per output)."""
+        if B == 1:
+            launch(rows, A * S, x, xo, A, Kr, S, chunk, out, zero, rows=True)
+        else:
+            launch(mid, A * S * B, x, xo, A, Kr, B, S, chunk, out, zero)
+
+    def argext(self, x: CudaArray, axis: int, keepdim: bool, want_max: bool) -> tuple[CudaArray, CudaArray]:
+        A, Kr, B, oshape = argext_plan(x.shape, axis, keepdim)
+        xc = self.contiguous(x)
+        i64 = np.dtype(np.int64)
+        vals, idx = self.empty((A * B,), x.dtype), self.empty((A * B,), i64)
+        if A * B:
+            none = self._one_dummy(i64).buf
+            S = K.reduce_chunks(A * B, Kr, rows=False)
+            if S > 1:  # too few outputs to fill the GPU: the extremes of S chunks, then the extreme of those
+                chunk = -(-Kr // S)
+                S = -(-Kr // chunk)
+                pv, pi = self.empty((A * S * B,), x.dtype), self.empty((A * S * B,), i64)
+                launch(K.argext_mid, A * S * B, xc.buf, xc.offset, A, Kr, B, S, chunk, pv.buf, pi.buf, want_max,
+                       none, False)
+                launch(K.argext_mid, A * B, pv.buf, 0, A, S, B, 1, S, vals.buf, idx.buf, want_max, pi.buf, True)
+            else:
+                launch(K.argext_mid, A * B, xc.buf, xc.offset, A, Kr, B, 1, Kr, vals.buf, idx.buf, want_max,
+                       none, False)
+        return self.reshape(vals, oshape), self.reshape(idx, oshape)
+
+    def _permute(self, x: CudaArray, perm: tuple) -> CudaArray:
+        shape, strides = permuted(x.shape, x.strides, perm)
+        return CudaArray(x.storage, shape, strides, x.offset, x.dtype, self)
+
+    def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, RowsPlan]:
+        p = rows_plan(x.shape, axis)
+        return self.contiguous(x if p.perm is None else self._permute(x, p.perm)), p
+
+    def _unrows(self, out: CudaArray, p: RowsPlan) -> CudaArray:
+        out = self.reshape(out, p.moved)
+        return out if p.inverse is None else self._permute(out, p.inverse)
+
+    def softmax(self, x: CudaArray, axis: int, log: bool) -> CudaArray:
+        if x.size == 0:
+            return self.copy(x)
+        x2, p = self._rows(x, axis)
+        Kc = p.cols
+        M = x.size // Kc
+        out = self.empty((M * Kc,), x.dtype)
+        launch(K.softmax_rows, M, x2.buf, x2.offset, M, Kc, out.buf, log, rows=True)
+        return self._unrows(out, p)
+
+    def softmax_backward(self, y: CudaArray, g: CudaArray, axis: int, log: bool) -> CudaArray:
+        y2, p = self._rows(y, axis)
+        g2, _ = self._rows(self.astype(g, y.dtype), axis)
+        Kc = p.cols
+        M = y.size // max(Kc, 1)
+        out = self.empty((M * Kc,), y.dtype)
+        if y.size:
+            launch(K.softmax_rows_bw, M, self._flat(y2), self._flat(g2), M, Kc, out.buf, log, rows=True)
+        return self._unrows(out, p)
+
+    def logsumexp(self, x: CudaArray, axis: int) -> CudaArray:
+        x2, p = self._rows(x, axis)
+        M = math.prod(p.moved[:-1])
+        out = self.empty((M,), x.dtype)
+        if M:
+            launch(K.logsumexp_rows, M, self._flat(x2), M, p.cols, out.buf, rows=True)
+        return self.reshape(out, p.moved[:-1])
+
+    @staticmethod
+    def _flat(c: CudaArray) -> Any:
+        return c.buf[c.offset: c.offset + c.size]
+
+    def _one_dummy(self, dtype: np.dtype) -> CudaArray:
+        d = self._dummies.get(np.dtype(dtype))
+        if d is None:
+            d = self._dummies[np.dtype(dtype)] = self.empty((1,), dtype)
+        return d
+
+
+    # -------------------------------------------------------------- matmul
+    def addmm(self, bias: CudaArray, a: CudaArray, b: CudaArray) -> CudaArray:
+        """a @ b + bias (2-D a and b, a bias of b's columns): a tiled product adds the bias where it
+        stores its results, a split-K product where it sums the chunks; no pass of its own."""
+        return self.matmul(a, b, bias)
+
+    def matmul(self, a: CudaArray, b: CudaArray, bias: CudaArray | None = None) -> CudaArray:
+        if a.dtype.kind != "f" or b.dtype.kind != "f":
+            raise RuntimeError(f"matmul on CUDA supports float32 and float64, got {a.dtype} and {b.dtype}")
+        plan = matmul_plan(a.shape, b.shape)
+        batch, M, Kd, N = plan.batch, plan.M, plan.K, plan.N
+        a2 = self.reshape(a, (1, -1)) if plan.a_vector else a
+        b2 = self.reshape(b, (-1, 1)) if plan.b_vector else b
+        if a2.ndim == 2 and b2.ndim == 2:
+            ab, bb = a2, b2
+        else:
+            ab = self.view(a2, BroadcastTo(batch + (M, Kd)))
+            bb = self.view(b2, BroadcastTo(batch + (Kd, N)))
+        nb = math.prod(batch)
+        tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
+        S = K.split_k(M, N, Kd, nb) if tiled else 1
+        fuse = bias is not None and bool(tiled)  # else: the bias is added below
+        if fuse:
+            bias = self.contiguous(bias)
+        if Kd == 0:
+            out = self.full(batch + (M, N), 0, a.dtype)
+        else:  # split K: S partial products side by side, summed below
+            out = self.empty(((S,) if S > 1 else ()) + batch + (M, N), a.dtype)
+        if nb * M * N and Kd:
+            bshape = batch or (1,)
+            sa = kstrides(ab.strides[:-2], len(bshape))
+            sb = kstrides(bb.strides[:-2], len(bshape))
+            if S > 1:  # chunk s of K is batch entry s: A and B step by Kd // S along K
+                bshape, sa, sb = (S,) + bshape, (Kd // S * ab.strides[-1],) + sa, (Kd // S * bb.strides[-2],) + sb
+            args = (ab.buf, ab.offset, sa, ab.strides[-2], ab.strides[-1],
+                    bb.buf, bb.offset, sb, bb.strides[-2], bb.strides[-1], out.buf, M, N, Kd // S, bshape)
+            if tiled:
+                grid = ((N + K.BN - 1) // K.BN, (M + K.BM - 1) // K.BM, nb * S)
+                a_m_fast = ab.strides[-1] != 1 and ab.strides[-2] == 1
+                b_k_fast = bb.strides[-1] != 1 and bb.strides[-2] == 1
+                in_tiles = fuse and S == 1
+                K.launch_grid(K.matmul_tiled(a.dtype, a_m_fast, b_k_fast, in_tiles), grid, (256, 1, 1),
+                              *(args + ((bias.buf, bias.offset) if in_tiles else ())))
+            else:
+                launch(K.matmul_simple, nb * M * N, *args)
+            if S > 1:  # the chunks' sum (and the bias)
+                part, n = out, nb * M * N
+                out = self.empty(batch + (M, N), a.dtype)
+                add = bias if fuse else part  # (not read without a bias)
+                launch(K.splitk_sum, n, part.buf, S, n, N, add.buf, add.offset, fuse, out.buf)
+        if bias is not None and not fuse:
+            out = self.elementwise("add", [out, bias], out.shape, out.dtype)
+        return self.reshape(out, plan.shape) if plan.a_vector or plan.b_vector else out
+
+
+def _vectorizable(kinds: str, args: list) -> bool:
+    """Every array operand ('c': a buffer and an offset in args) is float32 at an offset that is a
+    multiple of 4: 16-byte aligned groups of 4 values (pool buffers start aligned)."""
+    pos = 0
+    for kind in kinds:
+        if kind == "c":
+            if args[pos].dtype != np.float32 or args[pos + 1] % 4:
+                return False
+            pos += 2
+        else:
+            pos += 1
+    return True
+
+

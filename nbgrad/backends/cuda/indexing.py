@@ -1,0 +1,133 @@
+"""CudaBackend's indexing: basic indices as views, advanced ones as gathers / scatters at element
+positions computed on the device for device index arrays (on the host otherwise), and the
+device error flag that reports an index out of range at the next copy to the host."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import BroadcastTo, with_ellipsis
+from ..plan import advanced_layout, element_positions
+from . import kernels as K
+from .array import CudaArray
+from .launch import launch
+
+
+def _is_index_array(it: Any) -> bool:
+    return isinstance(it, (np.ndarray, CudaArray))
+
+
+class IndexingMixin:
+    @staticmethod
+    def _is_basic(index: Any) -> bool:
+        items = index if isinstance(index, tuple) else (index,)
+        return not any(isinstance(i, (np.ndarray, list, CudaArray)) for i in items)
+
+    def _positions(self, x: CudaArray, index: Any) -> CudaArray:
+        """Buffer positions (int64, on the device) of x[index] for an advanced index. Integer
+        index arrays on the device add their part there, with no host round trip: an index out
+        of range gives a negative position, which the gather / scatter kernels report through
+        the error flag (checked at the next copy to the host, like PyTorch's device-side
+        assert). Host index arrays (and masks) are applied on the host."""
+        items = index if isinstance(index, tuple) else (index,)
+        dev = [k for k, it in enumerate(items) if isinstance(it, CudaArray)]
+        if dev and any(isinstance(it, np.ndarray) and it.dtype == np.bool_ for it in items):
+            items = tuple(self.to_numpy(it) if isinstance(it, CudaArray) else it for it in items)
+            dev = []
+        if not dev:
+            return self._constant(np.ascontiguousarray(element_positions(x.shape, x.strides, x.offset, items)))
+        # the other items' part, with zeros standing in for the device arrays
+        zeros = tuple(np.zeros(it.shape, np.int64) if k in dev else it for k, it in enumerate(items))
+        base = np.ascontiguousarray(element_positions(x.shape, x.strides, x.offset, zeros))
+        dims, first, block = advanced_layout(items, x.ndim, _is_index_array)
+        part = None
+        for k in dev:
+            d = dims[k]
+            idx = self.astype(items[k], np.dtype(np.int64))
+            term = self.elementwise("index_pos", [idx, np.asarray(x.shape[d], np.int64), np.asarray(x.strides[d], np.int64)],
+                                    idx.shape, np.dtype(np.int64))
+            part = term if part is None else self.elementwise(
+                "add", [part, term], tuple(np.broadcast_shapes(part.shape, term.shape)), np.dtype(np.int64))
+        lead = (1,) * (block - part.ndim) + part.shape  # the broadcast block of the advanced indices
+        placed = self.reshape(part, (1,) * first + lead + (1,) * (base.ndim - first - len(lead)))
+        return self.elementwise("add", [self._constant(base), placed], base.shape, np.dtype(np.int64))
+
+    def _bad_flag(self) -> Any:
+        """The device flag the gather / scatter kernels set for an index out of range."""
+        if self._bad is None:
+            self._bad = self.cuda.to_device(np.zeros(1, np.int32))
+        self._bad_pending = True
+        return self._bad
+
+    def check_errors(self) -> None:
+        """Raise for bad input a kernel flagged since the last check (an index or a target out
+        of range, a binary_cross_entropy input outside [0, 1]): reported at the next copy to the
+        host, as PyTorch's device-side asserts are, so no op waits for the GPU."""
+        if self._bad_pending:
+            self._bad_pending = False
+            code = int(self._bad.copy_to_host()[0])
+            if code:
+                self._bad.copy_to_device(np.zeros(1, np.int32))
+                where = " (reported at the next copy to the host, as PyTorch's device-side assert is)"
+                if code == 3:
+                    raise RuntimeError("all elements of input should be between 0 and 1" + where)
+                raise IndexError(("Target out of bounds in nll_loss / cross_entropy" if code == 2
+                                  else "index out of range in an indexing op on a CUDA tensor") + where)
+
+    def check_unit_interval(self, x: CudaArray) -> None:
+        """Flag (see check_errors) an element of x outside [0, 1]."""
+        c = self.contiguous(x)
+        if c.size:
+            launch(K.check_unit_interval, c.size, c.buf, c.offset, c.size, self._bad_flag())
+
+    def getitem(self, x: CudaArray, index: Any) -> CudaArray:
+        if self._is_basic(index):
+            return self.view(x, lambda a: a[with_ellipsis(index)])
+        pos = self._positions(x, index)
+        out = self.empty(pos.shape, x.dtype)
+        if pos.size:
+            launch(K.gather, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], out.buf[: pos.size],
+                   self._bad_flag())
+        return out
+
+    def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
+        if self._is_basic(index):
+            v = self.view(x, lambda a: a[with_ellipsis(index)])
+            self.elementwise("_copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
+            return
+        pos = self._positions(x, index)
+        if not pos.size:
+            return
+        val = self._same_device(value, x.dtype)
+        val = self.contiguous(self.view(self.astype(val, x.dtype), BroadcastTo(pos.shape)))
+        launch(K.scatter_store, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], val.buf, val.offset, 1,
+               self._bad_flag())
+
+    def _same_device(self, value: Any, dtype: np.dtype) -> Any:
+        if isinstance(value, CudaArray):
+            return value
+        a = np.asarray(value, dtype=dtype)
+        return a if a.ndim == 0 else self.asarray(a)
+
+    def index_add(self, shape: tuple, index: Any, src: CudaArray) -> CudaArray:
+        dst = self.full(shape, 0, src.dtype)
+        if self._is_basic(index):  # a basic index never repeats an element
+            self.setitem(dst, index, src)
+            return dst
+        pos = self._positions(dst, index)
+        s = self.contiguous(self.view(src, BroadcastTo(pos.shape)))
+        if pos.size:
+            launch(K.scatter_add, pos.size, dst.buf, pos.buf[pos.offset: pos.offset + pos.size],
+                   s.buf[s.offset: s.offset + s.size], self._bad_flag())
+        return dst
+
+    def scatter_along_axis(self, shape: tuple, index: CudaArray, src: CudaArray, axis: int) -> CudaArray:
+        out = self.full(shape, 0, src.dtype)
+        A, B = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        idx, g = self.contiguous(index), self.contiguous(src)
+        if A * B:
+            launch(K.scatter_mid, A * B, out.buf, idx.buf, idx.offset, g.buf, g.offset, A, shape[axis], B)
+        return out
