@@ -226,6 +226,22 @@ BinaryCrossEntropyBackwardBackward0(grad_output, self, target; weight) = binary_
     target: -grad * loss_grad(grad_output, self, weight, reduction) / ((1 - self) * self).clamp(min=1e-12)
 NllLossBackwardBackward0(grad_output; target, weight)
     grad_output: nll_loss(grad, target, weight, reduction=reduction, ignore_index=ignore_index)
+
+# ---------------------------------------------------------------- more elementwise math (issue 16)
+
+# ---------------------------------------------------------------- activations (issue 16)
+
+# ---------------------------------------------------------------- more losses (issue 16)
+
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+
+# ---------------------------------------------------------------- index, gather and scatter (issue 16)
+
+# ---------------------------------------------------------------- scans and order (issue 16)
+
+# ---------------------------------------------------------------- linear algebra (issue 16)
+
+# ---------------------------------------------------------------- layers: convolution, pooling, normalisation, dropout, embedding (issue 17)
 """
 
 

@@ -191,9 +191,10 @@ def bce_bw(a, b, c):  # g, p, y
     return a * (b - c) / max((1 - b) * b, 1e-12)
 
 
-_OPS = (neg, exp, log, log1p, sqrt, abs_, sin, cos, tanh, sigmoid, relu, sign, add, sub, mul, div, pow_, maximum,
-        minimum, eq, ne, lt, le, gt, ge, where, sub_mul, clamp, index_pos, tanh_bw, sigmoid_bw, relu_bw, max_bw_a,
-        min_bw_a, clamp_bw, bce_logits, bce_logits_bw, bce, bce_bw)
+_PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
+# every other function of this module is an op (in any order: a new op is a new function)
+_OPS = tuple(f for k, f in list(globals().items()) if callable(f) and getattr(f, "__module__", None) == __name__
+             and not k.startswith("_") and k not in _PRIMITIVES)
 
 # name -> (number of operands, scalar function); a trailing _ keeps a name off a builtin
 ELEMENTWISE: dict[str, tuple[int, Callable]] = {f.__name__.rstrip("_"): (f.__code__.co_argcount, f) for f in _OPS}
