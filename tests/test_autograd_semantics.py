@@ -365,3 +365,114 @@ def test_undo_restores_buffers_grads_and_saved_tensors():
     bp.undo()  # the last AccumulateGrad: its leaf's .grad goes back to its previous value
     bp.step()
     np.testing.assert_array_equal(w.grad.numpy(), final[1])
+
+
+# ---------------------------------------------------------------- more of torch's test_autograd areas
+def test_function_returning_its_input_or_none():
+    def scenario(lib):
+        class Id2(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        class NoGrad(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return None
+
+        out = {}
+        for shape in ((1,), ()):
+            v = lib.ones(shape, dtype=lib.float64, requires_grad=True)
+            Id2.apply(v).backward()
+            out[f"v{len(shape)}"] = v.grad
+        x = lib.ones(1, dtype=lib.float64, requires_grad=True)
+        NoGrad.apply(x).backward()
+        out["none_propagates"] = x.grad is None
+        out["unused"] = lib.autograd.grad(NoGrad.apply(x), x, allow_unused=True)[0] is None
+        return out
+
+    both(scenario)
+
+
+def test_wrong_gradient_shape_from_a_function_is_an_error():
+    def scenario(lib):
+        class Bad(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return lib.ones(10, dtype=lib.float64)
+
+        x = T(lib, np.ones((5, 5)), requires_grad=True)
+        return {"err": error_of(lambda: Bad.apply(x).sum().backward(), "expected shape")}
+
+    both(scenario)
+
+
+def test_accumulation_in_place_without_create_graph_out_of_place_with_it():
+    def scenario(lib):
+        out = {}
+        for cg in (False, True):
+            x = T(lib, [[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+            y = x + 2
+            y.backward(lib.ones(2, 2, dtype=lib.float64), retain_graph=True)
+            first = x.grad
+            first_value = x.grad.detach().clone()
+            y.backward(lib.ones(2, 2, dtype=lib.float64), create_graph=cg)
+            out[f"same_object_{cg}"] = x.grad is first
+            out[f"first_now_{cg}"] = first
+            out[f"first_value_{cg}"] = first_value
+        return out
+
+    both(scenario)
+
+
+def test_hessian_vector_product_through_backward_create_graph():
+    def scenario(lib):
+        x = T(lib, [[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+        y = T(lib, [[2.0, 1.0], [-1.0, 0.25]], requires_grad=True)
+        z = x ** 2 + y * x + y ** 2
+        z.backward(lib.ones(2, 2, dtype=lib.float64), create_graph=True)
+        xg, yg = x.grad.detach().clone(), y.grad.detach().clone()
+        (2 * x.grad + y.grad).backward(lib.ones(2, 2, dtype=lib.float64))
+        return {"xg": xg, "yg": yg, "x_after": x.grad, "y_after": y.grad}
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the create_graph reference-cycle warning (checked elsewhere)
+        both(scenario)
+
+
+def test_grad_of_a_non_leaf_in_a_loop_and_shape_mismatch_message():
+    def scenario(lib):
+        y = T(lib, [[0.5, -1.0], [2.0, 0.1]], requires_grad=True)
+        x = T(lib, [[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        g_out = lib.ones(2, 2, dtype=lib.float64)
+        for _ in range(3):
+            (gx,) = lib.autograd.grad(x ** 2 + y * x + y ** 2, x, grad_outputs=g_out, create_graph=True)
+            x = x + 0.05 * gx
+        err = error_of(lambda: lib.autograd.grad(x.sum() * 1, x, grad_outputs=lib.ones(2)))
+        return {"x": x, "y_grad_none": y.grad is None, "err": err}
+
+    both(scenario)
+
+
+def test_sum_to_an_empty_dim():
+    def scenario(lib):
+        a = lib.zeros(4, 0, dtype=lib.float64, requires_grad=True)
+        b = T(lib, np.ones((4, 1)), requires_grad=True)
+        (a + b).sum().backward()
+        return {"a": a.grad, "b": b.grad}
+
+    both(scenario)
