@@ -200,6 +200,47 @@ def _F(t):
     return NF if isinstance(t, ng.Tensor) else TF
 
 
+def _family_cases() -> dict:
+    """The op families' cases, one module each (tests/cases_<family>.py, a dict CASES of
+    name: (fn, arrays, indices of arrays that take no gradient)); fn gets nbgrad or torch tensors."""
+    import importlib
+    import pathlib
+
+    out = {}
+    for path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
+        for name, case in importlib.import_module(path.stem).CASES.items():
+            fn, arrays, *rest = case
+            out[f"{path.stem[6:]}.{name}"] = (fn, arrays, tuple(rest[0]) if rest else ())
+    return out
+
+
+FAMILIES = _family_cases()
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_family_second_derivatives_match_torch(name):
+    fn, arrays, nograd = FAMILIES[name]
+    second_order(fn, fn, arrays, nograd=nograd)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_family_gradgradcheck(name):
+    fn, arrays, nograd = FAMILIES[name]
+    xs = _inputs(arrays, nograd)
+    assert ng.autograd.gradgradcheck(fn, xs, atol=1e-5, rtol=1e-4)
+
+
+def _inputs(arrays, nograd):
+    return [ng.tensor(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else a,
+                      requires_grad=np.asarray(a).dtype.kind == "f" and i not in nograd) for i, a in enumerate(arrays)]
+
+
+def _nograd_of(table, name):
+    if table is FAMILIES:
+        return FAMILIES[name][2]
+    return _loss_nograd(table[name][1]) if table is LOSSES and name != "linear" else ()
+
+
 def _loss_nograd(arrays):
     return tuple(range(2, len(arrays)))  # class / element weights take no gradient (as in torch)
 
@@ -306,9 +347,9 @@ def test_every_table_entry_is_differentiated_twice_here():
             seen.add(n.name)
             stack.extend(nx for nx, _ in n.next_functions)
 
-    for table in (CASES, LOSSES):
-        for name, (fn, arrays) in table.items():
-            nograd = _loss_nograd(arrays) if table is LOSSES and name != "linear" else ()
+    for table in (CASES, LOSSES, FAMILIES):
+        for name, (fn, arrays, *_) in table.items():
+            nograd = _nograd_of(table, name)
             xs = [ng.tensor(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else a,
                             requires_grad=np.asarray(a).dtype.kind == "f" and i not in nograd)
                   for i, a in enumerate(arrays)]
@@ -333,9 +374,9 @@ def test_check_node_on_every_node_of_the_cases():
     """autograd.check_node re-runs each node's forward expression from the table on float64 copies of
     its kept inputs and agrees with finite differences; a wrong custom Function is caught."""
     checked: set[str] = set()
-    for table in (CASES, LOSSES):
-        for name, (fn, arrays) in table.items():
-            nograd = _loss_nograd(arrays) if table is LOSSES and name != "linear" else ()
+    for table in (CASES, LOSSES, FAMILIES):
+        for name, (fn, arrays, *_) in table.items():
+            nograd = _nograd_of(table, name)
             with ng.autograd.graph.keep_inputs():
                 xs = [ng.tensor(np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else a,
                                 requires_grad=np.asarray(a).dtype.kind == "f" and i not in nograd)
