@@ -1,6 +1,6 @@
 """The functions the derivatives table calls (PyTorch's FunctionsManual): formulas too long
 for one line of derivatives_table.py, written in the same differentiable ops, so that they too
-give higher derivatives. Every name a formula may call is in __all__."""
+give higher derivatives. Every public function here (defined or imported) is a name a formula may call."""
 
 from __future__ import annotations
 
@@ -176,6 +176,3 @@ def once_differentiable_error(name: str) -> Any:
     raise RuntimeError(f"trying to differentiate twice a function that was marked with @once_differentiable "
                        f"({name})")
 
-
-# every public name here is callable from a formula (what derivatives_table compiles against)
-__all__ = [k for k, v in list(globals().items()) if not k.startswith("_") and callable(v) and k not in ("Any", "Tensor")]

@@ -191,6 +191,8 @@ def bce_bw(a, b, c):  # g, p, y
     return a * (b - c) / max((1 - b) * b, 1e-12)
 
 
+# ------------------------------------------------------------------ new ops go above this line
+
 _PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
 # every other function of this module is an op (in any order: a new op is a new function)
 _OPS = tuple(f for k, f in list(globals().items()) if callable(f) and getattr(f, "__module__", None) == __name__
