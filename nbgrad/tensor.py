@@ -147,14 +147,10 @@ class Tensor:
         """DLPack export, without a copy (CUDA tensors: through cuda.core, on a GPU)."""
         if self.requires_grad:
             raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
-        if self.is_cuda:
-            return self._backend.to_dlpack(self._data, **kwargs)
-        return self._data.__dlpack__(**kwargs)
+        return self._backend.to_dlpack(self._data, **kwargs)
 
     def __dlpack_device__(self) -> tuple:
-        if self.is_cuda:
-            return (2, int(self._backend.name.split(":")[1]))  # kDLCUDA
-        return self._data.__dlpack_device__()
+        return self._backend.dlpack_device(self._data)
 
     def numel(self) -> int:
         return math.prod(self._data.shape)
@@ -235,13 +231,13 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
-        if self.is_cuda:
+        if self._backend.host_buffer(self._data) is None:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
                             "copy the tensor to host memory first.")
         return self._backend.to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if self.is_cuda:
+        if self._backend.host_buffer(self._data) is None:
             self.numpy()  # raises
         a = self._backend.to_numpy(self._data)
         return a if dtype is None else a.astype(dtype)

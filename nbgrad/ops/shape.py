@@ -144,7 +144,7 @@ def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
     conv, advanced = [], False
     for it in items:
         if isinstance(it, Tensor):
-            if it._backend is x._backend and x._backend.device_type != "cpu" and it.dtype.category == 1:
+            if it._backend is x._backend and it.dtype.category == 1:
                 conv.append(it._data)
                 advanced = True
                 continue

@@ -3,7 +3,7 @@ BLAS (NumPy's matmul) for matrix products."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -33,6 +33,21 @@ class CpuBackend(SharedBackend):
 
     def to_numpy(self, x: np.ndarray) -> np.ndarray:
         return x
+
+    def to_dlpack(self, x: np.ndarray, **kwargs: Any) -> Any:
+        return x.__dlpack__(**kwargs)
+
+    def dlpack_device(self, x: np.ndarray) -> tuple:
+        return x.__dlpack_device__()
+
+    def host_buffer(self, x: np.ndarray) -> np.ndarray | None:
+        """x's memory as a NumPy array where it is host memory (always, here), else None."""
+        return x
+
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1,
+               host: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+        """Random values from nbgrad's NumPy stream: host() draws them (float64 or int64)."""
+        return host().astype(dtype)
 
     def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
                     out: np.ndarray | None = None) -> np.ndarray:

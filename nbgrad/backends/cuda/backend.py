@@ -77,10 +77,12 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
             raise capture_refusal("seeding the CUDA generator")
         self._copy_in(self._rng_state, np.array([seed & 0xFFFF_FFFF_FFFF_FFFF, 0], np.uint64))
 
-    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1,
+               host: Any = None) -> CudaArray:
         """Random values drawn on the device (see kernels/random.py, random_fill): dist "uniform" in
         [0, 1), "normal", or "integers" in [low, high). Each draw advances the generator, on the
-        device, so a CUDA graph's replays of it draw new values."""
+        device, so a CUDA graph's replays of it draw new values (`host`, the host stream's draw, is
+        not used)."""
         dtype = np.dtype(dtype)
         if dist == "integers" and not 0 < high - low < 2**63:
             raise RuntimeError(f"randint on CUDA: high - low must be in [1, 2**63), got low={low}, high={high}")
@@ -94,6 +96,13 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         return out
 
     # -------------------------------------------------------------- memory and transfer
+    def dlpack_device(self, x: CudaArray) -> tuple:
+        return (2, int(self.name.split(":")[1]))  # kDLCUDA
+
+    def host_buffer(self, x: CudaArray) -> np.ndarray | None:
+        """None: x is device memory."""
+        return None
+
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
         shape = tuple(int(s) for s in shape)
         st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
