@@ -484,15 +484,16 @@ def test_labels_abbreviate_names_from_the_left_at_80x24():
     _drive(app, script, NARROW)
 
 
-def test_footer_keeps_quit_help_step_and_continue_first_at_80x24():
+def test_footer_keeps_quit_help_step_back_and_continue_first_at_80x24():
     from textual.widgets._footer import FooterKey
 
     app, _ = _app("seed")
 
     async def script(app, scr, pilot):
         keys = [k for k in app.screen.query(FooterKey) if "-command-palette" not in k.classes]
-        assert [k.action.rpartition(".")[2] for k in keys[:4]] == ["quit_call", "help", "step", "continue"]
-        assert all(k.region.right <= 80 for k in keys[:4])
+        assert [k.action.rpartition(".")[2] for k in keys[:5]] == ["quit_call", "help", "step", "step_back",
+                                                                    "continue"]
+        assert all(k.region.right <= 80 for k in keys[:5])
 
     _drive(app, script, NARROW)
 
@@ -971,3 +972,80 @@ def test_debugger_steps_a_cuda_graph():
     assert app.session.state == "finished" and w.grad.is_cuda
     np.testing.assert_allclose(w.grad.cpu().numpy(), wr.grad.numpy(), rtol=1e-5)
     np.testing.assert_allclose(b.grad.cpu().numpy(), br.grad.numpy(), rtol=1e-5)
+
+
+# --- step back (p) ---------------------------------------------------------------------------
+
+def _grads(names):
+    out = {}
+    for k, v in names.items():
+        g = v.grad
+        out[k] = None if g is None else (g.numpy().copy() if hasattr(g, "numpy") else g)
+    return out
+
+
+def _same_grads(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert (a[k] is None) == (b[k] is None), k
+        if a[k] is not None:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["seed", "neuron"])
+def test_p_steps_back_and_the_node_replays(name):
+    app, names = _app(name)
+    seen = {}
+
+    async def script(app, scr, pilot):
+        from textual.widgets._footer import FooterKey
+
+        s = app.session
+        keys = {k.key: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("p") == "Back"
+        await pilot.press("n", "n")
+        seen["after2"] = (_grads(names), [n for n in s.order], scr.inspector.text())
+        await pilot.press("n")
+        third = s.order[-1]
+        seen["after3"] = _grads(names)
+        await pilot.press("p")
+        g2, order2, _ = seen["after2"]
+        _same_grads(_grads(names), g2)
+        assert s.order == order2 and id(third) not in s.steps and s.next_node() is third
+        assert scr.graph.selected_node() is third and "[ready]" in scr.inspector.text().splitlines()[0]
+        assert s.events[-1].startswith(f"step back: undid step 3: {s.node_title(third)}")
+        await pilot.press("n")  # the same node runs again, with the same result
+        assert s.order[-1] is third
+        _same_grads(_grads(names), seen["after3"])
+        for _ in range(len(s.order)):
+            await pilot.press("p")
+        assert not s.order and s.events[-1].startswith("step back: undid step 1")
+        await pilot.press("p")  # nothing left to undo: a bell and a line, no change
+        assert s.events[-1] == "step back: nothing has run yet"
+        await pilot.press("c")
+
+    _drive(app, script)
+    order, grads = _reference(name) if name != "neuron" else (None, None)
+    if grads is not None:
+        for k, t in names.items():
+            np.testing.assert_allclose(t.grad.numpy(), grads[k], rtol=1e-6)
+
+
+def test_p_restores_the_leaves_panel_and_history():
+    app, names = _app("seed")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        b = names["b"]
+        while not any(a.tensor is b for a in (s.last_step.accumulations if s.last_step else ())):
+            await pilot.press("n")
+        hist = list(s.shared.history[id(b)])
+        row = next(r for r in s.leaf_rows() if r.name == "b")
+        assert row.after != "-" and row.just_changed
+        await pilot.press("p")
+        row = next(r for r in s.leaf_rows() if r.name == "b")
+        assert b.grad is None and row.before == "-" and not row.just_changed
+        assert s.shared.history[id(b)] == hist[:-1]
+        assert "b.grad back to None (no gradient yet)" in s.events[-1]
+
+    _drive(app, script)

@@ -35,6 +35,7 @@ class DebugScreen(Screen):
     BINDINGS = [
         Binding("n", "step", "Step", id="step"),
         Binding("space", "step", "Step", show=False, priority=True, id="step_space"),
+        Binding("p", "step_back", "Back", id="step_back"),
         Binding("c", "continue", "Continue", id="continue"),
         Binding("t", "run_to", "Run to", id="run_to"),
         Binding("b", "toggle_breakpoint", "Breakpoint", id="breakpoint"),
@@ -118,6 +119,16 @@ class DebugScreen(Screen):
                 s.log("finished: nothing left to run")
             else:
                 self.app.bell()
+            self.sync(set())
+            return
+        self.sync(s.changed_by(st, before), select=st.node)
+
+    def action_step_back(self) -> None:
+        s = self.session
+        before = s.ready_ids
+        st = s.step_back()
+        if st is None:
+            self.app.bell()
             self.sync(set())
             return
         self.sync(s.changed_by(st, before), select=st.node)

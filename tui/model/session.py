@@ -176,6 +176,7 @@ class Session:
         self.steps: dict[int, Any] = {}
         self.order: list[Any] = []  # nodes in the order they ran
         self.last_acc: dict[int, Any] = {}  # id(leaf) -> its last Accumulation
+        self._accs: dict[int, list[Any]] = {}  # id(leaf) -> its Accumulations in this pass (for step back)
         self.last_step: Any = None
         self.anomalies: list[Any] = []
         self.bad_ids: set[int] = set()  # nodes with nan/inf in a gradient
@@ -257,6 +258,7 @@ class Session:
         msg = f"step {len(self.order)}: {self.node_title(st.node)}"
         for acc in st.accumulations:
             self.last_acc[id(acc.tensor)] = acc
+            self._accs.setdefault(id(acc.tensor), []).append(acc)
             self.shared.history.setdefault(id(acc.tensor), []).append(self._leaf_number(acc.after))
             msg += f" → {self.leaf_name(acc.tensor)}.grad {self._change(acc)}"
         self.log(msg)
@@ -266,6 +268,51 @@ class Session:
             self.bad_ids.add(id(st.node))
             self.log(f"ANOMALY at {self.node_title(st.node)}: nan/inf in a gradient ({summary_text(bad[0])})")
         self.state = "finished" if self.bp.finished else "paused"
+        return st
+
+    @property
+    def can_step_back(self) -> bool:
+        return bool(self.order) and self.error is None and self.bp.can_undo
+
+    def step_back(self) -> Any:
+        """Undo the last step (the engine's undo): the node is next again, the .grad it changed
+        and the gradients it passed on are as before it ran. The undone Step (None: nothing to undo).
+        Hooks' side effects (a print, the gradient flow's sums) are not undone."""
+        if not self.order:
+            self.log("step back: nothing has run yet")
+            return None
+        if self.error is not None:
+            self.log("step back: the pass raised an error; r restarts it")
+            return None
+        if not self.bp.can_undo:
+            self.log("step back: this pass keeps nothing to undo with")
+            return None
+        k = len(self.order)
+        self.bp.undo()
+        node = self.order.pop()
+        st = self.steps.pop(id(node))
+        msg = f"step back: undid step {k}: {self.node_title(node)}"
+        for acc in st.accumulations:
+            key = id(acc.tensor)
+            accs = self._accs.get(key, [])
+            if accs:
+                accs.pop()
+            if accs:
+                self.last_acc[key] = accs[-1]
+            else:
+                self.last_acc.pop(key, None)
+            h = self.shared.history.get(key)
+            if h and len(h) > 1:
+                h.pop()
+            was = "None (no gradient yet)" if acc.before is None else fmt(self.grad_number(acc.before))
+            msg += f"; {self.leaf_name(acc.tensor)}.grad back to {was}"
+        if self.anomalies and self.anomalies[-1].node is node:
+            self.anomalies.pop()
+            self.bad_ids.discard(id(node))
+        self.last_step = self.steps[id(self.order[-1])] if self.order else None
+        self.ready_ids = self.bp.ready_ids()
+        self.state = "paused"
+        self.log(msg)
         return st
 
     def changed_by(self, st: Any, before_ready: set[int]) -> set[int]:
