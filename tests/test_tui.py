@@ -1049,3 +1049,85 @@ def test_p_restores_the_leaves_panel_and_history():
         assert "b.grad back to None (no gradient yet)" in s.events[-1]
 
     _drive(app, script)
+
+
+# --- check node (g) and custom Functions -----------------------------------------------------
+
+def test_g_checks_the_selected_node_and_a_wrong_custom_backward_fails():
+    app, names = _app("custom")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        cube = _node(s, "CubeBackward")
+        app.select(cube)
+        await pilot.pause()
+        await pilot.press("g")
+        text = scr.inspector.text()
+        assert "check (g): FAIL: largest error 2.56" in text and "input 0: max abs error 2.56" in text
+        assert s.events[-1].startswith("check #5 CubeBackward (y): FAIL")
+        mul = _node(s, "MulBackward0")
+        app.select(mul)
+        await pilot.pause()
+        await pilot.press("g")
+        assert "check (g): PASS" in scr.inspector.text() and "PASS" in s.events[-1]
+        app.select(_node(s, "AccumulateGrad", "x"))
+        await pilot.pause()
+        await pilot.press("g")
+        assert "cannot check: an AccumulateGrad adds into .grad" in s.events[-1]
+        await pilot.press("c")
+
+    _drive(app, script)
+    assert app.session.state == "finished"
+
+
+def test_custom_function_node_shows_its_source_and_saved_tensors():
+    root, grad, names = demos.build("custom")
+    s = _session(root, grad, names)
+    text = "\n".join(e.text for e in s.inspect(_node(s, "CubeBackward")))
+    src = "demos.py"
+    lines = open(demos.__file__).read().splitlines()
+    fwd = next(i for i, t in enumerate(lines, 1) if "def forward(ctx, x)" in t)
+    bwd = next(i for i, t in enumerate(lines, 1) if "def backward(ctx, grad)" in t)
+    assert f"{src}:{fwd}" in text.split("Cube.forward: ")[1].splitlines()[0]
+    assert f"{src}:{bwd}" in text.split("Cube.backward: ")[1].splitlines()[0]
+    assert "output: (3,) float32" in text
+    assert "saved ctx.saved_tensors[0]: (3,) float32 min=-1 max=2" in text
+
+
+def test_g_in_a_script_run_keeps_inputs_and_flags_a_wrong_function(tmp_path):
+    src = ("import nbgrad as ng\n"
+           "class Square(ng.autograd.Function):\n"
+           "    @staticmethod\n"
+           "    def forward(ctx, x):\n"
+           "        ctx.save_for_backward(x)\n"
+           "        return (x * x).sum()\n"
+           "    @staticmethod\n"
+           "    def backward(ctx, g):\n"
+           "        (x,) = ctx.saved_tensors\n"
+           "        return g * x  # wrong: 2 * x\n"
+           "x = ng.tensor([1.0, 2.0], requires_grad=True)\n"
+           "Square.apply(x).backward()\n"
+           "print(x.grad.numpy().tolist())\n")
+    from nbgrad.autograd import graph
+
+    rc, dbg, apps = _run_in_process(tmp_path, src, keys=["g", "c"])
+    s = apps[0].session
+    chk = next(iter(s.checks.values()))
+    assert rc == 0 and not chk.ok and "SquareBackward: FAIL" in " ".join(s.events)
+    assert not graph._Keep.on  # the debugger stopped keeping inputs when the script ended
+
+
+def test_g_without_kept_inputs_says_how_to_keep_them():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    s = _session(x.tanh().sum(), names={"x": x})  # tanh's formula reads only its result
+    assert s.check_node(_node(s, "TanhBackward0")) is None
+    assert "keep_inputs()" in s.events[-1] and "cannot check" in s.events[-1]
+
+
+def test_g_on_a_scalar_graph_checks_the_kernels_derivative():
+    root, grad, names = demos.build("neuron")
+    s = _session(root, grad, names)
+    for n in s.nodes:
+        if n.name != "AccumulateGrad":
+            assert s.check_node(n).ok, s.events[-1]
+    assert "check (g): PASS" in "\n".join(e.text for e in s.inspect(s.nodes[0]))

@@ -70,7 +70,30 @@ def neuron() -> tuple:
                      "x1*w1 + x2*w2": x1w1x2w2, "n": n, "o": o}
 
 
-DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron}
+def custom() -> tuple:
+    """A custom autograd.Function whose backward is wrong (g on CubeBackward shows it failing)."""
+    import nbgrad as ng
+
+    class Cube(ng.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x * x  # wrong: d/dx x^3 is 3 x^2
+
+    x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = Cube.apply(x)
+    loss = (y * w).sum()
+    return loss, None, {"x": x, "w": w, "y": y}
+
+
+DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron,
+                                         "custom": custom}
 CALLS = {"vjp": 2}  # backward calls a demo makes (on the retained graph, .grad not reset in between)
 
 
@@ -79,12 +102,15 @@ def describe() -> list[tuple[str, str]]:
 
 
 def build(name: str) -> Any:
-    """Build a demo's graph (recording which nn.Module made each node)."""
+    """Build a demo's graph (recording which nn.Module made each node; the nodes keep their
+    inputs, so g can check them)."""
+    from nbgrad.autograd.graph import keep_inputs
+
     from .model.groups import track_modules
 
     if name not in DEMOS:
         raise KeyError(f"unknown demo {name!r}; available: {', '.join(DEMOS)}")
-    with track_modules():
+    with track_modules(), keep_inputs():
         return DEMOS[name]()
 
 

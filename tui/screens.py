@@ -38,6 +38,7 @@ class DebugScreen(Screen):
         Binding("p", "step_back", "Back", id="step_back"),
         Binding("c", "continue", "Continue", id="continue"),
         Binding("t", "run_to", "Run to", id="run_to"),
+        Binding("g", "check_node", "Check node", id="check_node"),
         Binding("b", "toggle_breakpoint", "Breakpoint", id="breakpoint"),
         Binding("w", "toggle_watch", "Watch", id="watch"),
         Binding("a", "toggle_anomaly", "Break on nan", id="anomaly"),
@@ -150,6 +151,12 @@ class DebugScreen(Screen):
             self.sync(set())
             return
         self._run(target=node)
+
+    def action_check_node(self) -> None:
+        node = self.graph.selected_node()
+        if self.session.check_node(node) is None:
+            self.app.bell()
+        self.sync(set())
 
     def action_toggle_breakpoint(self) -> None:
         node = self.graph.selected_node()
