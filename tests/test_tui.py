@@ -1131,3 +1131,45 @@ def test_g_on_a_scalar_graph_checks_the_kernels_derivative():
         if n.name != "AccumulateGrad":
             assert s.check_node(n).ok, s.events[-1]
     assert "check (g): PASS" in "\n".join(e.text for e in s.inspect(s.nodes[0]))
+
+
+# --- double backward (create_graph) ----------------------------------------------------------
+
+def test_double_backward_groups_the_first_gradients_nodes_under_their_producer():
+    app, names = _app("double")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        groups = {title: members for _, title, members in scr.graph.groups.values()}
+        assert list(groups) == ["backward of PowBackward0"]
+        made = [n for n in s.nodes if n.backward_of is not None]
+        assert len(made) == 3 and {id(n) for n in made} <= set(groups["backward of PowBackward0"])
+        assert {s.group_of[id(n)][1] for n in made} == {"backward of PowBackward0"}
+        (line,) = [tn for tn, title, _ in scr.graph.groups.values()]
+        assert "backward of PowBackward0" in scr.graph.label_of(line).plain
+        await pilot.press("n", "n", "p", "n")  # step, step back and replay inside the group
+        assert "0/3" not in scr.graph.label_of(line).plain
+        await pilot.press("c")
+
+    _drive(app, script)
+    x = names["x"]
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_a_create_graph_backward_steps_and_its_grads_have_a_graph(tmp_path, capsys):
+    src = ("import nbgrad as ng\n"
+           "x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)\n"
+           "(x ** 3).sum().backward(create_graph=True)\n"
+           "g = x.grad\n"
+           "print(g.detach().numpy().tolist(), g.grad_fn is not None)\n"
+           "x.grad = None\n"
+           "g.sum().backward()\n"
+           "print(x.grad.numpy().tolist())\n")
+    rc, dbg, apps = _run_in_process(tmp_path, src, keys=["n", "n", "p", "c"])
+    assert rc == 0 and dbg.opened == [1, 2]
+    first, second = (a.session for a in apps)
+    assert first.state == "finished" and any(e.startswith("step back") for e in first.events)
+    assert {g[1] for g in second.group_of.values()} == {"backward of PowBackward0"}
+    assert second.state == "finished"
+    assert capsys.readouterr().out == "[0.75, 3.0, 12.0] True\n[3.0, -6.0, 12.0]\n"

@@ -92,8 +92,19 @@ def custom() -> tuple:
     return loss, None, {"x": x, "w": w, "y": y}
 
 
+def double() -> tuple:
+    """A second derivative: backward through the graph grad(create_graph=True) made for d(x^3)/dx."""
+    import nbgrad as ng
+
+    x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    (dydx,) = ng.autograd.grad(y, x, create_graph=True)  # 3 x^2, with a graph of its own
+    d2 = dydx.sum()  # its backward puts 6 x into x.grad
+    return d2, None, {"x": x, "y": y, "dydx": dydx, "d2": d2}
+
+
 DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron,
-                                         "custom": custom}
+                                         "custom": custom, "double": double}
 CALLS = {"vjp": 2}  # backward calls a demo makes (on the retained graph, .grad not reset in between)
 
 

@@ -146,7 +146,7 @@ class Debugger:
         names = {**names_from_frame(user_frame()), **self.names}
         self.flow.watch({k: v for k, v in names.items() if getattr(v, "is_leaf", False)})
         self.flow.begin_call(n)
-        if not self.pick(n) or call.create_graph or call.inputs is not None:
+        if not self.pick(n) or call.inputs is not None:
             return  # not taken: nbgrad runs it as usual
         self.opened.append(n)
         session = make_session(call, names, info=CallInfo(self.label, n, self.title), shared=self.shared,

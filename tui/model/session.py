@@ -617,7 +617,9 @@ class TensorSession(Session):
         return out
 
     def _groups(self) -> dict[int, tuple[str, str]]:
-        return groups_mod.assign(self.nodes, self.names, self._module_calls)
+        out = groups_mod.assign(self.nodes, self.names, self._module_calls)
+        out.update(groups_mod.backward_of_groups(self.nodes))  # made by a create_graph backward
+        return out
 
     def _find_origin(self) -> tuple[Any, bool]:
         roots = [(r.grad_fn, r) for r in self.roots if r.grad_fn is not None]
