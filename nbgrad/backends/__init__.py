@@ -59,9 +59,9 @@ class Backend(Protocol):
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
     # convolution and pooling (issue 17): (N, C, H, W) arrays, 2-tuples of ints
     def im2col(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-               out_hw: tuple) -> Any: ...  # (N, C * kh * kw, OH * OW)
+               out_hw: tuple) -> Any: ...  # (C * kh * kw, N * OH * OW)
     def col2im(self, cols: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-               out_hw: tuple) -> Any: ...
+               out_hw: tuple) -> Any: ...  # cols (C * kh * kw, N, OH * OW)
     def max_pool2d(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
                    out_hw: tuple) -> tuple[Any, Any]: ...  # (values, int64 flat indices in each plane)
     def plane_scatter(self, g: Any, idx: Any, shape: tuple) -> Any: ...

@@ -57,18 +57,18 @@ def _ints(shape: Any) -> tuple:
 
 
 # ---------------------------------------------------------------- the three convolution ops
-def _groups_view(be: Any, a: Any, n: int, groups: int) -> Any:
-    """(N, C, L) -> (N, groups, C // groups, L) (no-op reshape for one group)."""
-    if groups == 1:
-        return a
-    return be.reshape(a, (n, groups, a.shape[1] // groups, a.shape[2]))
+def _swap(a: Any) -> Any:
+    return np.swapaxes(a, -1, -2)
 
 
 def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,  # noqa: A002
                 dilation: tuple, groups: int, out_hw: tuple | None = None) -> Tensor:
     """The 2-D convolution of (N, C, H, W) input by (Cout, C // groups, kh, kw) weight (zero
     padding; out_hw: an output size larger than the natural one reads zeros past the bottom and
-    right edges, which is how 'same' and ceil-mode windows pad asymmetrically)."""
+    right edges, which is how 'same' and ceil-mode windows pad asymmetrically). One product of
+    the weight and the columns of the whole batch, the bias added in place, then one copy that
+    puts the channels second. The columns are kept for the weight's gradient when they take no
+    more memory than twice the output."""
     be = input._backend
     x, w = input._data, weight._data
     n, _, h, wd = x.shape
@@ -76,66 +76,68 @@ def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: tupl
     if out_hw is None:
         out_hw = (_out(h, kh, stride[0], padding[0], dilation[0]), _out(wd, kw, stride[1], padding[1], dilation[1]))
     out_hw = _ints(out_hw)
-    cols = be.im2col(x, (kh, kw), stride, padding, dilation, out_hw)
+    L = out_hw[0] * out_hw[1]
+    cols = be.im2col(x, (kh, kw), stride, padding, dilation, out_hw)  # (C * kh * kw, N * L)
     kg = cg * kh * kw
     if groups == 1:
         y = be.matmul(be.reshape(w, (cout, kg)), cols)
     else:
-        y = be.matmul(be.reshape(w, (groups, cout // groups, kg)), _groups_view(be, cols, n, groups))
-    y = be.reshape(y, (n, cout) + out_hw)
+        y = be.matmul(be.reshape(w, (groups, cout // groups, kg)), be.reshape(cols, (groups, kg, n * L)))
+    y = be.reshape(y, (cout, n * L))
     if bias is not None:
-        y = be.elementwise("add", [y, be.reshape(bias._data, (cout, 1, 1))], y.shape, y.dtype)
-    return record(T.ConvolutionBackward0, y, (input, weight, bias), be, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups, out_hw=out_hw)
+        b = be.reshape(bias._data, (cout, 1))
+        y = be.elementwise("add", [y, b], y.shape, y.dtype, out=y)
+    y = be.reshape(y, (cout, n, L))
+    yt = be.view(y, lambda a: np.transpose(a, (1, 0, 2)))  # (N, Cout, L)
+    y = be.reshape(yt if n == 1 else be.contiguous(yt), (n, cout) + out_hw)
+    keep = weight.requires_grad and cols.size <= 2 * y.size
+    columns = Tensor._wrap(cols, be) if keep else None
+    return record(T.ConvolutionBackward0, y, (input, weight, bias), be, save={"columns": columns}, stride=stride,
+                  padding=padding, dilation=dilation, groups=groups, out_hw=out_hw)
 
 
 def convolution_backward_input(grad: Tensor, weight: Tensor, input_shape: tuple, stride: tuple, padding: tuple,
                                dilation: tuple, groups: int) -> Tensor:
-    """The gradient of convolution's input for output gradient `grad`: col2im(w^T @ grad) (also
-    the transposed convolution of `grad` by `weight`)."""
+    """The gradient of convolution's input for output gradient `grad`: col2im(w^T @ grad), a
+    product per image (also the transposed convolution of `grad` by `weight`)."""
     be = grad._backend
     g, w = grad._data, weight._data
     n, cout, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     kg = cg * kh * kw
-    g3 = be.reshape(g, (n, cout, oh * ow))
+    L = oh * ow
     if groups == 1:
-        cols = be.matmul(be.view(be.reshape(w, (cout, kg)), np.transpose), g3)
+        cols = be.matmul(be.view(be.reshape(w, (cout, kg)), np.transpose), be.reshape(g, (n, cout, L)))
     else:
-        wt = be.view(be.reshape(w, (groups, cout // groups, kg)), lambda a: np.swapaxes(a, -1, -2))
-        cols = be.reshape(be.matmul(wt, _groups_view(be, g3, n, groups)), (n, groups * kg, oh * ow))
+        wt = be.view(be.reshape(w, (groups, cout // groups, kg)), _swap)
+        cols = be.reshape(be.matmul(wt, be.reshape(g, (n, groups, cout // groups, L))), (n, groups * kg, L))
+    cols = be.view(cols, lambda a: np.transpose(a, (1, 0, 2)))  # (K, N, L)
     out = be.col2im(cols, _ints(input_shape), (kh, kw), stride, padding, dilation, (oh, ow))
     return record(T.ConvolutionBackwardInputBackward0, out, (grad, weight), be, stride=stride, padding=padding,
                   dilation=dilation, groups=groups)
 
 
 def convolution_backward_weight(grad: Tensor, input: Tensor, weight_shape: tuple, stride: tuple,  # noqa: A002
-                                padding: tuple, dilation: tuple, groups: int) -> Tensor:
+                                padding: tuple, dilation: tuple, groups: int, columns: Tensor | None = None) -> Tensor:
     """The gradient of convolution's weight for output gradient `grad`: grad @ im2col(input)^T,
-    summed over the batch."""
+    a product per image summed over the batch (columns: im2col(input) when the forward kept it)."""
     be = grad._backend
     g, x = grad._data, input._data
     n, cout, oh, ow = g.shape
     weight_shape = _ints(weight_shape)
     _, cg, kh, kw = weight_shape
     kg = cg * kh * kw
-    cols = be.im2col(x, (kh, kw), stride, padding, dilation, (oh, ow))
-    g3 = be.reshape(g, (n, cout, oh * ow))
-    if n == 1:
-        prod = be.matmul(_groups_view(be, g3, n, groups), be.view(_groups_view(be, cols, n, groups),
-                                                                    lambda a: np.swapaxes(a, -1, -2)))
-        dw = be.reshape(prod, weight_shape)
-    elif groups == 1:
-        # one product over the batch: (Cout, N * L) @ (N * L, K)
-        gt = be.reshape(be.contiguous(be.view(g3, lambda a: np.transpose(a, (1, 0, 2)))), (cout, n * oh * ow))
-        ct = be.reshape(be.contiguous(be.view(cols, lambda a: np.transpose(a, (0, 2, 1)))), (n * oh * ow, kg))
-        dw = be.reshape(be.matmul(gt, ct), weight_shape)
+    L = oh * ow
+    cols = columns._data if columns is not None else be.im2col(x, (kh, kw), stride, padding, dilation, (oh, ow))
+    if groups == 1:
+        ct = be.view(be.reshape(cols, (kg, n, L)), lambda a: np.transpose(a, (1, 2, 0)))  # (N, L, K)
+        dw = be.matmul(be.reshape(g, (n, cout, L)), ct)
     else:
-        prod = be.matmul(_groups_view(be, g3, n, groups), be.view(_groups_view(be, cols, n, groups),
-                                                                    lambda a: np.swapaxes(a, -1, -2)))
-        dw = be.reshape(be.sum(prod, (0,), False), weight_shape)
-    return record(T.ConvolutionBackwardWeightBackward0, dw, (grad, input), be, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups)
+        ct = be.view(be.reshape(cols, (groups, kg, n, L)), lambda a: np.transpose(a, (2, 0, 3, 1)))
+        dw = be.matmul(be.reshape(g, (n, groups, cout // groups, L)), ct)
+    dw = be.sum(dw, (0,), False) if n > 1 else be.reshape(dw, dw.shape[1:])
+    return record(T.ConvolutionBackwardWeightBackward0, be.reshape(dw, weight_shape), (grad, input), be,
+                  stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 def _out(size: int, k: int, s: int, p: int, d: int) -> int:

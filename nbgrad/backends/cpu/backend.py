@@ -265,13 +265,14 @@ class CpuBackend(SharedBackend):
     # ------------------------------------------------------------ convolution and pooling (issue 17)
     def im2col(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
                out_hw: tuple) -> np.ndarray:
-        """(N, C, H, W) -> (N, C * kh * kw, OH * OW): each output position's window, 0 outside x."""
+        """(N, C, H, W) -> (C * kh * kw, N * OH * OW): each output position's window (a column), 0 outside x."""
         return CV.im2col(ascontiguous(x), kernel, stride, padding, dilation, out_hw)
 
     def col2im(self, cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
                dilation: tuple, out_hw: tuple) -> np.ndarray:
-        """im2col's adjoint: the columns summed back into an array of `shape` (N, C, H, W)."""
-        return CV.col2im(ascontiguous(cols), tuple(shape), kernel, stride, padding, dilation, out_hw)
+        """im2col's adjoint: columns (C * kh * kw, N, OH * OW), any strides, summed back into an array of
+        `shape` (N, C, H, W)."""
+        return CV.col2im(cols, tuple(shape), kernel, stride, padding, dilation, out_hw)
 
     def max_pool2d(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
                    out_hw: tuple) -> tuple[np.ndarray, np.ndarray]:

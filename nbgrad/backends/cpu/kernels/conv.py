@@ -1,5 +1,6 @@
 """Convolution and pooling kernels on C-ordered (N, C, H, W) arrays: im2col (the columns a
-convolution multiplies by its weight through BLAS), col2im (their adjoint: the input gradient),
+convolution multiplies by its weight through BLAS, (C * kh * kw, N * OH * OW): one product for the
+batch), col2im (their adjoint: the input gradient),
 a direct convolution for few input channels, max pooling with torch's flat argmax indices, and
 the scatter / gather of a max pool's backward. One body per kernel, serial for small inputs and
 parallel over the (image, channel) planes for large ones."""
@@ -14,47 +15,59 @@ from ..dispatch import PARALLEL_THRESHOLD_CHEAP, variants
 
 @variants(nogil=True)
 def _im2col(x, out, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """out[n, (c * kh + i) * kw + j, oh * OW + ow] = x[n, c, oh * sh - ph + i * dh, ow * sw - pw + j * dw]
-    (0 outside x)."""
+    """out[(c * kh + i) * kw + j, (n * OH + oh) * OW + ow] = x[n, c, oh * sh - ph + i * dh, ow * sw - pw + j * dw]
+    (0 outside x): the columns of all images side by side. One task per row, written in order;
+    the ow whose input column is inside x are a slice copy (unit stride)."""
     N, C, H, W = x.shape
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc - n * C
-        for i in range(kh):
-            for j in range(kw):
-                row = out[n, (c * kh + i) * kw + j]
-                for oh in range(OH):
-                    h = oh * sh - ph + i * dh
-                    base = oh * OW
-                    if h < 0 or h >= H:
-                        for ow in range(OW):
-                            row[base + ow] = 0
+    for r in prange(C * kh * kw):
+        c = r // (kh * kw)
+        i = (r // kw) % kh
+        j = r % kw
+        row = out[r]
+        off = j * dw - pw
+        lo = min(OW, max(0, (sw - 1 - off) // sw))  # the ow whose w = ow * sw + off is in x
+        hi = max(lo, min(OW, (W - 1 - off) // sw + 1))
+        for n in range(N):
+            xc = x[n, c]
+            for oh in range(OH):
+                h = oh * sh - ph + i * dh
+                base = (n * OH + oh) * OW
+                if h < 0 or h >= H:
+                    row[base:base + OW] = 0
+                else:
+                    xr = xc[h]
+                    row[base:base + lo] = 0
+                    if sw == 1:
+                        row[base + lo:base + hi] = xr[lo + off:hi + off]
                     else:
-                        xr = x[n, c, h]
-                        for ow in range(OW):
-                            w = ow * sw - pw + j * dw
-                            row[base + ow] = xr[w] if 0 <= w < W else 0
+                        for ow in range(lo, hi):
+                            row[base + ow] = xr[ow * sw + off]
+                    row[base + hi:base + OW] = 0
 
 
 @variants(nogil=True)
 def _col2im(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """out (zeroed) += the columns put back where im2col took them from."""
+    """out (zeroed) += the columns cols (C * kh * kw, N, OH * OW) put back where im2col took them from."""
     N, C, H, W = out.shape
     for nc in prange(N * C):
         n = nc // C
         c = nc - n * C
         for i in range(kh):
             for j in range(kw):
-                row = cols[n, (c * kh + i) * kw + j]
+                row = cols[(c * kh + i) * kw + j, n]
                 for oh in range(OH):
                     h = oh * sh - ph + i * dh
                     if 0 <= h < H:
                         base = oh * OW
                         orow = out[n, c, h]
-                        for ow in range(OW):
-                            w = ow * sw - pw + j * dw
-                            if 0 <= w < W:
-                                orow[w] += row[base + ow]
+                        off = j * dw - pw
+                        lo = max(0, (sw - 1 - off) // sw)
+                        hi = min(OW, (W - 1 - off) // sw + 1)
+                        if sw == 1:
+                            orow[lo + off:hi + off] += row[base + lo:base + hi]
+                        else:
+                            for ow in range(lo, hi):
+                                orow[ow * sw + off] += row[base + ow]
 
 
 @variants(nogil=True)
@@ -112,7 +125,7 @@ def _pick(v, size: int):
 def im2col(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, out_hw: tuple) -> np.ndarray:
     N, C = x.shape[:2]
     (kh, kw), (OH, OW) = kernel, out_hw
-    out = np.empty((N, C * kh * kw, OH * OW), dtype=x.dtype)
+    out = np.empty((C * kh * kw, N * OH * OW), dtype=x.dtype)
     if out.size:
         _pick(_im2col, out.size)(x, out, kh, kw, *stride, *padding, *dilation, OH, OW)
     return out
@@ -152,3 +165,4 @@ def plane_gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         i3 = idx.reshape(N, C, -1)
         _pick(_plane_gather, i3.size)(x.reshape(N, C, -1), i3, out.reshape(N, C, -1))
     return out
+
