@@ -92,8 +92,9 @@ def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: tupl
     y = be.reshape(yt if n == 1 else be.contiguous(yt), (n, cout) + out_hw)
     keep = weight.requires_grad and cols.size <= 2 * y.size
     columns = Tensor._wrap(cols, be) if keep else None
+    extra = {"bias": None} if bias is None else {}  # (check_node: an input the forward had as None)
     return record(T.ConvolutionBackward0, y, (input, weight, bias), be, save={"columns": columns}, stride=stride,
-                  padding=padding, dilation=dilation, groups=groups, out_hw=out_hw)
+                  padding=padding, dilation=dilation, groups=groups, out_hw=out_hw, **extra)
 
 
 def convolution_backward_input(grad: Tensor, weight: Tensor, input_shape: tuple, stride: tuple, padding: tuple,
