@@ -62,6 +62,15 @@ class Backend(Protocol):
     def is_private(self, g: Any, other: Any = None) -> bool: ...  # only g (and other) refer to g's memory
     def index_add(self, shape: tuple, index: Any, src: Any) -> Any: ...
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
+    # convolution and pooling (issue 17): (N, C, H, W) arrays, 2-tuples of ints
+    def im2col(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> Any: ...  # (C * kh * kw, N * OH * OW)
+    def col2im(self, cols: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> Any: ...  # cols (C * kh * kw, N, OH * OW)
+    def max_pool2d(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> tuple[Any, Any]: ...  # (values, int64 flat indices in each plane)
+    def plane_scatter(self, g: Any, idx: Any, shape: tuple) -> Any: ...
+    def plane_gather(self, x: Any, idx: Any) -> Any: ...
 
 
 def mT(a: np.ndarray) -> np.ndarray:

@@ -242,6 +242,22 @@ NllLossBackwardBackward0(grad_output; target, weight)
 # ---------------------------------------------------------------- linear algebra (issue 16)
 
 # ---------------------------------------------------------------- layers: convolution, pooling, normalisation, dropout, embedding (issue 17)
+ConvolutionBackward0(input, weight, bias; columns) = convolution(input, weight, bias, stride, padding, dilation, groups, out_hw)
+    input: convolution_backward_input(grad, weight, input_shape, stride, padding, dilation, groups)
+    weight: convolution_backward_weight(grad, input, weight_shape, stride, padding, dilation, groups, columns)
+    bias: grad.sum((2, 3)).sum(0)
+ConvolutionBackwardInputBackward0(grad_output, weight) = convolution_backward_input(grad_output, weight, result_shape, stride, padding, dilation, groups)
+    grad_output: convolution(grad, weight, None, stride, padding, dilation, groups, grad_output_shape[2:])
+    weight: convolution_backward_weight(grad_output, grad, weight_shape, stride, padding, dilation, groups)
+ConvolutionBackwardWeightBackward0(grad_output, input) = convolution_backward_weight(grad_output, input, result_shape, stride, padding, dilation, groups)
+    grad_output: convolution(input, grad, None, stride, padding, dilation, groups, grad_output_shape[2:])
+    input: convolution_backward_input(grad_output, grad, input_shape, stride, padding, dilation, groups)
+MaxPool2DWithIndicesBackward0(self; indices) = max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode)[0]
+    self: max_pool2d_with_indices_backward(grad, self_shape, indices)
+MaxPool2DWithIndicesBackwardBackward0(grad_output; indices) = max_pool2d_with_indices_backward(grad_output, result_shape, indices)
+    grad_output: plane_gather(grad, indices)
+PlaneGatherBackward0(self; indices) = plane_gather(self, indices)
+    self: max_pool2d_with_indices_backward(grad, self_shape, indices)
 """
 
 

@@ -8,6 +8,10 @@ import math
 from typing import Any
 
 from ..tensor import Tensor
+from .conv import (
+    convolution, convolution_backward_input, convolution_backward_weight, max_pool2d_with_indices,
+    max_pool2d_with_indices_backward, plane_gather,
+)
 from .elementwise import (
     clamp_backward, max_backward, min_backward, sgn, sigmoid_backward, tanh_backward, threshold_backward, unary,
     where,

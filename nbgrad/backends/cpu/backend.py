@@ -12,6 +12,7 @@ from .. import SharedBackend, with_ellipsis
 from ..ownership import SoleHolder
 from ..plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
 from .dispatch import PARALLEL_THRESHOLD_CHEAP
+from .kernels import conv as CV
 from .kernels import optim
 from .kernels import elementwise as EW
 from .kernels.index import scatter_add_flat
@@ -275,3 +276,28 @@ class CpuBackend(SharedBackend):
                   beta1: float, beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
         """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""
         optim.adam(x, d, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize)
+
+    # ------------------------------------------------------------ convolution and pooling (issue 17)
+    def im2col(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> np.ndarray:
+        """(N, C, H, W) -> (C * kh * kw, N * OH * OW): each output position's window (a column), 0 outside x."""
+        return CV.im2col(ascontiguous(x), kernel, stride, padding, dilation, out_hw)
+
+    def col2im(self, cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+               dilation: tuple, out_hw: tuple) -> np.ndarray:
+        """im2col's adjoint: columns (C * kh * kw, N, OH * OW), any strides, summed back into an array of
+        `shape` (N, C, H, W)."""
+        return CV.col2im(cols, tuple(shape), kernel, stride, padding, dilation, out_hw)
+
+    def max_pool2d(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's max and its flat index in its (H, W) plane (int64), as torch's indices."""
+        return CV.max_pool2d(ascontiguous(x), kernel, stride, padding, dilation, out_hw)
+
+    def plane_scatter(self, g: np.ndarray, idx: np.ndarray, shape: tuple) -> np.ndarray:
+        """Zeros of `shape` (N, C, ...) with g[n, c, k] added at the flat position idx[n, c, k] of plane (n, c)."""
+        return CV.plane_scatter(ascontiguous(g), ascontiguous(idx), tuple(shape))
+
+    def plane_gather(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """out[n, c, k] = x[n, c].flat[idx[n, c, k]] (out shaped as idx)."""
+        return CV.plane_gather(ascontiguous(x), ascontiguous(idx))
