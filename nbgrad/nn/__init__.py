@@ -11,3 +11,8 @@ __all__ = [
     "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "functional", "init", "modules", "parallel",
 ]
+
+# ---- layers (issue 17)
+from .modules.activation import GELU  # noqa: E402
+
+__all__ += ["GELU"]

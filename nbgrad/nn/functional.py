@@ -34,3 +34,6 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     return d if reduction == "none" else (d.mean() if reduction == "mean" else d.sum())
 
 
+
+# ---- layers (issue 17): gelu, normalisation, dropout, embedding, attention
+from ..ops.layers import gelu  # noqa: E402, F401

@@ -242,6 +242,11 @@ NllLossBackwardBackward0(grad_output; target, weight)
 # ---------------------------------------------------------------- linear algebra (issue 16)
 
 # ---------------------------------------------------------------- layers: convolution, pooling, normalisation, dropout, embedding (issue 17)
+GeluBackward0(self) = gelu(self, approximate=approximate)
+    self: gelu_backward(grad, self, approximate)
+GeluBackwardBackward0(grad_output, self) = gelu_backward(grad_output, self, approximate)
+    grad_output: gelu_backward(grad, self, approximate)
+    self: gelu_double_backward(grad, grad_output, self, approximate)
 """
 
 

@@ -177,5 +177,8 @@ def once_differentiable_error(name: str) -> Any:
                        f"({name})")
 
 
+# ---------------------------------------------------------------- layers (issue 17)
+from .layers import gelu, gelu_backward, gelu_double_backward  # noqa: E402
+
 # every public name here is callable from a formula (what derivatives_table compiles against)
 __all__ = [k for k, v in list(globals().items()) if not k.startswith("_") and callable(v) and k not in ("Any", "Tensor")]

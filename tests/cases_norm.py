@@ -1,0 +1,30 @@
+"""Second-derivative cases of the layer ops (issue 17: gelu, normalisation, dropout, embedding,
+attention), picked up by test_higher_order.py: name -> (fn, arrays, indices that take no grad)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nbgrad as ng
+
+
+def R(*shape, seed=1, lo=-2.0, hi=2.0):
+    return np.random.default_rng(seed + 7 * len(shape)).uniform(lo, hi, shape)
+
+
+def P(*shape, seed=1):
+    return R(*shape, seed=seed, lo=0.5, hi=2.0)
+
+
+def _F(t):
+    if isinstance(t, ng.Tensor):
+        return ng.nn.functional
+    import torch
+
+    return torch.nn.functional
+
+
+CASES = {
+    "gelu": (lambda x: _F(x).gelu(x) * x, [R(2, 3)]),
+    "gelu_tanh": (lambda x: _F(x).gelu(x, approximate="tanh") * x, [R(2, 3)]),
+}
