@@ -338,7 +338,10 @@ class Module:
                     for t in store.values():
                         if t is None:
                             continue
-                        new = t.detach().to(*args, **kwargs)
+                        if not t.is_floating_point():  # (as PyTorch: a dtype casts floating tensors only)
+                            new = t.detach().to(_device_only(t, *args, **kwargs))
+                        else:
+                            new = t.detach().to(*args, **kwargs)
                         if new._data is not t._data:
                             t._data, t._backend = new._data, new._backend
                             t._version.value += 1
@@ -416,6 +419,22 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _device_only(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """The device among Module.to's arguments (t's own when they name only a dtype)."""
+    from .._dtype import as_dtype
+
+    for a in (*args, kwargs.get("device")):
+        if isinstance(a, Tensor):
+            return a.device
+        if a is None:
+            continue
+        try:
+            as_dtype(a)
+        except (TypeError, ValueError, KeyError):
+            return a
+    return t.device
 
 
 class Linear(Module):
