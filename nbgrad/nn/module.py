@@ -380,8 +380,9 @@ class Module:
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
         own = {}
         for mp, m in self.named_modules():
-            for n in list(m._parameters) + list(m._buffers):
-                own[f"{mp}.{n}" if mp else n] = (m, n)
+            for n, t in list(m._parameters.items()) + list(m._buffers.items()):
+                if t is not None:  # (a None parameter, such as bias=False, is not in a state dict)
+                    own[f"{mp}.{n}" if mp else n] = (m, n)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
