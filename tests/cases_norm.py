@@ -27,4 +27,10 @@ def _F(t):
 CASES = {
     "gelu": (lambda x: _F(x).gelu(x) * x, [R(2, 3)]),
     "gelu_tanh": (lambda x: _F(x).gelu(x, approximate="tanh") * x, [R(2, 3)]),
+    "layer_norm": (lambda x, w, b: _F(x).layer_norm(x, (4,), w, b) * x, [R(3, 4), R(4, seed=2), R(4, seed=3)]),
+    "layer_norm_2d": (lambda x: _F(x).layer_norm(x, (2, 3), eps=1e-3).exp(), [R(2, 2, 3)]),
+    "rms_norm": (lambda x, w: _F(x).rms_norm(x, (4,), w, eps=1e-6) * x, [R(3, 4), R(4, seed=2)]),
+    "group_norm": (lambda x, w, b: _F(x).group_norm(x, 2, w, b) * x, [R(2, 4, 3), R(4, seed=2), R(4, seed=3)]),
+    "batch_norm_train": (lambda x, w, b: _F(x).batch_norm(x, None, None, w, b, training=True) * x,
+                         [R(4, 3), R(3, seed=2), R(3, seed=3)]),
 }

@@ -57,6 +57,9 @@ class Backend(Protocol):
     def is_private(self, g: Any, other: Any = None) -> bool: ...  # only g (and other) refer to g's memory
     def index_add(self, shape: tuple, index: Any, src: Any) -> Any: ...
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
+    # layers (issue 17): rows of the last `cols` elements normalised, and its input gradient from the output
+    def layer_norm(self, x: Any, cols: int, eps: float) -> tuple[Any, Any]: ...  # (y, rstd per row)
+    def layer_norm_backward(self, g: Any, y: Any, rstd: Any, cols: int) -> Any: ...
 
 
 def mT(a: np.ndarray) -> np.ndarray:

@@ -14,5 +14,6 @@ __all__ = [
 
 # ---- layers (issue 17)
 from .modules.activation import GELU  # noqa: E402
+from .modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm  # noqa: E402
 
-__all__ += ["GELU"]
+__all__ += ["GELU", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm"]

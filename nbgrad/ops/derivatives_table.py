@@ -247,6 +247,12 @@ GeluBackward0(self) = gelu(self, approximate=approximate)
 GeluBackwardBackward0(grad_output, self) = gelu_backward(grad_output, self, approximate)
     grad_output: gelu_backward(grad, self, approximate)
     self: gelu_double_backward(grad, grad_output, self, approximate)
+NativeLayerNormBackward0(input; rstd) = normalize_rows(input, normalized_ndim, eps)
+    input: layer_norm_backward(grad, result, layer_norm_rstd(input, rstd, normalized_ndim, eps), normalized_ndim)
+LayerNormBackwardBackward0(grad_output, output, rstd) = layer_norm_backward(grad_output, output, rstd, normalized_ndim)
+    grad_output: layer_norm_backward(grad, output, rstd, normalized_ndim)
+    output: layer_norm_backward_output(grad, grad_output, output, rstd, normalized_ndim)
+    rstd: layer_norm_backward_rstd(grad, grad_output, output, normalized_ndim)
 """
 
 

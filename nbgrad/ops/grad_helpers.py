@@ -179,6 +179,9 @@ def once_differentiable_error(name: str) -> Any:
 
 # ---------------------------------------------------------------- layers (issue 17)
 from .layers import gelu, gelu_backward, gelu_double_backward  # noqa: E402
+from .norm import (  # noqa: E402
+    layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd, normalize_rows,
+)
 
 # every public name here is callable from a formula (what derivatives_table compiles against)
 __all__ = [k for k, v in list(globals().items()) if not k.startswith("_") and callable(v) and k not in ("Any", "Tensor")]
