@@ -252,3 +252,101 @@ def test_cuda_gelu():
 
 def test_cuda_layer_norm():
     _cuda_check(lambda lib, x, w, b: F(lib).layer_norm(x, (5,), w, b), [R(3, 5), R(5, seed=2), R(5, seed=3)])
+
+
+# ---------------------------------------------------------------- dropout
+@pytest.mark.parametrize("dt", DTYPES)
+def test_dropout_statistics_and_gradient(dt):
+    ng.manual_seed(0)
+    x = ng.tensor(R(200, 100).astype(dt), requires_grad=True)
+    y = NF.dropout(x, 0.3)
+    assert y.dtype == x.dtype
+    kept = _np(y) != 0
+    assert abs(1 - kept.mean() - 0.3) < 0.01  # 20,000 draws: 4 standard deviations is 0.013
+    np.testing.assert_allclose(_np(y)[kept], (_np(x) / 0.7)[kept], rtol=1e-6)
+    g = R(200, 100, seed=3).astype(dt)
+    y.backward(ng.tensor(g))
+    np.testing.assert_allclose(_np(x.grad), np.where(kept, g / 0.7, 0), rtol=1e-6)
+    ng.manual_seed(0)
+    np.testing.assert_array_equal(_np(NF.dropout(x, 0.3)), _np(y))  # seeded
+    assert NF.dropout(x, 0.3, training=False) is x
+    np.testing.assert_array_equal(_np(NF.dropout(x, 1.0)), 0)
+    np.testing.assert_array_equal(_np(NF.dropout(x, 0.0)), _np(x))
+
+
+def test_dropout_modules_train_eval_inplace_and_errors():
+    ng.manual_seed(1)
+    m = ng.nn.Dropout(0.5)
+    x = ng.ones(64, 64)
+    assert 0.4 < (_np(m(x)) == 0).mean() < 0.6
+    m.eval()
+    assert m(x) is x
+    assert repr(m) == repr(torch.nn.Dropout(0.5))
+    z = ng.ones(50, 40)
+    out = NF.dropout(z, 0.5, inplace=True)
+    assert out is z and set(np.unique(_np(z))) <= {0.0, 2.0}
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got"):
+            ng.nn.Dropout(p)
+        with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+            NF.dropout(x, p)
+    # channel dropout: whole channels are zeroed together
+    y = ng.nn.Dropout2d(0.5)(ng.ones(8, 16, 3, 3))
+    per_channel = _np(y).reshape(8, 16, 9)
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
+    y = ng.nn.Dropout1d(0.5)(ng.ones(4, 10, 5))
+    assert np.all((_np(y) == 0).all(-1) | (_np(y) == 2).all(-1))
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input, but received a 4D input"):
+        NF.dropout1d(ng.ones(2, 3, 4, 5))
+
+
+# ---------------------------------------------------------------- embedding
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("kw", [{}, {"padding_idx": 2}, {"padding_idx": -1}, {"max_norm": 1.0},
+                                {"max_norm": 0.5, "norm_type": 1.0, "padding_idx": 0}])
+def test_embedding(dt, kw):
+    idx = np.array([[0, 2, 5], [2, 2, 1]])
+    w = R(6, 3, seed=4)
+    wn, wt = ng.tensor(w.astype(dt), requires_grad=True), torch.tensor(w.astype(dt), requires_grad=True)
+    yn, yt = NF.embedding(ng.tensor(idx), wn, **kw), TF.embedding(torch.tensor(idx), wt, **kw)
+    np.testing.assert_allclose(_np(yn), _np(yt), **tol(dt))
+    np.testing.assert_allclose(_np(wn), _np(wt), **tol(dt))  # max_norm renormalised the same rows in place
+    g = R(2, 3, 3, seed=5).astype(dt)
+    yn.backward(ng.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(_np(wn.grad), _np(wt.grad), **tol(dt))
+
+
+def test_embedding_module_state_dict_from_pretrained_and_errors():
+    tm = torch.nn.Embedding(7, 4, padding_idx=3)
+    nm = ng.nn.Embedding(7, 4, padding_idx=3)
+    assert list(nm.state_dict()) == list(tm.state_dict()) == ["weight"]
+    np.testing.assert_array_equal(_np(nm.weight)[3], 0)
+    assert repr(nm) == repr(tm)
+    nm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    idx = np.array([1, 3, 6, 3])
+    np.testing.assert_array_equal(_np(nm(ng.tensor(idx))), _np(tm(torch.tensor(idx))))
+    e = ng.nn.Embedding.from_pretrained(ng.tensor(R(3, 2)))
+    assert not e.weight.requires_grad and e.num_embeddings == 3
+    assert ng.nn.Embedding.from_pretrained(ng.tensor(R(3, 2)), freeze=False).weight.requires_grad
+    w = ng.ones(5, 3)
+    with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'indices' to have one of the following"):
+        NF.embedding(ng.ones(2), w)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        NF.embedding(ng.tensor([5]), w)
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        ng.nn.Embedding(5, 3, padding_idx=5)
+    with pytest.raises(AssertionError, match="Embeddings parameter is expected to be 2-dimensional"):
+        ng.nn.Embedding.from_pretrained(ng.ones(3))
+    assert NF.embedding(ng.tensor(np.zeros((0, 2), np.int64)), w).shape == (0, 2, 3)
+
+
+def test_cuda_dropout_and_embedding():
+    if not ng.cuda.is_available():
+        pytest.skip("no CUDA device and no simulator")
+    ng.manual_seed(3)
+    x = ng.ones(40, 10, device="cuda", requires_grad=True)
+    y = NF.dropout(x, 0.25)
+    assert y.is_cuda and set(np.unique(_np(y))) <= {0.0, np.float32(1 / 0.75)}
+    assert 0.1 < (_np(y) == 0).mean() < 0.4
+    _cuda_check(lambda lib, w: F(lib).embedding(lib.tensor([[0, 2], [2, 1]]), w, padding_idx=1), [R(3, 4)])

@@ -38,3 +38,4 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
 # ---- layers (issue 17): gelu, normalisation, dropout, embedding, attention
 from ..ops.layers import gelu  # noqa: E402, F401
 from ..ops.norm import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402, F401
+from ..ops.layers import dropout, dropout1d, dropout2d, embedding  # noqa: E402, F401
