@@ -42,5 +42,9 @@ CASES = {
     "batch_norm_train": (lambda x, w, b: _F(x).batch_norm(x, None, None, w, b, training=True) * x,
                          [R(4, 3), R(3, seed=2), R(3, seed=3)]),
     # (padding_idx's missing gradient is what finite differences cannot see: test_norm_attention checks it)
+    # (unmasked: check_node's finite differences of a where() against -inf are nan; test_norm_attention
+    # compares a causal one's second derivatives with torch)
+    "sdpa": (lambda q, k, v: _F(q).scaled_dot_product_attention(q, k, v), [R(1, 3, 2), R(1, 4, 2, seed=2),
+                                                                            R(1, 4, 2, seed=3)]),
     "embedding": (lambda w: _F(w).embedding(_lib(w).tensor([[0, 2], [1, 2]]), w * w) * w[:2], [R(3, 2)]),
 }

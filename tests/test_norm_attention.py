@@ -350,3 +350,227 @@ def test_cuda_dropout_and_embedding():
     assert y.is_cuda and set(np.unique(_np(y))) <= {0.0, np.float32(1 / 0.75)}
     assert 0.1 < (_np(y) == 0).mean() < 0.4
     _cuda_check(lambda lib, w: F(lib).embedding(lib.tensor([[0, 2], [2, 1]]), w, padding_idx=1), [R(3, 4)])
+
+
+# ---------------------------------------------------------------- attention
+def _sdpa(lib, *ts, **kw):
+    return F(lib).scaled_dot_product_attention(*ts, **kw)
+
+
+SDPA = {
+    "plain": ([(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 7)], {}),
+    "causal": ([(2, 4, 5), (2, 4, 5), (2, 4, 3)], {"is_causal": True}),
+    "causal_rect": ([(3, 5), (6, 5), (6, 2)], {"is_causal": True}),
+    "scale": ([(1, 4, 3), (1, 5, 3), (1, 5, 3)], {"scale": 0.3}),
+    "broadcast_batch": ([(2, 3, 4, 5), (1, 3, 6, 5), (2, 1, 6, 5)], {}),
+    "bool_mask": ([(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 5)], {"attn_mask": "bool"}),
+    "float_mask_broadcast": ([(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 5)], {"attn_mask": "float"}),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", sorted(SDPA))
+def test_scaled_dot_product_attention(name, dt):
+    shapes, kw = SDPA[name]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    mask = kw.get("attn_mask")
+    if mask == "bool":
+        m = rng.random((4, 6)) > 0.4
+        m[:, 0] = True  # (no row fully masked)
+        arrays.append(m)
+    elif mask == "float":
+        arrays.append(rng.standard_normal((3, 1, 6)))
+    extra = {k: v for k, v in kw.items() if k != "attn_mask"}
+
+    def fn(lib, q, k, v, *m):
+        return _sdpa(lib, q, k, v, *m, **extra)
+
+    check(fn, arrays, dt, nograd=(3,))
+    check(fn, arrays, dt, nograd=(3,), transpose=(1,))
+
+
+def test_scaled_dot_product_attention_dropout_and_errors():
+    q = ng.tensor(R(2, 8, 4), requires_grad=True)
+    ng.manual_seed(0)
+    a = NF.scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    ng.manual_seed(0)
+    np.testing.assert_array_equal(_np(NF.scaled_dot_product_attention(q, q, q, dropout_p=0.5)), _np(a))
+    assert not np.allclose(_np(a), _np(NF.scaled_dot_product_attention(q, q, q)))
+    with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"):
+        NF.scaled_dot_product_attention(q, q, q, attn_mask=ng.ones(8, 8), is_causal=True)
+    with pytest.raises(RuntimeError, match="Expected query, key, and value to have the same dtype"):
+        NF.scaled_dot_product_attention(q, q.float(), q)
+
+
+def test_causal_attention_second_derivatives():
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((2, 3, 2)) for _ in range(3)]
+    w = rng.standard_normal((2, 3, 2))
+    out = []
+    for lib in (ng, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        y = (_sdpa(lib, *ts, is_causal=True) * lib.tensor(w)).sum()
+        gs = lib.autograd.grad(y, ts, create_graph=True)
+        s = sum((g * g).sum() for g in gs)
+        out.append([_np(h) for h in lib.autograd.grad(s, ts)] + [_np(g) for g in gs])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def _mha_pair(dt, **kw):
+    tm = torch.nn.MultiheadAttention(8, 2, **kw).to(getattr(torch, np.dtype(dt).name))
+    nm = ng.nn.MultiheadAttention(8, 2, **kw)
+    nm = nm.double() if dt == np.float64 else nm
+    assert list(nm.state_dict()) == list(tm.state_dict())
+    nm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    return nm, tm
+
+
+MHA = {
+    "self": ({}, {}),
+    "batch_first": ({"batch_first": True}, {}),
+    "no_bias": ({"bias": False}, {}),
+    "per_head_weights": ({}, {"average_attn_weights": False}),
+    "key_padding": ({"batch_first": True}, {"key_padding_mask": "kpm"}),
+    "bool_attn_mask": ({}, {"attn_mask": "bool"}),
+    "float_attn_mask_3d": ({}, {"attn_mask": "float3d"}),
+    "causal_hint": ({"batch_first": True}, {"attn_mask": "causal", "is_causal": True, "need_weights": False}),
+    "padding_and_mask": ({"batch_first": True}, {"attn_mask": "bool", "key_padding_mask": "kpm"}),
+    "unbatched": ({}, {"unbatched": True}),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", sorted(MHA))
+def test_multihead_attention(name, dt):
+    init, call = MHA[name]
+    call = dict(call)
+    nm, tm = _mha_pair(dt, **init)
+    rng = np.random.default_rng(1)
+    L, S, N = 4, 5, 3
+    unbatched = call.pop("unbatched", False)
+    batch_first = init.get("batch_first", False)
+    if unbatched:
+        shapes = [(L, 8), (S, 8), (S, 8)]
+    else:
+        shapes = [(N, L, 8), (N, S, 8), (N, S, 8)] if batch_first else [(L, N, 8), (S, N, 8), (S, N, 8)]
+    if call.get("attn_mask") == "causal":
+        shapes[1] = shapes[2] = shapes[0]
+        S = L
+    masks = {}
+    kpm = rng.random((N, S)) > 0.6
+    kpm[:, 0] = False  # (no row fully masked)
+    am = rng.random((L, S)) > 0.7
+    am[:, 0] = False
+    for key in ("attn_mask", "key_padding_mask"):
+        v = call.pop(key, None)
+        if v == "kpm":
+            masks[key] = kpm
+        elif v == "bool":
+            masks[key] = am
+        elif v == "float3d":
+            masks[key] = rng.standard_normal((N * 2, L, S))
+        elif v == "causal":
+            masks[key] = np.triu(np.ones((L, L), bool), 1)
+
+    def run(lib, m, *arrs):
+        ts = [lib.tensor(a.astype(dt), requires_grad=True) for a in arrs]
+        mk = {k: lib.tensor(v.astype(dt) if v.dtype.kind == "f" else v) for k, v in masks.items()}
+        out, w = m(*ts, **mk, **call)
+        return ts, out, w
+
+    arrays = [rng.standard_normal(s) for s in shapes]
+    tn, on, wn = run(ng, nm, *arrays)
+    tt, ot, wt = run(torch, tm, *arrays)
+    np.testing.assert_allclose(_np(on), _np(ot), **tol(dt))
+    assert (wn is None) == (wt is None)
+    if wt is not None:
+        np.testing.assert_allclose(_np(wn), _np(wt), **tol(dt))
+    g = rng.standard_normal(tuple(ot.shape)).astype(dt)
+    (on * ng.tensor(g)).sum().backward()
+    (ot * torch.tensor(g)).sum().backward()
+    for a, b in zip(tn, tt):
+        np.testing.assert_allclose(_np(a.grad), _np(b.grad), **tol(dt))
+    for (kn, pn), (kt, pt) in zip(nm.named_parameters(), tm.named_parameters()):
+        assert kn == kt
+        np.testing.assert_allclose(_np(pn.grad), _np(pt.grad), **tol(dt))
+
+
+def test_multihead_attention_init_and_errors():
+    m = ng.nn.MultiheadAttention(16, 4)
+    bound = np.sqrt(6 / (16 + 48))  # xavier_uniform over (3E, E)
+    w = _np(m.in_proj_weight)
+    assert w.shape == (48, 16) and np.abs(w).max() <= bound and w.std() > bound / 3
+    np.testing.assert_array_equal(_np(m.in_proj_bias), 0)
+    np.testing.assert_array_equal(_np(m.out_proj.bias), 0)
+    with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+        ng.nn.MultiheadAttention(10, 3)
+    x = ng.ones(3, 2, 16)
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        m(x, x, x, is_causal=True)
+    with pytest.raises(RuntimeError, match=r"The shape of the 2D attn_mask is \(2, 2\), but should be \(3, 3\)"):
+        m(x, x, x, attn_mask=ng.zeros(2, 2))
+    with pytest.raises(RuntimeError, match=r"expecting key_padding_mask shape of \(2, 3\)"):
+        m(x, x, x, key_padding_mask=ng.zeros(3, 3))
+
+
+TEL = {
+    "post_relu": {},
+    "pre_gelu_batch_first": {"norm_first": True, "activation": "gelu", "batch_first": True},
+    "post_gelu_masked": {"activation": "gelu", "masks": True},
+    "no_bias": {"bias": False, "norm_first": True},
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", sorted(TEL))
+def test_transformer_encoder_layer(name, dt):
+    kw = dict(TEL[name])
+    masks = kw.pop("masks", False)
+    tm = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw).to(getattr(torch, np.dtype(dt).name))
+    nm = ng.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw)
+    nm = nm.double() if dt == np.float64 else nm
+    assert list(nm.state_dict()) == list(tm.state_dict())
+    with torch.no_grad():
+        for p in tm.parameters():  # (non-trivial norms)
+            p.add_(torch.tensor(R(*p.shape, seed=2, lo=-0.2, hi=0.2), dtype=p.dtype))
+    nm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 8) if kw.get("batch_first") else (5, 2, 8)).astype(dt)
+    mk = {}
+    if masks:
+        causal = np.triu(np.ones((5, 5), bool), 1)
+        kpm = np.zeros((2, 5), bool)
+        kpm[1, 3:] = True
+        mk = {"src_mask": causal, "src_key_padding_mask": kpm}
+    xn, xt = ng.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yn = nm(xn, **{k: ng.tensor(v) for k, v in mk.items()})
+    yt = tm(xt, **{k: torch.tensor(v) for k, v in mk.items()})
+    np.testing.assert_allclose(_np(yn), _np(yt), **tol(dt))
+    g = rng.standard_normal(x.shape).astype(dt)
+    yn.backward(ng.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(_np(xn.grad), _np(xt.grad), **tol(dt))
+    for (kn, pn), (kt, pt) in zip(nm.named_parameters(), tm.named_parameters()):
+        assert kn == kt
+        np.testing.assert_allclose(_np(pn.grad), _np(pt.grad), **tol(dt), err_msg=kn)
+
+
+def test_transformer_encoder_layer_dropout_train_eval():
+    m = ng.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5)
+    x = ng.tensor(R(4, 2, 8).astype(np.float32))
+    ng.manual_seed(0)
+    a = m(x)
+    ng.manual_seed(0)
+    np.testing.assert_array_equal(_np(m(x)), _np(a))
+    m.eval()
+    np.testing.assert_array_equal(_np(m(x)), _np(m(x)))
+    assert not np.allclose(_np(m(x)), _np(a))
+    with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
+        ng.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+def test_cuda_attention():
+    _cuda_check(lambda lib, q, k, v: _sdpa(lib, q, k, v, is_causal=True), [R(1, 3, 2), R(1, 3, 2, seed=2),
+                                                                             R(1, 3, 2, seed=3)])

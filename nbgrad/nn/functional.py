@@ -39,3 +39,4 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
 from ..ops.layers import gelu  # noqa: E402, F401
 from ..ops.norm import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402, F401
 from ..ops.layers import dropout, dropout1d, dropout2d, embedding  # noqa: E402, F401
+from ..ops.attention import multi_head_attention, scaled_dot_product_attention  # noqa: E402, F401
