@@ -71,6 +71,9 @@ class Backend(Protocol):
                    out_hw: tuple) -> tuple[Any, Any]: ...  # (values, int64 flat indices in each plane)
     def plane_scatter(self, g: Any, idx: Any, shape: tuple) -> Any: ...
     def plane_gather(self, x: Any, idx: Any) -> Any: ...
+    # layers (issue 17): rows of the last `cols` elements normalised, and its input gradient from the output
+    def layer_norm(self, x: Any, cols: int, eps: float) -> tuple[Any, Any]: ...  # (y, rstd per row)
+    def layer_norm_backward(self, g: Any, y: Any, rstd: Any, cols: int) -> Any: ...
 
 
 def mT(a: np.ndarray) -> np.ndarray:

@@ -22,3 +22,12 @@ __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose1d",
     "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "Upsample", "UpsamplingNearest2d",
 ]
+# ---- layers (issue 17)
+from .modules.activation import GELU, MultiheadAttention  # noqa: E402
+from .modules.dropout import Dropout, Dropout1d, Dropout2d  # noqa: E402
+from .modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm  # noqa: E402
+from .modules.sparse import Embedding  # noqa: E402
+from .modules.transformer import TransformerEncoderLayer  # noqa: E402
+
+__all__ += ["GELU", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d",
+            "Dropout2d", "Embedding", "MultiheadAttention", "TransformerEncoderLayer"]

@@ -49,3 +49,9 @@ def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",  # noqa: A002, ANN001
              align_corners=None) -> Tensor:  # noqa: ANN001
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+# ---- layers (issue 17): gelu, normalisation, dropout, embedding, attention
+from ..ops.layers import gelu  # noqa: E402, F401
+from ..ops.norm import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402, F401
+from ..ops.layers import dropout, dropout1d, dropout2d, embedding  # noqa: E402, F401
+from ..ops.attention import multi_head_attention, scaled_dot_product_attention  # noqa: E402, F401

@@ -338,7 +338,10 @@ class Module:
                     for t in store.values():
                         if t is None:
                             continue
-                        new = t.detach().to(*args, **kwargs)
+                        if not t.is_floating_point():  # (as PyTorch: a dtype casts floating tensors only)
+                            new = t.detach().to(_device_only(t, *args, **kwargs))
+                        else:
+                            new = t.detach().to(*args, **kwargs)
                         if new._data is not t._data:
                             t._data, t._backend = new._data, new._backend
                             t._version.value += 1
@@ -377,8 +380,9 @@ class Module:
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
         own = {}
         for mp, m in self.named_modules():
-            for n in list(m._parameters) + list(m._buffers):
-                own[f"{mp}.{n}" if mp else n] = (m, n)
+            for n, t in list(m._parameters.items()) + list(m._buffers.items()):
+                if t is not None:  # (a None parameter, such as bias=False, is not in a state dict)
+                    own[f"{mp}.{n}" if mp else n] = (m, n)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -416,6 +420,22 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _device_only(t: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """The device among Module.to's arguments (t's own when they name only a dtype)."""
+    from .._dtype import as_dtype
+
+    for a in (*args, kwargs.get("device")):
+        if isinstance(a, Tensor):
+            return a.device
+        if a is None:
+            continue
+        try:
+            as_dtype(a)
+        except (TypeError, ValueError, KeyError):
+            return a
+    return t.device
 
 
 class Linear(Module):

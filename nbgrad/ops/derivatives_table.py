@@ -258,6 +258,17 @@ MaxPool2DWithIndicesBackwardBackward0(grad_output; indices) = max_pool2d_with_in
     grad_output: plane_gather(grad, indices)
 PlaneGatherBackward0(self; indices) = plane_gather(self, indices)
     self: max_pool2d_with_indices_backward(grad, self_shape, indices)
+GeluBackward0(self) = gelu(self, approximate=approximate)
+    self: gelu_backward(grad, self, approximate)
+GeluBackwardBackward0(grad_output, self) = gelu_backward(grad_output, self, approximate)
+    grad_output: gelu_backward(grad, self, approximate)
+    self: gelu_double_backward(grad, grad_output, self, approximate)
+NativeLayerNormBackward0(input; rstd) = normalize_rows(input, normalized_ndim, eps)
+    input: layer_norm_backward(grad, result, layer_norm_rstd(input, rstd, normalized_ndim, eps), normalized_ndim)
+LayerNormBackwardBackward0(grad_output, output, rstd) = layer_norm_backward(grad_output, output, rstd, normalized_ndim)
+    grad_output: layer_norm_backward(grad, output, rstd, normalized_ndim)
+    output: layer_norm_backward_output(grad, grad_output, output, rstd, normalized_ndim)
+    rstd: layer_norm_backward_rstd(grad, grad_output, output, normalized_ndim)
 """
 
 

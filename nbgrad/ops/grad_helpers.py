@@ -180,3 +180,10 @@ def once_differentiable_error(name: str) -> Any:
     raise RuntimeError(f"trying to differentiate twice a function that was marked with @once_differentiable "
                        f"({name})")
 
+
+# ---------------------------------------------------------------- layers (issue 17)
+from .layers import gelu, gelu_backward, gelu_double_backward  # noqa: E402
+from .norm import (  # noqa: E402
+    layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd, normalize_rows,
+)
+

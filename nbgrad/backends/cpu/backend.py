@@ -17,6 +17,7 @@ from .kernels import optim
 from .kernels import elementwise as EW
 from .kernels.index import scatter_add_flat
 from .kernels.layout import ascontiguous
+from .kernels.norm import layer_norm_rows, layer_norm_rows_backward
 from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
 from .kernels.rows import logsumexp_rows, nll_rows, nll_rows_bw, softmax_rows, softmax_rows_backward
 from .operands import all_fortran, kernel_operands, simple_operands, tiled_operands
@@ -301,3 +302,15 @@ class CpuBackend(SharedBackend):
     def plane_gather(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """out[n, c, k] = x[n, c].flat[idx[n, c, k]] (out shaped as idx)."""
         return CV.plane_gather(ascontiguous(x), ascontiguous(idx))
+    # ------------------------------------------------------------ layers (issue 17)
+    def layer_norm(self, x: np.ndarray, cols: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """Each run of the last `cols` elements of x normalised to zero mean and unit variance, and
+        each row's 1 / sqrt(var + eps) (shape x.shape[:-n] flattened)."""
+        y, rstd = layer_norm_rows(ascontiguous(x).reshape(-1, cols), eps)
+        return y.reshape(x.shape), rstd
+
+    def layer_norm_backward(self, g: np.ndarray, y: np.ndarray, rstd: np.ndarray, cols: int) -> np.ndarray:
+        """layer_norm's input gradient from its output y: rstd * (g - mean(g) - y * mean(g * y)) by row."""
+        g2 = ascontiguous(g.astype(y.dtype, copy=False)).reshape(-1, cols)
+        return layer_norm_rows_backward(g2, ascontiguous(y).reshape(-1, cols),
+                                        ascontiguous(rstd).reshape(-1)).reshape(y.shape)

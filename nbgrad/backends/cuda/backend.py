@@ -379,6 +379,28 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
     def _flat(c: CudaArray) -> Any:
         return c.buf[c.offset: c.offset + c.size]
 
+    # ------------------------------------------------------------ layers (issue 17)
+    def layer_norm(self, x: CudaArray, cols: int, eps: float) -> tuple[CudaArray, CudaArray]:
+        """Each run of the last `cols` elements normalised (one block a row), and each row's rstd."""
+        from .kernels.norm import layer_norm_rows
+
+        xc = self.contiguous(x)
+        M = x.size // cols if cols else 0
+        out, rstd = self.empty((x.size,), x.dtype), self.empty((M,), x.dtype)
+        if x.size:
+            launch(layer_norm_rows, M, self._flat(xc), 0, M, cols, float(eps), out.buf, rstd.buf, rows=True)
+        return self.reshape(out, x.shape), rstd
+
+    def layer_norm_backward(self, g: CudaArray, y: CudaArray, rstd: CudaArray, cols: int) -> CudaArray:
+        from .kernels.norm import layer_norm_rows_bw
+
+        g2, y2, r2 = self.contiguous(self.astype(g, y.dtype)), self.contiguous(y), self.contiguous(rstd)
+        M = y.size // cols if cols else 0
+        out = self.empty((y.size,), y.dtype)
+        if y.size:
+            launch(layer_norm_rows_bw, M, self._flat(g2), self._flat(y2), self._flat(r2), M, cols, out.buf, rows=True)
+        return self.reshape(out, y.shape)
+
     def _one_dummy(self, dtype: np.dtype) -> CudaArray:
         d = self._dummies.get(np.dtype(dtype))
         if d is None:

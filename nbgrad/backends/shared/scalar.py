@@ -148,6 +148,16 @@ def index_pos(a, b, c):
     return (a + b if a < 0 else a) * c if -b <= a and a < b else -1152921504606846976
 
 
+# ---- layers (issue 17): gelu, exact and tanh-approximated
+
+def gelu(a):
+    return 0.5 * a * (1.0 + math.erf(a * 0.7071067811865476))
+
+
+def gelu_tanh(a):
+    return 0.5 * a * (1.0 + vtanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))
+
+
 # ------------------------------------------------------------------ fused backward ops (a: the upstream gradient;
 # each an op of its own, with its own entry in nbgrad/ops/derivatives_table.py)
 
@@ -191,6 +201,17 @@ def bce_bw(a, b, c):  # g, p, y
     return a * (b - c) / max((1 - b) * b, 1e-12)
 
 
+# ---- layers (issue 17): gelu's backward (g * gelu'(x))
+
+def gelu_bw(a, b):  # g, x
+    return a * (0.5 * (1.0 + math.erf(b * 0.7071067811865476)) + b * 0.3989422804014327 * math.exp(-0.5 * b * b))
+
+
+def gelu_tanh_bw(a, b):  # g, x
+    t = vtanh(0.7978845608028654 * (b + 0.044715 * b * b * b))
+    return a * (0.5 * (1.0 + t) + 0.5 * b * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * b * b))
+
+
 # ------------------------------------------------------------------ new ops go above this line
 
 _PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
@@ -204,4 +225,4 @@ ELEMENTWISE: dict[str, tuple[int, Callable]] = {f.__name__.rstrip("_"): (f.__cod
 # ops doing transcendental math or powers per element (the CPU runs them in parallel from a
 # smaller size than memory-bound ones)
 TRANSCENDENTAL = frozenset({"exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "pow", "bce_logits",
-                            "bce_logits_bw", "bce"})
+                            "bce_logits_bw", "bce", "gelu", "gelu_tanh", "gelu_bw", "gelu_tanh_bw"})
