@@ -63,6 +63,16 @@ def _install() -> None:
     T.contiguous = S.contiguous
     T.sum_to_size = S.sum_to_size
     T.outer = L.outer
+    # shape, split, index and scatter (issue 16)
+    _install_shape_index(T)
+
+
+def _install_shape_index(T: Any) -> None:
+    """Tensor methods of the shape / split / index / scatter family (issue 16)."""
+    T.split, T.chunk, T.unbind, T.narrow, T.tensor_split = S.split, S.chunk, S.unbind, S.narrow, S.tensor_split
+    T.movedim = T.moveaxis = S.movedim
+    T.swapaxes = T.swapdims = S.swapaxes
+    T.unflatten = S.unflatten
 
 
 _install()

@@ -355,3 +355,216 @@ def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
     from .derivatives_table import NODES
 
     return record(NODES["OnceDifferentiableBackward"], t._data, (t,), t._backend, fn_name=name)
+
+
+# ---------------------------------------------------------------- split and join (issue 16)
+def wrap_dim(dim: int, ndim: int) -> int:
+    """dim in [0, ndim) (a 0-d tensor takes dims -1 and 0), else PyTorch's IndexError."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _piece(x: Tensor, d: int, start: int, stop: int) -> Tensor:
+    """x[..., start:stop, ...] along dim d: a view (shares storage and version counter)."""
+    return getitem(x, (slice(None),) * d + (slice(start, stop),))
+
+
+def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, x.ndim)
+    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    size = x.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return _piece(x, d, start, start + length)
+
+
+def _multi(pieces: Any, name: str) -> tuple:
+    """Mark the views of an op that returns several (split, chunk, unbind): with grad, PyTorch
+    forbids modifying them in place."""
+    pieces = tuple(pieces)
+    for i, p in enumerate(pieces):
+        if p._requires_grad:
+            p._multi_view = (i, name)
+    return pieces
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    return _split(x, split_size_or_sections, dim, "Split")
+
+
+def _split(x: Tensor, split_size_or_sections: Any, dim: int, name: str) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        s = int(split_size_or_sections)
+        if s < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
+        if s == 0:
+            if size:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+            return _multi((_piece(x, d, 0, 0),), name)
+        return _multi((_piece(x, d, i, min(i + s, size)) for i in range(0, max(size, 1), s)), name)
+    sizes = [int(s) for s in split_size_or_sections]
+    if sum(sizes) != size or any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
+                           f"dimension {dim}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(_piece(x, d, start, start + s))
+        start += s
+    return _multi(out, "SplitWithSizes")
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    if size == 0:
+        return _multi((_piece(x, d, 0, 0) for _ in range(chunks)), "Split")
+    return split(x, -(-size // chunks), d)
+
+
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios.dtype.name != "int64":
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{ios.dtype.name.capitalize()}")
+        if ios.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {ios.ndim} dims")
+        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios.tolist()]
+    if isinstance(ios, (int, np.integer)):
+        n = int(ios)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        out, start = [], 0
+        for i in range(n):
+            stop = start + q + (1 if i < r else 0)
+            out.append(_piece(x, d, start, stop))
+            start = stop
+        return tuple(out)
+    bounds = [0] + [min(int(i) if i >= 0 else max(int(i) + size, 0), size) for i in ios] + [size]
+    return tuple(_piece(x, d, bounds[k], max(bounds[k], bounds[k + 1])) for k in range(len(bounds) - 1))
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = wrap_dim(dim, x.ndim)
+    return _multi((getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d])), "Unbind")
+
+
+def _tensors_arg(name: str, tensors: Any) -> list:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return tensors
+
+
+def _each(fn: Any, tensors: tuple) -> Any:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _each(lambda t: reshape(t, 1) if t.ndim == 0 else t, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    return _each(lambda t: reshape(t, 1, 1) if t.ndim == 0 else unsqueeze(t, 0) if t.ndim == 1 else t, tensors)
+
+
+def _to_3d(t: Tensor) -> Tensor:
+    if t.ndim == 0:
+        return reshape(t, 1, 1, 1)
+    if t.ndim == 1:
+        return unsqueeze(unsqueeze(t, 0), -1)
+    return unsqueeze(t, -1) if t.ndim == 2 else t
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    return _each(_to_3d, tensors)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    ts = [atleast_1d(t) for t in _tensors_arg("hstack", tensors)]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([atleast_2d(t) for t in _tensors_arg("vstack", tensors)], 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([_to_3d(t) for t in _tensors_arg("dstack", tensors)], 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    ts = _tensors_arg("column_stack", tensors)
+    return cat([reshape(t, t.numel(), 1) if t.ndim <= 1 else t for t in ts], 1)
+
+
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the "
+                           f"same number of dims as destination ({dst} dims)")
+    s = [wrap_dim(d, x.ndim) for d in src]
+    t = [wrap_dim(d, x.ndim) for d in dst]
+    if len(set(s)) != len(s):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({src})")
+    if len(set(t)) != len(t):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({dst})")
+    if x.ndim == 0:
+        return permute(x)
+    order = [None] * x.ndim
+    for a, b in zip(s, t):
+        order[b] = a
+    rest = iter(d for d in range(x.ndim) if d not in s)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(x, *order)
+
+
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+    return transpose(x, wrap_dim(axis0, x.ndim), wrap_dim(axis1, x.ndim))
+
+
+def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    d = wrap_dim(dim, x.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = x.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} ({n}) in "
+                           f"the input tensor")
+    sizes = [n // known if s == -1 else s for s in sizes]
+    shape = x.shape[:d] + tuple(sizes) + x.shape[d + 1:]
+    out = reshape(x, shape)
+    return _as_view(out, x, lambda b: reshape(b, shape))
