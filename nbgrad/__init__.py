@@ -26,6 +26,11 @@ from .ops.shape import (  # noqa: E402
     tensor_split, unbind, unflatten, vstack,
 )
 
+from .ops.index import (  # noqa: E402
+    argwhere, gather, index_add, index_copy, index_fill, index_select, masked_fill, masked_scatter, masked_select,
+    nonzero, scatter, scatter_add, scatter_reduce, take, take_along_dim,
+)
+
 moveaxis, swapdims = movedim, swapaxes
 
 bool = bool_  # noqa: A001

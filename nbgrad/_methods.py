@@ -73,6 +73,15 @@ def _install_shape_index(T: Any) -> None:
     T.movedim = T.moveaxis = S.movedim
     T.swapaxes = T.swapdims = S.swapaxes
     T.unflatten = S.unflatten
+    from .ops import index as X
+
+    for name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+                 "index_fill", "masked_fill", "masked_select", "masked_scatter", "take_along_dim", "take",
+                 "nonzero", "argwhere"):
+        setattr(T, name, getattr(X, name))
+    for name in ("scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_fill",
+                 "masked_scatter"):
+        setattr(T, name + "_", X.inplace(getattr(X, name)))
 
 
 _install()

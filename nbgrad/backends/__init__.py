@@ -57,6 +57,14 @@ class Backend(Protocol):
     def is_private(self, g: Any, other: Any = None) -> bool: ...  # only g (and other) refer to g's memory
     def index_add(self, shape: tuple, index: Any, src: Any) -> Any: ...
     def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any: ...
+    # index, gather and scatter (issue 16): dim-wise, on int64 index arrays
+    def check_index(self, index: Any, size: int, allow_negative: bool, err: type,
+                    msg: str) -> Any: ...  # raise err(msg) (or flag, on a GPU); negatives wrapped
+    def gather(self, x: Any, axis: int, index: Any) -> Any: ...
+    def scatter(self, dst: Any, axis: int, index: Any, src: Any,
+                reduce: str) -> None: ...  # in place; reduce: assign, sum, prod, amax, amin
+    def index_select(self, x: Any, axis: int, index: Any) -> Any: ...
+    def index_add_axis(self, dst: Any, axis: int, index: Any, src: Any, alpha: Any) -> None: ...  # in place
 
 
 def mT(a: np.ndarray) -> np.ndarray:

@@ -177,5 +177,12 @@ def once_differentiable_error(name: str) -> Any:
                        f"({name})")
 
 
+# ---------------------------------------------------------------- index, gather and scatter (issue 16)
+from .index import (  # noqa: E402
+    gather_backward, index_add_source_backward, index_fill_value_backward, index_select_backward,
+    scatter_reduce_backward_self, scatter_reduce_backward_src, scatter_src_backward,
+)
+
+
 # every public name here is callable from a formula (what derivatives_table compiles against)
 __all__ = [k for k, v in list(globals().items()) if not k.startswith("_") and callable(v) and k not in ("Any", "Tensor")]

@@ -149,7 +149,7 @@ def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
                 advanced = True
                 continue
             it = it._backend.to_numpy(it._data)
-        if isinstance(it, (list, np.ndarray)):
+        if isinstance(it, (list, tuple, np.ndarray)):  # a tuple inside the index is a sequence, as torch
             it = np.asarray(it)
             if it.dtype.kind not in "biu":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
