@@ -76,13 +76,17 @@ def _table_call(node: Node) -> tuple[Callable[..., Any], list[str], list[Any], s
 
 
 class _Attrs(dict):
-    """Names for a forward expression: the given values, the ops, else the node's attributes."""
+    """Names for a forward expression: the given values, the attributes the forward recorded on
+    the node, the ops, else the node's other attributes."""
 
     def __init__(self, node: Node, env: dict, ops: dict) -> None:
         super().__init__(env)
         self.node, self.ops = node, ops
 
     def __missing__(self, key: str) -> Any:
+        recorded = getattr(self.node, "__dict__", None)
+        if recorded is not None and key in recorded:
+            return recorded[key]
         if key in self.ops:
             return self.ops[key]
         try:

@@ -314,18 +314,24 @@ _FORWARD_NAMESPACE: dict[str, Any] = {}
 
 
 def _forward_namespace() -> dict[str, Any]:
-    """What the forward expressions of TABLE call: the public ops and the fused backward ops."""
+    """What the forward expressions of TABLE call: the public functions of nbgrad, of
+    nn.functional and of every ops module (the fused backward ops too), and the formulas' names."""
     if not _FORWARD_NAMESPACE:
+        import importlib
+        import pkgutil
+
         import nbgrad
+        import nbgrad.nn.functional
 
-        from . import elementwise, grad_helpers, loss, shape
+        from .. import ops
 
-        ns = dict(_namespace())
-        ns.update(cat=nbgrad.cat, stack=nbgrad.stack, where=elementwise.where, rsub=elementwise.rsub,
-                  linear=nbgrad.nn.functional.linear, index_put=shape.index_put,
-                  binary_cross_entropy_with_logits=loss.binary_cross_entropy_with_logits,
-                  binary_cross_entropy=loss.binary_cross_entropy, mse_loss=loss.mse_loss, nll_loss=loss.nll_loss)
-        del grad_helpers
+        ns: dict[str, Any] = {}
+        modules = [nbgrad, nbgrad.nn.functional]
+        modules += [importlib.import_module(f"{__package__}.{m.name}") for m in pkgutil.iter_modules(ops.__path__)
+                    if not m.name.startswith("_") and m.name != "derivatives_table"]
+        for mod in modules:
+            ns.update({k: v for k, v in vars(mod).items() if callable(v) and not k.startswith("_")})
+        ns.update(_namespace())
         _FORWARD_NAMESPACE.update(ns)
     return _FORWARD_NAMESPACE
 
