@@ -25,6 +25,9 @@ from .ops.shape import (  # noqa: E402
     atleast_1d, atleast_2d, atleast_3d, chunk, column_stack, dstack, hstack, movedim, narrow, split, swapaxes,
     tensor_split, unbind, unflatten, vstack,
 )
+from .ops.shape import (  # noqa: E402
+    broadcast_shapes, broadcast_tensors, broadcast_to, flip, fliplr, flipud, ravel, repeat_interleave, roll, tile,
+)
 
 from .ops.index import (  # noqa: E402
     argwhere, gather, index_add, index_copy, index_fill, index_select, masked_fill, masked_scatter, masked_select,

@@ -73,6 +73,8 @@ def _install_shape_index(T: Any) -> None:
     T.movedim = T.moveaxis = S.movedim
     T.swapaxes = T.swapdims = S.swapaxes
     T.unflatten = S.unflatten
+    T.flip, T.fliplr, T.flipud, T.roll, T.repeat, T.tile = S.flip, S.fliplr, S.flipud, S.roll, S.repeat, S.tile
+    T.repeat_interleave, T.broadcast_to, T.ravel = S.repeat_interleave, S.broadcast_to, S.ravel
     from .ops import index as X
 
     for name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",

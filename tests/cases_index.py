@@ -19,6 +19,12 @@ def R(*shape, seed=1):
     return np.random.default_rng(seed + 7 * len(shape)).uniform(-1, 1, shape)
 
 
+def _F(x):
+    import torch
+
+    return ng.nn.functional if isinstance(x, ng.Tensor) else torch.nn.functional
+
+
 IDX = np.array([[0, 1, 1], [2, 0, 0]])  # (2, 3) into a dim of size 3
 ROWS = np.array([1, 0, 1])
 
@@ -45,5 +51,14 @@ CASES = {
     "masked_scatter": (lambda x, s: x.masked_scatter(x > 0, s).tanh() * x, [R(2, 3), R(6, seed=3)]),
     "take": (lambda x: x.take(_L(x).tensor([[0, 5], [5, -1]])).tanh() * x.sum(), [R(2, 3)]),
     "split_cat": (lambda x: _L(x).cat([p.tanh() for p in x.split([1, 2], 1)][::-1], 1) * x, [R(2, 3)]),
+    "flip": (lambda x: x.flip(0, 1).tanh() * x, [R(2, 3)]),
+    "roll": (lambda x: x.roll((1, -1), (0, 1)).tanh() * x, [R(2, 3)]),
+    "roll_flat": (lambda x: x.roll(2).tanh() * x.flip(-1), [R(2, 3)]),
+    "repeat_tile": (lambda x: x.repeat(2, 1).tanh() * x.tile(2, 1), [R(2, 3)]),
+    "repeat_interleave": (lambda x: x.repeat_interleave(2, dim=1).tanh().sum(1) * x[:, 0], [R(2, 3)]),
+    "pad_constant": (lambda x: _F(x).pad(x, (1, -1, 0, 2), value=0.5).tanh() * _F(x).pad(x, (1, -1, 0, 2)),
+                     [R(2, 3)]),
+    "pad_reflect": (lambda x: _F(x).pad(x, (2, 1), mode="reflect").tanh() ** 2, [R(1, 2, 3)]),
+    "pad_circular": (lambda x: _F(x).pad(x, (1, 2), mode="circular").tanh() ** 2, [R(1, 2, 3)]),
     "unbind_stack": (lambda x: _L(x).stack(x.unbind(1)[::-1]).tanh() * x.T, [R(2, 3)]),
 }

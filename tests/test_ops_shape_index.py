@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nbgrad as ng
+import nbgrad.nn.functional as NF
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
 TF = torch.nn.functional
@@ -592,3 +593,138 @@ def test_index_out_of_range_on_cuda_is_flagged():
     with pytest.raises(IndexError, match="index out of range"):
         x.index_add(0, ng.tensor([3], device="cuda"), ng.ones(1, 4, device="cuda")).cpu()
     assert x.index_select(0, ng.tensor([2], device="cuda")).cpu().tolist() == [[0.0] * 4]  # the flag was reset
+
+
+# ------------------------------------------------------------------ 3. shape and repeat
+def _F(x):
+    return NF if isinstance(x, ng.Tensor) else TF
+
+
+SHAPES = {
+    "flip": (lambda x: x.flip(0), (3, 4)),
+    "flip_dims": (lambda x: lib(x).flip(x, (0, -1)), (2, 3, 4)),
+    "flip_none": (lambda x: x.flip(()), (3, 4)),
+    "flip_0d": (lambda x: x.flip(0), ()),
+    "fliplr": (lambda x: lib(x).fliplr(x), (3, 4)),
+    "flipud": (lambda x: x.flipud(), (3, 4)),
+    "roll": (lambda x: x.roll(1, 1), (3, 4)),
+    "roll_neg_big": (lambda x: lib(x).roll(x, -7, -1), (3, 4)),
+    "roll_tuple": (lambda x: x.roll((1, -2), (0, 1)), (3, 4)),
+    "roll_flat": (lambda x: x.roll(5), (3, 4)),
+    "roll_same_dim_twice": (lambda x: x.roll((1, 1), (1, 1)), (3, 4)),
+    "repeat": (lambda x: x.repeat(2, 3), (3, 4)),
+    "repeat_more_dims": (lambda x: x.repeat(2, 1, 3), (3, 4)),
+    "repeat_zero": (lambda x: x.repeat(2, 0, 1), (3, 4)),
+    "repeat_0d": (lambda x: x.repeat(3), ()),
+    "tile": (lambda x: lib(x).tile(x, (2,)), (3, 4)),
+    "tile_more": (lambda x: x.tile(2, 1, 2), (3, 4)),
+    "repeat_interleave_int": (lambda x: x.repeat_interleave(2), (3, 4)),
+    "repeat_interleave_dim": (lambda x: lib(x).repeat_interleave(x, 3, dim=-1), (3, 4)),
+    "repeat_interleave_tensor": (lambda x: x.repeat_interleave(lib(x).tensor([1, 0, 2]), dim=0, output_size=3),
+                                 (3, 4)),
+    "repeat_interleave_one_tensor": (lambda x: x.repeat_interleave(lib(x).tensor([2]), dim=1), (3, 4)),
+    "expand_as": (lambda x: x.expand_as(lib(x).zeros(2, 3, 4)), (3, 1)),
+    "view_as": (lambda x: x.view_as(lib(x).zeros(4, 3)), (3, 4)),
+    "broadcast_to": (lambda x: lib(x).broadcast_to(x, (2, 3, 4)), (3, 1)),
+    "broadcast_to_minus1": (lambda x: x.broadcast_to((2, -1, 4)), (3, 1)),
+    "broadcast_tensors": (lambda x: lib(x).broadcast_tensors(x, x[0], lib(x).zeros(2, 1, 1)), (3, 4)),
+    "ravel": (lambda x: x.mT.ravel(), (3, 4)),
+    "ravel_fn": (lambda x: lib(x).ravel(x), (3, 4)),
+    "squeeze_tuple": (lambda x: x.squeeze((0, -1, 2)), (1, 3, 1, 1)),
+    "squeeze_tuple_fn": (lambda x: lib(x).squeeze(x, (1,)), (1, 3, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_shape_ops(name, dt):
+    fn, shape = SHAPES[name]
+    check(fn, [R(*shape)], dt)
+    if len(shape) == 2 and name != "view_as":  # (a view of a transpose is torch's error too)
+        check(lambda x: fn(x.mT), [R(*shape[::-1], seed=2)], dt)  # non-contiguous
+
+
+PADS = [
+    ((3, 4), (1, 2), "constant", None), ((3, 4), (1, 2, 0, 1), "constant", 2.5), ((3, 4), (-1, 2, 2, -1), "constant", 0),
+    ((2, 3, 4), (1, 1, 1, 1, 1, 1), "constant", -1.0), ((3, 4), (0, 0), "constant", None),
+    ((3, 4), (-1, -1, -1, 0), "constant", None), ((3,), (2, 0), "constant", None), ((0, 2), (1, 1), "constant", None),
+    ((1, 1, 5, 5), (0, 2, 3, 2), "reflect", None), ((5, 5, 5), (0, 2), "reflect", None),
+    ((1, 1, 3, 4, 5), (1, 2, 2, 1, 1, 2), "reflect", None), ((3, 3, 3, 3), (-1, 2, 2, -1), "reflect", None),
+    ((1, 1, 5, 5), (3, -3, 0, -3), "reflect", None), ((1, 1, 5, 5), (3, -5, 1, -5), "reflect", None),
+    ((1, 1, 5, 5), (0, 0, 0, -5), "reflect", None), ((1, 1, 5, 5), (4, 4, 0, 4), "reflect", None),
+    ((2, 5), (4, 1), "reflect", None), ((1, 1, 5, 5), (0, 2, 3, 2), "replicate", None),
+    ((1, 1, 5, 5, 5), (1, 2, 3, 4, 1, 2), "replicate", None), ((3, 3, 3, 3), (-1, 2, 2, -1), "replicate", None),
+    ((1, 1, 5, 5), (3, 11, 0, 30), "replicate", None), ((1, 1, 5, 5), (3, -5, 1, -5), "replicate", None),
+    ((1, 1, 5, 5), (0, 2, 3, 2), "circular", None), ((1, 1, 5, 5), (5, 5, 0, 5), "circular", None),
+    ((3, 3, 3, 3), (-1, 2, 2, -1), "circular", None), ((2, 3, 4), (1, 2), "circular", None),
+]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("k", range(len(PADS)))
+def test_pad(k, dt):
+    shape, p, mode, value = PADS[k]
+    kw = {} if value is None else {"value": value}
+    check(lambda x: _F(x).pad(x, p, mode=mode, **kw), [R(*shape)], dt)
+
+
+PAD_ERRORS = [
+    ((1, 3, 3), (3, 3), "reflect", "Padding size should be less than the corresponding input dimension"),
+    ((1, 3, 3), (4, 0), "circular", "wrapping around more than once"),
+    ((3,), (1, 1), "reflect", "not supported for 1D input tensor"),
+    ((2, 3), (1, 1, 1, 1), "replicate", "not supported for 2D input tensor"),
+    ((1, 2, 3, 3, 3, 3), (1, 1), "replicate", "not supported for 6D input tensor"),
+    ((1, 3, 3), (1,), "constant", "Padding length must be divisible by 2"),
+    ((1, 3, 3), (1, 1) * 4, "constant", "Padding length should be less than or equal to two times"),
+    ((1, 3, 3), (-2, -2), "constant", "length must be non-negative"),
+    ((1, 3, 3), (1, 1), "foo", "Unrecognised padding mode foo"),
+    ((0, 3), (1, 1), "replicate", "Expected 2D or 3D (batch mode) tensor"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(PAD_ERRORS)))
+def test_pad_errors(k):
+    shape, p, mode, match = PAD_ERRORS[k]
+    same_error(lambda x: _F(x).pad(x, p, mode=mode), [np.zeros(shape)], match)
+    if mode == "reflect":
+        same_error(lambda x: _F(x).pad(x, (1, 1), mode=mode, value=2.0), [np.zeros((2, 3))], "doesn't take in value")
+
+
+SHAPE_ERRORS = [
+    (lambda x: x.repeat(2), "can not be smaller than number of dimensions"),
+    (lambda x: x.roll((1, 2), (0,)), "shifts and dimensions must align"),
+    (lambda x: x.flip((0, 0)), "appears multiple times"),
+    (lambda x: lib(x).fliplr(x[0]), "Input must be >= 2-d"),
+    (lambda x: x.broadcast_to((3, 3)), "must match the existing size"),
+    (lambda x: x.repeat_interleave(lib(x).tensor([1, 2, 3]), dim=0), "repeats must have the same size"),
+    (lambda x: x.repeat_interleave(lib(x).tensor([1, -2]), dim=0), "repeats can not be negative"),
+    (lambda x: x.repeat_interleave(lib(x).tensor([1, 2]), dim=0, output_size=4), "allocated size does not match"),
+    (lambda x: lib(x).broadcast_tensors(x, x[:1, :2]), "shape mismatch"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(SHAPE_ERRORS)))
+def test_shape_errors(k):
+    fn, match = SHAPE_ERRORS[k]
+    same_error(fn, [np.zeros((2, 3))], match)
+
+
+def test_repeat_interleave_of_repeats_alone_and_flip_roll_copies():
+    assert ng.repeat_interleave(ng.tensor([1, 0, 3])).tolist() == torch.repeat_interleave(
+        torch.tensor([1, 0, 3])).tolist()
+    x = ng.arange(6.0).reshape(2, 3)
+    for y in (x.flip(0), x.roll(0, 1), x.flip(())):
+        assert not np.shares_memory(y._data, x._data)
+    assert tuple(ng.broadcast_shapes((2, 1), (3,))) == tuple(torch.broadcast_shapes((2, 1), (3,)))
+
+
+@pytest.mark.parametrize("name", ["flip_dims", "roll_tuple", "repeat", "repeat_interleave_tensor", "broadcast_to"])
+def test_shape_ops_on_cuda(name):
+    _cuda()
+    fn, shape = SHAPES[name]
+    ng.set_default_device("cuda")
+    try:
+        check(fn, [R(*shape)])
+        check(lambda x: _F(x).pad(x, (1, 2, 2, 1), mode="reflect"), [R(1, 3, 4)])
+    finally:
+        ng.set_default_device("cpu")

@@ -234,6 +234,10 @@ NllLossBackwardBackward0(grad_output; target, weight)
 # ---------------------------------------------------------------- more losses (issue 16)
 
 # ---------------------------------------------------------------- shape and repeat (issue 16)
+FlipBackward0(self) = self.flip(dims)
+    self: grad.flip(dims)
+RollBackward0(self) = self.roll(shifts, dims)
+    self: roll_backward(grad, shifts, dims)
 
 # ---------------------------------------------------------------- index, gather and scatter (issue 16)
 GatherBackward0(self; index) = self.gather(dim, index)

@@ -177,6 +177,9 @@ def once_differentiable_error(name: str) -> Any:
                        f"({name})")
 
 
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+from .shape import roll_backward  # noqa: E402
+
 # ---------------------------------------------------------------- index, gather and scatter (issue 16)
 from .index import (  # noqa: E402
     gather_backward, index_add_source_backward, index_fill_value_backward, index_select_backward,

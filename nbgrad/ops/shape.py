@@ -568,3 +568,224 @@ def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
     shape = x.shape[:d] + tuple(sizes) + x.shape[d + 1:]
     out = reshape(x, shape)
     return _as_view(out, x, lambda b: reshape(b, shape))
+
+
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+def _dims_arg(dims: Any) -> tuple:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return tuple(int(d) for d in dims)
+
+
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    dims = _dims_arg(dims)
+    ds = tuple(wrap_dim(d, x.ndim) for d in dims)
+    for d in set(ds):
+        if ds.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    be = x._backend
+    if x.ndim == 0 or not ds:
+        out = be.copy(x._data)
+    else:
+        sl = tuple(slice(None, None, -1) if i in ds else slice(None) for i in range(x.ndim))
+        out = be.contiguous(be.view(x._data, lambda a: a[sl]))
+        if be.shares_memory(out, x._data):
+            out = be.copy(out)
+    return record(N.FlipBackward0, out, (x,), be, dims=ds)
+
+
+def fliplr(x: Tensor) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    if x.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    sh = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(sh) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:0")
+        return reshape(roll(flatten(x), sh[0], 0), tuple(x.shape))
+    ds = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(sh) != len(ds):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(ds)}")
+    ds = tuple(wrap_dim(d, x.ndim) for d in ds)
+    be = x._backend
+    out = x._data
+    for s, d in zip(sh, ds):
+        n = out.shape[d] if out.ndim else 1
+        k = int(s) % n if n else 0
+        if k:
+            head = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(n - k, None),)])
+            tail = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(0, n - k),)])
+            out = be.concatenate([head, tail], d)
+    if out is x._data:
+        out = be.copy(out)
+    return record(N.RollBackward0, out, (x,), be, shifts=tuple(int(s) for s in sh), dims=ds)
+
+
+def roll_backward(grad: Tensor, shifts: tuple, dims: tuple) -> Tensor:
+    return roll(grad, tuple(-s for s in shifts), dims)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(reps)}: {list(reps)}")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    inter = tuple(v for r, s in zip(reps, shape) for v in (1, s))  # (1, s0, 1, s1, ...)
+    big = tuple(v for r, s in zip(reps, shape) for v in (r, s))  # (r0, s0, r1, s1, ...)
+    out = expand(reshape(x, inter), *big)
+    return reshape(out, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def tile(x: Tensor, *dims: Any) -> Tensor:
+    reps = _shape_arg(dims)
+    return repeat(x, *((1,) * (x.ndim - len(reps)) + reps))
+
+
+def repeat_interleave(x: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    from .index import index_select
+
+    if repeats is None:  # repeat_interleave(repeats): the indices, each repeated
+        reps = np.asarray(x._backend.to_numpy(x._data)).reshape(-1)
+        if reps.size and reps.min() < 0:
+            raise RuntimeError("repeats can not be negative")
+        return Tensor._wrap(x._backend.asarray(np.repeat(np.arange(reps.size, dtype=np.int64), reps)), x._backend)
+    src = flatten(x) if dim is None else x
+    d = 0 if dim is None else wrap_dim(dim, x.ndim)
+    n = src.shape[d] if src.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.dtype.name not in ("int64", "int32"):
+            raise RuntimeError(f"repeats has to be Long or Int tensor, got {repeats.dtype.name}")
+        reps = np.asarray(repeats._backend.to_numpy(repeats._data)).reshape(-1).astype(np.int64)
+        if reps.size == 1:
+            reps = np.full(n, reps[0], np.int64)
+        elif reps.size != n:
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                               f"{reps.size} and input.size({d}) = {n}")
+    else:
+        reps = np.full(n, int(repeats), np.int64)
+    if reps.size and reps.min() < 0:
+        raise RuntimeError("repeats can not be negative")
+    idx = np.repeat(np.arange(n, dtype=np.int64), reps)
+    if output_size is not None and output_size != idx.size:
+        raise RuntimeError("allocated size does not match required size")
+    be = x._backend
+    if src.ndim == 0:
+        src = reshape(src, 1)
+    return index_select(src, d, Tensor._wrap(be.asarray(idx), be))
+
+
+def broadcast_to(x: Tensor, size: Any) -> Tensor:
+    return expand(x, *_shape_arg((size,)))
+
+
+def broadcast_shapes(*shapes: Any) -> Any:
+    from ..tensor import Size
+
+    try:
+        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
+
+
+def broadcast_tensors(*tensors: Any) -> tuple:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    try:
+        shape = tuple(np.broadcast_shapes(*[tuple(t.shape) for t in tensors]))
+    except ValueError:
+        raise RuntimeError("shape mismatch: objects cannot be broadcast to a single shape: "
+                           + " and ".join(str(list(t.shape)) for t in tensors)) from None
+    return tuple(t if tuple(t.shape) == shape else expand(t, *shape) for t in tensors)
+
+
+def ravel(x: Tensor) -> Tensor:
+    return reshape(x, -1)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """The source positions along a dim of size n padded by (lo, hi) (negative: cropped)."""
+    j = np.arange(-lo, n + hi, dtype=np.int64)
+    if mode == "reflect":
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    # circular, as torch: negative pads crop first, the positive ones wrap around what is left
+    c0, c1 = max(-lo, 0), max(-hi, 0)
+    m = n - c0 - c1
+    return np.arange(-max(lo, 0), m + max(hi, 0), dtype=np.int64) % max(m, 1) + c0
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch.nn.functional.pad: (left, right) pairs from the last dim backwards; a negative
+    pad crops. constant fills with value (0); reflect / replicate / circular read positions
+    through index_select (their gradient sums back into the source)."""
+    x = input
+    p = [int(v) for v in pad]
+    if len(p) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(p) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(p)} and input of dimension {x.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pairs = [(x.ndim - 1 - k, p[2 * k], p[2 * k + 1]) for k in range(len(p) // 2)]
+    if mode == "constant":
+        out = x
+        for d, lo, hi in pairs:  # crop first
+            if lo < 0 or hi < 0:
+                n = out.shape[d]
+                out = narrow(out, d, max(-lo, 0), n - max(-lo, 0) - max(-hi, 0))
+        shape = list(out.shape)
+        region = [slice(None)] * x.ndim
+        for d, lo, hi in pairs:
+            shape[d] += max(lo, 0) + max(hi, 0)
+            region[d] = slice(max(lo, 0), max(lo, 0) + out.shape[d])
+        if tuple(shape) == tuple(out.shape):
+            return clone(out) if out is x else out
+        be = x._backend
+        full = Tensor._wrap(be.full(tuple(shape), 0 if value is None else value, x.dtype.np), be)
+        return index_put(full, tuple(region), out)
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(p) // 2
+    if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(p)} is not supported for {x.ndim}D input tensor.\nSupported combinations for "
+            "non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: "
+            "padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    lead = x.ndim - k
+    if any(s == 0 for s in x.shape[lead - 1:]):  # (a batch dim, when there is one, may be 0)
+        raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other "
+                           f"non-zero dimensions for input, but got: {list(x.shape)}")
+    for d, lo, hi in pairs:
+        n = x.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+    from .index import index_select
+
+    out, be = x, x._backend
+    for d, lo, hi in pairs:
+        idx = _pad_index(x.shape[d], lo, hi, mode)
+        out = index_select(out, d, Tensor._wrap(be.asarray(idx), be))
+    return out
