@@ -78,6 +78,7 @@ class Tensor:
     _accumulate_ref: Any = None
     _output_nr = 0  # which output of grad_fn this tensor is
     _name: str | None = None
+    _multi_view: tuple | None = None  # (output number, op name) of a split / chunk / unbind piece
 
     def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
         from .creation import tensor as _tensor
@@ -397,6 +398,12 @@ class Tensor:
 
     # ---------------------------------------------------------------- in-place
     def _check_inplace(self) -> None:
+        if self._multi_view is not None and is_grad_enabled():
+            raise RuntimeError(
+                f"Output {self._multi_view[0]} of {self._multi_view[1]} is a view and is being modified inplace. "
+                "This view is the output of a function that returns multiple views. Such functions do not allow "
+                "the output views to be modified inplace. You should replace the inplace operation by an "
+                "out-of-place one.")
         if is_grad_enabled() and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if is_grad_enabled() and self._base is not None and self._base.is_leaf and self._base.requires_grad:

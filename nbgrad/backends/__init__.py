@@ -74,6 +74,14 @@ class Backend(Protocol):
     # layers (issue 17): rows of the last `cols` elements normalised, and its input gradient from the output
     def layer_norm(self, x: Any, cols: int, eps: float) -> tuple[Any, Any]: ...  # (y, rstd per row)
     def layer_norm_backward(self, g: Any, y: Any, rstd: Any, cols: int) -> Any: ...
+    # index, gather and scatter (issue 16): dim-wise, on int64 index arrays
+    def check_index(self, index: Any, size: int, allow_negative: bool, err: type,
+                    msg: str) -> Any: ...  # raise err(msg) (or flag, on a GPU); negatives wrapped
+    def gather(self, x: Any, axis: int, index: Any) -> Any: ...
+    def scatter(self, dst: Any, axis: int, index: Any, src: Any,
+                reduce: str) -> None: ...  # in place; reduce: assign, sum, prod, amax, amin
+    def index_select(self, x: Any, axis: int, index: Any) -> Any: ...
+    def index_add_axis(self, dst: Any, axis: int, index: Any, src: Any, alpha: Any) -> None: ...  # in place
 
 
 def mT(a: np.ndarray) -> np.ndarray:

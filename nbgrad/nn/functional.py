@@ -11,6 +11,9 @@ from ..ops.loss import (  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 
+# shape and repeat (issue 16)
+from ..ops.shape import pad  # noqa: E402,F401
+
 
 def relu(x: Tensor) -> Tensor:
     return unary("relu", x)

@@ -187,3 +187,13 @@ from .norm import (  # noqa: E402
     layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd, normalize_rows,
 )
 
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+from .shape import roll_backward  # noqa: E402
+
+# ---------------------------------------------------------------- index, gather and scatter (issue 16)
+from .index import (  # noqa: E402
+    gather_backward, index_add_source_backward, index_fill_value_backward, index_select_backward,
+    scatter_reduce_backward_self, scatter_reduce_backward_src, scatter_src_backward,
+)
+
+
