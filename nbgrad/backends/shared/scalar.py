@@ -583,7 +583,6 @@ ELEMENTWISE: dict[str, tuple[int, Callable]] = {f.__name__.rstrip("_"): (f.__cod
 # smaller size than memory-bound ones)
 TRANSCENDENTAL = frozenset({"exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "pow", "bce_logits",
                             "bce_logits_bw", "bce", "gelu", "gelu_tanh", "gelu_bw", "gelu_tanh_bw"})
-                            "bce_logits_bw", "bce"})
 # math (issue 16)
 TRANSCENDENTAL |= frozenset({"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
                              "expm1", "exp2", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "rsqrt",

@@ -1010,6 +1010,74 @@ def k_index_pos_i(b_, c_, out):
         out[i] = f_index_pos(a, b, c)
 
 
+f_gelu = lift(S.gelu)
+
+
+def k_gelu(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_gelu(a)
+
+
+def k_gelu_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_gelu(a)
+
+
+def k_gelu_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_gelu(a)
+
+
+def k_gelu_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_gelu(a)
+
+
+f_gelu_tanh = lift(S.gelu_tanh)
+
+
+def k_gelu_tanh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_gelu_tanh(a)
+
+
+def k_gelu_tanh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_gelu_tanh(a)
+
+
+def k_gelu_tanh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_gelu_tanh(a)
+
+
+def k_gelu_tanh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_gelu_tanh(a)
+
+
 f_tan = lift(S.tan)
 
 
@@ -3181,3 +3249,73 @@ def k_bce_bw_i(b_, c_, out):
     for i in prange(out.size):
         a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
         out[i] = f_bce_bw(a, b, c)
+
+
+f_gelu_bw = lift(S.gelu_bw)
+
+
+def k_gelu_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_gelu_bw(a, b)
+
+
+def k_gelu_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_gelu_bw(a, b)
+
+
+def k_gelu_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_gelu_bw(a, b)
+
+
+def k_gelu_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_gelu_bw(a, b)
+
+
+f_gelu_tanh_bw = lift(S.gelu_tanh_bw)
+
+
+def k_gelu_tanh_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_gelu_tanh_bw(a, b)
+
+
+def k_gelu_tanh_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_gelu_tanh_bw(a, b)
+
+
+def k_gelu_tanh_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_gelu_tanh_bw(a, b)
+
+
+def k_gelu_tanh_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_gelu_tanh_bw(a, b)
