@@ -55,6 +55,7 @@ GROUPS = {
     "mlp": ("mlp_S", "mlp_M", "mlp_L"),
     "reductions": ("sum", "mean", "max", "softmax", "log_softmax"),
     "startup": ("startup", "startup_cold"),
+    "index": ("embedding", "gather"),
 }
 DEFAULT_CASES = ("mlp_S", "mlp_M", "elementwise", "tutorial", "sum", "mean", "max", "softmax",
                  "log_softmax", "startup", "startup_cold", "memory")
@@ -63,7 +64,7 @@ TORCH_TARGETS = {"mlp_S": 1.5, "mlp_M": 1.0, "mlp_L": 1.0, "elementwise": 1.0, "
                  "startup": 1.0, "memory": 1.2, "conv2d": 1.5}
 AUTOGRAD_TARGET = 0.5
 COLD_START_LIMIT_S = 15.0
-ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:] + ("conv2d",)
+ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:] + ("conv2d", "embedding", "gather")
 # a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
 # one call of a 100 us step is mostly timer noise and cache misses from the library timed before
 MIN_SAMPLE_S = 0.02
@@ -454,6 +455,47 @@ def conv_numpy(np: Any, shape: tuple) -> Callable:
         win = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
         _y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b[:, None, None]
         return np.tensordot(G, win, axes=([0, 2, 3], [0, 2, 3])), G.sum((0, 2, 3))
+# index ops (issue 16): an embedding-style row gather (index_select) and a dim-1 gather, forward +
+# backward with a given upstream gradient (the backward is an index_add / scatter_add)
+
+def _idx_data(name: str, quick: bool) -> tuple:
+    import numpy as np
+    rng = np.random.default_rng(5)
+    if name == "embedding":
+        v, d, n = (64, 8, 256) if quick else (10000, 128, 65536)
+        x = rng.standard_normal((v, d)).astype(np.float32)
+        idx = rng.integers(0, v, n)
+        return x, idx, rng.standard_normal((n, d)).astype(np.float32)
+    r, c, k = (16, 32, 8) if quick else (4096, 1024, 256)
+    x = rng.standard_normal((r, c)).astype(np.float32)
+    idx = rng.integers(0, c, (r, k))
+    return x, idx, rng.standard_normal((r, k)).astype(np.float32)
+
+
+def idx_torchlike(lib: Any, name: str, quick: bool) -> Callable:
+    x0, i0, g0 = _idx_data(name, quick)
+    x, i, G = lib.as_tensor(x0).requires_grad_(), lib.as_tensor(i0), lib.as_tensor(g0)
+    fwd = (lambda: x.index_select(0, i)) if name == "embedding" else (lambda: x.gather(1, i))
+
+    def step() -> None:
+        x.grad = None
+        fwd().backward(G)
+    return step
+
+
+def idx_numpy(np: Any, name: str, quick: bool) -> Callable:
+    x, i, G = _idx_data(name, quick)
+    rows = np.arange(x.shape[0])[:, None]
+
+    def step() -> Any:
+        d = np.zeros_like(x)
+        if name == "embedding":
+            _ = x[i]
+            np.add.at(d, i, G)
+        else:
+            _ = np.take_along_axis(x, i, 1)
+            np.add.at(d, (rows, i), G)
+        return d
     return step
 
 
@@ -606,6 +648,13 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         return (f"conv2d fwd+bwd (weight, bias) batch {n}, {c}->{co} channels, {h}x{h}, 3x3 kernel, padding 1",
                 {"nbgrad": lambda m: conv_torchlike(m, shape), "torch": lambda m: conv_torchlike(m, shape),
                  "numpy": lambda m: conv_numpy(m, shape)})
+    if name in GROUPS["index"]:
+        x, i, _ = _idx_data(name, quick)
+        what = (f"index_select(0) of {i.size} rows of {x.shape[1]} from {x.shape}" if name == "embedding"
+                else f"gather(1) of {i.shape} from {x.shape}")
+        fns = {"nbgrad": idx_torchlike, "torch": idx_torchlike, "numpy": idx_numpy}
+        return f"{what} fwd+bwd (index_add / scatter_add)", \
+            {k: (lambda m, f=f: f(m, name, quick)) for k, f in fns.items()}
     if name in ("startup", "startup_cold"):
         cold = name == "startup_cold"
         desc = "fresh process: import + seed graph, " + ("empty Numba cache" if cold else "warm cache")

@@ -99,12 +99,13 @@ def _check_scatter(x: Tensor, d: int, index: Tensor, src: Tensor | None) -> None
                                                if src is not None else ""))
 
 
-def _scatter_into(x: Tensor, d: int, index: Tensor, src: Any, mode: str) -> Any:
-    """A copy of x's data with src scattered in along d (src: a tensor or one value)."""
+def _scatter_into(x: Tensor, d: int, index: Tensor, src: Any, mode: str, own: bool = False) -> Any:
+    """A copy of x's data with src scattered in along d (src: a tensor or one value); own: x's
+    data is a fresh C-ordered array nothing else holds, written in place."""
     be = x._backend
     xs, ish = _shape1(x), _shape1(index)
     idx = be.check_index(be.reshape(_long(index), ish), xs[d], False, RuntimeError, _oob(d, xs[d]))
-    out = _fresh(x)
+    out = x._data if own else _fresh(x)
     if isinstance(src, Tensor):
         val = be.reshape(src._data, _shape1(src))
     else:
@@ -143,12 +144,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
     return record(N.ScatterBackward1, out, (x,), x._backend, save={"index": index}, dim=d, value=value)
 
 
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, _own: bool = False) -> Tensor:
     x = input
     index = _index(x, index, "scatter(): Expected dtype int32/int64 for index")
     d = wrap_dim(dim, x.ndim)
     _check_scatter(x, d, index, src)
-    out = _scatter_into(x, d, index, src, "sum")
+    out = _scatter_into(x, d, index, src, "sum", own=_own)
     return record(N.ScatterAddBackward0, out, (x, src), x._backend, save={"index": index}, dim=d)
 
 
@@ -410,7 +411,7 @@ def _zeros(shape: tuple, like: Tensor) -> Tensor:
 def gather_backward(grad: Tensor, self_shape: tuple, dim: int, index: Tensor) -> Tensor:
     """gather's gradient: grad added into zeros at the gathered positions (a scatter_add, whose own
     gradient is a gather)."""
-    return scatter_add(_zeros(self_shape, grad), dim, index, grad)
+    return scatter_add(_zeros(self_shape, grad), dim, index, grad, _own=True)  # (into the fresh zeros)
 
 
 def scatter_src_backward(grad: Tensor, dim: int, index: Tensor, src_shape: tuple) -> Tensor:

@@ -234,10 +234,11 @@ class CpuBackend(SharedBackend):
         (or [-size, size) with allow_negative, then returned wrapped into [0, size))."""
         if index.size:
             lo = -size if allow_negative else 0
-            bad = (index < lo) | (index >= size)
-            if bad.any():
+            low = index.min()
+            if low < lo or index.max() >= size:
+                bad = (index < lo) | (index >= size)
                 raise err(msg.format(i=int(index[bad].flat[0])))
-            if allow_negative and index.min() < 0:
+            if low < 0:
                 index = np.where(index < 0, index + size, index)
         return index
 
