@@ -291,7 +291,8 @@ def _namespace() -> dict[str, Any]:
     if not _NAMESPACE:
         from . import grad_helpers
 
-        _NAMESPACE.update({k: getattr(grad_helpers, k) for k in grad_helpers.__all__})
+        _NAMESPACE.update({k: v for k, v in vars(grad_helpers).items()
+                           if callable(v) and not k.startswith("_") and k not in ("Any", "Tensor")})
     return _NAMESPACE
 
 

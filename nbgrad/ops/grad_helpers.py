@@ -1,6 +1,6 @@
 """The functions the derivatives table calls (PyTorch's FunctionsManual): formulas too long
 for one line of derivatives_table.py, written in the same differentiable ops, so that they too
-give higher derivatives. Every name a formula may call is in __all__."""
+give higher derivatives. Every public function here (defined or imported) is a name a formula may call."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import math
 from typing import Any
 
 from ..tensor import Tensor
+from .conv import (
+    convolution, convolution_backward_input, convolution_backward_weight, max_pool2d_with_indices,
+    max_pool2d_with_indices_backward, plane_gather,
+)
 from .elementwise import (
     clamp_backward, max_backward, min_backward, sgn, sigmoid_backward, tanh_backward, threshold_backward, unary,
     where,
@@ -183,5 +187,13 @@ from .norm import (  # noqa: E402
     layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd, normalize_rows,
 )
 
-# every public name here is callable from a formula (what derivatives_table compiles against)
-__all__ = [k for k, v in list(globals().items()) if not k.startswith("_") and callable(v) and k not in ("Any", "Tensor")]
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+from .shape import roll_backward  # noqa: E402
+
+# ---------------------------------------------------------------- index, gather and scatter (issue 16)
+from .index import (  # noqa: E402
+    gather_backward, index_add_source_backward, index_fill_value_backward, index_select_backward,
+    scatter_reduce_backward_self, scatter_reduce_backward_src, scatter_src_backward,
+)
+
+

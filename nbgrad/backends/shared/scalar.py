@@ -211,6 +211,7 @@ def gelu_tanh_bw(a, b):  # g, x
     t = vtanh(0.7978845608028654 * (b + 0.044715 * b * b * b))
     return a * (0.5 * (1.0 + t) + 0.5 * b * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * b * b))
 
+# ------------------------------------------------------------------ new ops go above this line
 
 _PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
 # every other function of this module is an op (in any order: a new op is a new function)
