@@ -60,10 +60,10 @@ DEFAULT_CASES = ("mlp_S", "mlp_M", "elementwise", "tutorial", "sum", "mean", "ma
                  "log_softmax", "startup", "startup_cold", "memory")
 # the issue's targets: nbgrad median / peer median at most this (memory: peak step RSS ratio)
 TORCH_TARGETS = {"mlp_S": 1.5, "mlp_M": 1.0, "mlp_L": 1.0, "elementwise": 1.0, "tutorial": 1.5,
-                 "startup": 1.0, "memory": 1.2}
+                 "startup": 1.0, "memory": 1.2, "conv2d": 1.5}
 AUTOGRAD_TARGET = 0.5
 COLD_START_LIMIT_S = 15.0
-ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:]
+ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:] + ("conv2d",)
 # a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
 # one call of a 100 us step is mostly timer noise and cache misses from the library timed before
 MIN_SAMPLE_S = 0.02
@@ -417,6 +417,46 @@ def red_numpy(np: Any, shape: tuple, op: str) -> Callable:
     return step
 
 
+# conv2d (issue 17): F.conv2d(x, w, b, padding=1) forward, then backward of an upstream gradient G
+# into w and b (x, the images, takes none), float32; nbgrad and torch only
+
+CONV_SHAPE = (64, 3, 32, 32, 32)  # batch, in channels, height = width, out channels (3x3 kernel)
+QUICK_CONV = (2, 3, 8, 8, 4)
+
+
+def _conv_data(shape: tuple) -> tuple:
+    import numpy as np
+    n, c, h, _, co = shape
+    rng = np.random.default_rng(4)
+    f = np.float32
+    return (rng.standard_normal((n, c, h, h)).astype(f), rng.standard_normal((co, c, 3, 3)).astype(f),
+            rng.standard_normal(co).astype(f), rng.standard_normal((n, co, h, h)).astype(f))
+
+
+def conv_torchlike(lib: Any, shape: tuple) -> Callable:
+    x0, w0, b0, g0 = _conv_data(shape)
+    x, G = lib.as_tensor(x0), lib.as_tensor(g0)
+    w, b = lib.as_tensor(w0).requires_grad_(), lib.as_tensor(b0).requires_grad_()
+    conv = lib.nn.functional.conv2d
+
+    def step() -> None:
+        w.grad = b.grad = None
+        conv(x, w, b, padding=1).backward(G)
+    return step
+
+
+def conv_numpy(np: Any, shape: tuple) -> Callable:
+    """The same step by hand: windows of the padded images (a strided view), tensordot."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    x, w, b, G = _conv_data(shape)
+
+    def step() -> tuple:
+        win = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
+        _y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b[:, None, None]
+        return np.tensordot(G, win, axes=([0, 2, 3], [0, 2, 3])), G.sum((0, 2, 3))
+    return step
+
+
 # start-up: fresh interpreter, import + seed tutorial graph (warm Numba cache)
 
 STARTUP_SRC = {
@@ -560,6 +600,12 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         what = {"sum": "sum(dim=1)", "mean": "mean()", "max": "max(dim=1)"}.get(name, name + "(dim=1)")
         return f"{what} fwd+bwd on {shape}", \
             {k: (lambda m, f=f: f(m, shape, name)) for k, f in fns.items()}
+    if name == "conv2d":
+        shape = QUICK_CONV if quick else CONV_SHAPE
+        n, c, h, _, co = shape
+        return (f"conv2d fwd+bwd (weight, bias) batch {n}, {c}->{co} channels, {h}x{h}, 3x3 kernel, padding 1",
+                {"nbgrad": lambda m: conv_torchlike(m, shape), "torch": lambda m: conv_torchlike(m, shape),
+                 "numpy": lambda m: conv_numpy(m, shape)})
     if name in ("startup", "startup_cold"):
         cold = name == "startup_cold"
         desc = "fresh process: import + seed graph, " + ("empty Numba cache" if cold else "warm cache")

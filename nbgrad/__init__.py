@@ -20,6 +20,22 @@ from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, 
 from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
 from .tensor import Size, Tensor
 
+# shape, split, index and scatter (issue 16)
+from .ops.shape import (  # noqa: E402
+    atleast_1d, atleast_2d, atleast_3d, chunk, column_stack, dstack, hstack, movedim, narrow, split, swapaxes,
+    tensor_split, unbind, unflatten, vstack,
+)
+from .ops.shape import (  # noqa: E402
+    broadcast_shapes, broadcast_tensors, broadcast_to, flip, fliplr, flipud, ravel, repeat_interleave, roll, tile,
+)
+
+from .ops.index import (  # noqa: E402
+    argwhere, gather, index_add, index_copy, index_fill, index_select, masked_fill, masked_scatter, masked_select,
+    nonzero, scatter, scatter_add, scatter_reduce, take, take_along_dim,
+)
+
+moveaxis, swapdims = movedim, swapaxes
+
 bool = bool_  # noqa: A001
 float = float32  # noqa: A001
 double = float64

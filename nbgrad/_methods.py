@@ -63,6 +63,27 @@ def _install() -> None:
     T.contiguous = S.contiguous
     T.sum_to_size = S.sum_to_size
     T.outer = L.outer
+    # shape, split, index and scatter (issue 16)
+    _install_shape_index(T)
+
+
+def _install_shape_index(T: Any) -> None:
+    """Tensor methods of the shape / split / index / scatter family (issue 16)."""
+    T.split, T.chunk, T.unbind, T.narrow, T.tensor_split = S.split, S.chunk, S.unbind, S.narrow, S.tensor_split
+    T.movedim = T.moveaxis = S.movedim
+    T.swapaxes = T.swapdims = S.swapaxes
+    T.unflatten = S.unflatten
+    T.flip, T.fliplr, T.flipud, T.roll, T.repeat, T.tile = S.flip, S.fliplr, S.flipud, S.roll, S.repeat, S.tile
+    T.repeat_interleave, T.broadcast_to, T.ravel = S.repeat_interleave, S.broadcast_to, S.ravel
+    from .ops import index as X
+
+    for name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+                 "index_fill", "masked_fill", "masked_select", "masked_scatter", "take_along_dim", "take",
+                 "nonzero", "argwhere"):
+        setattr(T, name, getattr(X, name))
+    for name in ("scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_fill",
+                 "masked_scatter"):
+        setattr(T, name + "_", X.inplace(getattr(X, name)))
 
 
 _install()

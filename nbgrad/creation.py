@@ -160,10 +160,10 @@ def _floating(fn: str, dtype: Any) -> D.dtype:
 
 def _drawn(shape: tuple, dt: D.dtype, device: Any, requires_grad: bool, dist: str, host: Any,
            low: int = 0, high: int = 1) -> Tensor:
-    """A random tensor: drawn on the GPU for a CUDA device (Philox, no host copy), else by host()
-    from the NumPy stream."""
+    """A random tensor, drawn by the device's backend: host() draws float64 (or int64) values
+    from nbgrad's NumPy stream, for a backend that draws on the host (the CPU)."""
     be = _device(device)
-    drawn = be.random(shape, dt.np, dist, low, high) if be.device_type == "cuda" else host().astype(dt.np)
+    drawn = be.random(shape, dt.np, dist, low, high, host=host)
     return _finish(drawn, device, requires_grad)  # (asarray passes a device array through)
 
 

@@ -78,6 +78,7 @@ class Tensor:
     _accumulate_ref: Any = None
     _output_nr = 0  # which output of grad_fn this tensor is
     _name: str | None = None
+    _multi_view: tuple | None = None  # (output number, op name) of a split / chunk / unbind piece
 
     def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
         from .creation import tensor as _tensor
@@ -147,14 +148,10 @@ class Tensor:
         """DLPack export, without a copy (CUDA tensors: through cuda.core, on a GPU)."""
         if self.requires_grad:
             raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
-        if self.is_cuda:
-            return self._backend.to_dlpack(self._data, **kwargs)
-        return self._data.__dlpack__(**kwargs)
+        return self._backend.to_dlpack(self._data, **kwargs)
 
     def __dlpack_device__(self) -> tuple:
-        if self.is_cuda:
-            return (2, int(self._backend.name.split(":")[1]))  # kDLCUDA
-        return self._data.__dlpack_device__()
+        return self._backend.dlpack_device(self._data)
 
     def numel(self) -> int:
         return math.prod(self._data.shape)
@@ -235,13 +232,13 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
-        if self.is_cuda:
+        if self._backend.host_buffer(self._data) is None:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
                             "copy the tensor to host memory first.")
         return self._backend.to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if self.is_cuda:
+        if self._backend.host_buffer(self._data) is None:
             self.numpy()  # raises
         a = self._backend.to_numpy(self._data)
         return a if dtype is None else a.astype(dtype)
@@ -401,6 +398,12 @@ class Tensor:
 
     # ---------------------------------------------------------------- in-place
     def _check_inplace(self) -> None:
+        if self._multi_view is not None and is_grad_enabled():
+            raise RuntimeError(
+                f"Output {self._multi_view[0]} of {self._multi_view[1]} is a view and is being modified inplace. "
+                "This view is the output of a function that returns multiple views. Such functions do not allow "
+                "the output views to be modified inplace. You should replace the inplace operation by an "
+                "out-of-place one.")
         if is_grad_enabled() and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if is_grad_enabled() and self._base is not None and self._base.is_leaf and self._base.requires_grad:

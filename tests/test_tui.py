@@ -484,15 +484,16 @@ def test_labels_abbreviate_names_from_the_left_at_80x24():
     _drive(app, script, NARROW)
 
 
-def test_footer_keeps_quit_help_step_and_continue_first_at_80x24():
+def test_footer_keeps_quit_help_step_back_and_continue_first_at_80x24():
     from textual.widgets._footer import FooterKey
 
     app, _ = _app("seed")
 
     async def script(app, scr, pilot):
         keys = [k for k in app.screen.query(FooterKey) if "-command-palette" not in k.classes]
-        assert [k.action.rpartition(".")[2] for k in keys[:4]] == ["quit_call", "help", "step", "continue"]
-        assert all(k.region.right <= 80 for k in keys[:4])
+        assert [k.action.rpartition(".")[2] for k in keys[:5]] == ["quit_call", "help", "step", "step_back",
+                                                                    "continue"]
+        assert all(k.region.right <= 80 for k in keys[:5])
 
     _drive(app, script, NARROW)
 
@@ -971,3 +972,204 @@ def test_debugger_steps_a_cuda_graph():
     assert app.session.state == "finished" and w.grad.is_cuda
     np.testing.assert_allclose(w.grad.cpu().numpy(), wr.grad.numpy(), rtol=1e-5)
     np.testing.assert_allclose(b.grad.cpu().numpy(), br.grad.numpy(), rtol=1e-5)
+
+
+# --- step back (p) ---------------------------------------------------------------------------
+
+def _grads(names):
+    out = {}
+    for k, v in names.items():
+        g = v.grad
+        out[k] = None if g is None else (g.numpy().copy() if hasattr(g, "numpy") else g)
+    return out
+
+
+def _same_grads(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert (a[k] is None) == (b[k] is None), k
+        if a[k] is not None:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["seed", "neuron"])
+def test_p_steps_back_and_the_node_replays(name):
+    app, names = _app(name)
+    seen = {}
+
+    async def script(app, scr, pilot):
+        from textual.widgets._footer import FooterKey
+
+        s = app.session
+        keys = {k.key: k.description for k in app.screen.query(FooterKey)}
+        assert keys.get("p") == "Back"
+        await pilot.press("n", "n")
+        seen["after2"] = (_grads(names), [n for n in s.order], scr.inspector.text())
+        await pilot.press("n")
+        third = s.order[-1]
+        seen["after3"] = _grads(names)
+        await pilot.press("p")
+        g2, order2, _ = seen["after2"]
+        _same_grads(_grads(names), g2)
+        assert s.order == order2 and id(third) not in s.steps and s.next_node() is third
+        assert scr.graph.selected_node() is third and "[ready]" in scr.inspector.text().splitlines()[0]
+        assert s.events[-1].startswith(f"step back: undid step 3: {s.node_title(third)}")
+        await pilot.press("n")  # the same node runs again, with the same result
+        assert s.order[-1] is third
+        _same_grads(_grads(names), seen["after3"])
+        for _ in range(len(s.order)):
+            await pilot.press("p")
+        assert not s.order and s.events[-1].startswith("step back: undid step 1")
+        await pilot.press("p")  # nothing left to undo: a bell and a line, no change
+        assert s.events[-1] == "step back: nothing has run yet"
+        await pilot.press("c")
+
+    _drive(app, script)
+    order, grads = _reference(name) if name != "neuron" else (None, None)
+    if grads is not None:
+        for k, t in names.items():
+            np.testing.assert_allclose(t.grad.numpy(), grads[k], rtol=1e-6)
+
+
+def test_p_restores_the_leaves_panel_and_history():
+    app, names = _app("seed")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        b = names["b"]
+        while not any(a.tensor is b for a in (s.last_step.accumulations if s.last_step else ())):
+            await pilot.press("n")
+        hist = list(s.shared.history[id(b)])
+        row = next(r for r in s.leaf_rows() if r.name == "b")
+        assert row.after != "-" and row.just_changed
+        await pilot.press("p")
+        row = next(r for r in s.leaf_rows() if r.name == "b")
+        assert b.grad is None and row.before == "-" and not row.just_changed
+        assert s.shared.history[id(b)] == hist[:-1]
+        assert "b.grad back to None (no gradient yet)" in s.events[-1]
+
+    _drive(app, script)
+
+
+# --- check node (g) and custom Functions -----------------------------------------------------
+
+def test_g_checks_the_selected_node_and_a_wrong_custom_backward_fails():
+    app, names = _app("custom")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        cube = _node(s, "CubeBackward")
+        app.select(cube)
+        await pilot.pause()
+        await pilot.press("g")
+        text = scr.inspector.text()
+        assert "check (g): FAIL: largest error 2.56" in text and "input 0: max abs error 2.56" in text
+        assert s.events[-1].startswith("check #5 CubeBackward (y): FAIL")
+        mul = _node(s, "MulBackward0")
+        app.select(mul)
+        await pilot.pause()
+        await pilot.press("g")
+        assert "check (g): PASS" in scr.inspector.text() and "PASS" in s.events[-1]
+        app.select(_node(s, "AccumulateGrad", "x"))
+        await pilot.pause()
+        await pilot.press("g")
+        assert "cannot check: an AccumulateGrad adds into .grad" in s.events[-1]
+        await pilot.press("c")
+
+    _drive(app, script)
+    assert app.session.state == "finished"
+
+
+def test_custom_function_node_shows_its_source_and_saved_tensors():
+    root, grad, names = demos.build("custom")
+    s = _session(root, grad, names)
+    text = "\n".join(e.text for e in s.inspect(_node(s, "CubeBackward")))
+    src = "demos.py"
+    lines = open(demos.__file__).read().splitlines()
+    fwd = next(i for i, t in enumerate(lines, 1) if "def forward(ctx, x)" in t)
+    bwd = next(i for i, t in enumerate(lines, 1) if "def backward(ctx, grad)" in t)
+    assert f"{src}:{fwd}" in text.split("Cube.forward: ")[1].splitlines()[0]
+    assert f"{src}:{bwd}" in text.split("Cube.backward: ")[1].splitlines()[0]
+    assert "output: (3,) float32" in text
+    assert "saved ctx.saved_tensors[0]: (3,) float32 min=-1 max=2" in text
+
+
+def test_g_in_a_script_run_keeps_inputs_and_flags_a_wrong_function(tmp_path):
+    src = ("import nbgrad as ng\n"
+           "class Square(ng.autograd.Function):\n"
+           "    @staticmethod\n"
+           "    def forward(ctx, x):\n"
+           "        ctx.save_for_backward(x)\n"
+           "        return (x * x).sum()\n"
+           "    @staticmethod\n"
+           "    def backward(ctx, g):\n"
+           "        (x,) = ctx.saved_tensors\n"
+           "        return g * x  # wrong: 2 * x\n"
+           "x = ng.tensor([1.0, 2.0], requires_grad=True)\n"
+           "Square.apply(x).backward()\n"
+           "print(x.grad.numpy().tolist())\n")
+    from nbgrad.autograd import graph
+
+    rc, dbg, apps = _run_in_process(tmp_path, src, keys=["g", "c"])
+    s = apps[0].session
+    chk = next(iter(s.checks.values()))
+    assert rc == 0 and not chk.ok and "SquareBackward: FAIL" in " ".join(s.events)
+    assert not graph._Keep.on  # the debugger stopped keeping inputs when the script ended
+
+
+def test_g_without_kept_inputs_says_how_to_keep_them():
+    x = ng.tensor([1.0, 2.0], requires_grad=True)
+    s = _session(x.tanh().sum(), names={"x": x})  # tanh's formula reads only its result
+    assert s.check_node(_node(s, "TanhBackward0")) is None
+    assert "keep_inputs()" in s.events[-1] and "cannot check" in s.events[-1]
+
+
+def test_g_on_a_scalar_graph_checks_the_kernels_derivative():
+    root, grad, names = demos.build("neuron")
+    s = _session(root, grad, names)
+    for n in s.nodes:
+        if n.name != "AccumulateGrad":
+            assert s.check_node(n).ok, s.events[-1]
+    assert "check (g): PASS" in "\n".join(e.text for e in s.inspect(s.nodes[0]))
+
+
+# --- double backward (create_graph) ----------------------------------------------------------
+
+def test_double_backward_groups_the_first_gradients_nodes_under_their_producer():
+    app, names = _app("double")
+
+    async def script(app, scr, pilot):
+        s = app.session
+        groups = {title: members for _, title, members in scr.graph.groups.values()}
+        assert list(groups) == ["backward of PowBackward0"]
+        made = [n for n in s.nodes if n.backward_of is not None]
+        assert len(made) == 3 and {id(n) for n in made} <= set(groups["backward of PowBackward0"])
+        assert {s.group_of[id(n)][1] for n in made} == {"backward of PowBackward0"}
+        (line,) = [tn for tn, title, _ in scr.graph.groups.values()]
+        assert "backward of PowBackward0" in scr.graph.label_of(line).plain
+        await pilot.press("n", "n", "p", "n")  # step, step back and replay inside the group
+        assert "0/3" not in scr.graph.label_of(line).plain
+        await pilot.press("c")
+
+    _drive(app, script)
+    x = names["x"]
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_a_create_graph_backward_steps_and_its_grads_have_a_graph(tmp_path, capsys):
+    src = ("import nbgrad as ng\n"
+           "x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)\n"
+           "(x ** 3).sum().backward(create_graph=True)\n"
+           "g = x.grad\n"
+           "print(g.detach().numpy().tolist(), g.grad_fn is not None)\n"
+           "x.grad = None\n"
+           "g.sum().backward()\n"
+           "print(x.grad.numpy().tolist())\n")
+    rc, dbg, apps = _run_in_process(tmp_path, src, keys=["n", "n", "p", "c"])
+    assert rc == 0 and dbg.opened == [1, 2]
+    first, second = (a.session for a in apps)
+    assert first.state == "finished" and any(e.startswith("step back") for e in first.events)
+    assert {g[1] for g in second.group_of.values()} == {"backward of PowBackward0"}
+    assert second.state == "finished"
+    assert capsys.readouterr().out == "[0.75, 3.0, 12.0] True\n[3.0, -6.0, 12.0]\n"

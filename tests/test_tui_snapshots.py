@@ -154,13 +154,29 @@ def test_gradient_flow_across_calls(snap_compare):
     assert snap_compare(_flow_app(), press=["c"], terminal_size=WIDE)
 
 
+def test_step_back_undoes_the_last_step(snap_compare):
+    """Four steps, then p: b's accumulation is undone and its AccumulateGrad is next again."""
+    assert snap_compare(_app("seed"), press=["n", "n", "n", "n", "p", "p"], terminal_size=WIDE)
+
+
+def test_check_node_fails_on_a_wrong_custom_backward(snap_compare):
+    assert snap_compare(_app("custom"), run_before=_then(_select("CubeBackward"), "g"), terminal_size=WIDE)
+
+
+def test_double_backward_groups_the_first_backward(snap_compare):
+    """The backward of d(x^3)/dx: the nodes grad(create_graph=True) recorded, under their producer."""
+    assert snap_compare(_app("double"), press=["n", "n", "n"], terminal_size=WIDE)
+
+
 DOCS = {  # the README's screenshots: copies of these snapshots
     "tui-stepping": "test_seed_first_screen", "tui-modules": "test_mlp_grouped_by_module",
     "tui-anomaly": "test_nan_stops_at_the_first_anomaly", "tui-tensor-view": "test_tensor_view_numbers",
     "tui-heatmap-80x24": "test_tensor_view_heatmap_80x24", "tui-accumulation": "test_vjp_second_call_accumulates",
     "tui-gradient-flow": "test_gradient_flow_across_calls", "tui-scalar-80x24": "test_neuron_scalar_graph_80x24",
     "tui-chain-flat-80x24": "test_mlp_chain_flat_80x24", "tui-help-80x24": "test_help_80x24",
-    "tui-zoom-80x24": "test_zoomed_inspector_80x24",
+    "tui-zoom-80x24": "test_zoomed_inspector_80x24", "tui-step-back": "test_step_back_undoes_the_last_step",
+    "tui-check-node": "test_check_node_fails_on_a_wrong_custom_backward",
+    "tui-double-backward": "test_double_backward_groups_the_first_backward",
 }
 
 

@@ -70,7 +70,41 @@ def neuron() -> tuple:
                      "x1*w1 + x2*w2": x1w1x2w2, "n": n, "o": o}
 
 
-DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron}
+def custom() -> tuple:
+    """A custom autograd.Function whose backward is wrong (g on CubeBackward shows it failing)."""
+    import nbgrad as ng
+
+    class Cube(ng.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x * x  # wrong: d/dx x^3 is 3 x^2
+
+    x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = ng.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = Cube.apply(x)
+    loss = (y * w).sum()
+    return loss, None, {"x": x, "w": w, "y": y}
+
+
+def double() -> tuple:
+    """A second derivative: backward through the graph grad(create_graph=True) made for d(x^3)/dx."""
+    import nbgrad as ng
+
+    x = ng.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    (dydx,) = ng.autograd.grad(y, x, create_graph=True)  # 3 x^2, with a graph of its own
+    d2 = dydx.sum()  # its backward puts 6 x into x.grad
+    return d2, None, {"x": x, "y": y, "dydx": dydx, "d2": d2}
+
+
+DEMOS: dict[str, Callable[[], tuple]] = {"seed": seed, "vjp": vjp, "mlp": mlp, "nan": nan, "neuron": neuron,
+                                         "custom": custom, "double": double}
 CALLS = {"vjp": 2}  # backward calls a demo makes (on the retained graph, .grad not reset in between)
 
 
@@ -79,12 +113,15 @@ def describe() -> list[tuple[str, str]]:
 
 
 def build(name: str) -> Any:
-    """Build a demo's graph (recording which nn.Module made each node)."""
+    """Build a demo's graph (recording which nn.Module made each node; the nodes keep their
+    inputs, so g can check them)."""
+    from nbgrad.autograd.graph import keep_inputs
+
     from .model.groups import track_modules
 
     if name not in DEMOS:
         raise KeyError(f"unknown demo {name!r}; available: {', '.join(DEMOS)}")
-    with track_modules():
+    with track_modules(), keep_inputs():
         return DEMOS[name]()
 
 

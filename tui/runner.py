@@ -116,11 +116,16 @@ class Debugger:
         self.tracker = ModuleTracker(on_output=self.flow.on_module_output)
         self.flow.tracker = self.tracker
         self._handle: Any = None
+        self._keep: Any = None
 
     def start(self) -> None:
-        from nbgrad.autograd.graph import register_backward_interceptor
+        """Intercept backward calls; record module calls; and, until stop(), the graph's nodes
+        keep their inputs (autograd.graph.keep_inputs), so that g can check a node."""
+        from nbgrad.autograd.graph import keep_inputs, register_backward_interceptor
 
         self.tracker.start()
+        self._keep = keep_inputs()
+        self._keep.__enter__()
         self._handle = register_backward_interceptor(self._intercept)
 
     def stop(self) -> None:
@@ -131,6 +136,9 @@ class Debugger:
             self._handle = None
         self.tracker.stop()
         self.flow.stop()
+        if self._keep is not None:
+            self._keep.__exit__(None, None, None)
+            self._keep = None
 
     def _intercept(self, call: Any) -> None:
         self.calls += 1
@@ -138,7 +146,7 @@ class Debugger:
         names = {**names_from_frame(user_frame()), **self.names}
         self.flow.watch({k: v for k, v in names.items() if getattr(v, "is_leaf", False)})
         self.flow.begin_call(n)
-        if not self.pick(n) or call.create_graph or call.inputs is not None:
+        if not self.pick(n) or call.inputs is not None:
             return  # not taken: nbgrad runs it as usual
         self.opened.append(n)
         session = make_session(call, names, info=CallInfo(self.label, n, self.title), shared=self.shared,

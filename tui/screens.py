@@ -35,8 +35,10 @@ class DebugScreen(Screen):
     BINDINGS = [
         Binding("n", "step", "Step", id="step"),
         Binding("space", "step", "Step", show=False, priority=True, id="step_space"),
+        Binding("p", "step_back", "Back", id="step_back"),
         Binding("c", "continue", "Continue", id="continue"),
         Binding("t", "run_to", "Run to", id="run_to"),
+        Binding("g", "check_node", "Check node", id="check_node"),
         Binding("b", "toggle_breakpoint", "Breakpoint", id="breakpoint"),
         Binding("w", "toggle_watch", "Watch", id="watch"),
         Binding("a", "toggle_anomaly", "Break on nan", id="anomaly"),
@@ -122,6 +124,16 @@ class DebugScreen(Screen):
             return
         self.sync(s.changed_by(st, before), select=st.node)
 
+    def action_step_back(self) -> None:
+        s = self.session
+        before = s.ready_ids
+        st = s.step_back()
+        if st is None:
+            self.app.bell()
+            self.sync(set())
+            return
+        self.sync(s.changed_by(st, before), select=st.node)
+
     def _run(self, target: Any = None) -> None:
         changed: set[int] = set()
         stop = self.session.run(target, changed)
@@ -139,6 +151,12 @@ class DebugScreen(Screen):
             self.sync(set())
             return
         self._run(target=node)
+
+    def action_check_node(self) -> None:
+        node = self.graph.selected_node()
+        if self.session.check_node(node) is None:
+            self.app.bell()
+        self.sync(set())
 
     def action_toggle_breakpoint(self) -> None:
         node = self.graph.selected_node()

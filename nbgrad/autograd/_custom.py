@@ -60,6 +60,9 @@ def apply_function(cls: Any, args: tuple, kwargs: dict) -> Any:
             o.grad_fn, o._output_nr, o._requires_grad = node, nr, True
         results.append(o)
     node._output_meta = tuple(meta)
+    first = next((o for o in results if isinstance(o, Tensor)), None)
+    if record and first is not None:  # what a built-in node records of its output (debuggers read it)
+        node.output_shape, node.output_dtype = first._data.shape, first._data.dtype
     if record and _graph._Keep.on:
         node._check_call = (args, kwargs)  # for autograd.check_node
     if record:

@@ -393,6 +393,11 @@ class BackwardCFunction(Node, FunctionCtx):
     _output_meta: tuple = ()  # (shape, dtype, backend) per output, to materialise missing grads
     _input_is_tensor: tuple = ()
 
+    @property
+    def function(self) -> Any:
+        """The custom Function class whose apply() made this node (for debuggers)."""
+        return self._function
+
     def apply(self, grads: tuple) -> tuple:
         fn = self._function
         if self.materialize_grads:

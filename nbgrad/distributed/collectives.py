@@ -92,7 +92,8 @@ _SHARED_WRITE = ("unsupported operation: more than one element of the written-to
 def _unwritable(*ts: Tensor | None) -> str | None:
     """Why a tensor a collective writes cannot take the result (an expanded view), if so."""
     for t in ts:
-        if t is not None and t._backend.device_type == "cpu" and not t._data.flags.writeable:
+        h = None if t is None else t._backend.host_buffer(t._data)
+        if h is not None and not h.flags.writeable:
             return _SHARED_WRITE
     return None
 
@@ -104,7 +105,7 @@ def _desc(t: Tensor) -> str:
 def _on_device(t: Tensor, pg: ProcessGroup) -> bool:
     """Whether MPI is given t's device memory itself (a CUDA tensor on a CUDA-aware MPI)."""
     x = t._data
-    return (t._backend.device_type == "cuda" and pg.cuda_aware and t._backend.is_contiguous(x)
+    return (pg.cuda_aware and hasattr(x, "__cuda_array_interface__") and t._backend.is_contiguous(x)
             and getattr(x, "host", None) is None and t.numel() > 0)
 
 
@@ -118,9 +119,10 @@ def _scratch(like: Tensor, shape: tuple, pg: ProcessGroup) -> Any:
 def _store(t: Tensor, src: Any) -> None:
     """Write src (host values, or device values of t's backend) into t, as an in-place op does."""
     x = t._data
-    if t._backend.device_type == "cpu":
+    h = t._backend.host_buffer(x)
+    if h is not None:
         if src is not x:
-            np.copyto(x, np.asarray(src).reshape(x.shape))
+            np.copyto(h, np.asarray(src).reshape(x.shape))
     elif src is not x:
         t._backend.setitem(x, Ellipsis, t._backend.reshape(src, x.shape) if not isinstance(src, np.ndarray)
                            else src.reshape(x.shape))
@@ -137,7 +139,9 @@ class _Buf:
                  apart_from: Any = None) -> None:
         self.t, self.write = t, write
         x, be = t._data, t._backend
-        if be.device_type == "cpu":
+        h = be.host_buffer(x)
+        if h is not None:
+            x = h
             if write and not x.flags.writeable:
                 raise RuntimeError(_SHARED_WRITE)
             own = x.flags.c_contiguous and not (apart_from is not None and isinstance(apart_from, np.ndarray)

@@ -12,6 +12,16 @@ __all__ = [
     "Softmax", "Tanh", "functional", "init", "modules", "parallel",
 ]
 
+# ---------------------------------------------------------------- convolution and pooling (issue 17)
+from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .modules.pooling import (  # noqa: E402
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample, UpsamplingNearest2d,
+)
+
+__all__ += [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "Upsample", "UpsamplingNearest2d",
+]
 # ---- layers (issue 17)
 from .modules.activation import GELU, MultiheadAttention  # noqa: E402
 from .modules.dropout import Dropout, Dropout1d, Dropout2d  # noqa: E402

@@ -11,6 +11,9 @@ from ..ops.loss import (  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 
+# shape and repeat (issue 16)
+from ..ops.shape import pad  # noqa: E402,F401
+
 
 def relu(x: Tensor) -> Tensor:
     return unary("relu", x)
@@ -34,6 +37,21 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     return d if reduction == "none" else (d.mean() if reduction == "mean" else d.sum())
 
 
+# ---------------------------------------------------------------- convolution and pooling (issue 17)
+from ..ops.conv import (  # noqa: E402, F401
+    adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, conv_transpose1d,
+    conv_transpose2d, interpolate, max_pool1d, max_pool2d,
+)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002, ANN001
+                            ceil_mode: bool = False, return_indices: bool = False):  # noqa: ANN201
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",  # noqa: A002, ANN001
+             align_corners=None) -> Tensor:  # noqa: ANN001
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 # ---- layers (issue 17): gelu, normalisation, dropout, embedding, attention
 from ..ops.layers import gelu  # noqa: E402, F401

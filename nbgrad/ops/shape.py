@@ -144,12 +144,12 @@ def _convert_index(x: Tensor, idx: Any) -> tuple[Any, bool]:
     conv, advanced = [], False
     for it in items:
         if isinstance(it, Tensor):
-            if it._backend is x._backend and x._backend.device_type != "cpu" and it.dtype.category == 1:
+            if it._backend is x._backend and it.dtype.category == 1:
                 conv.append(it._data)
                 advanced = True
                 continue
             it = it._backend.to_numpy(it._data)
-        if isinstance(it, (list, np.ndarray)):
+        if isinstance(it, (list, tuple, np.ndarray)):  # a tuple inside the index is a sequence, as torch
             it = np.asarray(it)
             if it.dtype.kind not in "biu":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -355,3 +355,437 @@ def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
     from .derivatives_table import NODES
 
     return record(NODES["OnceDifferentiableBackward"], t._data, (t,), t._backend, fn_name=name)
+
+
+# ---------------------------------------------------------------- split and join (issue 16)
+def wrap_dim(dim: int, ndim: int) -> int:
+    """dim in [0, ndim) (a 0-d tensor takes dims -1 and 0), else PyTorch's IndexError."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _piece(x: Tensor, d: int, start: int, stop: int) -> Tensor:
+    """x[..., start:stop, ...] along dim d: a view (shares storage and version counter)."""
+    return getitem(x, (slice(None),) * d + (slice(start, stop),))
+
+
+def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, x.ndim)
+    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    size = x.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return _piece(x, d, start, start + length)
+
+
+def _multi(pieces: Any, name: str) -> tuple:
+    """Mark the views of an op that returns several (split, chunk, unbind): with grad, PyTorch
+    forbids modifying them in place."""
+    pieces = tuple(pieces)
+    for i, p in enumerate(pieces):
+        if p._requires_grad:
+            p._multi_view = (i, name)
+    return pieces
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    return _split(x, split_size_or_sections, dim, "Split")
+
+
+def _split(x: Tensor, split_size_or_sections: Any, dim: int, name: str) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        s = int(split_size_or_sections)
+        if s < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
+        if s == 0:
+            if size:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+            return _multi((_piece(x, d, 0, 0),), name)
+        return _multi((_piece(x, d, i, min(i + s, size)) for i in range(0, max(size, 1), s)), name)
+    sizes = [int(s) for s in split_size_or_sections]
+    if sum(sizes) != size or any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
+                           f"dimension {dim}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(_piece(x, d, start, start + s))
+        start += s
+    return _multi(out, "SplitWithSizes")
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    if size == 0:
+        return _multi((_piece(x, d, 0, 0) for _ in range(chunks)), "Split")
+    return split(x, -(-size // chunks), d)
+
+
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = wrap_dim(dim, x.ndim)
+    size = x.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios.dtype.name != "int64":
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{ios.dtype.name.capitalize()}")
+        if ios.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {ios.ndim} dims")
+        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios.tolist()]
+    if isinstance(ios, (int, np.integer)):
+        n = int(ios)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        out, start = [], 0
+        for i in range(n):
+            stop = start + q + (1 if i < r else 0)
+            out.append(_piece(x, d, start, stop))
+            start = stop
+        return tuple(out)
+    bounds = [0] + [min(int(i) if i >= 0 else max(int(i) + size, 0), size) for i in ios] + [size]
+    return tuple(_piece(x, d, bounds[k], max(bounds[k], bounds[k + 1])) for k in range(len(bounds) - 1))
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = wrap_dim(dim, x.ndim)
+    return _multi((getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d])), "Unbind")
+
+
+def _tensors_arg(name: str, tensors: Any) -> list:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return tensors
+
+
+def _each(fn: Any, tensors: tuple) -> Any:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _each(lambda t: reshape(t, 1) if t.ndim == 0 else t, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    return _each(lambda t: reshape(t, 1, 1) if t.ndim == 0 else unsqueeze(t, 0) if t.ndim == 1 else t, tensors)
+
+
+def _to_3d(t: Tensor) -> Tensor:
+    if t.ndim == 0:
+        return reshape(t, 1, 1, 1)
+    if t.ndim == 1:
+        return unsqueeze(unsqueeze(t, 0), -1)
+    return unsqueeze(t, -1) if t.ndim == 2 else t
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    return _each(_to_3d, tensors)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    ts = [atleast_1d(t) for t in _tensors_arg("hstack", tensors)]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([atleast_2d(t) for t in _tensors_arg("vstack", tensors)], 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([_to_3d(t) for t in _tensors_arg("dstack", tensors)], 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    ts = _tensors_arg("column_stack", tensors)
+    return cat([reshape(t, t.numel(), 1) if t.ndim <= 1 else t for t in ts], 1)
+
+
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the "
+                           f"same number of dims as destination ({dst} dims)")
+    s = [wrap_dim(d, x.ndim) for d in src]
+    t = [wrap_dim(d, x.ndim) for d in dst]
+    if len(set(s)) != len(s):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({src})")
+    if len(set(t)) != len(t):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({dst})")
+    if x.ndim == 0:
+        return permute(x)
+    order = [None] * x.ndim
+    for a, b in zip(s, t):
+        order[b] = a
+    rest = iter(d for d in range(x.ndim) if d not in s)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(x, *order)
+
+
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+    return transpose(x, wrap_dim(axis0, x.ndim), wrap_dim(axis1, x.ndim))
+
+
+def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    d = wrap_dim(dim, x.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = x.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (-1 not in sizes and known != n):
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} ({n}) in "
+                           f"the input tensor")
+    sizes = [n // known if s == -1 else s for s in sizes]
+    shape = x.shape[:d] + tuple(sizes) + x.shape[d + 1:]
+    out = reshape(x, shape)
+    return _as_view(out, x, lambda b: reshape(b, shape))
+
+
+# ---------------------------------------------------------------- shape and repeat (issue 16)
+def _dims_arg(dims: Any) -> tuple:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return tuple(int(d) for d in dims)
+
+
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    dims = _dims_arg(dims)
+    ds = tuple(wrap_dim(d, x.ndim) for d in dims)
+    for d in set(ds):
+        if ds.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    be = x._backend
+    if x.ndim == 0 or not ds:
+        out = be.copy(x._data)
+    else:
+        sl = tuple(slice(None, None, -1) if i in ds else slice(None) for i in range(x.ndim))
+        out = be.contiguous(be.view(x._data, lambda a: a[sl]))
+        if be.shares_memory(out, x._data):
+            out = be.copy(out)
+    return record(N.FlipBackward0, out, (x,), be, dims=ds)
+
+
+def fliplr(x: Tensor) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    if x.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    sh = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(sh) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:0")
+        return reshape(roll(flatten(x), sh[0], 0), tuple(x.shape))
+    ds = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(sh) != len(ds):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(ds)}")
+    ds = tuple(wrap_dim(d, x.ndim) for d in ds)
+    be = x._backend
+    out = x._data
+    for s, d in zip(sh, ds):
+        n = out.shape[d] if out.ndim else 1
+        k = int(s) % n if n else 0
+        if k:
+            head = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(n - k, None),)])
+            tail = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(0, n - k),)])
+            out = be.concatenate([head, tail], d)
+    if out is x._data:
+        out = be.copy(out)
+    return record(N.RollBackward0, out, (x,), be, shifts=tuple(int(s) for s in sh), dims=ds)
+
+
+def roll_backward(grad: Tensor, shifts: tuple, dims: tuple) -> Tensor:
+    return roll(grad, tuple(-s for s in shifts), dims)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(reps)}: {list(reps)}")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    inter = tuple(v for r, s in zip(reps, shape) for v in (1, s))  # (1, s0, 1, s1, ...)
+    big = tuple(v for r, s in zip(reps, shape) for v in (r, s))  # (r0, s0, r1, s1, ...)
+    out = expand(reshape(x, inter), *big)
+    return reshape(out, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def tile(x: Tensor, *dims: Any) -> Tensor:
+    reps = _shape_arg(dims)
+    return repeat(x, *((1,) * (x.ndim - len(reps)) + reps))
+
+
+def repeat_interleave(x: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    from .index import index_select
+
+    if repeats is None:  # repeat_interleave(repeats): the indices, each repeated
+        reps = np.asarray(x._backend.to_numpy(x._data)).reshape(-1)
+        if reps.size and reps.min() < 0:
+            raise RuntimeError("repeats can not be negative")
+        return Tensor._wrap(x._backend.asarray(np.repeat(np.arange(reps.size, dtype=np.int64), reps)), x._backend)
+    src = flatten(x) if dim is None else x
+    d = 0 if dim is None else wrap_dim(dim, x.ndim)
+    n = src.shape[d] if src.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.dtype.name not in ("int64", "int32"):
+            raise RuntimeError(f"repeats has to be Long or Int tensor, got {repeats.dtype.name}")
+        reps = np.asarray(repeats._backend.to_numpy(repeats._data)).reshape(-1).astype(np.int64)
+        if reps.size == 1:
+            reps = np.full(n, reps[0], np.int64)
+        elif reps.size != n:
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                               f"{reps.size} and input.size({d}) = {n}")
+    else:
+        reps = np.full(n, int(repeats), np.int64)
+    if reps.size and reps.min() < 0:
+        raise RuntimeError("repeats can not be negative")
+    idx = np.repeat(np.arange(n, dtype=np.int64), reps)
+    if output_size is not None and output_size != idx.size:
+        raise RuntimeError("allocated size does not match required size")
+    be = x._backend
+    if src.ndim == 0:
+        src = reshape(src, 1)
+    return index_select(src, d, Tensor._wrap(be.asarray(idx), be))
+
+
+def broadcast_to(x: Tensor, size: Any) -> Tensor:
+    return expand(x, *_shape_arg((size,)))
+
+
+def broadcast_shapes(*shapes: Any) -> Any:
+    from ..tensor import Size
+
+    try:
+        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}") from None
+
+
+def broadcast_tensors(*tensors: Any) -> tuple:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    try:
+        shape = tuple(np.broadcast_shapes(*[tuple(t.shape) for t in tensors]))
+    except ValueError:
+        raise RuntimeError("shape mismatch: objects cannot be broadcast to a single shape: "
+                           + " and ".join(str(list(t.shape)) for t in tensors)) from None
+    return tuple(t if tuple(t.shape) == shape else expand(t, *shape) for t in tensors)
+
+
+def ravel(x: Tensor) -> Tensor:
+    return reshape(x, -1)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """The source positions along a dim of size n padded by (lo, hi) (negative: cropped)."""
+    j = np.arange(-lo, n + hi, dtype=np.int64)
+    if mode == "reflect":
+        j = np.abs(j)
+        return np.where(j >= n, 2 * (n - 1) - j, j)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    # circular, as torch: negative pads crop first, the positive ones wrap around what is left
+    c0, c1 = max(-lo, 0), max(-hi, 0)
+    m = n - c0 - c1
+    return np.arange(-max(lo, 0), m + max(hi, 0), dtype=np.int64) % max(m, 1) + c0
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch.nn.functional.pad: (left, right) pairs from the last dim backwards; a negative
+    pad crops. constant fills with value (0); reflect / replicate / circular read positions
+    through index_select (their gradient sums back into the source)."""
+    x = input
+    p = [int(v) for v in pad]
+    if len(p) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(p) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(p)} and input of dimension {x.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pairs = [(x.ndim - 1 - k, p[2 * k], p[2 * k + 1]) for k in range(len(p) // 2)]
+    if mode == "constant":
+        out = x
+        for d, lo, hi in pairs:  # crop first
+            if lo < 0 or hi < 0:
+                n = out.shape[d]
+                out = narrow(out, d, max(-lo, 0), n - max(-lo, 0) - max(-hi, 0))
+        shape = list(out.shape)
+        region = [slice(None)] * x.ndim
+        for d, lo, hi in pairs:
+            shape[d] += max(lo, 0) + max(hi, 0)
+            region[d] = slice(max(lo, 0), max(lo, 0) + out.shape[d])
+        if tuple(shape) == tuple(out.shape):
+            return clone(out) if out is x else out
+        be = x._backend
+        full = Tensor._wrap(be.full(tuple(shape), 0 if value is None else value, x.dtype.np), be)
+        return index_put(full, tuple(region), out)
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(p) // 2
+    if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(p)} is not supported for {x.ndim}D input tensor.\nSupported combinations for "
+            "non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: "
+            "padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    lead = x.ndim - k
+    if any(s == 0 for s in x.shape[lead - 1:]):  # (a batch dim, when there is one, may be 0)
+        raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other "
+                           f"non-zero dimensions for input, but got: {list(x.shape)}")
+    for d, lo, hi in pairs:
+        n = x.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+    from .index import index_select
+
+    out, be = x, x._backend
+    for d, lo, hi in pairs:
+        idx = _pad_index(x.shape[d], lo, hi, mode)
+        out = index_select(out, d, Tensor._wrap(be.asarray(idx), be))
+    return out

@@ -124,6 +124,7 @@ class ScalarBackwardPass:
         self._pending: dict[int, list[float]] = {}  # a leaf's contributions, added at its own step
         self._grad: dict[int, float] = {}  # live=False: the private gradient buffer
         self._k = 0
+        self._journal: list[tuple] = []  # per step: what undo() puts back
 
     def node_of(self, value: Any) -> Node | None:
         """The node of this pass that computes `value` (a Value on this pass's tape), if any."""
@@ -171,10 +172,50 @@ class ScalarBackwardPass:
         for _ in self:
             pass
 
+    # --- undo (the debugger's step back), like the tensor engine's BackwardPass.undo ---
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._journal)
+
+    def undo(self) -> Step:
+        """Take the last step back: its node is next again, the gradients it passed on and what
+        it added into .grad are removed. Returns the undone Step."""
+        if not self._journal:
+            raise RuntimeError("there is no step to undo")
+        k, bufs, pending, grads = self._journal.pop()
+        self._k = k
+        for nd, b in bufs.items():
+            if b is None:
+                self.buffers.pop(nd, None)
+            else:
+                self.buffers[nd] = b
+        for i, p in pending.items():
+            if p is None:
+                self._pending.pop(i, None)
+            else:
+                self._pending[i] = p
+        for i, g in grads.items():
+            if self.live:
+                self.tape.grad[i] = g
+            elif g is None:
+                self._grad.pop(i, None)
+            else:
+                self._grad[i] = g
+        return self.steps_done.pop()
+
+    def _remember(self, node: Node) -> None:
+        touched = [node, *(nx for nx, _ in node.next_functions)]
+        idx = {nd.index for nd in touched}
+        self._journal.append((
+            self._k, {nd: self.buffers.get(nd) for nd in touched},
+            {i: (list(self._pending[i]) if i in self._pending else None) for i in idx},
+            {i: (float(self.tape.grad[i]) if self.live else self._grad.get(i)) for i in idx}))
+
     def step(self) -> Step:
         if self.finished:
             raise StopIteration("the backward pass has finished")
         node = self.nodes[self._k]
+        self._remember(node)
         self._k += 1
         T, i = self.tape, node.index
         self.buffers.pop(node, None)

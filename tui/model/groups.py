@@ -162,3 +162,23 @@ def assign(nodes: list[Any], names: dict[int, str], calls: list[Call] | None = N
                     out[id(n)] = pname.rsplit(".", 1)[0]
                 break
     return {k: (key, f"{key} ({kinds[key]})" if kinds.get(key, key) != key else key) for k, key in out.items()}
+
+
+def backward_of_groups(nodes: list[Any]) -> dict[int, tuple[str, str]]:
+    """id(node) -> (group key, "backward of <NodeName>") for the nodes a create_graph backward
+    recorded (node.backward_of: the node whose formula made them). Two producers of one name
+    get keys of their own (the later one's title numbered)."""
+    out: dict[int, tuple[str, str]] = {}
+    keys: dict[int, tuple[str, str]] = {}  # id(producer) -> its group
+    per_name: dict[str, int] = {}
+    for n in sorted(nodes, key=lambda n: n.sequence_nr):
+        src = getattr(n, "backward_of", None)
+        if src is None:
+            continue
+        g = keys.get(id(src))
+        if g is None:
+            k = per_name[src.name] = per_name.get(src.name, 0) + 1
+            title = f"backward of {src.name}" + (f" [{k}]" if k > 1 else "")
+            g = keys[id(src)] = (title, title)
+        out[id(n)] = g
+    return out

@@ -59,6 +59,15 @@ class Stop:
 
 
 @dataclass
+class Check:
+    """What `g` found for one node: its backward against finite differences of its forward."""
+
+    ok: bool
+    text: str  # the verdict, with the largest errors
+    details: list[str] = field(default_factory=list)  # one line per input
+
+
+@dataclass
 class CallInfo:
     """Where this backward call sits in a script (for the header)."""
 
@@ -106,6 +115,7 @@ class Session:
             self.names[id(v)] = k
             self._objects.append((v, k))
         self.break_on_anomaly = True
+        self.checks: dict[int, Check | str] = {}  # id(node) -> what g found (a str: why it could not check)
         self.events: list[str] = []
         self.passes = 0
         self._snapshot = None
@@ -155,6 +165,10 @@ class Session:
     def restore_grads(self, snap: Any) -> None:
         raise NotImplementedError
 
+    def saved_label(self, node: Any, key: str) -> str:
+        """How the inspector names a saved value (the formula's name for it)."""
+        return key
+
     def is_constant(self, node: Any) -> bool:
         """A leaf no variable holds (the scalar engine's numbers): listed apart from the leaves."""
         return False
@@ -162,6 +176,10 @@ class Session:
     def grad_number(self, a: Any) -> float | None:
         """The number the leaves panel shows for a gradient: its norm (tensors), its value (scalars)."""
         return norm(a)
+
+    def _check(self, node: Any) -> Check:
+        """Compare the node's backward with finite differences of its forward (raises with a reason)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ state
     def _new_pass(self) -> None:
@@ -176,6 +194,7 @@ class Session:
         self.steps: dict[int, Any] = {}
         self.order: list[Any] = []  # nodes in the order they ran
         self.last_acc: dict[int, Any] = {}  # id(leaf) -> its last Accumulation
+        self._accs: dict[int, list[Any]] = {}  # id(leaf) -> its Accumulations in this pass (for step back)
         self.last_step: Any = None
         self.anomalies: list[Any] = []
         self.bad_ids: set[int] = set()  # nodes with nan/inf in a gradient
@@ -257,6 +276,7 @@ class Session:
         msg = f"step {len(self.order)}: {self.node_title(st.node)}"
         for acc in st.accumulations:
             self.last_acc[id(acc.tensor)] = acc
+            self._accs.setdefault(id(acc.tensor), []).append(acc)
             self.shared.history.setdefault(id(acc.tensor), []).append(self._leaf_number(acc.after))
             msg += f" → {self.leaf_name(acc.tensor)}.grad {self._change(acc)}"
         self.log(msg)
@@ -266,6 +286,51 @@ class Session:
             self.bad_ids.add(id(st.node))
             self.log(f"ANOMALY at {self.node_title(st.node)}: nan/inf in a gradient ({summary_text(bad[0])})")
         self.state = "finished" if self.bp.finished else "paused"
+        return st
+
+    @property
+    def can_step_back(self) -> bool:
+        return bool(self.order) and self.error is None and self.bp.can_undo
+
+    def step_back(self) -> Any:
+        """Undo the last step (the engine's undo): the node is next again, the .grad it changed
+        and the gradients it passed on are as before it ran. The undone Step (None: nothing to undo).
+        Hooks' side effects (a print, the gradient flow's sums) are not undone."""
+        if not self.order:
+            self.log("step back: nothing has run yet")
+            return None
+        if self.error is not None:
+            self.log("step back: the pass raised an error; r restarts it")
+            return None
+        if not self.bp.can_undo:
+            self.log("step back: this pass keeps nothing to undo with")
+            return None
+        k = len(self.order)
+        self.bp.undo()
+        node = self.order.pop()
+        st = self.steps.pop(id(node))
+        msg = f"step back: undid step {k}: {self.node_title(node)}"
+        for acc in st.accumulations:
+            key = id(acc.tensor)
+            accs = self._accs.get(key, [])
+            if accs:
+                accs.pop()
+            if accs:
+                self.last_acc[key] = accs[-1]
+            else:
+                self.last_acc.pop(key, None)
+            h = self.shared.history.get(key)
+            if h and len(h) > 1:
+                h.pop()
+            was = "None (no gradient yet)" if acc.before is None else fmt(self.grad_number(acc.before))
+            msg += f"; {self.leaf_name(acc.tensor)}.grad back to {was}"
+        if self.anomalies and self.anomalies[-1].node is node:
+            self.anomalies.pop()
+            self.bad_ids.discard(id(node))
+        self.last_step = self.steps[id(self.order[-1])] if self.order else None
+        self.ready_ids = self.bp.ready_ids()
+        self.state = "paused"
+        self.log(msg)
         return st
 
     def changed_by(self, st: Any, before_ready: set[int]) -> set[int]:
@@ -338,6 +403,22 @@ class Session:
         self.log(f"restart #{self.passes - 1}: the leaves' .grad restored to what they were before this call, "
                  f"{self.total} nodes to run")
         return True
+
+    def check_node(self, node: Any) -> Check | None:
+        """Check the node's backward (g); logged, and kept for the inspector. None: it could not."""
+        if node is None:
+            self.log("check: select a node first")
+            return None
+        try:
+            res = self._check(node)
+        except Exception as e:  # the reason it cannot be checked, shown as it is
+            why = str(e) or type(e).__name__
+            self.checks[id(node)] = why
+            self.log(f"check {self.node_title(node)}: cannot check: {why}")
+            return None
+        self.checks[id(node)] = res
+        self.log(f"check {self.node_title(node)}: {'PASS' if res.ok else 'FAIL'}: {res.text}")
+        return res
 
     # ------------------------------------------------------------------ marks
     def breakpoint_key(self, node: Any) -> tuple:
@@ -438,6 +519,13 @@ class Session:
                 "" if self.origin_certain else " (as far as saved values tell: an input's value is unknown)"),
                 "bold red"))
         out.extend(self.value_lines(node))
+        chk = self.checks.get(id(node))
+        if isinstance(chk, Check):
+            out.append(Entry(f"check (g): {'PASS' if chk.ok else 'FAIL'}: {chk.text}",
+                             "bold green" if chk.ok else "bold red"))
+            out.extend(Entry("  " + d, "" if chk.ok else "red") for d in chk.details)
+        elif chk is not None:
+            out.append(Entry(f"check (g): cannot check: {chk}", "yellow"))
         st = self.steps.get(id(node))
         if st is not None:
             for i, gi in enumerate(st.grads_in):
@@ -466,7 +554,7 @@ class Session:
             if i == INSPECT_MAX:
                 out.append(Entry(f"... {len(saved) - i} more saved values", "dim"))
                 break
-            out.append(self._value_entry(node, f"saved {k}", v, compact))
+            out.append(self._value_entry(node, f"saved {self.saved_label(node, k)}", v, compact))
         if not saved and not self.retain_graph and id(node) in self.steps and node.name != "AccumulateGrad":
             out.append(Entry("saved values freed after it ran (retain_graph=False)", "dim"))
         if node.stack:
@@ -484,6 +572,27 @@ class Session:
 def _changed(acc: Any) -> bool:
     m = changed_mask(acc.before, acc.after)
     return m is not None and bool(m.any())
+
+
+def _custom_function(node: Any) -> Any:
+    """The custom autograd.Function class a node was made by, or None."""
+    from nbgrad.autograd.function import BackwardCFunction
+
+    return node.function if isinstance(node, BackwardCFunction) else None
+
+
+def _source_of(fn: Any) -> str:
+    """file:line of a function's definition ("" when unknown)."""
+    import inspect
+
+    fn = getattr(fn, "__func__", fn)
+    try:
+        path = inspect.getsourcefile(fn)
+        lines, line = inspect.getsourcelines(fn)
+    except (TypeError, OSError):
+        return ""
+    line += next((k for k, t in enumerate(lines) if t.lstrip().startswith(("def ", "async def "))), 0)
+    return f"{short_path(path)}:{line}" if path else ""
 
 
 class TensorSession(Session):
@@ -508,11 +617,26 @@ class TensorSession(Session):
         return out
 
     def _groups(self) -> dict[int, tuple[str, str]]:
-        return groups_mod.assign(self.nodes, self.names, self._module_calls)
+        out = groups_mod.assign(self.nodes, self.names, self._module_calls)
+        out.update(groups_mod.backward_of_groups(self.nodes))  # made by a create_graph backward
+        return out
 
     def _find_origin(self) -> tuple[Any, bool]:
         roots = [(r.grad_fn, r) for r in self.roots if r.grad_fn is not None]
         return tensor_origin(self.nodes, roots)
+
+    def _check(self, node: Any) -> Check:
+        from nbgrad.autograd import check_node
+
+        if node.name == "AccumulateGrad":
+            raise RuntimeError("an AccumulateGrad adds into .grad: it has no derivative to check")
+        r = check_node(node)
+        text = (f"largest error {r.max_abs_error:.3g} (relative {r.max_rel_error:.3g}) against central finite "
+                "differences in float64")
+        if not r.ok and any(has_anomaly(v) for v in node.saved_arrays().values()):
+            text += "; its inputs hold nan/inf, where finite differences say nothing"
+        details = [f"{k}: max abs error {a:.3g}, max rel error {rel:.3g}" for k, (a, rel) in r.per_input.items()]
+        return Check(r.ok, text, details)
 
     def leaf_grad(self, leaf: Any) -> Any:
         return leaf.grad
@@ -525,7 +649,17 @@ class TensorSession(Session):
 
     def value_lines(self, node: Any) -> list[Entry]:
         dt = str(node.output_dtype).replace("nbgrad.", "")
-        return [Entry(f"output: {tuple(node.output_shape)} {dt}")]
+        out = [Entry(f"output: {tuple(node.output_shape)} {dt}")]
+        fn = _custom_function(node)
+        if fn is not None:  # a custom autograd.Function: where its forward and backward are written
+            for part in ("forward", "backward"):
+                where = _source_of(getattr(fn, part, None))
+                if where:
+                    out.append(Entry(f"{fn.__name__}.{part}: {where}", "cyan"))
+        return out
+
+    def saved_label(self, node: Any, key: str) -> str:
+        return f"ctx.saved_tensors[{key}]" if _custom_function(node) is not None else key
 
     def root_text(self) -> str:
         r = self.roots[0]
@@ -540,6 +674,20 @@ class TensorSession(Session):
     def restore_grads(self, snap: Any) -> None:
         for t, g in snap:
             t.grad = None if g is None else g.clone()
+
+
+def _sigmoid(x: float) -> float:
+    import math
+
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+_SCALAR_FORWARD: dict[str, Callable[[list[float], float], float]] = {  # the scalar engine's ops, by node name
+    "AddBackward0": lambda v, c: v[0] + v[1], "MulBackward0": lambda v, c: v[0] * v[1],
+    "PowBackward0": lambda v, c: v[0] ** c, "LogBackward0": lambda v, c: float(np.log(v[0])),
+    "ReluBackward0": lambda v, c: max(v[0], 0.0), "TanhBackward0": lambda v, c: float(np.tanh(v[0])),
+    "ExpBackward0": lambda v, c: float(np.exp(v[0])), "SigmoidBackward0": lambda v, c: _sigmoid(v[0]),
+}
 
 
 class ScalarSession(Session):
@@ -574,6 +722,35 @@ class ScalarSession(Session):
 
     def is_constant(self, node: Any) -> bool:
         return bool(node.constant) and id(node.variable) not in self.names
+
+    def _check(self, node: Any) -> Check:
+        """The kernel's local derivative at the recorded values against central differences."""
+        import math
+
+        from nbgrad.scalar.steps import local_grads
+
+        if node.name == "AccumulateGrad":
+            raise RuntimeError("an AccumulateGrad adds into .grad: it has no derivative to check")
+        fwd = _SCALAR_FORWARD.get(node.name)
+        if fwd is None:
+            raise RuntimeError(f"no forward known for {node.name}")
+        T, i = node.tape, node.index
+        c = float(T.const[i])
+        xs = [self._value(nx) for nx, _ in node.next_functions]
+        analytic = local_grads(int(T.op[i]), i, int(T.a[i]), T.val, T.const, 1.0, int(T.b[i]))
+        ok, worst, worst_rel, details = True, 0.0, 0.0, []
+        for k, (x, an) in enumerate(zip(xs, analytic)):
+            eps = 1e-6 * max(1.0, abs(x))
+            lo, hi = list(xs), list(xs)
+            lo[k], hi[k] = x - eps, x + eps
+            num = (fwd(hi, c) - fwd(lo, c)) / (2 * eps)
+            err = abs(an - num)
+            rel = err / max(abs(num), 1e-12)
+            worst, worst_rel = max(worst, err), max(worst_rel, rel)
+            ok = ok and math.isclose(an, num, rel_tol=1e-4, abs_tol=1e-6)
+            details.append(f"input {k}: backward {an:.6g}, finite differences {num:.6g}")
+        return Check(ok, f"largest error {worst:.3g} (relative {worst_rel:.3g}) against central finite "
+                         "differences", details)
 
     def grad_number(self, a: Any) -> float | None:
         return scalar_value(a)

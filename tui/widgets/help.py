@@ -12,6 +12,7 @@ HELP = """\
 nbgrad-tui: one backward pass, one node at a time
 
  n / space  step: run the next node     c  continue to a stop or the end
+ p   step back: undo the last step      g  check the node (finite diffs)
  t   run to the selected node           b  breakpoint on the selected op
  w   watch the selected leaf's .grad    a  break on nan/inf on / off
  o   go to where a nan/inf was born     r  restart the pass (retain_graph)

@@ -99,7 +99,7 @@ class DebugFooter(Footer):
     """Textual's footer with quit, help, step and continue first, so a narrow terminal never
     hides them."""
 
-    FIRST = ("quit_call", "help", "step", "continue", "stop_script", "dismiss")
+    FIRST = ("quit_call", "help", "step", "step_back", "continue", "stop_script", "dismiss")
 
     def compose(self) -> ComposeResult:
         def rank(w: Any) -> int:

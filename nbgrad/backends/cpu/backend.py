@@ -3,7 +3,7 @@ BLAS (NumPy's matmul) for matrix products."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -12,9 +12,10 @@ from .. import SharedBackend, with_ellipsis
 from ..ownership import SoleHolder
 from ..plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
 from .dispatch import PARALLEL_THRESHOLD_CHEAP
+from .kernels import conv as CV
 from .kernels import optim
 from .kernels import elementwise as EW
-from .kernels.index import scatter_add_flat
+from .kernels.index import gather3, index_add3, index_select3, scatter3, scatter_add_flat
 from .kernels.layout import ascontiguous
 from .kernels.norm import layer_norm_rows, layer_norm_rows_backward
 from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
@@ -34,6 +35,21 @@ class CpuBackend(SharedBackend):
 
     def to_numpy(self, x: np.ndarray) -> np.ndarray:
         return x
+
+    def to_dlpack(self, x: np.ndarray, **kwargs: Any) -> Any:
+        return x.__dlpack__(**kwargs)
+
+    def dlpack_device(self, x: np.ndarray) -> tuple:
+        return x.__dlpack_device__()
+
+    def host_buffer(self, x: np.ndarray) -> np.ndarray | None:
+        """x's memory as a NumPy array where it is host memory (always, here), else None."""
+        return x
+
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1,
+               host: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+        """Random values from nbgrad's NumPy stream: host() draws them (float64 or int64)."""
+        return host().astype(dtype)
 
     def elementwise(self, op: str, operands: Sequence[Any], shape: tuple, dtype: np.dtype,
                     out: np.ndarray | None = None) -> np.ndarray:
@@ -212,6 +228,90 @@ class CpuBackend(SharedBackend):
         np.put_along_axis(out, index, src, axis=axis)
         return out
 
+    # ------------------------------------------------------------ index, gather and scatter (issue 16)
+    def check_index(self, index: np.ndarray, size: int, allow_negative: bool, err: type, msg: str) -> np.ndarray:
+        """Raise err(msg.format(i=<the first index out of range>)) for an index outside [0, size)
+        (or [-size, size) with allow_negative, then returned wrapped into [0, size))."""
+        if index.size:
+            lo = -size if allow_negative else 0
+            bad = (index < lo) | (index >= size)
+            if bad.any():
+                raise err(msg.format(i=int(index[bad].flat[0])))
+            if allow_negative and index.min() < 0:
+                index = np.where(index < 0, index + size, index)
+        return index
+
+    @staticmethod
+    def _dims3(shape: tuple, axis: int) -> tuple[int, int, int]:
+        return int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:]))
+
+    @staticmethod
+    def _sub(x: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
+        """x cut to `shape` in the dims other than axis (gather / scatter read and write there)."""
+        if all(a == b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis):
+            return x
+        return x[tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(shape))]
+
+    @staticmethod
+    def _as3(x: np.ndarray, dims: tuple) -> np.ndarray | None:
+        """A (A, K, B) view of x, or None where no view has that shape."""
+        v = x.view()
+        try:
+            v.shape = dims
+        except AttributeError:
+            return None
+        return v
+
+    def gather(self, x: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+        """out[..., k, ...] = x[..., index[..., k, ...], ...] along axis (index checked)."""
+        A, Ki, B = self._dims3(index.shape, axis)
+        out = np.empty(index.shape, dtype=x.dtype)
+        if out.size:
+            xs = self._sub(x, index.shape, axis)
+            x3 = xs.reshape(A, x.shape[axis], B)
+            gather3(x3, np.ascontiguousarray(index).reshape(A, Ki, B), out.reshape(A, Ki, B),
+                    PARALLEL_THRESHOLD_CHEAP)
+        return out
+
+    _MODES = {"assign": 0, "sum": 1, "prod": 2, "amax": 3, "amin": 4}
+
+    def scatter(self, dst: np.ndarray, axis: int, index: np.ndarray, src: Any, reduce: str) -> None:
+        """dst[..., index[..., k, ...], ...] (reduce)= src[..., k, ...] in place (src an array at
+        least index's shape, or one value)."""
+        if not index.size:
+            return
+        A, Ki, B = self._dims3(index.shape, axis)
+        if np.ndim(src) == 0:
+            s3 = np.full((A, Ki, B), src, dtype=dst.dtype)
+        else:
+            s3 = np.ascontiguousarray(src[tuple(slice(0, n) for n in index.shape)], dtype=dst.dtype).reshape(A, Ki, B)
+        sub = self._sub(dst, index.shape, axis)
+        d3 = self._as3(sub, (A, dst.shape[axis], B))
+        tmp = d3 is None
+        if tmp:
+            d3 = np.ascontiguousarray(sub).reshape(A, dst.shape[axis], B)
+        scatter3(d3, np.ascontiguousarray(index).reshape(A, Ki, B), s3, self._MODES[reduce], PARALLEL_THRESHOLD_CHEAP)
+        if tmp:
+            sub[...] = d3.reshape(sub.shape)
+
+    def index_select(self, x: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+        A, K, B = self._dims3(x.shape, axis)
+        n = index.size
+        out = np.empty(x.shape[:axis] + (n,) + x.shape[axis + 1:], dtype=x.dtype)
+        if out.size:
+            index_select3(x.reshape(A, K, B), np.ascontiguousarray(index).reshape(-1), out.reshape(A, n, B),
+                          PARALLEL_THRESHOLD_CHEAP)
+        return out
+
+    def index_add_axis(self, dst: np.ndarray, axis: int, index: np.ndarray, src: np.ndarray, alpha: Any) -> None:
+        """dst[..., index[i], ...] += alpha * src[..., i, ...] in place (dst C-ordered)."""
+        A, K, B = self._dims3(dst.shape, axis)
+        n = index.size
+        if A * n * B:
+            s3 = np.ascontiguousarray(src, dtype=dst.dtype).reshape(A, n, B)
+            index_add3(dst.reshape(A, K, B), np.ascontiguousarray(index).reshape(-1), s3, dst.dtype.type(alpha),
+                       PARALLEL_THRESHOLD_CHEAP)
+
     def check_unit_interval(self, x: np.ndarray) -> None:
         """binary_cross_entropy's input check (nan fails it too, as in PyTorch)."""
         if x.size and not ((x >= 0) & (x <= 1)).all():
@@ -262,6 +362,30 @@ class CpuBackend(SharedBackend):
         """One Adam/AdamW update of x, m, v in place (x, m, v contiguous, as the optimizer makes them)."""
         optim.adam(x, d, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize)
 
+    # ------------------------------------------------------------ convolution and pooling (issue 17)
+    def im2col(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> np.ndarray:
+        """(N, C, H, W) -> (C * kh * kw, N * OH * OW): each output position's window (a column), 0 outside x."""
+        return CV.im2col(ascontiguous(x), kernel, stride, padding, dilation, out_hw)
+
+    def col2im(self, cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+               dilation: tuple, out_hw: tuple) -> np.ndarray:
+        """im2col's adjoint: columns (C * kh * kw, N, OH * OW), any strides, summed back into an array of
+        `shape` (N, C, H, W)."""
+        return CV.col2im(cols, tuple(shape), kernel, stride, padding, dilation, out_hw)
+
+    def max_pool2d(self, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's max and its flat index in its (H, W) plane (int64), as torch's indices."""
+        return CV.max_pool2d(ascontiguous(x), kernel, stride, padding, dilation, out_hw)
+
+    def plane_scatter(self, g: np.ndarray, idx: np.ndarray, shape: tuple) -> np.ndarray:
+        """Zeros of `shape` (N, C, ...) with g[n, c, k] added at the flat position idx[n, c, k] of plane (n, c)."""
+        return CV.plane_scatter(ascontiguous(g), ascontiguous(idx), tuple(shape))
+
+    def plane_gather(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """out[n, c, k] = x[n, c].flat[idx[n, c, k]] (out shaped as idx)."""
+        return CV.plane_gather(ascontiguous(x), ascontiguous(idx))
     # ------------------------------------------------------------ layers (issue 17)
     def layer_norm(self, x: np.ndarray, cols: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
         """Each run of the last `cols` elements of x normalised to zero mean and unit variance, and

@@ -77,10 +77,12 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
             raise capture_refusal("seeding the CUDA generator")
         self._copy_in(self._rng_state, np.array([seed & 0xFFFF_FFFF_FFFF_FFFF, 0], np.uint64))
 
-    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1) -> CudaArray:
+    def random(self, shape: tuple, dtype: np.dtype, dist: str, low: int = 0, high: int = 1,
+               host: Any = None) -> CudaArray:
         """Random values drawn on the device (see kernels/random.py, random_fill): dist "uniform" in
         [0, 1), "normal", or "integers" in [low, high). Each draw advances the generator, on the
-        device, so a CUDA graph's replays of it draw new values."""
+        device, so a CUDA graph's replays of it draw new values (`host`, the host stream's draw, is
+        not used)."""
         dtype = np.dtype(dtype)
         if dist == "integers" and not 0 < high - low < 2**63:
             raise RuntimeError(f"randint on CUDA: high - low must be in [1, 2**63), got low={low}, high={high}")
@@ -94,6 +96,13 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         return out
 
     # -------------------------------------------------------------- memory and transfer
+    def dlpack_device(self, x: CudaArray) -> tuple:
+        return (2, int(self.name.split(":")[1]))  # kDLCUDA
+
+    def host_buffer(self, x: CudaArray) -> np.ndarray | None:
+        """None: x is device memory."""
+        return None
+
     def empty(self, shape: tuple, dtype: np.dtype) -> CudaArray:
         shape = tuple(int(s) for s in shape)
         st = self.pool.alloc(max(math.prod(shape), 1), np.dtype(dtype))
@@ -452,6 +461,62 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         if bias is not None and not fuse:
             out = self.elementwise("add", [out, bias], out.shape, out.dtype)
         return self.reshape(out, plan.shape) if plan.a_vector or plan.b_vector else out
+
+    # -------------------------------------------------------------- convolution and pooling (issue 17)
+    def im2col(self, x: CudaArray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> CudaArray:
+        """(N, C, H, W) -> (C * kh * kw, N * OH * OW): each output position's window (a column), 0 outside x."""
+        x = self.contiguous(x)
+        N, C, H, W = x.shape
+        OH, OW = out_hw
+        out = self.empty((C * kernel[0] * kernel[1], N * OH * OW), x.dtype)
+        if out.size:
+            launch(K.im2col, out.size, x.buf, x.offset, N, C, H, W, *kernel, *stride, *padding, *dilation, OH, OW,
+                   out.buf)
+        return out
+
+    def col2im(self, cols: CudaArray, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+               dilation: tuple, out_hw: tuple) -> CudaArray:
+        """im2col's adjoint: columns (C * kh * kw, N, OH * OW) summed back into an array of `shape`."""
+        cols = self.contiguous(cols)
+        N, C, H, W = shape
+        out = self.full(tuple(shape), 0, cols.dtype)
+        if cols.size and out.size:
+            launch(K.col2im, cols.size, cols.buf, cols.offset, N, C, H, W, *kernel, *stride, *padding, *dilation,
+                   *out_hw, out.buf)
+        return out
+
+    def max_pool2d(self, x: CudaArray, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> tuple[CudaArray, CudaArray]:
+        """Each window's max and its flat index in its (H, W) plane (int64), as torch's indices."""
+        x = self.contiguous(x)
+        N, C, H, W = x.shape
+        vals = self.empty((N, C) + tuple(out_hw), x.dtype)
+        idx = self.empty((N, C) + tuple(out_hw), np.dtype(np.int64))
+        if vals.size:
+            launch(K.max_pool, vals.size, x.buf, x.offset, N * C, H, W, *kernel, *stride, *padding, *dilation,
+                   *out_hw, vals.buf, idx.buf)
+        return vals, idx
+
+    def plane_scatter(self, g: CudaArray, idx: CudaArray, shape: tuple) -> CudaArray:
+        """Zeros of `shape` (N, C, ...) with g[n, c, k] added at the flat position idx[n, c, k] of plane (n, c)."""
+        g, idx = self.contiguous(g), self.contiguous(idx)
+        out = self.full(tuple(shape), 0, g.dtype)
+        planes = shape[0] * shape[1]
+        if g.size and planes:
+            launch(K.plane_scatter, g.size, g.buf, g.offset, idx.buf, idx.offset, g.size // planes,
+                   math.prod(shape[2:]), g.size, out.buf)
+        return out
+
+    def plane_gather(self, x: CudaArray, idx: CudaArray) -> CudaArray:
+        """out[n, c, k] = x[n, c].flat[idx[n, c, k]] (out shaped as idx)."""
+        x, idx = self.contiguous(x), self.contiguous(idx)
+        out = self.empty(idx.shape, x.dtype)
+        planes = x.shape[0] * x.shape[1]
+        if out.size and planes:
+            launch(K.plane_gather, out.size, x.buf, x.offset, idx.buf, idx.offset, out.size // planes,
+                   math.prod(x.shape[2:]), out.size, out.buf)
+        return out
 
 
 def _vectorizable(kinds: str, args: list) -> bool:

@@ -131,3 +131,81 @@ class IndexingMixin:
         if A * B:
             launch(K.scatter_mid, A * B, out.buf, idx.buf, idx.offset, g.buf, g.offset, A, shape[axis], B)
         return out
+
+    # ------------------------------------------------------------ index, gather and scatter (issue 16)
+    def check_index(self, index: CudaArray, size: int, allow_negative: bool, err: type, msg: str) -> CudaArray:
+        """Flag (see check_errors) an index outside [0, size) (or [-size, size) with
+        allow_negative, then returned wrapped into [0, size)); the message is the host's."""
+        c = self.contiguous(index)
+        if c.size:
+            lo = -size if allow_negative else 0
+            launch(K.check_range, c.size, c.buf, c.offset, c.size, lo, size, self._bad_flag())
+            if allow_negative:
+                c = self.elementwise("index_pos", [c, np.asarray(size, np.int64), np.asarray(1, np.int64)], c.shape,
+                                     np.dtype(np.int64))
+        return c
+
+    @staticmethod
+    def _dims3(shape: tuple, axis: int) -> tuple[int, int, int]:
+        return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+    def _cut(self, x: CudaArray, shape: tuple, axis: int | None) -> CudaArray:
+        """x cut to `shape` in the dims other than axis (every dim for axis None), C-ordered."""
+        if any(a != b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis):
+            sl = tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(shape))
+            x = self.view(x, lambda a: a[sl])
+        return self.contiguous(x)
+
+    def gather(self, x: CudaArray, axis: int, index: CudaArray) -> CudaArray:
+        A, Ki, B = self._dims3(index.shape, axis)
+        out = self.empty(index.shape, x.dtype)
+        if out.size:
+            xc, ic = self._cut(x, index.shape, axis), self.contiguous(index)
+            launch(K.gather3, out.size, xc.buf, xc.offset, ic.buf, ic.offset, out.buf[: out.size], x.shape[axis], Ki, B,
+                   self._bad_flag())
+        return out
+
+    def scatter(self, dst: CudaArray, axis: int, index: CudaArray, src: Any, reduce: str) -> None:
+        """dst (C-ordered) scattered into along axis; prod (no atomic) runs on the host."""
+        if not index.size:
+            return
+        if reduce == "prod":
+            d = self.to_numpy(dst)
+            s = src if np.ndim(src) == 0 else self.to_numpy(src)
+            from ..cpu.backend import CpuBackend
+
+            CpuBackend().scatter(d, axis, self.to_numpy(index), s, reduce)
+            self.setitem(dst, Ellipsis, self.asarray(d))
+            return
+        A, Ki, B = self._dims3(index.shape, axis)
+        sub = dst
+        if any(a != b for i, (a, b) in enumerate(zip(dst.shape, index.shape)) if i != axis):
+            sl = tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(index.shape))
+            sub = self.contiguous(self.view(dst, lambda a: a[sl]))
+        if np.ndim(src) == 0 and not isinstance(src, CudaArray):
+            s, s_step = self.asarray(np.asarray(src, dst.dtype).reshape(1)), 0
+        else:
+            s, s_step = self._cut(self.astype(src, dst.dtype), index.shape, None), 1
+        ic = self.contiguous(index)
+        launch(K.scatter3, index.size, sub.buf, sub.offset, ic.buf, ic.offset, s.buf, s.offset, s_step, index.size,
+               dst.shape[axis], Ki, B, {"assign": 0, "sum": 1, "amax": 3, "amin": 4}[reduce], self._bad_flag())
+        if sub is not dst:
+            self.setitem(dst, sl, sub)
+
+    def index_select(self, x: CudaArray, axis: int, index: CudaArray) -> CudaArray:
+        A, Kx, B = self._dims3(x.shape, axis)
+        n = index.size
+        out = self.empty(x.shape[:axis] + (n,) + x.shape[axis + 1:], x.dtype)
+        if out.size:
+            xc, ic = self.contiguous(x), self.contiguous(index)
+            launch(K.index_select3, out.size, xc.buf, xc.offset, ic.buf, ic.offset, out.buf[: out.size], Kx, n, B,
+                   self._bad_flag())
+        return out
+
+    def index_add_axis(self, dst: CudaArray, axis: int, index: CudaArray, src: CudaArray, alpha: Any) -> None:
+        A, Kd, B = self._dims3(dst.shape, axis)
+        n = index.size
+        if A * n * B:
+            s, ic = self.contiguous(self.astype(src, dst.dtype)), self.contiguous(index)
+            launch(K.index_add3, A * n * B, dst.buf, dst.offset, ic.buf, ic.offset, s.buf, s.offset,
+                   dst.dtype.type(alpha), A * n * B, Kd, n, B, self._bad_flag())

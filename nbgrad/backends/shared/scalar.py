@@ -156,6 +156,363 @@ def gelu(a):
 
 def gelu_tanh(a):
     return 0.5 * a * (1.0 + vtanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))
+# ------------------------------------------------------------------ math (issue 16): forward ops.
+# Self-contained (no helper calls), so both devices lift them as they are. Rounding goes through
+# `%` on the magnitude (exact for positive operands), as math.floor/trunc give integers in Numba.
+
+def tan(a):
+    return math.tan(a)
+
+
+def asin(a):
+    return math.asin(a) if -1 <= a <= 1 else a * 0 + math.nan
+
+
+def acos(a):
+    return math.acos(a) if -1 <= a <= 1 else a * 0 + math.nan
+
+
+def atan(a):
+    return math.atan(a)
+
+
+def sinh(a):
+    return math.sinh(a)
+
+
+def cosh(a):
+    return math.cosh(a)
+
+
+def asinh(a):
+    return math.asinh(a)
+
+
+def acosh(a):
+    return math.acosh(a) if a >= 1 else a * 0 + math.nan
+
+
+def atanh(a):
+    if a == 1 or a == -1:
+        return a * math.inf
+    return math.atanh(a) if -1 < a < 1 else a * 0 + math.nan
+
+
+def log2(a):
+    return math.log2(a) if a > 0 else (a * 0 - math.inf if a == 0 else a * 0 + math.nan)
+
+
+def log10(a):
+    return math.log10(a) if a > 0 else (a * 0 - math.inf if a == 0 else a * 0 + math.nan)
+
+
+def expm1(a):
+    return math.expm1(a)
+
+
+def exp2(a):
+    return 2.0 ** a
+
+
+def erf(a):
+    return math.erf(a)
+
+
+def erfc(a):
+    return math.erfc(a)
+
+
+def erfinv(a):
+    """The inverse of erf: Giles' single-precision approximation ("Approximating the erfinv
+    function", GPU Computing Gems, 2011), then Halley steps on erf (|a| <= 0.5) or on erfc
+    (above: 1 - |a| is exact there, so the tail keeps its relative precision) until they stop
+    changing it."""
+    y = abs(a)
+    if not y < 1:
+        return a * math.inf if y == 1 else a * 0 + math.nan  # +-inf at +-1; nan beyond and for nan
+    w = -math.log((1.0 - y) * (1.0 + y))
+    if w < 5.0:
+        w = w - 2.5
+        p = 2.81022636e-08
+        p = 3.43273939e-07 + p * w
+        p = -3.5233877e-06 + p * w
+        p = -4.39150654e-06 + p * w
+        p = 0.00021858087 + p * w
+        p = -0.00125372503 + p * w
+        p = -0.00417768164 + p * w
+        p = 0.246640727 + p * w
+        p = 1.50140941 + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        p = 0.000100950558 + p * w
+        p = 0.00134934322 + p * w
+        p = -0.00367342844 + p * w
+        p = 0.00573950773 + p * w
+        p = -0.0076224613 + p * w
+        p = 0.00943887047 + p * w
+        p = 1.00167406 + p * w
+        p = 2.83297682 + p * w
+    x = p * y
+    c = 1.1283791670955126  # 2 / sqrt(pi)
+    for _ in range(10):  # two steps within the approximation's range; up to 8 in the far tail (1 - 1e-16)
+        d = c * math.exp(-x * x)
+        f = (math.erf(x) - y) if y <= 0.5 else ((1.0 - y) - math.erfc(x))
+        dx = f / d
+        x = x - dx / (1.0 + x * dx)
+        if abs(dx) <= 1e-17 * x:
+            break
+    return math.copysign(x, a)
+
+
+def lgamma(a):
+    return math.lgamma(a) if not (a <= 0 and a % 1.0 == 0) else a * 0 + math.inf
+
+
+def digamma(a):
+    """psi(a): 0 gives -inf (+inf for -0), negative integers nan, negative numbers by reflection
+    (on the fractional part, as PyTorch), then the recurrence up to 10 and the asymptotic series."""
+    x = a * 1.0
+    if x == 0:
+        return math.copysign(math.inf, -x)
+    if x != x or x == -math.inf:
+        return x * 0 + math.nan
+    if x == math.inf:
+        return x
+    r = 0.0
+    if x < 0:
+        if x % 1.0 == 0:
+            return x * 0 + math.nan
+        q = -x
+        fr = -(q - (q - q % 1.0))  # the fractional part of x (its sign)
+        r = -math.pi / math.tan(math.pi * fr)
+        x = 1.0 - x
+    while x < 10.0:
+        r -= 1.0 / x
+        x += 1.0
+    z = 1.0 / (x * x)
+    s = z * (1.0 / 12 - z * (1.0 / 120 - z * (1.0 / 252 - z * (1.0 / 240 - z * (1.0 / 132 - z * (
+        691.0 / 32760 - z / 12.0))))))
+    return r + math.log(x) - 0.5 / x - s
+
+
+def polygamma(a, b):
+    """The n-th derivative of digamma (a: n >= 1, b: x): (-1)^(n+1) n! zeta(n + 1, x), Hurwitz's zeta
+    by Euler-Maclaurin summation (Cephes' zeta)."""
+    n = a * 1.0
+    x = b * 1.0
+    s_ = n + 1.0
+    if x != x:
+        return x
+    if x <= 0 and x % 1.0 == 0:
+        return x * 0 + math.inf if n % 2.0 == 1 else x * 0 + math.nan
+    fact = 1.0
+    k = 2.0
+    while k <= n:
+        fact *= k
+        k += 1.0
+    sgn = 1.0 if n % 2.0 == 1 else -1.0
+    s = x ** -s_
+    q = x
+    i = 0
+    t = s
+    while i < 9 or q <= 9.0:
+        i += 1
+        q += 1.0
+        t = q ** -s_
+        s += t
+        if abs(t / s) < 1.1102230246251565e-16:
+            return sgn * fact * s
+    w = q
+    s += t * w / (s_ - 1.0)
+    s -= 0.5 * t
+    m = 1.0
+    k = 0.0
+    coefs = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+             -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+             1.8152105401943546773e17, -7.1661652561756670113e18)
+    for j in range(12):
+        m *= s_ + k
+        t /= w
+        term = m * t / coefs[j]
+        s += term
+        if abs(term / s) < 1.1102230246251565e-16:
+            break
+        k += 1.0
+        m *= s_ + k
+        t /= w
+        k += 1.0
+    return sgn * fact * s
+
+
+def rsqrt(a):
+    return 1.0 / math.sqrt(a) if a >= 0 else a * 0 + math.nan
+
+
+def reciprocal(a):
+    return 1.0 / a
+
+
+def trunc(a):
+    x = abs(a)
+    return math.copysign(x - x % 1.0, a) if x < 4503599627370496.0 else a
+
+
+def floor(a):
+    x = abs(a)
+    if not x < 4503599627370496.0:
+        return a
+    t = math.copysign(x - x % 1.0, a)
+    return t - 1.0 if t > a else t
+
+
+def ceil(a):
+    x = abs(a)
+    if not x < 4503599627370496.0:
+        return a
+    t = math.copysign(x - x % 1.0, a)
+    return t + 1.0 if t < a else t
+
+
+def round_(a):
+    """Halves to even (PyTorch's nearbyint)."""
+    x = abs(a)
+    if not x < 4503599627370496.0:
+        return a
+    f = x % 1.0
+    t = x - f
+    r = t + 1.0 if f > 0.5 else (t if f < 0.5 else t + t % 2.0)
+    return math.copysign(r, a)
+
+
+def frac(a):
+    x = abs(a)
+    return a - math.copysign(x - x % 1.0, a) if x < 4503599627370496.0 else a - a
+
+
+def atan2(a, b):
+    return math.atan2(a, b)
+
+
+def hypot(a, b):
+    return math.hypot(a, b)
+
+
+def fmod(a, b):
+    """C's fmod: the remainder with a's sign (nan for b = 0)."""
+    return math.copysign(abs(a) % abs(b), a)
+
+
+def fmod_int(a, b):  # (b != 0, checked by the op)
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+def remainder(a, b):
+    """Python's %: the remainder with b's sign (floats: nan for b = 0; integers: the op checks b)."""
+    return a % b
+
+
+def floor_divide(a, b):
+    """Python's //: floats by CPython's divmod (as PyTorch's div_floor), b = 0 giving a / 0."""
+    return a // b
+
+
+def div_trunc(a, b):
+    t = a / b
+    x = abs(t)
+    return math.copysign(x - x % 1.0, t) if x < 4503599627370496.0 else t
+
+
+def div_trunc_int(a, b):  # (b != 0, checked by the op)
+    q = a // b
+    return q + 1 if (q < 0 and q * b != a) else q
+
+
+def logaddexp(a, b):
+    if a == b and (a == math.inf or a == -math.inf):
+        return a
+    m = a if a >= b or a != a else b
+    return m + math.log1p(math.exp(-abs(a - b)))
+
+
+def logaddexp2(a, b):
+    if a == b and (a == math.inf or a == -math.inf):
+        return a
+    m = a if a >= b or a != a else b
+    return m + math.log1p(2.0 ** -abs(a - b)) * 1.4426950408889634
+
+
+def xlogy(a, b):
+    if b != b:
+        return b
+    if a == 0:
+        return a * 0.0
+    return a * math.log(b) if b > 0 else (a * -math.inf if b == 0 else a * 0.0 + math.nan)
+
+
+def lerp(a, b, c):  # start, end, weight
+    return a + c * (b - a) if abs(c) < 0.5 else b - (b - a) * (1 - c)
+
+
+def nan_to_num(a, b, c, d):  # x, nan, posinf, neginf
+    return b if a != a else (c if a == math.inf else (d if a == -math.inf else a))
+
+
+def isnan(a):
+    return a != a
+
+
+def isinf(a):
+    return a == math.inf or a == -math.inf
+
+
+def isfinite(a):
+    return a == a and a != math.inf and a != -math.inf
+
+
+def isposinf(a):
+    return a == math.inf
+
+
+def isneginf(a):
+    return a == -math.inf
+
+
+def isclose(a, b, c, d):  # a, b, rtol, atol (nan never close: equal_nan is the op's)
+    return a == b or abs(a - b) <= d + c * abs(b)
+
+
+def logical_and(a, b):
+    return a != 0 and b != 0
+
+
+def logical_or(a, b):
+    return a != 0 or b != 0
+
+
+def logical_xor(a, b):
+    return (a != 0) != (b != 0)
+
+
+def logical_not(a):
+    return a == 0
+
+
+def bitwise_and(a, b):
+    return a & b
+
+
+def bitwise_or(a, b):
+    return a | b
+
+
+def bitwise_xor(a, b):
+    return a ^ b
+
+
+def bitwise_not(a):
+    return ~a
 
 
 # ------------------------------------------------------------------ fused backward ops (a: the upstream gradient;
@@ -211,6 +568,7 @@ def gelu_tanh_bw(a, b):  # g, x
     t = vtanh(0.7978845608028654 * (b + 0.044715 * b * b * b))
     return a * (0.5 * (1.0 + t) + 0.5 * b * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * b * b))
 
+
 # ------------------------------------------------------------------ new ops go above this line
 
 _PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
@@ -225,3 +583,7 @@ ELEMENTWISE: dict[str, tuple[int, Callable]] = {f.__name__.rstrip("_"): (f.__cod
 # smaller size than memory-bound ones)
 TRANSCENDENTAL = frozenset({"exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "pow", "bce_logits",
                             "bce_logits_bw", "bce", "gelu", "gelu_tanh", "gelu_bw", "gelu_tanh_bw"})
+# math (issue 16)
+TRANSCENDENTAL |= frozenset({"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
+                             "expm1", "exp2", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "rsqrt",
+                             "atan2", "hypot", "logaddexp", "logaddexp2", "xlogy"})

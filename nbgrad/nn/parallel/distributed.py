@@ -97,7 +97,7 @@ def _grad_leaves(out: Any) -> set[int]:
 
 
 def _on_host(t: Tensor) -> Any:
-    return t._backend.to_numpy(t._data) if t._backend.device_type != "cpu" else t._data
+    return t._backend.to_numpy(t._data)
 
 
 def broadcast_coalesced(pg: Any, tensors: list[Tensor], src: int = 0) -> None:
@@ -324,13 +324,7 @@ class _Reducer:
         self.ready_ids.add(id(p))
         a, n = b.offsets[j], p.numel()
         be, flat = b.flat._backend, b.flat._data
-        if be.device_type == "cpu":
-            if grad is None:
-                flat[a:a + n] = 0
-            else:
-                flat[a:a + n] = grad._data.reshape(-1)
-        else:
-            be.setitem(flat, (slice(a, a + n),), 0 if grad is None else be.reshape(grad._data, (n,)))
+        be.setitem(flat, (slice(a, a + n),), 0 if grad is None else be.reshape(grad._data, (n,)))
         b.pending -= 1
 
     def _launch_full(self) -> None:
@@ -406,16 +400,12 @@ class _Reducer:
     def _write_average(b: _Bucket, j: int, p: Tensor, n: int) -> None:
         a, k = b.offsets[j], p.numel()
         be, flat = b.flat._backend, b.flat._data
-        src = flat[a:a + k].reshape(p._data.shape) if be.device_type == "cpu" else \
-            be.reshape(be.getitem(flat, (slice(a, a + k),)), p._data.shape)
+        src = be.reshape(be.getitem(flat, (slice(a, a + k),)), p._data.shape)
         if p._grad is None:
             p._grad = Tensor._wrap(be.elementwise("div", [src, np.asarray(n, src.dtype)], src.shape, src.dtype), be)
             return
         g = p._grad._data
-        if be.device_type == "cpu":
-            np.divide(src, n, out=g)
-        else:
-            be.elementwise("div", [src, np.asarray(n, src.dtype)], g.shape, g.dtype, out=g)
+        be.elementwise("div", [src, np.asarray(n, src.dtype)], g.shape, g.dtype, out=g)
         p._grad._version.value += 1
 
     def _reset(self) -> None:

@@ -1078,6 +1078,1829 @@ def k_gelu_tanh_i(out):
         out[i] = f_gelu_tanh(a)
 
 
+f_tan = lift(S.tan)
+
+
+def k_tan(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_tan(a)
+
+
+def k_tan_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_tan(a)
+
+
+def k_tan_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_tan(a)
+
+
+def k_tan_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_tan(a)
+
+
+f_asin = lift(S.asin)
+
+
+def k_asin(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_asin(a)
+
+
+def k_asin_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_asin(a)
+
+
+def k_asin_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_asin(a)
+
+
+def k_asin_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_asin(a)
+
+
+f_acos = lift(S.acos)
+
+
+def k_acos(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_acos(a)
+
+
+def k_acos_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_acos(a)
+
+
+def k_acos_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_acos(a)
+
+
+def k_acos_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_acos(a)
+
+
+f_atan = lift(S.atan)
+
+
+def k_atan(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_atan(a)
+
+
+def k_atan_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_atan(a)
+
+
+def k_atan_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_atan(a)
+
+
+def k_atan_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_atan(a)
+
+
+f_sinh = lift(S.sinh)
+
+
+def k_sinh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_sinh(a)
+
+
+def k_sinh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_sinh(a)
+
+
+def k_sinh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_sinh(a)
+
+
+def k_sinh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_sinh(a)
+
+
+f_cosh = lift(S.cosh)
+
+
+def k_cosh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_cosh(a)
+
+
+def k_cosh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_cosh(a)
+
+
+def k_cosh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_cosh(a)
+
+
+def k_cosh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_cosh(a)
+
+
+f_asinh = lift(S.asinh)
+
+
+def k_asinh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_asinh(a)
+
+
+def k_asinh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_asinh(a)
+
+
+def k_asinh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_asinh(a)
+
+
+def k_asinh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_asinh(a)
+
+
+f_acosh = lift(S.acosh)
+
+
+def k_acosh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_acosh(a)
+
+
+def k_acosh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_acosh(a)
+
+
+def k_acosh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_acosh(a)
+
+
+def k_acosh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_acosh(a)
+
+
+f_atanh = lift(S.atanh)
+
+
+def k_atanh(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_atanh(a)
+
+
+def k_atanh_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_atanh(a)
+
+
+def k_atanh_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_atanh(a)
+
+
+def k_atanh_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_atanh(a)
+
+
+f_log2 = lift(S.log2)
+
+
+def k_log2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_log2(a)
+
+
+def k_log2_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_log2(a)
+
+
+def k_log2_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_log2(a)
+
+
+def k_log2_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_log2(a)
+
+
+f_log10 = lift(S.log10)
+
+
+def k_log10(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_log10(a)
+
+
+def k_log10_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_log10(a)
+
+
+def k_log10_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_log10(a)
+
+
+def k_log10_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_log10(a)
+
+
+f_expm1 = lift(S.expm1)
+
+
+def k_expm1(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_expm1(a)
+
+
+def k_expm1_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_expm1(a)
+
+
+def k_expm1_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_expm1(a)
+
+
+def k_expm1_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_expm1(a)
+
+
+f_exp2 = lift(S.exp2)
+
+
+def k_exp2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_exp2(a)
+
+
+def k_exp2_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_exp2(a)
+
+
+def k_exp2_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_exp2(a)
+
+
+def k_exp2_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_exp2(a)
+
+
+f_erf = lift(S.erf)
+
+
+def k_erf(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_erf(a)
+
+
+def k_erf_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_erf(a)
+
+
+def k_erf_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_erf(a)
+
+
+def k_erf_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_erf(a)
+
+
+f_erfc = lift(S.erfc)
+
+
+def k_erfc(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_erfc(a)
+
+
+def k_erfc_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_erfc(a)
+
+
+def k_erfc_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_erfc(a)
+
+
+def k_erfc_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_erfc(a)
+
+
+f_erfinv = lift(S.erfinv)
+
+
+def k_erfinv(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_erfinv(a)
+
+
+def k_erfinv_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_erfinv(a)
+
+
+def k_erfinv_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_erfinv(a)
+
+
+def k_erfinv_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_erfinv(a)
+
+
+f_lgamma = lift(S.lgamma)
+
+
+def k_lgamma(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_lgamma(a)
+
+
+def k_lgamma_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_lgamma(a)
+
+
+def k_lgamma_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_lgamma(a)
+
+
+def k_lgamma_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_lgamma(a)
+
+
+f_digamma = lift(S.digamma)
+
+
+def k_digamma(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_digamma(a)
+
+
+def k_digamma_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_digamma(a)
+
+
+def k_digamma_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_digamma(a)
+
+
+def k_digamma_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_digamma(a)
+
+
+f_polygamma = lift(S.polygamma)
+
+
+def k_polygamma(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_polygamma(a, b)
+
+
+def k_polygamma_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_polygamma(a, b)
+
+
+def k_polygamma_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_polygamma(a, b)
+
+
+def k_polygamma_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_polygamma(a, b)
+
+
+f_rsqrt = lift(S.rsqrt)
+
+
+def k_rsqrt(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_rsqrt(a)
+
+
+def k_rsqrt_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_rsqrt(a)
+
+
+def k_rsqrt_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_rsqrt(a)
+
+
+def k_rsqrt_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_rsqrt(a)
+
+
+f_reciprocal = lift(S.reciprocal)
+
+
+def k_reciprocal(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_reciprocal(a)
+
+
+def k_reciprocal_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_reciprocal(a)
+
+
+def k_reciprocal_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_reciprocal(a)
+
+
+def k_reciprocal_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_reciprocal(a)
+
+
+f_trunc = lift(S.trunc)
+
+
+def k_trunc(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_trunc(a)
+
+
+def k_trunc_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_trunc(a)
+
+
+def k_trunc_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_trunc(a)
+
+
+def k_trunc_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_trunc(a)
+
+
+f_floor = lift(S.floor)
+
+
+def k_floor(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_floor(a)
+
+
+def k_floor_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_floor(a)
+
+
+def k_floor_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_floor(a)
+
+
+def k_floor_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_floor(a)
+
+
+f_ceil = lift(S.ceil)
+
+
+def k_ceil(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_ceil(a)
+
+
+def k_ceil_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_ceil(a)
+
+
+def k_ceil_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_ceil(a)
+
+
+def k_ceil_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_ceil(a)
+
+
+f_round = lift(S.round_)
+
+
+def k_round(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_round(a)
+
+
+def k_round_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_round(a)
+
+
+def k_round_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_round(a)
+
+
+def k_round_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_round(a)
+
+
+f_frac = lift(S.frac)
+
+
+def k_frac(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_frac(a)
+
+
+def k_frac_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_frac(a)
+
+
+def k_frac_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_frac(a)
+
+
+def k_frac_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_frac(a)
+
+
+f_atan2 = lift(S.atan2)
+
+
+def k_atan2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_atan2(a, b)
+
+
+def k_atan2_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_atan2(a, b)
+
+
+def k_atan2_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_atan2(a, b)
+
+
+def k_atan2_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_atan2(a, b)
+
+
+f_hypot = lift(S.hypot)
+
+
+def k_hypot(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_hypot(a, b)
+
+
+def k_hypot_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_hypot(a, b)
+
+
+def k_hypot_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_hypot(a, b)
+
+
+def k_hypot_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_hypot(a, b)
+
+
+f_fmod = lift(S.fmod)
+
+
+def k_fmod(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_fmod(a, b)
+
+
+def k_fmod_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_fmod(a, b)
+
+
+def k_fmod_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_fmod(a, b)
+
+
+def k_fmod_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_fmod(a, b)
+
+
+f_fmod_int = lift(S.fmod_int)
+
+
+def k_fmod_int(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_fmod_int(a, b)
+
+
+def k_fmod_int_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_fmod_int(a, b)
+
+
+def k_fmod_int_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_fmod_int(a, b)
+
+
+def k_fmod_int_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_fmod_int(a, b)
+
+
+f_remainder = lift(S.remainder)
+
+
+def k_remainder(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_remainder(a, b)
+
+
+def k_remainder_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_remainder(a, b)
+
+
+def k_remainder_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_remainder(a, b)
+
+
+def k_remainder_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_remainder(a, b)
+
+
+f_floor_divide = lift(S.floor_divide)
+
+
+def k_floor_divide(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_floor_divide(a, b)
+
+
+def k_floor_divide_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_floor_divide(a, b)
+
+
+def k_floor_divide_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_floor_divide(a, b)
+
+
+def k_floor_divide_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_floor_divide(a, b)
+
+
+f_div_trunc = lift(S.div_trunc)
+
+
+def k_div_trunc(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_div_trunc(a, b)
+
+
+def k_div_trunc_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_div_trunc(a, b)
+
+
+def k_div_trunc_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_div_trunc(a, b)
+
+
+def k_div_trunc_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_div_trunc(a, b)
+
+
+f_div_trunc_int = lift(S.div_trunc_int)
+
+
+def k_div_trunc_int(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_div_trunc_int(a, b)
+
+
+def k_div_trunc_int_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_div_trunc_int(a, b)
+
+
+def k_div_trunc_int_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_div_trunc_int(a, b)
+
+
+def k_div_trunc_int_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_div_trunc_int(a, b)
+
+
+f_logaddexp = lift(S.logaddexp)
+
+
+def k_logaddexp(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logaddexp(a, b)
+
+
+def k_logaddexp_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logaddexp(a, b)
+
+
+def k_logaddexp_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logaddexp(a, b)
+
+
+def k_logaddexp_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logaddexp(a, b)
+
+
+f_logaddexp2 = lift(S.logaddexp2)
+
+
+def k_logaddexp2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logaddexp2(a, b)
+
+
+def k_logaddexp2_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logaddexp2(a, b)
+
+
+def k_logaddexp2_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logaddexp2(a, b)
+
+
+def k_logaddexp2_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logaddexp2(a, b)
+
+
+f_xlogy = lift(S.xlogy)
+
+
+def k_xlogy(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_xlogy(a, b)
+
+
+def k_xlogy_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_xlogy(a, b)
+
+
+def k_xlogy_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_xlogy(a, b)
+
+
+def k_xlogy_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_xlogy(a, b)
+
+
+f_lerp = lift(S.lerp)
+
+
+def k_lerp(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_lerp(a, b, c)
+
+
+def k_lerp_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_lerp(a, b, c)
+
+
+def k_lerp_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_lerp(a, b, c)
+
+
+def k_lerp_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_lerp(a, b, c)
+
+
+f_nan_to_num = lift(S.nan_to_num)
+
+
+def k_nan_to_num(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_nan_to_num(a, b, c, d)
+
+
+def k_nan_to_num_2(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+            out[i, j] = f_nan_to_num(a, b, c, d)
+
+
+def k_nan_to_num_t(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+                out[i, j] = f_nan_to_num(a, b, c, d)
+
+
+def k_nan_to_num_i(b_, c_, d_, out):
+    b_, c_, d_ = _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_nan_to_num(a, b, c, d)
+
+
+f_isnan = lift(S.isnan)
+
+
+def k_isnan(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_isnan(a)
+
+
+def k_isnan_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_isnan(a)
+
+
+def k_isnan_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_isnan(a)
+
+
+def k_isnan_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_isnan(a)
+
+
+f_isinf = lift(S.isinf)
+
+
+def k_isinf(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_isinf(a)
+
+
+def k_isinf_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_isinf(a)
+
+
+def k_isinf_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_isinf(a)
+
+
+def k_isinf_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_isinf(a)
+
+
+f_isfinite = lift(S.isfinite)
+
+
+def k_isfinite(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_isfinite(a)
+
+
+def k_isfinite_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_isfinite(a)
+
+
+def k_isfinite_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_isfinite(a)
+
+
+def k_isfinite_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_isfinite(a)
+
+
+f_isposinf = lift(S.isposinf)
+
+
+def k_isposinf(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_isposinf(a)
+
+
+def k_isposinf_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_isposinf(a)
+
+
+def k_isposinf_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_isposinf(a)
+
+
+def k_isposinf_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_isposinf(a)
+
+
+f_isneginf = lift(S.isneginf)
+
+
+def k_isneginf(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_isneginf(a)
+
+
+def k_isneginf_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_isneginf(a)
+
+
+def k_isneginf_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_isneginf(a)
+
+
+def k_isneginf_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_isneginf(a)
+
+
+f_isclose = lift(S.isclose)
+
+
+def k_isclose(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_isclose(a, b, c, d)
+
+
+def k_isclose_2(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+            out[i, j] = f_isclose(a, b, c, d)
+
+
+def k_isclose_t(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+                out[i, j] = f_isclose(a, b, c, d)
+
+
+def k_isclose_i(b_, c_, d_, out):
+    b_, c_, d_ = _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_isclose(a, b, c, d)
+
+
+f_logical_and = lift(S.logical_and)
+
+
+def k_logical_and(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logical_and(a, b)
+
+
+def k_logical_and_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logical_and(a, b)
+
+
+def k_logical_and_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logical_and(a, b)
+
+
+def k_logical_and_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logical_and(a, b)
+
+
+f_logical_or = lift(S.logical_or)
+
+
+def k_logical_or(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logical_or(a, b)
+
+
+def k_logical_or_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logical_or(a, b)
+
+
+def k_logical_or_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logical_or(a, b)
+
+
+def k_logical_or_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logical_or(a, b)
+
+
+f_logical_xor = lift(S.logical_xor)
+
+
+def k_logical_xor(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logical_xor(a, b)
+
+
+def k_logical_xor_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logical_xor(a, b)
+
+
+def k_logical_xor_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logical_xor(a, b)
+
+
+def k_logical_xor_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logical_xor(a, b)
+
+
+f_logical_not = lift(S.logical_not)
+
+
+def k_logical_not(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_logical_not(a)
+
+
+def k_logical_not_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_logical_not(a)
+
+
+def k_logical_not_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_logical_not(a)
+
+
+def k_logical_not_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_logical_not(a)
+
+
+f_bitwise_and = lift(S.bitwise_and)
+
+
+def k_bitwise_and(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_bitwise_and(a, b)
+
+
+def k_bitwise_and_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_bitwise_and(a, b)
+
+
+def k_bitwise_and_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_bitwise_and(a, b)
+
+
+def k_bitwise_and_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_bitwise_and(a, b)
+
+
+f_bitwise_or = lift(S.bitwise_or)
+
+
+def k_bitwise_or(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_bitwise_or(a, b)
+
+
+def k_bitwise_or_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_bitwise_or(a, b)
+
+
+def k_bitwise_or_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_bitwise_or(a, b)
+
+
+def k_bitwise_or_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_bitwise_or(a, b)
+
+
+f_bitwise_xor = lift(S.bitwise_xor)
+
+
+def k_bitwise_xor(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_bitwise_xor(a, b)
+
+
+def k_bitwise_xor_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_bitwise_xor(a, b)
+
+
+def k_bitwise_xor_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_bitwise_xor(a, b)
+
+
+def k_bitwise_xor_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_bitwise_xor(a, b)
+
+
+f_bitwise_not = lift(S.bitwise_not)
+
+
+def k_bitwise_not(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_bitwise_not(a)
+
+
+def k_bitwise_not_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_bitwise_not(a)
+
+
+def k_bitwise_not_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_bitwise_not(a)
+
+
+def k_bitwise_not_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_bitwise_not(a)
+
+
 f_tanh_bw = lift(S.tanh_bw)
 
 

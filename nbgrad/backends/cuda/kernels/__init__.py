@@ -12,8 +12,10 @@ from numba.cuda.core import config as _cuda_config
 _cuda_config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 from ..launch import LAUNCH, LAUNCHER, MAX_THREADS, SIMULATOR, configure, launch, launch_grid  # noqa: E402
+from .conv import col2im, im2col, max_pool, plane_gather, plane_scatter  # noqa: E402
 from .elementwise import UNROLL, _EW, elementwise_kernel  # noqa: E402
 from .index import check_unit_interval, gather, scatter_add, scatter_mid, scatter_store  # noqa: E402
+from .index import check_range, gather3, index_add3, index_select3, scatter3  # noqa: E402
 from .matmul import (BK, BM, BN, BP, TM, TN, _TILED, _tiled_source, matmul_simple, matmul_tiled,  # noqa: E402
                      split_k, splitk_sum, tile_loads)
 from .optim import FOREACH, adam_step, adam_step_capturable, sgd_step  # noqa: E402
