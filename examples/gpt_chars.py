@@ -134,7 +134,8 @@ def make_training(lib: Any, model: Any, steps: int, lr: float, weight_decay: flo
     the same formulas here."""
     opt = lib.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=weight_decay)
     sched_mod = getattr(lib.optim, "lr_scheduler", None)
-    sched = sched_mod.CosineAnnealingLR(opt, T_max=steps, eta_min=lr / 10) if sched_mod is not None else None
+    cosine = getattr(sched_mod, "CosineAnnealingLR", None)
+    sched = cosine(opt, T_max=steps, eta_min=lr / 10) if cosine is not None else None
     utils = getattr(lib.nn, "utils", None)
     clip_fn = getattr(utils, "clip_grad_norm_", None) if utils is not None else None
     params = [p for p in model.parameters() if p.requires_grad]
