@@ -203,3 +203,107 @@ def test_optimizer_cuda_matches_cpu(name):
     np.testing.assert_allclose(got, run("cpu")[0], rtol=1e-12, atol=1e-13)
     st = opt.state_dict()["state"][0]
     assert all(v.device.type == "cuda" for v in st.values() if isinstance(v, ng.Tensor))
+
+
+# ------------------------------------------------------------------ learning-rate schedulers
+def _two_groups(lib, opt="SGD"):
+    a = (ng.zeros(2, requires_grad=True) if lib is ng else torch.zeros(2, requires_grad=True))
+    b = (ng.zeros(3, requires_grad=True) if lib is ng else torch.zeros(3, requires_grad=True))
+    kw = {"momentum": 0.9} if opt == "SGD" else {}
+    return getattr(lib.optim, opt)([{"params": [a]}, {"params": [b], "lr": 0.3}], lr=0.1, **kw)
+
+
+SCHEDULERS = {
+    "step": lambda s, o: s.StepLR(o, step_size=7, gamma=0.5),
+    "multistep": lambda s, o: s.MultiStepLR(o, milestones=[5, 12, 12, 30], gamma=0.3),
+    "exponential": lambda s, o: s.ExponentialLR(o, gamma=0.93),
+    "cosine": lambda s, o: s.CosineAnnealingLR(o, T_max=13, eta_min=0.01),
+    "linear": lambda s, o: s.LinearLR(o, start_factor=0.2, end_factor=0.9, total_iters=17),
+    "lambda": lambda s, o: s.LambdaLR(o, [lambda e: 0.95 ** e, lambda e: 1 / (1 + e)]),
+    "onecycle": lambda s, o: s.OneCycleLR(o, max_lr=[0.5, 1.0], total_steps=50),
+    "onecycle_3": lambda s, o: s.OneCycleLR(o, max_lr=0.4, epochs=5, steps_per_epoch=10, pct_start=0.25,
+                                            anneal_strategy="linear", three_phase=True),
+    "sequential": lambda s, o: s.SequentialLR(o, [s.LinearLR(o, start_factor=0.1, total_iters=10),
+                                                  s.CosineAnnealingLR(o, T_max=20),
+                                                  s.ExponentialLR(o, gamma=0.9)], milestones=[10, 30]),
+}
+
+
+def _lr_sequence(lib, name, opt="SGD", steps=50):
+    o = _two_groups(lib, opt)
+    s = SCHEDULERS[name](lib.optim.lr_scheduler, o)
+    seq = [s.get_last_lr()]
+    moms = []
+    for _ in range(steps - 1 if name.startswith("onecycle") else steps):
+        o.step()
+        s.step()
+        seq.append(s.get_last_lr())
+        moms.append([g.get("momentum", g.get("betas", (None,))[0]) for g in o.param_groups])
+    return seq, moms, s, o
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Adam"])
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_scheduler_lr_sequence_matches_torch(name, opt):
+    seq, moms, s, o = _lr_sequence(ng, name, opt)
+    tseq, tmoms, ts, to = _lr_sequence(torch, name, opt)
+    np.testing.assert_allclose(np.array(seq, float), np.array(tseq, float), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(np.array(moms, float), np.array(tmoms, float), rtol=1e-13, atol=1e-15)
+    assert [g["lr"] for g in o.param_groups] == pytest.approx([g["lr"] for g in to.param_groups], rel=1e-13)
+    assert [g["initial_lr"] for g in o.param_groups] == pytest.approx([g["initial_lr"] for g in to.param_groups])
+    sd, tsd = s.state_dict(), ts.state_dict()
+    assert set(sd) <= set(tsd) | {"_is_initial"} and sd["last_epoch"] == tsd["last_epoch"]
+
+
+def test_scheduler_state_dict_resume():
+    seq, _, s, o = _lr_sequence(ng, "cosine", steps=20)
+    o2 = _two_groups(ng)
+    o2.load_state_dict(o.state_dict())
+    s2 = ng.optim.lr_scheduler.CosineAnnealingLR(o2, T_max=13, eta_min=0.01, last_epoch=19)
+    s2.load_state_dict(s.state_dict())
+    for _ in range(10):
+        s.step()
+        s2.step()
+        assert s.get_last_lr() == s2.get_last_lr()
+
+
+def test_onecycle_too_many_steps_and_errors():
+    _, _, s, o = _lr_sequence(ng, "onecycle")
+    s.step()
+    with pytest.raises(ValueError, match="Tried to step 51 times. The specified number of total steps is 50"):
+        s.step()
+    o = _two_groups(ng)
+    sch = ng.optim.lr_scheduler
+    with pytest.raises(ValueError, match="You must define either total_steps OR"):
+        sch.OneCycleLR(o, max_lr=0.1)
+    with pytest.raises(ValueError, match="max_lr must have the same length as optimizer.param_groups"):
+        sch.OneCycleLR(o, max_lr=[0.1], total_steps=5)
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        sch.LinearLR(o, start_factor=0)
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas, but got 1"):
+        sch.LambdaLR(o, [lambda e: 1.0])
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        sch.StepLR(object(), 3)
+    with pytest.raises(ValueError, match="one more than the number of milestone points"):
+        sch.SequentialLR(o, [sch.StepLR(o, 3)], milestones=[2])
+    with pytest.raises(ValueError, match="Factor should be < 1.0."):
+        sch.ReduceLROnPlateau(o, factor=1.0)
+    with pytest.raises(KeyError, match="param 'initial_lr' is not specified in param_groups\\[0\\]"):
+        sch.StepLR(_two_groups(ng), 3, last_epoch=4)
+
+
+@pytest.mark.parametrize("kw", [{}, {"mode": "max", "factor": 0.5, "patience": 2, "cooldown": 3, "threshold": 0.1,
+                                     "threshold_mode": "abs", "min_lr": [0.01, 0.05]}])
+def test_reduce_lr_on_plateau_matches_torch(kw):
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.96, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7] * 3
+    out = []
+    for lib in (ng, torch):
+        o = _two_groups(lib)
+        s = lib.optim.lr_scheduler.ReduceLROnPlateau(o, **kw)
+        seq = []
+        for m in metrics:
+            o.step()
+            s.step(m)
+            seq.append(s.get_last_lr())
+        out.append((seq, s.num_bad_epochs, s.best))
+    assert out[0] == out[1]
