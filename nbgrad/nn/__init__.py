@@ -11,3 +11,9 @@ __all__ = [
     "LogSoftmax", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "functional", "init", "modules", "parallel",
 ]
+
+# activations and losses (issue 16)
+from .modules.activation_fns import *  # noqa: E402, F403
+from .modules.activation_fns import __all__ as _act_all  # noqa: E402
+
+__all__ += _act_all
