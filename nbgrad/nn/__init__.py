@@ -31,3 +31,8 @@ from .modules.transformer import TransformerEncoderLayer  # noqa: E402
 
 __all__ += ["GELU", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm", "Dropout", "Dropout1d",
             "Dropout2d", "Embedding", "MultiheadAttention", "TransformerEncoderLayer"]
+# activations and losses (issue 16)
+from .modules.activation_fns import *  # noqa: E402, F403
+from .modules.activation_fns import __all__ as _act_all  # noqa: E402
+
+__all__ += _act_all

@@ -58,3 +58,65 @@ from ..ops.layers import gelu  # noqa: E402, F401
 from ..ops.norm import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402, F401
 from ..ops.layers import dropout, dropout1d, dropout2d, embedding  # noqa: E402, F401
 from ..ops.attention import multi_head_attention, scaled_dot_product_attention  # noqa: E402, F401
+# ---------------------------------------------------------------- activations (issue 16)
+from ..ops import activation as _A  # noqa: E402
+from ..ops.activation import (  # noqa: E402, F401
+    cosine_similarity, glu, normalize, pairwise_distance, softmin, softsign,
+)
+
+
+def _maybe_inplace(x: Tensor, fn: object, inplace: bool) -> Tensor:
+    """fn(x), or (inplace) fn's result written into x, which takes over its history."""
+    if not inplace:
+        return fn(x)  # type: ignore[operator]
+    return x._inplace_op(lambda t, _o: fn(t), None)  # type: ignore[operator]
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, _A.silu, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, _A.mish, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, lambda t: _A.leaky_relu(t, negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, lambda t: _A.elu(t, alpha), inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, _A.selu, inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, lambda t: _A.celu(t, alpha), inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    return _A.softplus(input, beta, threshold)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(input, lambda t: _A.hardtanh(t, min_val, max_val), inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, _A.hardsigmoid, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _maybe_inplace(input, _A.hardswish, inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    return _A.log_sigmoid(input)

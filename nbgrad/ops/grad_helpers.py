@@ -197,3 +197,30 @@ from .index import (  # noqa: E402
 )
 
 
+# ---------------------------------------------------------------- activations (issue 16)
+from .activation import (  # noqa: E402
+    elu, elu_backward, hardsigmoid, hardsigmoid_backward, hardswish, hardswish_backward, hardtanh, hardtanh_backward,
+    leaky_relu, leaky_relu_backward, log_sigmoid, log_sigmoid_backward, mish, mish_backward, silu, silu_backward,
+    softplus, softplus_backward,
+)
+
+
+def silu_double_backward(grad: Tensor, self: Tensor) -> Tensor:
+    """grad times d/dself of silu's derivative: s * (1 - s) * (2 + self * (1 - 2 * s))."""
+    s = sigmoid(self)
+    return sigmoid_backward(grad * (2 + self * (1 - 2 * s)), s)
+
+
+def mish_double_backward(grad: Tensor, self: Tensor) -> Tensor:
+    """grad times d/dself of mish's derivative t + self * s * (1 - t**2), t = tanh(softplus(self)),
+    s = sigmoid(self): (1 - t**2) * (2 * s + self * s * (1 - s) - 2 * self * s**2 * t)."""
+    s = sigmoid(self)
+    t = softplus(self, 1.0, 20.0).tanh()
+    return grad * (1 - t * t) * (2 * s + self * s * (1 - s) - 2 * self * s * s * t)
+
+
+def softplus_double_backward(grad: Tensor, self: Tensor, beta: float, threshold: float) -> Tensor:
+    z = self * beta
+    return where(z > threshold, 0.0, sigmoid_backward(grad * beta, sigmoid(z)))
+
+

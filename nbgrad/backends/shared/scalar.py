@@ -513,6 +513,52 @@ def bitwise_xor(a, b):
 
 def bitwise_not(a):
     return ~a
+# activations (issue 16): forward (parameters come as single-value operands). Constants are
+# float32 values (exact, so float64 math is unchanged): a Python literal would make Numba
+# compute a float32 op in float64.
+import numpy as _np  # noqa: E402
+
+_F0, _F1, _F2, _F3, _F6, _F20, _FH = (_np.float32(v) for v in (0, 1, 2, 3, 6, 20, 0.5))
+
+
+def silu(a):
+    return a * vsigmoid(a)
+
+
+def mish(a):
+    """a * tanh(softplus(a)) as a * n / (n + 2), n = e * (e + 2), e = exp(a): one exp, no log."""
+    e = vexp(a if a < _F20 else a * _F0 + _F20)
+    n = e * (e + _F2)
+    return a if a > _F20 else a * n / (n + _F2)
+
+
+def leaky_relu(a, b):  # x, negative_slope
+    return a if a > _F0 else a * b
+
+
+def elu(a, b, c):  # x, alpha, input_scale
+    return a if a > _F0 else b * (vexp(a * c) - _F1)
+
+
+def selu(a):
+    return 1.0507009873554804934193349852946 * (a if a > 0 else 1.6732632423543772848170429916717 * (vexp(a) - 1))
+
+
+def softplus(a, b, c):  # x, beta, threshold
+    z = a * b
+    return a if z > c else math.log1p(vexp(z)) / b
+
+
+def hardsigmoid(a):
+    return a * _F0 if a <= -_F3 else (a * _F0 + _F1 if a >= _F3 else a / _F6 + _FH)
+
+
+def hardswish(a):
+    return a * _F0 if a <= -_F3 else (a if a >= _F3 else a * (a + _F3) / _F6)
+
+
+def logsigmoid(a):
+    return (a if a < _F0 else a * _F0) - math.log1p(vexp(-abs(a)))
 
 
 # ------------------------------------------------------------------ fused backward ops (a: the upstream gradient;
@@ -558,6 +604,53 @@ def bce_bw(a, b, c):  # g, p, y
     return a * (b - c) / max((1 - b) * b, 1e-12)
 
 
+# activations (issue 16): fused backward ops
+
+def silu_bw(a, b):  # g, x
+    s = vsigmoid(b)
+    return a * (s + b * (s - s * s))
+
+
+def mish_bw(a, b):  # g, x
+    e = vexp(b if b < _F20 else b * _F0 + _F20)
+    n = e * (e + _F2)
+    t = n / (n + _F2)
+    return a * (t + b * vsigmoid(b) * (_F1 - t * t))
+
+
+def leaky_relu_bw(a, b, c):  # g, x, negative_slope
+    return a if b > _F0 else a * c
+
+
+def elu_bw(a, b, c, d):  # g, x, alpha, input_scale
+    return a if b > _F0 else a * c * d * vexp(b * d)
+
+
+def selu_bw(a, b):  # g, x
+    return 1.0507009873554804934193349852946 * (a if b > 0 else a * 1.6732632423543772848170429916717 * vexp(b))
+
+
+def softplus_bw(a, b, c, d):  # g, x, beta, threshold
+    z = b * c
+    return a if z > d else a * vsigmoid(z)
+
+
+def hardtanh_bw(a, b, c, d):  # g, x, min_val, max_val
+    return a * _F0 if (b <= c or b >= d) else a
+
+
+def hardsigmoid_bw(a, b):  # g, x
+    return a / _F6 if (b > -_F3 and b < _F3) else a * _F0
+
+
+def hardswish_bw(a, b):  # g, x
+    return a * _F0 if b <= -_F3 else (a * (b / _F3 + _FH) if b < _F3 else a)
+
+
+def logsigmoid_bw(a, b):  # g, x
+    return a * vsigmoid(-b)
+
+
 # ---- layers (issue 17): gelu's backward (g * gelu'(x))
 
 def gelu_bw(a, b):  # g, x
@@ -587,3 +680,6 @@ TRANSCENDENTAL = frozenset({"exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
 TRANSCENDENTAL |= frozenset({"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
                              "expm1", "exp2", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "rsqrt",
                              "atan2", "hypot", "logaddexp", "logaddexp2", "xlogy"})
+# activations (issue 16)
+TRANSCENDENTAL = TRANSCENDENTAL | {"silu", "silu_bw", "mish", "mish_bw", "elu", "elu_bw", "selu", "selu_bw",
+                                   "softplus", "softplus_bw", "logsigmoid", "logsigmoid_bw"}

@@ -2901,6 +2901,315 @@ def k_bitwise_not_i(out):
         out[i] = f_bitwise_not(a)
 
 
+f_silu = lift(S.silu)
+
+
+def k_silu(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_silu(a)
+
+
+def k_silu_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_silu(a)
+
+
+def k_silu_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_silu(a)
+
+
+def k_silu_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_silu(a)
+
+
+f_mish = lift(S.mish)
+
+
+def k_mish(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_mish(a)
+
+
+def k_mish_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_mish(a)
+
+
+def k_mish_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_mish(a)
+
+
+def k_mish_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_mish(a)
+
+
+f_leaky_relu = lift(S.leaky_relu)
+
+
+def k_leaky_relu(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_leaky_relu(a, b)
+
+
+def k_leaky_relu_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_leaky_relu(a, b)
+
+
+def k_leaky_relu_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_leaky_relu(a, b)
+
+
+def k_leaky_relu_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_leaky_relu(a, b)
+
+
+f_elu = lift(S.elu)
+
+
+def k_elu(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_elu(a, b, c)
+
+
+def k_elu_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_elu(a, b, c)
+
+
+def k_elu_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_elu(a, b, c)
+
+
+def k_elu_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_elu(a, b, c)
+
+
+f_selu = lift(S.selu)
+
+
+def k_selu(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_selu(a)
+
+
+def k_selu_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_selu(a)
+
+
+def k_selu_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_selu(a)
+
+
+def k_selu_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_selu(a)
+
+
+f_softplus = lift(S.softplus)
+
+
+def k_softplus(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_softplus(a, b, c)
+
+
+def k_softplus_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_softplus(a, b, c)
+
+
+def k_softplus_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_softplus(a, b, c)
+
+
+def k_softplus_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_softplus(a, b, c)
+
+
+f_hardsigmoid = lift(S.hardsigmoid)
+
+
+def k_hardsigmoid(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_hardsigmoid(a)
+
+
+def k_hardsigmoid_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_hardsigmoid(a)
+
+
+def k_hardsigmoid_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_hardsigmoid(a)
+
+
+def k_hardsigmoid_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_hardsigmoid(a)
+
+
+f_hardswish = lift(S.hardswish)
+
+
+def k_hardswish(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_hardswish(a)
+
+
+def k_hardswish_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_hardswish(a)
+
+
+def k_hardswish_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_hardswish(a)
+
+
+def k_hardswish_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_hardswish(a)
+
+
+f_logsigmoid = lift(S.logsigmoid)
+
+
+def k_logsigmoid(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_logsigmoid(a)
+
+
+def k_logsigmoid_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_logsigmoid(a)
+
+
+def k_logsigmoid_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_logsigmoid(a)
+
+
+def k_logsigmoid_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_logsigmoid(a)
+
+
 f_tanh_bw = lift(S.tanh_bw)
 
 
@@ -3249,6 +3558,356 @@ def k_bce_bw_i(b_, c_, out):
     for i in prange(out.size):
         a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
         out[i] = f_bce_bw(a, b, c)
+
+
+f_silu_bw = lift(S.silu_bw)
+
+
+def k_silu_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_silu_bw(a, b)
+
+
+def k_silu_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_silu_bw(a, b)
+
+
+def k_silu_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_silu_bw(a, b)
+
+
+def k_silu_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_silu_bw(a, b)
+
+
+f_mish_bw = lift(S.mish_bw)
+
+
+def k_mish_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_mish_bw(a, b)
+
+
+def k_mish_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_mish_bw(a, b)
+
+
+def k_mish_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_mish_bw(a, b)
+
+
+def k_mish_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_mish_bw(a, b)
+
+
+f_leaky_relu_bw = lift(S.leaky_relu_bw)
+
+
+def k_leaky_relu_bw(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_leaky_relu_bw(a, b, c)
+
+
+def k_leaky_relu_bw_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_leaky_relu_bw(a, b, c)
+
+
+def k_leaky_relu_bw_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_leaky_relu_bw(a, b, c)
+
+
+def k_leaky_relu_bw_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_leaky_relu_bw(a, b, c)
+
+
+f_elu_bw = lift(S.elu_bw)
+
+
+def k_elu_bw(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_elu_bw(a, b, c, d)
+
+
+def k_elu_bw_2(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+            out[i, j] = f_elu_bw(a, b, c, d)
+
+
+def k_elu_bw_t(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+                out[i, j] = f_elu_bw(a, b, c, d)
+
+
+def k_elu_bw_i(b_, c_, d_, out):
+    b_, c_, d_ = _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_elu_bw(a, b, c, d)
+
+
+f_selu_bw = lift(S.selu_bw)
+
+
+def k_selu_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_selu_bw(a, b)
+
+
+def k_selu_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_selu_bw(a, b)
+
+
+def k_selu_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_selu_bw(a, b)
+
+
+def k_selu_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_selu_bw(a, b)
+
+
+f_softplus_bw = lift(S.softplus_bw)
+
+
+def k_softplus_bw(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_softplus_bw(a, b, c, d)
+
+
+def k_softplus_bw_2(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+            out[i, j] = f_softplus_bw(a, b, c, d)
+
+
+def k_softplus_bw_t(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+                out[i, j] = f_softplus_bw(a, b, c, d)
+
+
+def k_softplus_bw_i(b_, c_, d_, out):
+    b_, c_, d_ = _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_softplus_bw(a, b, c, d)
+
+
+f_hardtanh_bw = lift(S.hardtanh_bw)
+
+
+def k_hardtanh_bw(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_hardtanh_bw(a, b, c, d)
+
+
+def k_hardtanh_bw_2(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+            out[i, j] = f_hardtanh_bw(a, b, c, d)
+
+
+def k_hardtanh_bw_t(a_, b_, c_, d_, out):
+    a_, b_, c_, d_ = _hoist(a_), _hoist(b_), _hoist(c_), _hoist(d_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j); d = _ld2(d_, i, j)
+                out[i, j] = f_hardtanh_bw(a, b, c, d)
+
+
+def k_hardtanh_bw_i(b_, c_, d_, out):
+    b_, c_, d_ = _hoist(b_), _hoist(c_), _hoist(d_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i); d = _ld(d_, i)
+        out[i] = f_hardtanh_bw(a, b, c, d)
+
+
+f_hardsigmoid_bw = lift(S.hardsigmoid_bw)
+
+
+def k_hardsigmoid_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_hardsigmoid_bw(a, b)
+
+
+def k_hardsigmoid_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_hardsigmoid_bw(a, b)
+
+
+def k_hardsigmoid_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_hardsigmoid_bw(a, b)
+
+
+def k_hardsigmoid_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_hardsigmoid_bw(a, b)
+
+
+f_hardswish_bw = lift(S.hardswish_bw)
+
+
+def k_hardswish_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_hardswish_bw(a, b)
+
+
+def k_hardswish_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_hardswish_bw(a, b)
+
+
+def k_hardswish_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_hardswish_bw(a, b)
+
+
+def k_hardswish_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_hardswish_bw(a, b)
+
+
+f_logsigmoid_bw = lift(S.logsigmoid_bw)
+
+
+def k_logsigmoid_bw(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i)
+        out[i] = f_logsigmoid_bw(a, b)
+
+
+def k_logsigmoid_bw_2(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+            out[i, j] = f_logsigmoid_bw(a, b)
+
+
+def k_logsigmoid_bw_t(a_, b_, out):
+    a_, b_ = _hoist(a_), _hoist(b_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j)
+                out[i, j] = f_logsigmoid_bw(a, b)
+
+
+def k_logsigmoid_bw_i(b_, out):
+    b_ = _hoist(b_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i)
+        out[i] = f_logsigmoid_bw(a, b)
 
 
 f_gelu_bw = lift(S.gelu_bw)
