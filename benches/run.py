@@ -455,6 +455,9 @@ def conv_numpy(np: Any, shape: tuple) -> Callable:
         win = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
         _y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b[:, None, None]
         return np.tensordot(G, win, axes=([0, 2, 3], [0, 2, 3])), G.sum((0, 2, 3))
+    return step
+
+
 # index ops (issue 16): an embedding-style row gather (index_select) and a dim-1 gather, forward +
 # backward with a given upstream gradient (the backward is an index_add / scatter_add)
 
