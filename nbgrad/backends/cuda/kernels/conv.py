@@ -10,24 +10,30 @@ import math
 from numba import cuda, uint64
 
 
+@cuda.jit(device=True)
+def _source(t, N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """Column entry t of im2col's (C * kh * kw, N * OH * OW) output: the (n, c, h, w) of x it
+    holds (h or w may fall outside x, in the padding)."""
+    L = OH * OW
+    NL = N * L
+    r = t // NL
+    q = t - r * NL
+    n = q // L
+    l_ = q - n * L
+    oh = l_ // OW
+    ow = l_ - oh * OW
+    c = r // (kh * kw)
+    i = (r // kw) % kh
+    j = r % kw
+    return n, c, oh * sh - ph + i * dh, ow * sw - pw + j * dw
+
+
 @cuda.jit
 def im2col(x, xo, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, out):
     """out[(c * kh + i) * kw + j, (n * OH + oh) * OW + ow] = x[n, c, h, w] (0 outside x)."""
-    L = OH * OW
-    NL = N * L
-    total = C * kh * kw * NL
+    total = C * kh * kw * N * OH * OW
     for t in range(cuda.grid(1), total, cuda.gridsize(1)):
-        r = t // NL
-        q = t - r * NL
-        n = q // L
-        l_ = q - n * L
-        oh = l_ // OW
-        ow = l_ - oh * OW
-        c = r // (kh * kw)
-        i = (r // kw) % kh
-        j = r % kw
-        h = oh * sh - ph + i * dh
-        w = ow * sw - pw + j * dw
+        n, c, h, w = _source(t, N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
         v = 0.0
         if 0 <= h < H and 0 <= w < W:
             v = x[uint64(xo + ((n * C + c) * H + h) * W + w)]
@@ -37,21 +43,9 @@ def im2col(x, xo, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, out):
 @cuda.jit
 def col2im(cols, co, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, out):
     """out (zeroed) += cols (C * kh * kw, N, OH * OW) put back where im2col took them from."""
-    L = OH * OW
-    NL = N * L
-    total = C * kh * kw * NL
+    total = C * kh * kw * N * OH * OW
     for t in range(cuda.grid(1), total, cuda.gridsize(1)):
-        r = t // NL
-        q = t - r * NL
-        n = q // L
-        l_ = q - n * L
-        oh = l_ // OW
-        ow = l_ - oh * OW
-        c = r // (kh * kw)
-        i = (r // kw) % kh
-        j = r % kw
-        h = oh * sh - ph + i * dh
-        w = ow * sw - pw + j * dw
+        n, c, h, w = _source(t, N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
         if 0 <= h < H and 0 <= w < W:
             cuda.atomic.add(out, ((n * C + c) * H + h) * W + w, cols[uint64(co + t)])
 
