@@ -9,20 +9,7 @@ import numpy as np
 import nbgrad as ng
 
 
-def _F(t):
-    if isinstance(t, ng.Tensor):
-        return ng.nn.functional
-    import torch
-
-    return torch.nn.functional
-
-
-def _lib(t):
-    if isinstance(t, ng.Tensor):
-        return ng
-    import torch
-
-    return torch
+from torch_scenarios import functional_of as _F, lib_of as _lib  # noqa: E402
 
 
 def _pad(x, pads, mode):

@@ -6,23 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-import nbgrad as ng
 
-
-def _L(x):
-    import torch
-
-    return ng if isinstance(x, ng.Tensor) else torch
+from torch_scenarios import functional_of as _F, lib_of as _L  # noqa: E402
 
 
 def R(*shape, seed=1):
     return np.random.default_rng(seed + 7 * len(shape)).uniform(-1, 1, shape)
-
-
-def _F(x):
-    import torch
-
-    return ng.nn.functional if isinstance(x, ng.Tensor) else torch.nn.functional
 
 
 IDX = np.array([[0, 1, 1], [2, 0, 0]])  # (2, 3) into a dim of size 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import nbgrad as ng
 
 
 def R(*shape, seed=1, lo=-2.0, hi=2.0):
@@ -16,20 +15,7 @@ def P(*shape, seed=1):
     return R(*shape, seed=seed, lo=0.5, hi=2.0)
 
 
-def _F(t):
-    if isinstance(t, ng.Tensor):
-        return ng.nn.functional
-    import torch
-
-    return torch.nn.functional
-
-
-def _lib(t):
-    if isinstance(t, ng.Tensor):
-        return ng
-    import torch
-
-    return torch
+from torch_scenarios import functional_of as _F, lib_of as _lib  # noqa: E402
 
 
 CASES = {
