@@ -68,6 +68,7 @@ def needs_grad(*inputs: Tensor | None) -> bool:
 
 
 _NO_EDGE = (None, 0)
+_new = object.__new__
 _NO_SHAPE = (None, None)
 
 
@@ -78,7 +79,8 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     take gradients read: inputs by their table names (or `save`'s tensor under that name),
     `result` (the output), and the extra tensors given in `save`; other keyword arguments
     become the node's attributes."""
-    t = Tensor._wrap(out, be)
+    t = _new(Tensor)  # (Tensor._wrap, inlined: this runs for every op)
+    t._data, t._backend, t._requires_grad = out, be, False
     if not _grad_mode._state.enabled:
         return t
     nexts, shapes, mask = [], [], 0
