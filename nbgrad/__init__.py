@@ -69,3 +69,4 @@ __version__ = "0.1.0"
 from ._generator import Generator  # noqa: E402
 from .creation import randperm  # noqa: E402
 from . import utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
