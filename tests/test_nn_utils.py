@@ -224,3 +224,13 @@ def test_module_list_and_dict_ops():
     pl.append(ng.zeros(1))
     pl[0] = ng.ones(2)
     assert pl[0].shape == (2,) and list(pl.state_dict()) == ["0"]
+
+
+def test_state_dict_prefix_and_keep_vars_match_torch():
+    mn, mt = _containers(ng), _containers(torch)
+    assert list(mn.state_dict(prefix="net.")) == list(mt.state_dict(prefix="net."))
+    kn, kt = mn.state_dict(keep_vars=True), mt.state_dict(keep_vars=True)
+    assert kn["layers.0.weight"] is mn.layers[0].weight and kt["layers.0.weight"] is mt.layers[0].weight
+    assert not mn.state_dict()["layers.0.weight"].requires_grad
+    dest = {}
+    assert mn.state_dict(destination=dest, prefix="p.") is dest and list(dest) == list(mt.state_dict(prefix="p."))
