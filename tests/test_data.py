@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nbgrad as ng
 from nbgrad.utils import data as D
@@ -256,3 +258,17 @@ def test_loader_on_cuda_tensors():
     (xb,) = next(iter(D.DataLoader(ds, batch_size=4)))
     assert xb.device.type == "cuda"
     np.testing.assert_array_equal(xb.cpu().numpy(), X0[:4])
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), bs=st.integers(1, 12), drop_last=st.booleans(), seed=st.integers(0, 2 ** 32))
+def test_loader_batches_partition_the_data(n, bs, drop_last, seed):
+    dsn = D.TensorDataset(ng.arange(n))
+    dl = D.DataLoader(dsn, batch_size=bs, shuffle=True, drop_last=drop_last, generator=ng.Generator().manual_seed(seed))
+    dt = TD.DataLoader(TD.TensorDataset(torch.arange(n)), batch_size=bs, shuffle=True, drop_last=drop_last)
+    got = [b[0].numpy().tolist() for b in dl]
+    assert len(dl) == len(dt) == len(got) and [len(b) for b in got] == [len(b[0]) for b in dt]
+    flat = [i for b in got for i in b]
+    assert len(set(flat)) == len(flat) and set(flat) <= set(range(n))
+    assert len(flat) == (n // bs * bs if drop_last else n)

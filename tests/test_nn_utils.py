@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nbgrad as ng
 from nbgrad import nn
@@ -234,3 +236,19 @@ def test_state_dict_prefix_and_keep_vars_match_torch():
     assert not mn.state_dict()["layers.0.weight"].requires_grad
     dest = {}
     assert mn.state_dict(destination=dest, prefix="p.") is dest and list(dest) == list(mt.state_dict(prefix="p."))
+
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2 ** 32), max_norm=st.floats(0.01, 100.0), norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf]))
+def test_clip_grad_norm_property(seed, max_norm, norm_type):
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(s) * rng.uniform(0.01, 10) for s in SHAPES]
+    pn, pt = _params(ng, ng.float64, grads), _params(torch, torch.float64, grads)
+    tn = nn.utils.clip_grad_norm_(pn, max_norm, norm_type)
+    tt = torch.nn.utils.clip_grad_norm_(pt, max_norm, norm_type)
+    np.testing.assert_allclose(tn.item(), tt.item(), rtol=1e-12)
+    after = nn.utils.get_total_norm([p.grad for p in pn], norm_type).item()
+    assert after <= max_norm * (1 + 1e-9) or math.isclose(after, tn.item(), rel_tol=1e-12)
+    for a, b in zip(pn, pt):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-15)
