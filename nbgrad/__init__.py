@@ -64,3 +64,9 @@ def is_tensor(x: Any) -> bool:
 
 
 __version__ = "0.1.0"
+
+# ---- generators, randperm and checkpoints (issue 17, data)
+from ._generator import Generator  # noqa: E402
+from .creation import randperm  # noqa: E402
+from . import utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
