@@ -37,15 +37,39 @@ def contract_pair(a: Tensor, b: Tensor, la: Sequence[Hashable], lb: Sequence[Has
         ta = _arrange(a, la, batch + left + [None] * len(right))
         tb = _arrange(b, lb, batch + [None] * len(left) + right)
         return ta * tb, out_labels
-    bs, ls, rs, ks = ([size[x] for x in g] for g in (batch, left, right, summed))
-    ta = _arrange(a, la, batch + left + summed).expand(*bs, *[-1] * len(left), *ks)
-    tb = _arrange(b, lb, batch + summed + right).expand(*bs, *ks, *[-1] * len(right))
-    B, L, R, K = math.prod(bs), math.prod(ls), math.prod(rs), math.prod(ks)
-    if batch:
-        prod = ta.reshape(B, L, K) @ tb.reshape(B, K, R)
-    else:
-        prod = ta.reshape(L, K) @ tb.reshape(K, R)
+    bs, ls, rs = ([size[x] for x in g] for g in (batch, left, right))
+    # each operand as (*batch, L, K) / (*batch, K, R): a permuted view when each group is one
+    # subscript; else a reshape, of the transpose of (*batch, K, L) / (*batch, R, K) when that
+    # keeps the operand's dims in their order (a view, where the other would copy)
+    a_t = not _in_order(la, batch + left + summed) and _in_order(la, batch + summed + left)
+    b_t = not _in_order(lb, batch + summed + right) and _in_order(lb, batch + right + summed)
+    ta = _group(a, la, size, batch, [summed, left] if a_t else [left, summed], a_t)
+    tb = _group(b, lb, size, batch, [right, summed] if b_t else [summed, right], b_t)
+    prod = ta @ tb
+    if len(left) == 1 and len(right) == 1:
+        return prod, out_labels
     return prod.reshape(*bs, *ls, *rs), out_labels
+
+
+def _group(t: Tensor, labels: list, size: dict, batch: list, groups: list, transposed: bool) -> Tensor:
+    """t's dims as (*batch, group0, group1), each group of subscripts one dim, then (transposed)
+    its last two dims swapped."""
+    order = batch + groups[0] + groups[1]
+    t = _full(_arrange(t, labels, order), [size[x] for x in order])
+    if len(groups[0]) != 1 or len(groups[1]) != 1:
+        t = t.reshape(*[size[x] for x in batch], *(math.prod(size[x] for x in g) for g in groups))
+    return t.mT if transposed else t
+
+
+def _full(t: Tensor, shape: list) -> Tensor:
+    """t broadcast to shape (a subscript of size 1 where the other operand's is larger)."""
+    return t if list(t.shape) == shape else t.expand(*shape)
+
+
+def _in_order(labels: list, order: list) -> bool:
+    """order keeps the dims of labels in their order (so a contiguous tensor stays contiguous)."""
+    pos = [labels.index(x) for x in order]
+    return pos == sorted(pos)
 
 
 def _sum_out(t: Tensor, labels: list, drop: list) -> tuple[Tensor, list]:
@@ -225,7 +249,4 @@ def _evaluate(ops: list, labels_of: list, out: list, size: dict) -> Tensor:
     t, labels = items[0]
     if labels != out:
         t = t.permute(*[labels.index(x) for x in out])
-    want = [size[x] for x in out]
-    if list(t.shape) != want:  # a kept subscript of size 1 here that broadcasts elsewhere
-        t = t.expand(*want)
-    return t
+    return _full(t, [size[x] for x in out])  # (a kept subscript of size 1 here, larger elsewhere)
