@@ -87,6 +87,15 @@ def test_products_noncontiguous_and_empty():
     check(lambda L, a, b: L.dot(a, b), [R(0), R(0)])
 
 
+def test_addmm_beta0_ignores_input():
+    c = ng.tensor([[np.nan, 1.0]], requires_grad=True)
+    a, b = ng.tensor(R(3, 2)), ng.tensor(R(2, 2, seed=2))
+    y = ng.addmm(c, a, b, beta=0)
+    np.testing.assert_allclose(_np(y), _np(a) @ _np(b))
+    y.sum().backward()
+    np.testing.assert_array_equal(_np(c.grad), 0)  # as torch: zeros, not None
+
+
 def test_product_node_names():
     a, b = ng.randn(3, 4, requires_grad=True), ng.randn(4, 2)
     assert ng.mm(a, b).grad_fn.name == "MmBackward0"

@@ -169,8 +169,13 @@ def _add_scaled(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
                                f"at non-singleton dimension {d}.  Target sizes: {list(shape)}.  Tensor sizes: "
                                f"{list(have)}")
     out = prod if alpha == 1 else prod * alpha
-    if beta == 0:
-        return out
+    if beta == 0:  # input is not read (its nan and inf do not propagate); its gradient is zeros
+        if not input.requires_grad:
+            return out
+        from ..creation import tensor
+        from .elementwise import where
+
+        return where(tensor(True, device=out.device), out, input)
     return out + (input if beta == 1 else input * beta)
 
 
