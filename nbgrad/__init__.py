@@ -36,6 +36,12 @@ from .ops.index import (  # noqa: E402
 
 moveaxis, swapdims = movedim, swapaxes
 
+# linear algebra (issue 16)
+from .ops.einsum import einsum  # noqa: E402
+from .ops.linalg import (  # noqa: E402
+    addmm, addmv, baddbmm, bmm, cdist, diag, diag_embed, diagonal, dot, kron, mm, mv, norm, tensordot, trace,
+)
+
 bool = bool_  # noqa: A001
 float = float32  # noqa: A001
 double = float64
@@ -43,6 +49,7 @@ long = int64
 int = int32  # noqa: A001
 
 from . import accelerator, cuda, nn, optim  # noqa: E402
+from . import linalg  # noqa: E402  (linear algebra, issue 16)
 
 
 def _u(op: str) -> Any:

@@ -224,3 +224,5 @@ def softplus_double_backward(grad: Tensor, self: Tensor, beta: float, threshold:
     return where(z > threshold, 0.0, sigmoid_backward(grad * beta, sigmoid(z)))
 
 
+# ---------------------------------------------------------------- linear algebra (issue 16)
+from .linalg import diagonal_backward, norm_backward  # noqa: E402, F401
