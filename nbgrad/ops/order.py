@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import as_tensor_like, ew, record
-from .index import gather_backward
+from .index import _type_name, gather_backward
 from .reduce import ValuesIndices, _axes, value_selecting_reduction_backward
 from .shape import wrap_dim
 
@@ -31,13 +31,13 @@ def _sorted(x: Tensor, d: int, descending: bool, k: int | None = None) -> tuple[
     """x's data sorted along d (the first k), and the int64 positions; 0-d as one element."""
     be = x._backend
     src = x._data if x.ndim else be.reshape(x._data, (1,))
-    v, i = be.sort(src, d, bool(descending), k)
+    v, i = be.sort(src, d, bool(descending), k if x.ndim else None)  # (a 0-d topk(0) is its element, as torch)
     if not x.ndim:
         v, i = be.reshape(v, ()), be.reshape(i, ())
     return v, i
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
     """(values, indices) along dim; always stable (equal values keep their order), NaN last
     (first, descending)."""
     x = input
@@ -48,7 +48,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
                                 descending=bool(descending)), it)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     x = input
     return _wrap(_sorted(x, wrap_dim(dim, x.ndim), descending)[1], x)
 
@@ -60,6 +60,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
+    if x.dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     v, i = _sorted(x, d, largest, k)
     it = _wrap(i, x)
     return ValuesIndices(record(N.TopkBackward0, v, (x,), x._backend, save={"indices": it}, dim=d, k=k,
@@ -93,9 +95,15 @@ def _selected(x: Tensor, dim: int, keepdim: bool, name: str, pos: Any, node: Any
     return ValuesIndices(record(node, vals, (x,), be, save={"indices": it}, dim=d, keepdim=keepdim, **attrs), it)
 
 
+def _no_bool(x: Tensor, kernel: str) -> None:
+    if x.dtype.name == "bool":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
     """The k-th smallest (from 1) along dim, and its index."""
     x = input
+    _no_bool(x, "kthvalue_cpu")
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if n and not 1 <= k <= n:
@@ -116,6 +124,7 @@ def _median_position(be: Any, v: Any, d: int) -> Any:
 def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median ((n - 1) // 2-th smallest; NaN where there is one), and with dim its index."""
     x = input
+    _no_bool(x, "median_cpu" if dim is None else "median_out")
     if dim is None:
         if not x.numel():
             return _wrap(x._backend.full((), np.nan, x.dtype.np), x)
@@ -225,7 +234,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     sum of weights there): max(input) + 1 values, at least minlength."""
     x = input
     if x.dtype.name not in _INTEGRAL and x.dtype.name != "bool":
-        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{x.dtype.name.capitalize()}'")
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_type_name(x)}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     if x.ndim != 1:
@@ -252,7 +261,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     max); elements outside, and NaN, are not counted."""
     x = input
     if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{x.dtype.name.capitalize()}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_name(x)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     if min > max:

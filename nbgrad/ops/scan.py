@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import ew, record
 from .elementwise import where
-from .index import gather_backward
+from .index import _type_name, gather_backward
 from .reduce import ValuesIndices
 from .shape import cat, wrap_dim
 
@@ -59,7 +59,7 @@ def _cumext(x: Tensor, dim: int, kind: str, node: Any) -> ValuesIndices:
 
 
 def cummax(input: Tensor, dim: int) -> ValuesIndices:
-    """(running max, index of each): ties and NaN take the later element, then NaN stays."""
+    """(running max, index of each): ties and NaN take the later element; a number never replaces NaN."""
     return _cumext(input, dim, "max", N.CummaxBackward0)
 
 
@@ -70,14 +70,9 @@ def cummin(input: Tensor, dim: int) -> ValuesIndices:
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     x = input
     if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_torch_name(x)}'")
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_type_name(x)}'")
     d, v, _ = _scan(x, dim, "logsumexp")
     return record(N.LogcumsumexpBackward0, v, (x,), x._backend, dim=d)
-
-
-def _torch_name(t: Tensor) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(t.dtype.name, t.dtype.name)
 
 
 # ---------------------------------------------------------------- triangles

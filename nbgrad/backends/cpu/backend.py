@@ -405,7 +405,7 @@ class CpuBackend(SharedBackend):
     # ------------------------------------------------------------ scans and order (issue 16)
     def cumulative(self, x: np.ndarray, axis: int, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
         """The running sum / prod / max / min / logsumexp of x along axis, and for max / min the
-        int64 index of each running extreme (ties and NaN: the later element; then NaN stays)."""
+        int64 index of each running extreme (ties and NaN: the later element; a number never replaces NaN)."""
         v, i = cumulative3(ascontiguous(x).reshape(self._dims3(x.shape, axis)), kind)
         return v.reshape(x.shape), (None if i is None else i.reshape(x.shape))
 

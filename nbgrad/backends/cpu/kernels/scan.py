@@ -46,7 +46,7 @@ def _scan3(x, out, idx, kind, zero, bchunk):
             for k in range(1, K):
                 for b in range(b0, b1):
                     out[a, k, b] = _logaddexp(out[a, k - 1, b], x[a, k, b])
-        else:  # running max / min: ties and NaN take the later element, then NaN stays
+        else:  # running max / min: ties and NaN take the later element; a number never replaces NaN
             for b in range(b0, b1):
                 out[a, 0, b] = x[a, 0, b]
                 idx[a, 0, b] = 0
@@ -54,7 +54,7 @@ def _scan3(x, out, idx, kind, zero, bchunk):
                 for b in range(b0, b1):
                     p = out[a, k - 1, b]
                     v = x[a, k, b]
-                    take = p == p and (v != v or (v >= p if kind == MAX else v <= p))
+                    take = v != v or (p == p and (v >= p if kind == MAX else v <= p))
                     out[a, k, b] = v if take else p
                     idx[a, k, b] = k if take else idx[a, k - 1, b]
 

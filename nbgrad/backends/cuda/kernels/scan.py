@@ -3,7 +3,7 @@
 where B is 1 (each thread scans a chunk of the row, thread 0 scans the chunks' totals, then
 each thread rescans its chunk from its prefix). Sums and products accumulate in `zero`'s type
 (float64, or int64 for integers); max / min also give each running extreme's index (ties and
-NaN take the later element, then NaN stays)."""
+NaN take the later element; a number never replaces NaN)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _combine(kind, p, pi, v, vi):
         return p + v, pi
     if kind == PROD:
         return p * v, pi
-    take = p == p and (v != v or (v >= p if kind == MAX else v <= p))
+    take = v != v or (p == p and (v >= p if kind == MAX else v <= p))
     return (v, vi) if take else (p, pi)
 
 
