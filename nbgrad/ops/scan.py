@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._dtype import int64
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import ew, record
@@ -154,9 +155,12 @@ def prod_backward(grad: Tensor, self: Tensor, dim: Any, keepdim: bool) -> Tensor
 
 def cumprod_backward(grad: Tensor, self: Tensor, dim: int, result: Tensor) -> Tensor:
     """Before a row's first zero: reversed_cumsum(grad * result) / self. At the first zero z:
-    the sum over j >= z of grad[j] times the running product with self[z] left out. After it: 0."""
+    the sum over j >= z of grad[j] times the running product with self[z] left out. After it: 0
+    (whose derivative is not: with create_graph, every product is written out instead, as torch)."""
     if not self.ndim or not self.numel():
         return grad
+    if is_grad_enabled():
+        return _cumprod_backward_products(grad, self, dim)
     zero = self == 0
     seen = zero.cumsum(dim)
     before = seen == 0
@@ -165,6 +169,18 @@ def cumprod_backward(grad: Tensor, self: Tensor, dim: int, result: Tensor) -> Te
     skipped = where(first, 1, self).cumprod(dim)
     g_first = reversed_cumsum(where(before, 0, grad * skipped), dim)
     return where(before, g_before, where(first, g_first, 0))
+
+
+def _cumprod_backward_products(grad: Tensor, self: Tensor, dim: int) -> Tensor:
+    """grad[k] = sum over j >= k of grad[j] * (product of self[:k]) * (product of self[k + 1 : j + 1]):
+    O(n^2) ops, each differentiable wherever self has zeros."""
+    n = self.shape[dim]
+    parts = []
+    for k in range(n):
+        before = self.narrow(dim, 0, k).prod(dim, keepdim=True)
+        omitted = cat([before, before * self.narrow(dim, k + 1, n - k - 1).cumprod(dim)], dim)
+        parts.append((grad.narrow(dim, k, n - k) * omitted).sum(dim, keepdim=True))
+    return cat(parts, dim)
 
 
 def cummaxmin_backward(grad: Tensor, self: Tensor, indices: Tensor, dim: int) -> Tensor:
