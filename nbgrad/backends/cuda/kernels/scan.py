@@ -45,14 +45,14 @@ def _kernels(acc_t, combine):
         for o in range(cuda.grid(1), A * B, cuda.gridsize(1)):
             a = o // B
             b = o - a * B
-            p = uint64(a * K * B + b)
+            p = a * K * B + b
             acc = zero + x[uint64(xo + p)]
             ai = 0
             out[p] = acc
             if ext:
                 idx[p] = 0
             for k in range(1, K):
-                p += uint64(B)
+                p += B
                 acc, ai = combine(kind, acc, ai, x[uint64(xo + p)], k)
                 out[p] = acc
                 if ext:
@@ -68,7 +68,7 @@ def _kernels(acc_t, combine):
         lo = t * c
         hi = min(K, lo + c)
         for r in range(cuda.blockIdx.x, M, cuda.gridDim.x):
-            base = uint64(r * K)
+            base = r * K
             if lo < hi:  # this chunk's total
                 acc = zero + x[uint64(xo + base + lo)]
                 ai = lo
