@@ -34,6 +34,13 @@ from .ops.index import (  # noqa: E402
     nonzero, scatter, scatter_add, scatter_reduce, take, take_along_dim,
 )
 
+# scans, triangles and order (issue 16)
+from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod, tril, triu  # noqa: E402
+from .ops.order import (  # noqa: E402
+    all, any, argsort, bincount, bucketize, count_nonzero, histc, kthvalue, median, mode, searchsorted, sort,  # noqa: A004
+    topk, unique,
+)
+
 moveaxis, swapdims = movedim, swapaxes
 
 # linear algebra (issue 16)
