@@ -36,3 +36,8 @@ from .modules.activation_fns import *  # noqa: E402, F403
 from .modules.activation_fns import __all__ as _act_all  # noqa: E402
 
 __all__ += _act_all
+# ---- losses (issue 16)
+from .modules.loss import *  # noqa: E402, F403
+from .modules.loss import __all__ as _loss_all  # noqa: E402
+
+__all__ += _loss_all
