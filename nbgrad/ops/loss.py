@@ -105,16 +105,9 @@ def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tup
         if isinstance(other, Tensor) and other._backend is not input._backend:
             raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                                f"{input.device} and {other.device}!")
-    if weight is not None:
-        _weight_takes_no_grad("nll_loss_forward", weight)
     be = input._backend
-    w = None
-    if weight is not None:
-        if not isinstance(weight, Tensor) or weight.shape != (input.shape[-1],):
-            got = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-            raise RuntimeError(f"weight tensor should be defined either for all {input.shape[-1]} classes or no "
-                               f"classes but got weight tensor of shape: {got}")
-        w = be.astype(weight._data, input.dtype.np)
+    weight = _class_weight(weight, input.shape[-1], "nll_loss_forward")
+    w = None if weight is None else be.astype(weight._data, input.dtype.np)
     return be.astype(target._data, np.dtype(np.int64)), w
 
 
@@ -200,12 +193,12 @@ def _spatial_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:  # no
     return input.movedim(1, -1).reshape(-1, c), target.reshape(-1)
 
 
-def _class_weight(weight: Any, c: int, fn: str) -> Tensor | None:
+def _class_weight(weight: Any, c: int, fn: str, where: str = "") -> Tensor | None:
     if weight is None:
         return None
     if not isinstance(weight, Tensor) or weight.shape != (c,):
         got = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
+        raise RuntimeError(f"{where}weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {got}")
     _weight_takes_no_grad(fn, weight)
     return weight
@@ -215,16 +208,16 @@ def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Any, ignore_index: i
                          label_smoothing: float) -> Tensor:
     """-sum_c target_c * weight_c * log_softmax(x)_c per row, the mean over rows (PyTorch's
     cross_entropy with class-probability targets; differentiable in the target too)."""
+    from .index import _type_name
     from .reduce import log_softmax
 
     if not target.dtype.is_floating_point:
-        raise RuntimeError("Expected floating point type for target with class probabilities, "
-                           f"got {target.dtype.name.capitalize()}")
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got {_type_name(target)}")
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     cdim = 0 if x.ndim == 1 else 1
     c = x.shape[cdim]
-    w = _class_weight(weight, c, "cross_entropy")
+    w = _class_weight(weight, c, "cross_entropy", "cross_entropy: ")
     logp = log_softmax(x, cdim)
     t = target * (1 - label_smoothing) + label_smoothing / c if label_smoothing > 0 else target
     prod = logp * t
