@@ -108,7 +108,13 @@ class Tensor:
         return Size(self._data.shape)
 
     def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        from .backends.plan import wrap_dim
+
+        return self.shape[wrap_dim(dim, self.ndim)]
 
     @property
     def ndim(self) -> int:
