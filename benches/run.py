@@ -56,6 +56,7 @@ GROUPS = {
     "reductions": ("sum", "mean", "max", "softmax", "log_softmax"),
     "startup": ("startup", "startup_cold"),
     "index": ("embedding", "gather"),
+    "order": ("sort", "topk"),
 }
 DEFAULT_CASES = ("mlp_S", "mlp_M", "elementwise", "tutorial", "sum", "mean", "max", "softmax",
                  "log_softmax", "startup", "startup_cold", "memory")
@@ -67,6 +68,10 @@ COLD_START_LIMIT_S = 15.0
 ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:] + ("conv2d", "embedding", "gather")
 ALL_CASES += ("cnn_train", "gpt_train")  # the example models (issue 17)
 GROUPS["examples"] = ("cnn_train", "gpt_train")
+# linear algebra (issue 16): einsum
+GROUPS["einsum"] = ("einsum_attention", "einsum_bilinear")
+ALL_CASES += GROUPS["einsum"]
+ALL_CASES += ("sort", "topk")  # order ops (issue 16)
 # a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
 # one call of a 100 us step is mostly timer noise and cache misses from the library timed before
 MIN_SAMPLE_S = 0.02
@@ -554,6 +559,69 @@ def gpt_train_torchlike(lib: Any, shape: tuple) -> Callable:
         _, loss = model(X, Y)
         step(loss)
     return one
+# einsum (issue 16): attention scores 'bhqd,bhkd->bhqk' and a bilinear form 'bn,anm,bm->ba',
+# forward + backward of an upstream gradient G into every operand, float32; nbgrad and torch
+
+EINSUM_CASES = {"einsum_attention": ("bhqd,bhkd->bhqk", ((8, 8, 128, 64), (8, 8, 128, 64)), ((1, 2, 4, 3), (1, 2, 5, 3))),
+                "einsum_bilinear": ("bn,anm,bm->ba", ((256, 128), (64, 128, 128), (256, 128)),
+                                    ((4, 3), (2, 3, 5), (4, 5)))}
+
+
+def _einsum_data(name: str, quick: bool) -> tuple:
+    import numpy as np
+    eq, full, small = EINSUM_CASES[name]
+    rng = np.random.default_rng(6)
+    shapes = small if quick else full
+    lhs, rhs = eq.split("->")
+    size = {c: n for term, s in zip(lhs.split(","), shapes) for c, n in zip(term, s)}
+    ops = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    return eq, ops, rng.standard_normal(tuple(size[c] for c in rhs)).astype(np.float32)
+
+
+def einsum_torchlike(lib: Any, name: str, quick: bool) -> Callable:
+    eq, ops0, g0 = _einsum_data(name, quick)
+    ops, G = [lib.as_tensor(a).requires_grad_() for a in ops0], lib.as_tensor(g0)
+
+    def step() -> None:
+        for t in ops:
+            t.grad = None
+        lib.einsum(eq, *ops).backward(G)
+# order ops (issue 16): sort of the rows and their k largest (topk), forward + backward with a given
+# upstream gradient (the backward puts it back through the indices)
+
+def _order_data(name: str, quick: bool) -> tuple:
+    import numpy as np
+    rng = np.random.default_rng(6)
+    r, c = (16, 64) if quick else ((1024, 1024) if name == "sort" else (4096, 1024))
+    k = c if name == "sort" else (4 if quick else 16)
+    return rng.standard_normal((r, c)).astype(np.float32), k, rng.standard_normal((r, k)).astype(np.float32)
+
+
+def order_torchlike(lib: Any, name: str, quick: bool) -> Callable:
+    x0, k, g0 = _order_data(name, quick)
+    x, G = lib.as_tensor(x0).requires_grad_(), lib.as_tensor(g0)
+    fwd = (lambda: x.sort(dim=1)[0]) if name == "sort" else (lambda: x.topk(k, dim=1)[0])
+
+    def step() -> None:
+        x.grad = None
+        fwd().backward(G)
+    return step
+
+
+def order_numpy(np: Any, name: str, quick: bool) -> Callable:
+    x, k, G = _order_data(name, quick)
+
+    def step() -> Any:
+        if name == "sort":
+            i = np.argsort(x, 1, kind="stable")
+        else:
+            i = np.argpartition(-x, k - 1, 1)[:, :k]
+            i = np.take_along_axis(i, np.argsort(-np.take_along_axis(x, i, 1), 1, kind="stable"), 1)
+        _ = np.take_along_axis(x, i, 1)
+        d = np.zeros_like(x)
+        np.put_along_axis(d, i, G, 1)
+        return d
+    return step
 
 
 # start-up: fresh interpreter, import + seed tutorial graph (warm Numba cache)
@@ -721,6 +789,15 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         fns = {"nbgrad": idx_torchlike, "torch": idx_torchlike, "numpy": idx_numpy}
         return f"{what} fwd+bwd (index_add / scatter_add)", \
             {k: (lambda m, f=f: f(m, name, quick)) for k, f in fns.items()}
+    if name in GROUPS["einsum"]:
+        eq, ops, _ = _einsum_data(name, quick)
+        return (f"einsum('{eq}') of {' and '.join(str(a.shape) for a in ops)} fwd+bwd",
+                {k: (lambda m: einsum_torchlike(m, name, quick)) for k in ("nbgrad", "torch")})
+    if name in GROUPS["order"]:
+        x, k, _ = _order_data(name, quick)
+        what = f"sort(dim=1) of {x.shape}" if name == "sort" else f"topk({k}, dim=1) of {x.shape}"
+        fns = {"nbgrad": order_torchlike, "torch": order_torchlike, "numpy": order_numpy}
+        return f"{what} fwd+bwd (float32)", {k_: (lambda m, f=f: f(m, name, quick)) for k_, f in fns.items()}
     if name in ("startup", "startup_cold"):
         cold = name == "startup_cold"
         desc = "fresh process: import + seed graph, " + ("empty Numba cache" if cold else "warm cache")

@@ -42,3 +42,8 @@ from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterL
 from .modules.flatten import Unflatten  # noqa: E402
 
 __all__ += ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Unflatten", "utils"]
+# ---- losses (issue 16)
+from .modules.loss import *  # noqa: E402, F403
+from .modules.loss import __all__ as _loss_all  # noqa: E402
+
+__all__ += _loss_all
