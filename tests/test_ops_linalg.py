@@ -191,6 +191,8 @@ EINSUM = [
     ("ab,cd->abcd", [(2, 2), (2, 3)]),  # no shared subscript
     ("aab,bc->ac", [(3, 3, 2), (2, 4)]),  # a diagonal before the contraction
     ("ijk,ik->j", [(2, 3, 4), (2, 4)]),  # batch over two subscripts, summed
+    ("...i->i", [(2, 3, 4)]),  # ellipsis dims summed
+    (",ij->ij", [(), (2, 3)]),  # a 0-d operand
     ("ij,jk->ik", [(0, 4), (4, 5)]),  # empty rows
     ("ij,jk->ik", [(3, 0), (0, 5)]),  # empty contraction
 ]
@@ -255,6 +257,16 @@ def test_einsum_matches_matmul(m, k, n, b):
     a, c = R(b, m, k), R(b, k, n, seed=3)
     y = ng.einsum("bmk,bkn->bnm", ng.tensor(a), ng.tensor(c))
     np.testing.assert_allclose(_np(y), np.swapaxes(a @ c, 1, 2), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=3), st.floats(0.5, 4.0), st.integers(0, 99))
+def test_vector_norm_matches_numpy(shape, p, seed):
+    x = R(*shape, seed=seed)
+    want = np.sum(np.abs(x) ** p) ** (1 / p)
+    np.testing.assert_allclose(_np(ng.linalg.vector_norm(ng.tensor(x), p)), want, rtol=1e-10)
+    y = ng.tensor(x * 3.0)  # homogeneous: norm(3x) = 3 norm(x)
+    np.testing.assert_allclose(_np(ng.linalg.vector_norm(y, p)), 3 * want, rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------- tensordot and kron
