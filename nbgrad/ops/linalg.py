@@ -26,7 +26,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     if ad.dtype != bd.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_tname(a)} != {_tname(b)}"
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
         )
     if sa[-1] != (sb[0] if nb == 1 else sb[-2]):
         raise RuntimeError(
