@@ -226,6 +226,43 @@ def test_einsum_uses_matmul():
     assert "BmmBackward0" in names
 
 
+def _random_equation(rng):
+    """1-3 operands of 0-3 subscripts from a small alphabet (repeats, size-1 broadcasting, an
+    ellipsis sometimes), and an explicit output sometimes."""
+    size = {c: int(rng.integers(1, 4)) for c in "abcdA"}
+    ell = tuple(int(s) for s in rng.integers(1, 4, int(rng.integers(0, 3))))
+    terms, shapes = [], []
+    for _ in range(int(rng.integers(1, 4))):
+        labs = list(rng.choice(list(size), int(rng.integers(0, 4))))
+        shape = [1 if rng.random() < 0.15 else size[c] for c in labs]
+        term = "".join(labs)
+        if ell and rng.random() < 0.4:
+            e = [1 if rng.random() < 0.2 else s for s in ell[int(rng.integers(0, len(ell) + 1)):]]
+            pos = int(rng.integers(0, len(labs) + 1))
+            term, shape = term[:pos] + "..." + term[pos:], shape[:pos] + e + shape[pos:]
+        terms.append(term)
+        shapes.append(tuple(shape))
+    eq = ",".join(terms)
+    if rng.random() < 0.6:
+        seen = sorted({c for t in terms for c in t if c != "."})
+        out = "".join(rng.permutation(seen)[:int(rng.integers(0, len(seen) + 1))])
+        eq += "->" + ("..." if "..." in eq and rng.random() < 0.7 else "") + out
+    return eq, shapes
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_einsum_random_equations(seed):
+    eq, shapes = _random_equation(np.random.default_rng(seed))
+    arrays = [R(*s, seed=i) for i, s in enumerate(shapes)]
+    try:
+        torch.einsum(eq, *[torch.tensor(a) for a in arrays])
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="einsum"):
+            ng.einsum(eq, *[ng.tensor(a) for a in arrays])
+        return
+    check(lambda L, *ts: L.einsum(eq, *ts), arrays)
+
+
 EINSUM_ERRORS = [
     ("ij,jk->ik", [(2, 3), (4, 5)]),
     ("ij,jk", [(2, 3)]),
