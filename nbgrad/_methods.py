@@ -67,6 +67,8 @@ def _install() -> None:
     _install_shape_index(T)
     # linear algebra (issue 16)
     _install_linalg(T)
+    # scans, triangles and order (issue 16)
+    _install_scan_order(T)
 
 
 def _install_shape_index(T: Any) -> None:
@@ -97,6 +99,16 @@ def _install_linalg(T: Any) -> None:
         setattr(T, name, getattr(L, name))
     for name in ("addmm", "addmv", "baddbmm"):
         setattr(T, name + "_", X.inplace(getattr(L, name)))
+def _install_scan_order(T: Any) -> None:
+    """Tensor methods of the scan / triangle / order family (issue 16)."""
+    from .ops import order as O
+    from .ops import scan as C
+
+    for name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "tril", "triu", "prod"):
+        setattr(T, name, getattr(C, name))
+    for name in ("sort", "argsort", "topk", "kthvalue", "median", "mode", "unique", "any", "all", "count_nonzero",
+                 "bincount", "histc"):
+        setattr(T, name, getattr(O, name))
 
 
 _install()

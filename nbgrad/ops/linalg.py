@@ -15,16 +15,26 @@ from ._core import record
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError("matmul(): arguments must be Tensors")
+    ad, bd = a._data, b._data
+    sa, sb = ad.shape, bd.shape
+    be = a._backend
+    if len(sb) == 2 and 0 < len(sa) < 3 and sa[-1] == sb[0] and ad.dtype == bd.dtype and b._backend is be:
+        node = N.MmBackward0  # (n, k) or (k,) @ (k, m): the common cases, checked in one line
+    else:
+        node = _matmul_node(a, b, sa, sb)
+    return record(node, be.matmul(ad, bd), (a, b), be)
+
+
+def _matmul_node(a: Tensor, b: Tensor, sa: tuple, sb: tuple) -> type:
+    """The node of a matmul of these shapes, after matmul's checks (PyTorch's errors)."""
     if a._backend is not b._backend:
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, {a.device} and {b.device}!"
         )
-    ad, bd = a._data, b._data
-    sa, sb = ad.shape, bd.shape
     na, nb = len(sa), len(sb)
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
-    if ad.dtype != bd.dtype:
+    if a._data.dtype != b._data.dtype:
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
         )
@@ -39,15 +49,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             raise RuntimeError(
                 f"matmul: batch dimensions of shapes {list(sa)} and {list(sb)} cannot be broadcast"
             ) from None
-    be = a._backend
-    out = be.matmul(ad, bd)
     if na == 1:
-        node = N.DotBackward0 if nb == 1 else N.MmBackward0
-    elif nb == 1:
-        node = N.MvBackward0 if na == 2 else N.BmmBackward0
-    else:
-        node = N.MmBackward0 if na == 2 and nb == 2 else N.BmmBackward0
-    return record(node, out, (a, b), be)
+        return N.DotBackward0 if nb == 1 else N.MmBackward0
+    if nb == 1:
+        return N.MvBackward0 if na == 2 else N.BmmBackward0
+    return N.MmBackward0 if na == 2 and nb == 2 else N.BmmBackward0
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

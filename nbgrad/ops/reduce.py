@@ -3,7 +3,6 @@ backward ops of softmax, log_softmax and max/min along a dim."""
 
 from __future__ import annotations
 
-import builtins
 import math
 from collections import namedtuple
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._dtype import float32
+from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import ew, record
@@ -19,20 +19,11 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _axes(x: Tensor, dim: Any) -> tuple[int, ...]:
-    nd = builtins.max(x.ndim, 1)
+    """The reduced dims, sorted (none for a 0-d tensor, whose dims -1 and 0 are accepted)."""
     if dim is None:
         return tuple(range(x.ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -nd <= d < nd:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {d})"
-            )
-        out.append(d % nd if x.ndim else 0)
-    if x.ndim == 0:
-        return ()
-    return tuple(sorted(set(out)))
+    axes = wrap_dims(dim, x.ndim)
+    return tuple(sorted(axes)) if x.ndim else ()
 
 
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
@@ -80,7 +71,7 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Any:
         vals, _ = be.argext(flat, 0, False, want_max)
         out = vals.reshape(())
         return record(N.MaxBackward0 if want_max else N.MinBackward0, out, (x,), be)
-    axis = _axes(x, dim)[0] if x.ndim else 0
+    axis = wrap_dim(dim, x.ndim)
     src = x._data if x.ndim else x._data.reshape(1)
     vals, idx = be.argext(src, axis, keepdim or x.ndim == 0, want_max)
     if x.ndim == 0:
@@ -179,7 +170,7 @@ def _float(x: Tensor, dtype: Any, kernel: str) -> Tensor:
 
 
 def _softmax(x: Tensor, dim: int, log: bool) -> Tensor:
-    axis = _axes(x, dim)[0] if x.ndim else 0
+    axis = wrap_dim(dim, x.ndim)
     be = x._backend
     src = x._data if x.ndim else x._data.reshape(1)
     out = be.softmax(src, axis, log).reshape(x.shape)
