@@ -553,6 +553,9 @@ def test_cuda_einsum_and_products():
     _cuda_check(lambda L, a, b: L.einsum("bij,bkj->bik", a, b) + L.einsum("bii->b", a)[:, None, None],
                 [R(2, 2, 2), R(2, 2, 2, seed=2)])
     _cuda_check(lambda L, c, a, b: L.addmm(c, a, b, beta=0.5) + L.kron(a, b[:1, :1]), [R(2, 2), R(2, 2), R(2, 2)])
+    # grouped subscripts (reshapes of permuted operands) and tensordot
+    _cuda_check(lambda L, a, b: L.einsum("ijk,jil->kl", a, b) + L.tensordot(a, b, ([0, 1], [1, 0])),
+                [R(2, 2, 2), R(2, 2, 2, seed=3)])
 
 
 def test_cuda_diagonal_norm_cdist():
