@@ -307,6 +307,21 @@ def test_vector_norm_matches_numpy(shape, p, seed):
     np.testing.assert_allclose(_np(ng.linalg.vector_norm(y, p)), 3 * want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dt", DTYPES)
+def test_linalg_products(dt):
+    check(lambda L, a, b: L.linalg.vecdot(a, b), [R(2, 3, 4), R(3, 4, seed=2)], dt)
+    check(lambda L, a, b: L.linalg.vecdot(a, b, dim=0), [R(3, 4), R(3, 1, seed=2)], dt)
+    check(lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), [R(2, 3), R(3, 4), R(4, 2)], dt)
+    check(lambda L, a, b, c: L.linalg.multi_dot((a, b, c)), [R(3), R(3, 4), R(4)], dt)
+    check(lambda L, a, b: L.linalg.matmul(a, b), [R(2, 3, 4), R(4, 2)], dt)
+
+
+def test_multi_dot_errors():
+    same_error(lambda L, a: L.linalg.multi_dot([a]), R(2, 2))
+    with pytest.raises(RuntimeError, match="tensor 1 must be 2D"):
+        ng.linalg.multi_dot([ng.zeros(2, 2), ng.zeros(2), ng.zeros(2, 2)])
+
+
 # ---------------------------------------------------------------- tensordot and kron
 TENSORDOT = [
     (2, [(2, 3, 4), (3, 4, 5)]),
