@@ -369,3 +369,18 @@ def test_cuda_row_scan_and_sort_on_longer_rows():
     xi = ng.tensor(a.astype(np.int64), device="cuda")
     assert np.array_equal(xi.cumsum(1).cpu().numpy(), np.cumsum(a.astype(np.int64), 1))
     assert np.array_equal(xi.cummax(1).indices.cpu().numpy(), torch.tensor(a).cummax(1).indices.numpy())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 9), st.booleans(), st.integers(0, 10**6))
+def test_histc_and_searchsorted_properties(n, bins, right, seed):
+    """Random float32 data on a grid (values on bin edges): histc's bins and searchsorted's
+    positions as torch's."""
+    rng = np.random.default_rng(seed)
+    a = (rng.integers(-8, 9, n) / 4).astype(np.float32)
+    lo, hi = float(rng.integers(-3, 0)), float(rng.integers(0, 3))
+    for kw in ({"min": lo, "max": hi}, {}):
+        np.testing.assert_array_equal(ng.tensor(a).histc(bins, **kw).numpy(), torch.tensor(a).histc(bins, **kw).numpy())
+    s = np.sort(rng.integers(-4, 5, bins) / 2).astype(np.float32)
+    np.testing.assert_array_equal(ng.searchsorted(ng.tensor(s), ng.tensor(a), right=right).numpy(),
+                                  torch.searchsorted(torch.tensor(s), torch.tensor(a), right=right).numpy())
