@@ -384,3 +384,19 @@ def test_histc_and_searchsorted_properties(n, bins, right, seed):
     s = np.sort(rng.integers(-4, 5, bins) / 2).astype(np.float32)
     np.testing.assert_array_equal(ng.searchsorted(ng.tensor(s), ng.tensor(a), right=right).numpy(),
                                   torch.searchsorted(torch.tensor(s), torch.tensor(a), right=right).numpy())
+
+
+@pytest.mark.parametrize("name,args", [("tril_", (1,)), ("triu_", (-1,)), ("cumsum_", (1,)), ("cumprod_", (0,))])
+def test_inplace_variants(name, args):
+    """x * 1 changed in place: the same values and input gradient as torch's."""
+    g = R(3, 4, seed=5)
+    out = []
+    for L in (ng, torch):
+        x = L.tensor(Z, requires_grad=True)
+        y = x * 1.0
+        r = getattr(y, name)(*args)
+        assert r is y
+        y.backward(L.tensor(g))
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
