@@ -400,3 +400,18 @@ def test_inplace_variants(name, args):
         out.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("desc", [False, True])
+def test_long_rows_sort_as_torch(dt, desc):
+    """Rows long enough for the CPU's radix sort: ties, NaN, infinities and signed zeros in
+    torch's stable order, along the last dim and along dim 0."""
+    a = np.random.default_rng(4).integers(-20, 20, (5, 300)).astype(dt) / 4
+    a[0, 3], a[1, 5], a[1, 7], a[2, :], a[2, 4] = np.nan, -0.0, 0.0, np.inf, -np.inf
+    a[3, ::7] = np.nan
+    for arr, dim in ((a, 1), (np.ascontiguousarray(a.T), 0)):
+        v, i = ng.tensor(arr).sort(dim, descending=desc)
+        tv, ti = torch.tensor(arr).sort(dim=dim, descending=desc, stable=True)
+        assert np.array_equal(i.numpy(), ti.numpy())
+        assert np.array_equal(v.numpy(), tv.numpy(), equal_nan=True)
