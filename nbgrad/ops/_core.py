@@ -145,3 +145,24 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     if names and "result" in names:
         node.save("result", t, is_output=True)
     return t
+
+
+# ---------------------------------------------------------------- NumPy-style keyword aliases (issue 16)
+_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def numpy_aliases(fn: Any) -> Any:
+    """fn, also taking PyTorch's NumPy-style keywords: axis= for dim=, keepdims= for keepdim=."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        if kw and ("axis" in kw or "keepdims" in kw):
+            for alias, name in _ALIASES.items():
+                if alias in kw:
+                    if name in kw:
+                        raise TypeError(f"{fn.__name__}() got multiple values for argument '{name}'")
+                    kw[name] = kw.pop(alias)
+        return fn(*args, **kw)
+
+    return wrapper
