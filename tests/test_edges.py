@@ -345,3 +345,22 @@ def test_cpu_contiguous_keeps_a_0d_array_0d():
     assert t.shape == () and t.item() == 3.0
     x = np.arange(6.0).reshape(2, 3).T
     assert be.contiguous(x).flags.c_contiguous and (be.contiguous(x) == x).all()
+
+
+# ---------------------------------------------------------------- CUDA (simulator), tiny sizes
+def test_cuda_edges():
+    if not ng.cuda.is_available():
+        pytest.skip("no CUDA device and no simulator")
+    b = ng.tensor([[True, False], [True, True]], device="cuda")
+    assert b.min().item() is False and b.max().item() is True
+    assert b.min(1).values.cpu().tolist() == [False, True]
+    u = ng.tensor([3, 1, 200], dtype=ng.uint8, device="cuda")
+    assert u.min().item() == 1 and u.argmin().item() == 1
+    assert ng.tensor([1.0, 5.0, -3.0], device="cuda").clamp(2.0, 0.0).cpu().tolist() == [0.0, 0.0, 0.0]
+    assert ng.ones(2, 0, device="cuda").logsumexp(1).cpu().tolist() == [-np.inf, -np.inf]
+    x = ng.ones(2, 3, device="cuda")
+    assert x.sum(axis=1, keepdims=True).cpu().tolist() == [[3.0], [3.0]]
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
+        ng.cat([x, x], 2)
+    t = ng.tensor(2.5, device="cuda")
+    assert t.contiguous().shape == () and t._backend.contiguous(t._data).shape == ()
