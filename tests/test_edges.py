@@ -364,3 +364,34 @@ def test_cuda_edges():
         ng.cat([x, x], 2)
     t = ng.tensor(2.5, device="cuda")
     assert t.contiguous().shape == () and t._backend.contiguous(t._data).shape == ()
+
+
+# ---------------------------------------------------------------- properties
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+OPS_WITH_DIM = {
+    "sum": lambda t, d: t.sum(d), "softmax": lambda t, d: t.softmax(d), "unsqueeze": lambda t, d: t.unsqueeze(d),
+    "squeeze": lambda t, d: t.squeeze(d), "flatten": lambda t, d: t.flatten(d), "max": lambda t, d: t.max(d)[0],
+    "transpose": lambda t, d: t.transpose(0, d), "cat": lambda t, d: _lib(t).cat([t, t], d),
+    "stack": lambda t, d: _lib(t).stack([t, t], d), "logsumexp": lambda t, d: t.logsumexp(d),
+}
+
+
+def _lib(t):
+    return ng if isinstance(t, ng.Tensor) else torch
+
+
+@settings(max_examples=40, deadline=None)
+@given(ndim=st.integers(0, 3), dim=st.integers(-5, 5), op=st.sampled_from(sorted(OPS_WITH_DIM)))
+def test_any_dim_is_accepted_or_refused_as_torch(ndim, dim, op):
+    shape = (2, 1, 3)[:ndim]
+    f = OPS_WITH_DIM[op]
+    (kn, vn), (kt, vt) = (_run(lambda L: f(L.ones(shape), dim), lib) for lib in (ng, torch))
+    if kt == "ok":
+        assert kn == "ok", vn
+        assert tuple(vn.shape) == tuple(vt.shape)
+    else:
+        assert kn != "ok" and issubclass(kn, kt), (kn, vn, kt, vt)
+        assert vn == vt
