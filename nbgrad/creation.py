@@ -207,17 +207,22 @@ def _drawn(shape: tuple, dt: D.dtype, device: Any, requires_grad: bool, dist: st
     return _finish(drawn, device, requires_grad)  # (asarray passes a device array through)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     dt, shape = _floating("rand", dtype), _shape(size, "rand")
-    return _drawn(shape, dt, device, requires_grad, "uniform", lambda: _rng.random(shape, dtype=np.float64))
+    rng = _stream(generator, device)
+    return _drawn(shape, dt, device, requires_grad, "uniform", lambda: rng().random(shape, dtype=np.float64))
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     dt, shape = _floating("randn", dtype), _shape(size, "randn")
-    return _drawn(shape, dt, device, requires_grad, "normal", lambda: _rng.standard_normal(shape))
+    rng = _stream(generator, device)
+    return _drawn(shape, dt, device, requires_grad, "normal", lambda: rng().standard_normal(shape))
 
 
-def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+def randint(low: int, high: Any = None, size: Any = None, generator: Any = None, dtype: Any = None,
+            device: Any = None) -> Tensor:
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -225,7 +230,8 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = tuple(int(s) for s in size)
-    return _drawn(shape, _dt(dtype, D.int64), device, False, "integers", lambda: _rng.integers(low, high, size=shape),
+    rng = _stream(generator, device)
+    return _drawn(shape, _dt(dtype, D.int64), device, False, "integers", lambda: rng().integers(low, high, size=shape),
                   low, high)
 
 
@@ -285,3 +291,26 @@ def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     s, dt = _like(x, dtype)
     return randn(s, dtype=dt, device=x.device, requires_grad=requires_grad)
+
+
+# ---- generators and randperm (issue 17, data)
+def _stream(generator: Any, device: Any) -> Any:
+    """What a draw reads its NumPy stream from (called at draw time: manual_seed rebinds _rng).
+    A Generator draws on the host, so it needs a device that draws there (the CPU)."""
+    from ._generator import rng_of
+
+    if generator is not None:
+        rng_of(generator)  # (its type is checked now)
+        kind = _device(device).name.split(":")[0]
+        if kind != generator.device.type:
+            raise RuntimeError(f"Expected a '{kind}' device type for generator but found '{generator.device.type}'")
+    return lambda: rng_of(generator)
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless dtype says otherwise), drawn on the host."""
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    rng = _stream(generator, "cpu")
+    return _finish(rng().permutation(int(n)).astype(_dt(dtype, D.int64).np), device, requires_grad)

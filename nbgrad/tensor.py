@@ -228,9 +228,9 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
-        if self._data.ndim < 2:
-            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
-        return self.transpose(-2, -1)
+        from .ops.shape import matrix_transpose
+
+        return matrix_transpose(self)
 
     # ---------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:

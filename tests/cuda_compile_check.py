@@ -122,6 +122,18 @@ def exercise() -> None:
             ((q * q).sum() + q2.sum()).backward()
             opt.step()
             opt.step()
+        # scans and order (issue 16): row and column scans (float, int, logsumexp), merge sort, searches
+        s = ng.tensor(rng.random((3, 5)), dtype=dt, requires_grad=True)
+        zs = (s.cumsum(1).sum() + s.cumsum(0).sum() + s.cumprod(1).sum() + s.cummax(0).values.sum()
+              + s.cummin(1)[0].sum() + s.logcumsumexp(1).sum() + s.logcumsumexp(0).sum() + s.prod() + s.prod(0).sum()
+              + s.tril().sum() + s.sort(1).values.sum() + s.sort(0, descending=True)[0].sum() + s.topk(2).values.sum()
+              + s.median() + s.median(1).values.sum() + s.mode(0).values.sum() + s.kthvalue(2).values.sum())
+        zs.backward()
+        q = ng.tensor([[1, 2], [3, 4]])
+        _ = q.cumsum(0), q.cumsum(1), q.cummax(0), q.cummin(1), q.sort(0), (q > 2).cumsum(1)
+        sd = s.detach()
+        _ = ng.searchsorted(sd.sort(1).values, sd, right=True), ng.bucketize(sd, ng.tensor([0.2, 0.5], dtype=dt))
+        _ = ng.bincount(ng.tensor([0, 2]), sd[0, :2]), sd.histc(4, 0, 1), F.one_hot(ng.tensor([0, 2]), 3), sd.any(1)
 
 
 def nvvm_available() -> bool:

@@ -82,6 +82,12 @@ class Backend(Protocol):
                 reduce: str) -> None: ...  # in place; reduce: assign, sum, prod, amax, amin
     def index_select(self, x: Any, axis: int, index: Any) -> Any: ...
     def index_add_axis(self, dst: Any, axis: int, index: Any, src: Any, alpha: Any) -> None: ...  # in place
+    # scans and order (issue 16): along one axis, NaN ordered as the largest
+    def cumulative(self, x: Any, axis: int, kind: str) -> tuple[Any, Any]: ...  # sum, prod, max, min, logsumexp;
+    # (values, int64 index of each running max / min, else None)
+    def sort(self, x: Any, axis: int, descending: bool, k: int | None = None) -> tuple[Any, Any]: ...  # stable;
+    # (values, int64 positions), the first k of the order where k is given
+    def searchsorted(self, seq: Any, values: Any, right: bool) -> Any: ...  # rows (R or 1, Ks), (R, N) -> int64
 
 
 def mT(a: np.ndarray) -> np.ndarray:

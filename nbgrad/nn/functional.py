@@ -13,6 +13,8 @@ from ..tensor import Tensor
 
 # shape and repeat (issue 16)
 from ..ops.shape import pad  # noqa: E402,F401
+# scans and order (issue 16)
+from ..ops.order import one_hot  # noqa: E402,F401
 
 
 def relu(x: Tensor) -> Tensor:

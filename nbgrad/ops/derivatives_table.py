@@ -315,8 +315,42 @@ IndexFillBackward1(self, value; index) = self.index_fill(dim, index, value)
     value: index_fill_value_backward(grad, dim, index)
 
 # ---------------------------------------------------------------- scans and order (issue 16)
+CumsumBackward0(self) = self.cumsum(dim)
+    self: reversed_cumsum(grad, dim)
+CumprodBackward0(self) = self.cumprod(dim)
+    self: cumprod_backward(grad, self, dim, result)
+CummaxBackward0(self; indices) = self.cummax(dim)[0]
+    self: cummaxmin_backward(grad, self, indices, dim)
+CumminBackward0(self; indices) = self.cummin(dim)[0]
+    self: cummaxmin_backward(grad, self, indices, dim)
+LogcumsumexpBackward0(self) = self.logcumsumexp(dim)
+    self: logcumsumexp_backward(grad, self, result, dim)
+TrilBackward0(self) = self.tril(diagonal)
+    self: grad.tril(diagonal)
+TriuBackward0(self) = self.triu(diagonal)
+    self: grad.triu(diagonal)
+ProdBackward0(self) = self.prod()
+    self: prod_backward(grad, self, None, False)
+ProdBackward1(self) = self.prod(dim, keepdim=keepdim)
+    self: prod_backward(grad, self, dim, keepdim)
+SortBackward0(self; indices) = self.sort(dim, descending)[0]
+    self: sorted_backward(grad, self_shape, dim, indices)
+TopkBackward0(self; indices) = self.topk(k, dim, largest)[0]
+    self: sorted_backward(grad, self_shape, dim, indices)
+KthvalueBackward0(self; indices) = self.kthvalue(k, dim, keepdim=keepdim)[0]
+    self: selected_backward(grad, dim, indices, self_shape, keepdim)
+MedianBackward0(self) = self.median()
+    self: evenly_distribute_backward(grad, self, result)
+MedianBackward1(self; indices) = self.median(dim, keepdim=keepdim)[0]
+    self: selected_backward(grad, dim, indices, self_shape, keepdim)
+ModeBackward0(self; indices) = self.mode(dim, keepdim=keepdim)[0]
+    self: selected_backward(grad, dim, indices, self_shape, keepdim)
 
 # ---------------------------------------------------------------- linear algebra (issue 16)
+DiagonalBackward0(self) = self.diagonal(offset, dim1, dim2)
+    self: diagonal_backward(grad, self_shape, offset, dim1, dim2)
+LinalgVectorNormBackward0(self) = vector_norm(self, ord, dim, keepdim)
+    self: norm_backward(grad, self, ord, result, dim, keepdim)
 
 # ---------------------------------------------------------------- layers: convolution, pooling, normalisation, dropout, embedding (issue 17)
 ConvolutionBackward0(input, weight, bias; columns) = convolution(input, weight, bias, stride, padding, dilation, groups, out_hw)

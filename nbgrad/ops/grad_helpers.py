@@ -233,3 +233,10 @@ def softplus_double_backward(grad: Tensor, self: Tensor, beta: float, threshold:
     return where(z > threshold, 0.0, sigmoid_backward(grad * beta, sigmoid(z)))
 
 
+# ---------------------------------------------------------------- linear algebra (issue 16)
+from .linalg import diagonal_backward, norm_backward  # noqa: E402, F401
+# ---------------------------------------------------------------- scans and order (issue 16)
+from .order import selected_backward, sorted_backward  # noqa: E402
+from .scan import (  # noqa: E402
+    cummaxmin_backward, cumprod_backward, logcumsumexp_backward, prod_backward, reversed_cumsum,
+)

@@ -116,6 +116,16 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     return _as_view(out, x, lambda b: transpose(b, dim0, dim1), always=True)
 
 
+def matrix_transpose(x: Tensor) -> Tensor:
+    """x.mT: the last two dims swapped (transpose(x, -2, -1), without its dim handling)."""
+    d = x._data
+    if d.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    be = x._backend
+    out = record(N.TransposeBackward0, be.view(d, mT), (x,), be, dim0=-2, dim1=-1)
+    return _as_view(out, x, matrix_transpose, always=True)
+
+
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim

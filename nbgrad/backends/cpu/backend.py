@@ -18,8 +18,10 @@ from .kernels import elementwise as EW
 from .kernels.index import gather3, index_add3, index_select3, scatter3, scatter_add_flat
 from .kernels.layout import ascontiguous
 from .kernels.norm import layer_norm_rows, layer_norm_rows_backward
+from .kernels.order import searchsorted2, sort3
 from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
 from .kernels.rows import logsumexp_rows, nll_rows, nll_rows_bw, softmax_rows, softmax_rows_backward
+from .kernels.scan import cumulative3
 from .operands import all_fortran, kernel_operands, simple_operands, tiled_operands
 
 _BOOL = np.dtype(bool)
@@ -399,3 +401,22 @@ class CpuBackend(SharedBackend):
         g2 = ascontiguous(g.astype(y.dtype, copy=False)).reshape(-1, cols)
         return layer_norm_rows_backward(g2, ascontiguous(y).reshape(-1, cols),
                                         ascontiguous(rstd).reshape(-1)).reshape(y.shape)
+
+    # ------------------------------------------------------------ scans and order (issue 16)
+    def cumulative(self, x: np.ndarray, axis: int, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The running sum / prod / max / min / logsumexp of x along axis, and for max / min the
+        int64 index of each running extreme (ties and NaN: the later element; a number never replaces NaN)."""
+        v, i = cumulative3(ascontiguous(x).reshape(self._dims3(x.shape, axis)), kind)
+        return v.reshape(x.shape), (None if i is None else i.reshape(x.shape))
+
+    def sort(self, x: np.ndarray, axis: int, descending: bool, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """x stably sorted along axis (NaN as the largest), and the int64 positions the values came
+        from; with k, only the first k of that order (a partial selection where k is small)."""
+        v, i = sort3(ascontiguous(x).reshape(self._dims3(x.shape, axis)), descending, k)
+        shape = x.shape[:axis] + (v.shape[1],) + x.shape[axis + 1:]
+        return v.reshape(shape), i.reshape(shape)
+
+    def searchsorted(self, seq: np.ndarray, values: np.ndarray, right: bool) -> np.ndarray:
+        """seq (R or 1, Ks) rows sorted ascending, values (R, N) of seq's dtype: for each value the
+        first position i of its row with seq[i] >= value (> with right), int64 (R, N)."""
+        return searchsorted2(ascontiguous(seq), ascontiguous(values), right)

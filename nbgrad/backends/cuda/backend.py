@@ -518,6 +518,64 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
                    math.prod(x.shape[2:]), out.size, out.buf)
         return out
 
+    # -------------------------------------------------------------- scans and order (issue 16)
+    def cumulative(self, x: CudaArray, axis: int, kind: str) -> tuple[CudaArray, CudaArray | None]:
+        """The running sum / prod / max / min / logsumexp of x along axis (and for max / min the
+        int64 index of each running extreme): a block a row when axis is the last, else a thread
+        a column."""
+        from .kernels.scan import KINDS, scan_kernels
+
+        A, Kd, B = math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1:])
+        xc = self.contiguous(x)
+        i64 = np.dtype(np.int64)
+        ext = kind in ("max", "min")
+        out = self.empty(x.shape, x.dtype)
+        idx = self.empty(x.shape, i64) if ext else self._one_dummy(i64)
+        if x.size:
+            integer = x.dtype.kind != "f"
+            cols, rows = scan_kernels(integer, kind)
+            zero = np.int64(0) if integer else np.float64(0)
+            if B == 1:
+                launch(rows, A, xc.buf, xc.offset, out.buf, idx.buf, A, Kd, KINDS[kind], zero, rows=True)
+            else:
+                launch(cols, A * B, xc.buf, xc.offset, out.buf, idx.buf, A, Kd, B, KINDS[kind], zero)
+        return out, (idx if ext else None)
+
+    def sort(self, x: CudaArray, axis: int, descending: bool, k: int | None = None) -> tuple[CudaArray, CudaArray]:
+        """x stably sorted along axis (NaN as the largest), and the int64 positions the values came
+        from (the first k of that order, when k is given): rows merged in log2(K) passes."""
+        from .kernels.order import iota_rows, merge_pass
+
+        x2, p = self._rows(x, axis)
+        Kd, n = p.cols, x.size
+        i64 = np.dtype(np.int64)
+        keys, idx = self.empty((n,), x.dtype), self.empty((n,), i64)
+        if n:
+            k2, i2 = self.empty((n,), x.dtype), self.empty((n,), i64)
+            launch(iota_rows, n, x2.buf, x2.offset, keys.buf, idx.buf, n, Kd)
+            w = 1
+            while w < Kd:
+                launch(merge_pass, n, keys.buf, idx.buf, k2.buf, i2.buf, n, Kd, w, bool(descending))
+                keys, idx, k2, i2 = k2, i2, keys, idx
+                w *= 2
+        vals, pos = self._unrows(keys, p), self._unrows(idx, p)
+        if k is not None and k < Kd:
+            sl = tuple(slice(0, k) if d == axis else slice(None) for d in range(x.ndim))
+            vals, pos = (self.contiguous(self.view(a, lambda v: v[sl])) for a in (vals, pos))
+        return vals, pos
+
+    def searchsorted(self, seq: CudaArray, values: CudaArray, right: bool) -> CudaArray:
+        """seq (R or 1, Ks) rows sorted ascending, values (R, N) of seq's dtype: for each value the
+        first position i of its row with seq[i] >= value (> with right), int64 (R, N)."""
+        from .kernels.order import searchsorted_rows
+
+        sc, vc = self.contiguous(seq), self.contiguous(values)
+        out = self.empty(values.shape, np.dtype(np.int64))
+        if out.size:
+            launch(searchsorted_rows, out.size, sc.buf, sc.offset, seq.shape[1], seq.shape[0] == 1, vc.buf, vc.offset,
+                   values.shape[1], out.size, out.buf, bool(right))
+        return out
+
 
 def _vectorizable(kinds: str, args: list) -> bool:
     """Every array operand ('c': a buffer and an offset in args) is float32 at an offset that is a
