@@ -157,6 +157,19 @@ ALIASES = {
     "stack_axis": lambda L: L.stack([X(L), X(L)], axis=2),
     "squeeze_axis": lambda L: L.ones(2, 1).squeeze(axis=1),
     "unsqueeze_axis": lambda L: X(L).unsqueeze(axis=1),
+    "cumsum_axis": lambda L: X(L).cumsum(axis=1),
+    "cumprod_fn_axis": lambda L: L.cumprod(X(L), axis=0),
+    "cummax_axis": lambda L: tuple(X(L).cummax(axis=1)),
+    "logcumsumexp_axis": lambda L: X(L).logcumsumexp(axis=0),
+    "prod_axis_keepdims": lambda L: X(L).prod(axis=1, keepdims=True),
+    "sort_axis": lambda L: tuple(X(L).sort(axis=0, descending=True)),
+    "argsort_axis": lambda L: X(L).argsort(axis=1),
+    "topk_axis": lambda L: tuple(X(L).topk(2, axis=1)),
+    "kthvalue_axis_keepdims": lambda L: tuple(X(L).kthvalue(1, axis=0, keepdims=True)),
+    "median_axis": lambda L: tuple(X(L).median(axis=1)),
+    "any_axis_keepdims": lambda L: (X(L) > 2).any(axis=1, keepdims=True),
+    "all_axis": lambda L: (X(L) > 0).all(axis=0),
+    "count_nonzero_axis": lambda L: X(L).count_nonzero(axis=1),
 }
 
 
