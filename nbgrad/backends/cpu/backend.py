@@ -181,7 +181,7 @@ class CpuBackend(SharedBackend):
         return bool(x.flags.c_contiguous)
 
     def contiguous(self, x: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(x)
+        return ascontiguous(x)
 
     def copy(self, x: np.ndarray) -> np.ndarray:
         return np.array(x, copy=True)
