@@ -72,6 +72,8 @@ GROUPS["examples"] = ("cnn_train", "gpt_train")
 GROUPS["einsum"] = ("einsum_attention", "einsum_bilinear")
 ALL_CASES += GROUPS["einsum"]
 ALL_CASES += ("sort", "topk")  # order ops (issue 16)
+GROUPS["layers"] = ("gelu", "layer_norm")  # a transformer's elementwise / row layers (issue 16)
+ALL_CASES += GROUPS["layers"]
 # a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
 # one call of a 100 us step is mostly timer noise and cache misses from the library timed before
 MIN_SAMPLE_S = 0.02
@@ -493,6 +495,30 @@ def idx_torchlike(lib: Any, name: str, quick: bool) -> Callable:
     return step
 
 
+# transformer layers (issue 16): gelu (tanh approximation) and layer_norm over the last dim of
+# (B * T, C) activations, forward + backward of an upstream gradient G, float32
+
+def _layer_data(quick: bool) -> tuple:
+    import numpy as np
+    rng = np.random.default_rng(8)
+    shape = (64, 32) if quick else (4096, 768)
+    return rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+
+
+def layer_torchlike(lib: Any, name: str, quick: bool) -> Callable:
+    x0, g0 = _layer_data(quick)
+    x, G = lib.as_tensor(x0).requires_grad_(), lib.as_tensor(g0)
+    w, b = lib.ones(x0.shape[1]).requires_grad_(), lib.zeros(x0.shape[1]).requires_grad_()
+    F = lib.nn.functional
+    fwd = ((lambda: F.gelu(x, approximate="tanh")) if name == "gelu"
+           else (lambda: F.layer_norm(x, (x0.shape[1],), w, b)))
+
+    def step() -> None:
+        x.grad = w.grad = b.grad = None
+        fwd().backward(G)
+    return step
+
+
 def idx_numpy(np: Any, name: str, quick: bool) -> Callable:
     x, i, G = _idx_data(name, quick)
     rows = np.arange(x.shape[0])[:, None]
@@ -798,6 +824,11 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         eq, ops, _ = _einsum_data(name, quick)
         return (f"einsum('{eq}') of {' and '.join(str(a.shape) for a in ops)} fwd+bwd",
                 {k: (lambda m: einsum_torchlike(m, name, quick)) for k in ("nbgrad", "torch")})
+    if name in GROUPS["layers"]:
+        x, _ = _layer_data(quick)
+        what = "gelu(approximate='tanh')" if name == "gelu" else f"layer_norm over {x.shape[1]} with weight and bias"
+        return f"{what} fwd+bwd on {x.shape} (float32)", \
+            {k: (lambda m: layer_torchlike(m, name, quick)) for k in ("nbgrad", "torch")}
     if name in GROUPS["order"]:
         x, k, _ = _order_data(name, quick)
         what = f"sort(dim=1) of {x.shape}" if name == "sort" else f"topk({k}, dim=1) of {x.shape}"
