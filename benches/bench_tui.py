@@ -2,7 +2,7 @@
 
 From the shell: `nbgrad-tui run` in a pseudo-terminal, timed from process start to the
 first screen on the terminal (cold, then warm), and per key from the key press to the
-screen showing the step. In process: opening the app and stepping through Textual's
+screen showing its result (n: step, p: step back, g: check node). In process: opening the app and stepping through Textual's
 Pilot (wall and CPU per key).
 
 Run: python -m benches.bench_tui [--nodes N] [--steps K] [--no-shell]."""
@@ -82,6 +82,9 @@ async def measure(nodes: int, steps: int, scalar: bool = False) -> dict[str, flo
 
         idle, _ = await press("x", 10)  # an unbound key: Pilot's own latency per press
         times, cpu = await press("n", steps)
+        back, _ = await press("p", max(steps // 2, 1))  # step back
+        assert len(app.session.steps) == steps - max(steps // 2, 1), len(app.session.steps)
+        check, _ = await press("g", 3)  # check node (finite differences) on the selected node
         t = time.perf_counter()
         await pilot.press("c")
         await pilot.pause()
@@ -89,7 +92,8 @@ async def measure(nodes: int, steps: int, scalar: bool = False) -> dict[str, flo
         assert app.session.finished, app.session.state
     return {"nodes": app.session.total, "open_s": opened, "step_ms": 1e3 * float(np.mean(times)),
             "step_max_ms": 1e3 * float(np.max(times)), "step_cpu_ms": 1e3 * float(np.mean(cpu)),
-            "idle_key_ms": 1e3 * float(np.mean(idle)), "continue_s": cont}
+            "idle_key_ms": 1e3 * float(np.mean(idle)), "back_ms": 1e3 * float(np.mean(back)),
+            "check_ms": 1e3 * float(np.mean(check)), "continue_s": cont}
 
 
 # --- from the shell, in a pseudo-terminal ----------------------------------------------------------
@@ -182,9 +186,22 @@ def shell(nodes: int, steps: int, scalar: bool, tool: list[str] | None = None) -
             if run.wait_for(rb"%d/%d nodes" % (k, total), 30.0, mark) is None:
                 break
             keys.append(time.perf_counter() - t)
+        back, check = [], []
+        for k in range(len(keys) - 1, max(len(keys) // 2, 1) - 1, -1):  # step back to half way
+            t = time.perf_counter()
+            mark = run.send("p")
+            if run.wait_for(rb"%d/%d nodes" % (k, total), 30.0, mark) is None:
+                break
+            back.append(time.perf_counter() - t)
+        if keys:
+            t = time.perf_counter()
+            mark = run.send("g")
+            if run.wait_for(rb"largest error", 60.0, mark) is not None:
+                check.append(time.perf_counter() - t)
         run.send("q")
         rc = run.close()
-    return {"nodes": total, "open_s": opened, "key_ms": [1e3 * k for k in keys], "rc": rc}
+    return {"nodes": total, "open_s": opened, "key_ms": [1e3 * k for k in keys], "back_ms": [1e3 * k for k in back],
+            "check_ms": [1e3 * k for k in check], "rc": rc}
 
 
 def shell_demo(name: str = "seed", tool: list[str] | None = None) -> float | None:
@@ -219,11 +236,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             if keys:
                 print(f"  key n to the step on screen: {np.median(keys):.0f} ms median, {np.max(keys):.0f} ms max "
                       f"over {len(keys)} steps")
+            for key, name in (("back_ms", "p (step back)"), ("check_ms", "g (check node)")):
+                if warm[key]:
+                    print(f"  key {name} to the result on screen: {np.median(warm[key]):.0f} ms median "
+                          f"over {len(warm[key])}")
             out.append({"kind": kind, "shell_cold": cold, "shell_warm": warm})
         r = asyncio.run(measure(a.nodes, a.steps, scalar=scalar))
         print(f"  in process (Pilot): open {r['open_s']:.2f} s; step {r['step_ms']:.1f} ms mean / "
               f"{r['step_max_ms']:.1f} ms max wall per key, of which {r['idle_key_ms']:.1f} ms is Pilot's own "
-              f"(an unbound key); {r['step_cpu_ms']:.1f} ms CPU; continue to the end {r['continue_s']:.2f} s")
+              f"(an unbound key); {r['step_cpu_ms']:.1f} ms CPU; step back {r['back_ms']:.1f} ms; check node "
+              f"{r['check_ms']:.1f} ms; continue to the end {r['continue_s']:.2f} s")
         out.append({"kind": kind, "pilot": r})
     return out
 

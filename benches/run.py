@@ -66,6 +66,11 @@ TORCH_TARGETS = {"mlp_S": 1.5, "mlp_M": 1.0, "mlp_L": 1.0, "elementwise": 1.0, "
 AUTOGRAD_TARGET = 0.5
 COLD_START_LIMIT_S = 15.0
 ALL_CASES = DEFAULT_CASES[:2] + ("mlp_L",) + DEFAULT_CASES[2:] + ("conv2d", "embedding", "gather")
+ALL_CASES += ("cnn_train", "gpt_train")  # the example models (issue 17)
+GROUPS["examples"] = ("cnn_train", "gpt_train")
+# linear algebra (issue 16): einsum
+GROUPS["einsum"] = ("einsum_attention", "einsum_bilinear")
+ALL_CASES += GROUPS["einsum"]
 ALL_CASES += ("sort", "topk")  # order ops (issue 16)
 # a timed sample runs a step `number` times (timeit's autorange) so it lasts at least this long:
 # one call of a 100 us step is mostly timer noise and cache misses from the library timed before
@@ -504,6 +509,88 @@ def idx_numpy(np: Any, name: str, quick: bool) -> Callable:
     return step
 
 
+# example models (issue 17): one training step (forward, cross-entropy, backward, clipping for the
+# GPT, AdamW and the learning-rate schedule) of examples/cnn_digits.py's CNN and
+# examples/gpt_chars.py's GPT, small, float32, on fixed random batches; nbgrad and torch only
+
+CNN_TRAIN = (64, 16)  # batch, width (the example's sizes: 1x8x8 digits, 16 and 32 channels)
+QUICK_CNN_TRAIN = (4, 4)
+GPT_TRAIN = (16, 64, 64, 4, 2, 103)  # batch, block size, embedding, heads, layers, vocabulary (the example's)
+QUICK_GPT_TRAIN = (2, 8, 16, 2, 1, 11)
+_EXAMPLES: dict[str, Any] = {}
+
+
+def _example(name: str) -> Any:
+    """examples/<name>.py as a module (loaded once)."""
+    if name not in _EXAMPLES:
+        import importlib.util
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _EXAMPLES[name] = mod
+    return _EXAMPLES[name]
+
+
+def cnn_train_torchlike(lib: Any, shape: tuple) -> Callable:
+    import numpy as np
+    b, width = shape
+    rng = np.random.default_rng(6)
+    X, Y = lib.as_tensor(rng.random((b, 1, 8, 8)).astype(np.float32)), lib.as_tensor(rng.integers(0, 10, b))
+    ex = _example("cnn_digits")
+    lib.manual_seed(0)
+    model = ex.make_model(lib, dropout=0.25, width=width)
+    step, _, _ = ex.make_training(lib, model, total_steps=10 ** 7, lr=1e-3, weight_decay=1e-2)
+    return lambda: step(X, Y)
+
+
+def gpt_train_torchlike(lib: Any, shape: tuple) -> Callable:
+    import numpy as np
+    b, block, embd, heads, layers, vocab = shape
+    rng = np.random.default_rng(7)
+    ids = rng.integers(0, vocab, (b, block + 1))
+    X, Y = lib.as_tensor(ids[:, :-1]), lib.as_tensor(ids[:, 1:])
+    ex = _example("gpt_chars")
+    lib.manual_seed(0)
+    model = ex.make_model(lib, vocab, block, embd, heads, layers, dropout=0.0)
+    step = ex.make_training(lib, model, steps=10 ** 7, lr=3e-3, weight_decay=0.1, clip=1.0)
+
+    def one() -> None:
+        _, loss = model(X, Y)
+        step(loss)
+    return one
+
+
+# einsum (issue 16): attention scores 'bhqd,bhkd->bhqk' and a bilinear form 'bn,anm,bm->ba',
+# forward + backward of an upstream gradient G into every operand, float32; nbgrad and torch
+
+EINSUM_CASES = {"einsum_attention": ("bhqd,bhkd->bhqk", ((8, 8, 128, 64), (8, 8, 128, 64)), ((1, 2, 4, 3), (1, 2, 5, 3))),
+                "einsum_bilinear": ("bn,anm,bm->ba", ((256, 128), (64, 128, 128), (256, 128)),
+                                    ((4, 3), (2, 3, 5), (4, 5)))}
+
+
+def _einsum_data(name: str, quick: bool) -> tuple:
+    import numpy as np
+    eq, full, small = EINSUM_CASES[name]
+    rng = np.random.default_rng(6)
+    shapes = small if quick else full
+    lhs, rhs = eq.split("->")
+    size = {c: n for term, s in zip(lhs.split(","), shapes) for c, n in zip(term, s)}
+    ops = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    return eq, ops, rng.standard_normal(tuple(size[c] for c in rhs)).astype(np.float32)
+
+
+def einsum_torchlike(lib: Any, name: str, quick: bool) -> Callable:
+    eq, ops0, g0 = _einsum_data(name, quick)
+    ops, G = [lib.as_tensor(a).requires_grad_() for a in ops0], lib.as_tensor(g0)
+
+    def step() -> None:
+        for t in ops:
+            t.grad = None
+        lib.einsum(eq, *ops).backward(G)
+    return step
+
+
 # order ops (issue 16): sort of the rows and their k largest (topk), forward + backward with a given
 # upstream gradient (the backward puts it back through the indices)
 
@@ -691,6 +778,15 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         return (f"conv2d fwd+bwd (weight, bias) batch {n}, {c}->{co} channels, {h}x{h}, 3x3 kernel, padding 1",
                 {"nbgrad": lambda m: conv_torchlike(m, shape), "torch": lambda m: conv_torchlike(m, shape),
                  "numpy": lambda m: conv_numpy(m, shape)})
+    if name == "cnn_train":
+        shape = QUICK_CNN_TRAIN if quick else CNN_TRAIN
+        return (f"cnn_digits CNN train step (AdamW, OneCycleLR) batch {shape[0]}, 1x8x8, {shape[1]}/{2 * shape[1]} channels",
+                {k: (lambda m: cnn_train_torchlike(m, shape)) for k in ("nbgrad", "torch")})
+    if name == "gpt_train":
+        shape = QUICK_GPT_TRAIN if quick else GPT_TRAIN
+        b, block, embd, heads, layers, vocab = shape
+        return (f"gpt_chars GPT train step (AdamW, clip, cosine) batch {b}x{block}, {layers} layers, embd {embd}, "
+                f"{heads} heads, vocab {vocab}", {k: (lambda m: gpt_train_torchlike(m, shape)) for k in ("nbgrad", "torch")})
     if name in GROUPS["index"]:
         x, i, _ = _idx_data(name, quick)
         what = (f"index_select(0) of {i.size} rows of {x.shape[1]} from {x.shape}" if name == "embedding"
@@ -698,6 +794,10 @@ def _case_spec(name: str, quick: bool) -> tuple[str, dict[str, Callable[[Any], C
         fns = {"nbgrad": idx_torchlike, "torch": idx_torchlike, "numpy": idx_numpy}
         return f"{what} fwd+bwd (index_add / scatter_add)", \
             {k: (lambda m, f=f: f(m, name, quick)) for k, f in fns.items()}
+    if name in GROUPS["einsum"]:
+        eq, ops, _ = _einsum_data(name, quick)
+        return (f"einsum('{eq}') of {' and '.join(str(a.shape) for a in ops)} fwd+bwd",
+                {k: (lambda m: einsum_torchlike(m, name, quick)) for k in ("nbgrad", "torch")})
     if name in GROUPS["order"]:
         x, k, _ = _order_data(name, quick)
         what = f"sort(dim=1) of {x.shape}" if name == "sort" else f"topk({k}, dim=1) of {x.shape}"

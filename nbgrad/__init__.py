@@ -43,6 +43,12 @@ from .ops.order import (  # noqa: E402
 
 moveaxis, swapdims = movedim, swapaxes
 
+# linear algebra (issue 16)
+from .ops.einsum import einsum  # noqa: E402
+from .ops.linalg import (  # noqa: E402
+    addmm, addmv, baddbmm, bmm, cdist, diag, diag_embed, diagonal, dot, kron, mm, mv, norm, tensordot, trace,
+)
+
 bool = bool_  # noqa: A001
 float = float32  # noqa: A001
 double = float64
@@ -50,6 +56,7 @@ long = int64
 int = int32  # noqa: A001
 
 from . import accelerator, cuda, nn, optim  # noqa: E402
+from . import linalg  # noqa: E402  (linear algebra, issue 16)
 
 
 def _u(op: str) -> Any:
@@ -71,3 +78,9 @@ def is_tensor(x: Any) -> bool:
 
 
 __version__ = "0.1.0"
+
+# ---- generators, randperm and checkpoints (issue 17, data)
+from ._generator import Generator  # noqa: E402
+from .creation import randperm  # noqa: E402
+from . import utils  # noqa: E402
+from .serialization import load, save  # noqa: E402

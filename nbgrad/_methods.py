@@ -65,6 +65,8 @@ def _install() -> None:
     T.outer = L.outer
     # shape, split, index and scatter (issue 16)
     _install_shape_index(T)
+    # linear algebra (issue 16)
+    _install_linalg(T)
     # scans, triangles and order (issue 16)
     _install_scan_order(T)
 
@@ -88,6 +90,15 @@ def _install_shape_index(T: Any) -> None:
         setattr(T, name + "_", X.inplace(getattr(X, name)))
 
 
+def _install_linalg(T: Any) -> None:
+    """Tensor methods of the linear algebra family (issue 16)."""
+    from .ops import index as X
+
+    for name in ("dot", "mv", "mm", "bmm", "addmm", "addmv", "baddbmm", "kron", "norm", "trace", "diag",
+                 "diagonal", "diag_embed"):
+        setattr(T, name, getattr(L, name))
+    for name in ("addmm", "addmv", "baddbmm"):
+        setattr(T, name + "_", X.inplace(getattr(L, name)))
 def _install_scan_order(T: Any) -> None:
     """Tensor methods of the scan / triangle / order family (issue 16)."""
     from .ops import order as O

@@ -108,7 +108,13 @@ class Tensor:
         return Size(self._data.shape)
 
     def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        from .backends.plan import wrap_dim
+
+        return self.shape[wrap_dim(dim, self.ndim)]
 
     @property
     def ndim(self) -> int:
@@ -222,9 +228,9 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
-        if self._data.ndim < 2:
-            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
-        return self.transpose(-2, -1)
+        from .ops.shape import matrix_transpose
+
+        return matrix_transpose(self)
 
     # ---------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:

@@ -947,6 +947,7 @@ def test_bench_tui_runs_small():
     for scalar in (False, True):
         r = asyncio.run(bench_tui.measure(300, 2, scalar=scalar))
         assert r["nodes"] >= 299 and r["open_s"] > 0 and r["step_cpu_ms"] > 0
+        assert r["back_ms"] > 0 and r["check_ms"] > 0
 
 
 def test_debugger_steps_a_cuda_graph():

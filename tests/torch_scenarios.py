@@ -67,3 +67,40 @@ def error_of(fn: Callable[[], Any], needle: str | None = None) -> Any:
     except Exception as e:  # noqa: BLE001 - which error is the point
         return needle in str(e) if needle is not None else type(e).__name__
     return None
+
+
+# ---------------------------------------------------------------- linear algebra (issue 16)
+def check_both(fn: Callable[..., Any], arrays: list, dt: Any, tol: dict, nograd: tuple = (), seed: int = 0,
+               transpose: tuple = ()) -> None:
+    """fn(lib, *tensors) in both libraries on the same inputs: outputs and input gradients under a
+    random upstream gradient (none when the output takes no gradient); an input whose torch gradient
+    is None or zero has none or zero in nbgrad too. Indices in `transpose` are passed as
+    non-contiguous (transposed) views."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(a, dtype=dt) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in arrays]
+    rg = [a.dtype.kind == "f" and i not in nograd for i, a in enumerate(arrays)]
+
+    def make(lib, i, a, r):
+        if i in transpose:
+            t = lib.tensor(np.ascontiguousarray(a.swapaxes(-1, -2)), requires_grad=r)
+            return t, t.transpose(-1, -2)
+        t = lib.tensor(a, requires_grad=r)
+        return t, t
+
+    xs = [make(ng, i, a, r) for i, (a, r) in enumerate(zip(arrays, rg))]
+    ts = [make(torch, i, a, r) for i, (a, r) in enumerate(zip(arrays, rg))]
+    yn, yt = fn(ng, *[v for _, v in xs]), fn(torch, *[v for _, v in ts])
+    assert tuple(yn.shape) == tuple(yt.shape)
+    assert yn.dtype.name == str(yt.dtype).replace("torch.", "")
+    np.testing.assert_allclose(to_numpy(yn), to_numpy(yt), **tol)
+    if not yt.requires_grad:
+        return
+    g = rng.standard_normal(tuple(yt.shape)).astype(to_numpy(yt).dtype)
+    yn.backward(ng.tensor(g))
+    yt.backward(torch.tensor(g))
+    for (xn, _), (xt, _) in zip(xs, ts):
+        if xt.grad is None or not np.any(to_numpy(xt.grad)):
+            assert xn.grad is None or not np.any(to_numpy(xn.grad))
+            continue
+        assert xn.grad is not None
+        np.testing.assert_allclose(to_numpy(xn.grad), to_numpy(xt.grad), **tol)

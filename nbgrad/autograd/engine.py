@@ -102,6 +102,21 @@ def _add(a: Any, b: Any) -> Any:
 _MISSING = object()
 
 
+def _fit_one(node: Node, i: int, g: Any, shape: tuple, dt: Any) -> Any:
+    """A gradient reduced to its input's shape (sum over broadcast dims) and cast to its dtype."""
+    d = g._data
+    if d.shape != shape:
+        try:
+            g = g.sum_to_size(shape)
+        except RuntimeError:
+            raise RuntimeError(
+                f"Function {node.name} returned an invalid gradient at index {i} - got {list(d.shape)} "
+                f"but expected shape compatible with {list(shape)}") from None
+    if g._data.dtype != dt:
+        g = _cast(g, dt)
+    return g
+
+
 _RUNNING: list[BackwardPass] = []  # the passes stepping now, innermost last (a hook may run another)
 
 
@@ -251,11 +266,42 @@ class BackwardPass:
         self.keep_steps = False
         _RUNNING.append(self)
         try:
+            if (self._journal is None and not self.capture and not self.create_graph and not self.check_nan
+                    and self.accumulate_into is None):
+                self._drain()
             while self._ready:
                 self._step()
             self._run_final_callbacks()
         finally:
             _RUNNING.pop()
+
+    def _drain(self) -> None:
+        """run()'s loop for a plain pass (no journal, capture, create_graph or anomaly check):
+        what _step does for a node without hooks, with the per-step set-up hoisted out of the
+        loop; a node with hooks, or with several outputs, goes through _step itself."""
+        ready, buffers, owned_set = self._ready, self.buffers, self.reuse.owned
+        mode = grad_mode._state
+        prev_mode, mode.enabled = mode.enabled, False
+        pop, release, record_values = heapq.heappop, not self.retain_graph, self.record_values
+        try:
+            while ready:
+                node = ready[0][2]
+                if node._hooked or node.num_outputs != 1:
+                    self._step()
+                    continue
+                pop(ready)
+                g = buffers.pop(node)
+                owned = node in owned_set
+                if owned:
+                    owned_set.discard(node)
+                if isinstance(node, AccumulateGrad):
+                    node.accumulate(g, owned, record_values, False, False)
+                    continue
+                self._distribute(node, g, owned, self._fit(node, node.apply((g,))))
+                if release and node._saved:
+                    node._saved, node._released = None, True
+        finally:
+            mode.enabled = prev_mode
 
     def _run_final_callbacks(self) -> None:
         while self.final_callbacks:
@@ -411,26 +457,18 @@ class BackwardPass:
     def _fit(self, node: Node, raw: tuple) -> tuple:
         """The node's input gradients, each reduced to its input's shape and cast to its dtype
         (PyTorch's validate_outputs), None where no gradient flows."""
-        nexts, shapes = node.next_functions, node.input_shapes
+        nexts = node.next_functions
         if len(raw) != len(nexts):
             raise RuntimeError(f"function {node.name} returned an incorrect number of gradients "
                                f"(expected {len(nexts)}, got {len(raw)})")
         outs = []
-        for i, g in enumerate(raw):
-            if g is None or nexts[i][0] is None:
+        for (nxt, _), (shape, dt), g in zip(nexts, node.input_shapes, raw):
+            if g is None or nxt is None:
                 outs.append(None)
                 continue
-            shape, dt = shapes[i]
             d = g._data
-            if d.shape != shape:
-                try:
-                    g = g.sum_to_size(shape)
-                except RuntimeError:
-                    raise RuntimeError(
-                        f"Function {node.name} returned an invalid gradient at index {i} - got {list(d.shape)} "
-                        f"but expected shape compatible with {list(shape)}") from None
-            if d.dtype != dt:
-                g = _cast(g, dt)
+            if d.shape != shape or d.dtype != dt:
+                g = _fit_one(node, len(outs), g, shape, dt)
             outs.append(g)
         return tuple(outs)
 

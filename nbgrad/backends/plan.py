@@ -24,6 +24,27 @@ def _remember(memo: dict, key: Any, value: Any) -> Any:
 
 # ------------------------------------------------------------------ axes and strides
 
+def wrap_dim(dim: Any, ndim: int) -> int:
+    """dim as a dimension in [0, ndim) (a 0-d tensor takes dims -1 and 0), else PyTorch's
+    IndexError; every op that takes a dim normalises it here."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an integer, but got {type(dim).__name__}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
+
+
+def wrap_dims(dims: Any, ndim: int) -> tuple[int, ...]:
+    """A dim or a sequence of dims, each through wrap_dim, in the given order; a dim named twice
+    is PyTorch's RuntimeError."""
+    out = tuple(wrap_dim(d, ndim) for d in ((dims,) if isinstance(dims, (int, np.integer)) else dims))
+    for i, d in enumerate(out):
+        if d in out[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
+
+
 def normalize_axes(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     """axes as sorted non-negative dimensions of an ndim array (a 0-d array has none)."""
     return tuple(sorted(a % ndim for a in axes)) if ndim else ()

@@ -36,3 +36,14 @@ from .modules.activation_fns import *  # noqa: E402, F403
 from .modules.activation_fns import __all__ as _act_all  # noqa: E402
 
 __all__ += _act_all
+# ---- utils, containers and buffers (issue 17, data)
+from . import utils  # noqa: E402
+from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList  # noqa: E402
+from .modules.flatten import Unflatten  # noqa: E402
+
+__all__ += ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Unflatten", "utils"]
+# ---- losses (issue 16)
+from .modules.loss import *  # noqa: E402, F403
+from .modules.loss import __all__ as _loss_all  # noqa: E402
+
+__all__ += _loss_all

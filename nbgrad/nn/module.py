@@ -6,15 +6,15 @@ import itertools
 import math
 import warnings
 import weakref
-from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from .. import creation as C
 from ..autograd.grad_mode import no_grad
 from .._dtype import float32, float64
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from . import functional as F
 
 
@@ -137,13 +137,30 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign before Module.__init__() call")
         if isinstance(value, Parameter):
+            self.__dict__.pop(name, None)
+            self._modules.pop(name, None)
+            self._buffers.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}'")
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
             self._parameters[name] = None
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
+            self._modules[name] = None
+        elif name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+            self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 
@@ -161,14 +178,57 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, what: str, name: Any, store: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{what} name can\'t contain "."' + (f", got: {name}" if what == "module" else ""))
+        if name == "":
+            raise KeyError(f'{what} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in store:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created "
+                             f"explicitly. To express '{name}' as a function of another Tensor, compute the value in "
+                             "the forward() method.")
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, t: Tensor) -> None:
-        self._buffers[name] = t
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor the module keeps (moved by .to(), not a parameter); persistent ones are in
+        state_dict."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name("buffer", name, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        self._buffers[name] = tensor
+        nonp = self.__dict__.get("_non_persistent_buffers_set")
+        if persistent:
+            if nonp:
+                nonp.discard(name)
+        else:
+            if nonp is None:
+                nonp = set()
+                object.__setattr__(self, "_non_persistent_buffers_set", nonp)
+            nonp.add(name)
 
-    def add_module(self, name: str, m: Module | None) -> None:
-        self._modules[name] = m
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name("module", name, self._modules)
+        self._modules[name] = module
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self.add_module(name, module)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -303,19 +363,32 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def _named_members(self, store: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
         mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for mp, m in mods:
-            for n, p in m._parameters.items():
-                if p is None or id(p) in seen:
+            for n, t in m.__dict__[store].items():
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield (f"{mp}.{n}" if mp else n), p
+                seen.add(id(t))
+                yield (f"{mp}.{n}" if mp else n), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
@@ -369,44 +442,72 @@ class Module:
                 else:
                     p.grad.zero_()
 
-    def state_dict(self) -> OrderedDict:
-        sd: OrderedDict = OrderedDict()
+    def _local_state(self) -> list[tuple[str, Tensor]]:
+        """This module's own entries of a state dict: parameters, then persistent buffers."""
+        nonp = self.__dict__.get("_non_persistent_buffers_set") or ()
+        return [(n, t) for n, t in self._parameters.items() if t is not None] + \
+            [(n, t) for n, t in self._buffers.items() if t is not None and n not in nonp]
+
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
+        """Parameters and persistent buffers by dotted name, module by module (PyTorch's order);
+        detached unless keep_vars."""
+        if args:  # (PyTorch's deprecated positional form: destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])[:3]
+        sd = OrderedDict() if destination is None else destination
         for mp, m in self.named_modules():
-            for n, t in list(m._parameters.items()) + list(m._buffers.items()):
-                if t is not None:
-                    sd[f"{mp}.{n}" if mp else n] = t.detach()
+            for n, t in m._local_state():
+                sd[prefix + (f"{mp}.{n}" if mp else n)] = t if keep_vars else t.detach()
         return sd
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        own = {}
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """Copy a state dict's tensors into the parameters and buffers (cast to their dtype and
+        device; assign: take the given tensors instead). Missing and unexpected keys are errors
+        when strict, a shape mismatch always; on an error nothing is changed (all or nothing).
+        Returns (missing_keys, unexpected_keys) as a named tuple."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        todo: list[tuple[Module, str, Tensor, Any]] = []
         for mp, m in self.named_modules():
-            for n, t in list(m._parameters.items()) + list(m._buffers.items()):
-                if t is not None:  # (a None parameter, such as bias=False, is not in a state dict)
-                    own[f"{mp}.{n}" if mp else n] = (m, n)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + (f"Missing key(s) in state_dict: {', '.join(repr(k) for k in missing)}. " if missing else "")
-                + (f"Unexpected key(s) in state_dict: {', '.join(repr(k) for k in unexpected)}. " if unexpected else "")
-            )
-        with no_grad():
-            for k, (m, n) in own.items():
-                if k not in state_dict:
+            pre = f"{mp}." if mp else ""
+            local = dict(m._local_state())
+            for n, dst in local.items():
+                key = pre + n
+                if key not in state_dict:
+                    missing.append(key)
                     continue
-                src = state_dict[k]
-                dst = m._parameters.get(n) if n in m._parameters else m._buffers[n]
-                arr = src.detach().cpu().numpy() if isinstance(src, Tensor) else np.asarray(src)
-                if arr.shape != dst.shape:
-                    raise RuntimeError(
-                        f"Error(s) in loading state_dict for {type(self).__name__}:\n\tsize mismatch for {k}: "
-                        f"copying a param with shape {list(arr.shape)} from checkpoint, the shape in current "
-                        f"model is {list(dst.shape)}."
-                    )
-                dst._backend.setitem(dst._data, Ellipsis, dst._backend.asarray(arr))
-                dst._version.value += 1
-        return missing, unexpected
+                src = state_dict[key]
+                shape = _shape_of(src)
+                if shape is None:
+                    errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
+                                  f"object from checkpoint but received {type(src)}")
+                    continue
+                if len(dst.shape) == 0 and len(shape) == 1 and shape[0] == 1:
+                    shape = ()  # (PyTorch's backward compatibility: a [1] loads into a 0-dim one)
+                if tuple(shape) != tuple(dst.shape):
+                    errors.append(f"size mismatch for {key}: copying a param with shape {Size(shape)} from "
+                                  f"checkpoint, the shape in current model is {dst.shape}.")
+                    continue
+                todo.append((m, n, dst, src))
+            for key in state_dict:  # (PyTorch finds these with strict=False too)
+                if key.startswith(pre):
+                    name = key[len(pre):].split(".", 1)
+                    if (name[0] not in m._modules) if len(name) > 1 else (name[0] not in local):
+                        unexpected.append(key)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(type(self).__name__,
+                                                                                  "\n\t".join(errors)))
+        with no_grad():
+            for m, n, dst, src in todo:
+                _load_one(m, n, dst, src, assign)
+        return _IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self) -> str:
         return ""
@@ -420,6 +521,42 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _shape_of(src: Any) -> tuple | None:
+    """The shape of a state dict value (a tensor, a NumPy array or another array-like), or None."""
+    if isinstance(src, (Tensor, np.ndarray)):
+        return tuple(src.shape)
+    if hasattr(src, "__array__") and hasattr(src, "shape"):  # (a torch tensor, for instance)
+        return tuple(src.shape)
+    return None
+
+
+def _load_one(m: Module, n: str, dst: Tensor, src: Any, assign: bool) -> None:
+    """Load one state dict value into parameter or buffer n of m (a copy, or src itself with assign)."""
+    if isinstance(src, Tensor):
+        val = src.detach()
+    else:
+        val = C.tensor(np.asarray(src.detach() if hasattr(src, "detach") else src))
+    val = val.reshape(dst.shape)
+    if assign:
+        if n in m._parameters:
+            m._parameters[n] = Parameter(val, requires_grad=dst.requires_grad)
+        else:
+            m._buffers[n] = val
+        return
+    val = val.to(device=dst.device, dtype=dst.dtype)
+    dst._backend.setitem(dst._data, Ellipsis, val._data)
+    dst._version.value += 1
 
 
 def _device_only(t: Tensor, *args: Any, **kwargs: Any) -> Any:

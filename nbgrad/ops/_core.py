@@ -68,6 +68,7 @@ def needs_grad(*inputs: Tensor | None) -> bool:
 
 
 _NO_EDGE = (None, 0)
+_new = object.__new__
 _NO_SHAPE = (None, None)
 
 
@@ -78,7 +79,8 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     take gradients read: inputs by their table names (or `save`'s tensor under that name),
     `result` (the output), and the extra tensors given in `save`; other keyword arguments
     become the node's attributes."""
-    t = Tensor._wrap(out, be)
+    t = _new(Tensor)  # (Tensor._wrap, inlined: this runs for every op)
+    t._data, t._backend, t._requires_grad = out, be, False
     if not _grad_mode._state.enabled:
         return t
     nexts, shapes, mask = [], [], 0
@@ -106,27 +108,21 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     if attrs:
         for k, v in attrs.items():  # (setattr keeps the instance's shared-key attribute layout)
             setattr(node, k, v)
-    names = node_cls._plans.get(mask)
-    if names is None:
-        names = node_cls.saves_for(mask)
+    plan = _SAVE_PLANS.get((node_cls, mask))
+    if plan is None:
+        plan = _SAVE_PLANS[node_cls, mask] = _save_plan(node_cls, node_cls.saves_for(mask))
     if _graph._Keep.on:
         names = node_cls.saves_for(-1) + tuple(n for n in node_cls.inputs + node_cls.extra_saved
                                                 if n not in node_cls.saves_for(-1))
+        plan = _save_plan(node_cls, names)
         if node_cls.variadic:
             node._saved = {f"{node_cls.inputs[0]}.{i}": SavedTensor(x) for i, x in enumerate(inputs)}
-            names = ()
-    if names:
-        index = node_cls.inputs
+            plan = ((), False)
+    slots, saves_result = plan
+    if slots:
         saved = node._saved = node._saved or {}
-        for name in names:
-            if name == "result":
-                continue
-            if save is not None and name in save:
-                v = save[name]
-            elif name in index and not node_cls.variadic:
-                v = inputs[index.index(name)]
-            else:
-                v = None
+        for name, pos in slots:
+            v = save[name] if save is not None and name in save else (inputs[pos] if pos >= 0 else None)
             if v is not None:
                 saved[name] = SavedTensor(v)
     node.site = _user_site()
@@ -142,6 +138,38 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
         note_forward(node, out, be)
     t.grad_fn = node
     t._requires_grad = True
-    if names and "result" in names:
+    if saves_result:
         node.save("result", t, is_output=True)
     return t
+
+
+_SAVE_PLANS: dict[tuple[type, int], tuple[tuple[tuple[str, int], ...], bool]] = {}
+
+
+def _save_plan(node_cls: Any, names: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], bool]:
+    """What record() saves for these names: (name, position among the inputs, or -1) for each
+    but `result`, and whether `result` (the output) is saved."""
+    index = () if node_cls.variadic else node_cls.inputs
+    slots = tuple((n, index.index(n) if n in index else -1) for n in names if n != "result")
+    return slots, "result" in names
+
+
+# ---------------------------------------------------------------- NumPy-style keyword aliases (issue 16)
+_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def numpy_aliases(fn: Any) -> Any:
+    """fn, also taking PyTorch's NumPy-style keywords: axis= for dim=, keepdims= for keepdim=."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        if kw and ("axis" in kw or "keepdims" in kw):
+            for alias, name in _ALIASES.items():
+                if alias in kw:
+                    if name in kw:
+                        raise TypeError(f"{fn.__name__}() got multiple values for argument '{name}'")
+                    kw[name] = kw.pop(alias)
+        return fn(*args, **kw)
+
+    return wrapper

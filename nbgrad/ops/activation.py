@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.plan import wrap_dim
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import broadcast_shape, ew, record
@@ -168,10 +169,7 @@ def softsign(x: Tensor) -> Tensor:
 
 
 def _dim(x: Tensor, dim: int) -> int:
-    n = max(x.ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
+    return wrap_dim(dim, x.ndim)
 
 
 def glu(x: Tensor, dim: int = -1) -> Tensor:

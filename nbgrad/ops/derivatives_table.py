@@ -347,6 +347,10 @@ ModeBackward0(self; indices) = self.mode(dim, keepdim=keepdim)[0]
     self: selected_backward(grad, dim, indices, self_shape, keepdim)
 
 # ---------------------------------------------------------------- linear algebra (issue 16)
+DiagonalBackward0(self) = self.diagonal(offset, dim1, dim2)
+    self: diagonal_backward(grad, self_shape, offset, dim1, dim2)
+LinalgVectorNormBackward0(self) = vector_norm(self, ord, dim, keepdim)
+    self: norm_backward(grad, self, ord, result, dim, keepdim)
 
 # ---------------------------------------------------------------- layers: convolution, pooling, normalisation, dropout, embedding (issue 17)
 ConvolutionBackward0(input, weight, bias; columns) = convolution(input, weight, bias, stride, padding, dilation, groups, out_hw)

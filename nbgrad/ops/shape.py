@@ -8,9 +8,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backends import BroadcastTo, mT
+from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import record
+from ._core import numpy_aliases, record
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple:
@@ -55,41 +56,45 @@ def _as_view(t: Tensor, base: Tensor, fn: Any, always: bool = False) -> Tensor:
     return t
 
 
+@numpy_aliases
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if x.ndim == 0:
         return reshape(x, 1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
     shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
     return reshape(x, shape)
 
 
+@numpy_aliases
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    nd = x.ndim + 1
-    if not -nd <= dim < nd:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
-    out = x._backend.view(x._data, lambda a: np.expand_dims(a, dim % nd))
+    d = wrap_dim(dim, x.ndim + 1)
+    out = x._backend.view(x._data, lambda a: np.expand_dims(a, d))
     return _as_view(record(N.UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim), always=True)
 
 
+@numpy_aliases
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        axes = tuple(d % max(x.ndim, 1) for d in dims if x.ndim and x.shape[d] == 1)
+        axes = tuple(d for d in wrap_dims(dim, x.ndim) if x.ndim and x.shape[d] == 1)
     out = x._backend.view(x._data, lambda a: np.squeeze(a, axes))
     return _as_view(record(N.SqueezeBackward1, out, (x,), x._backend), x, lambda b: squeeze(b, dim), always=True)
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the length "
             f"of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to "
             f"len(dims) = {len(dims)}"
         )
-    dims = tuple(d % x.ndim for d in dims)
+    dims = tuple(wrap_dim(d, x.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
     return _as_view(record(N.PermuteBackward0, out, (x,), x._backend, dims=dims), x, lambda b: permute(b, *dims),
                     always=True)
@@ -97,9 +102,9 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     nd = x._data.ndim
+    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     if nd == 0:
         return x
-    d0, d1 = dim0 % nd, dim1 % nd
     if {d0, d1} == {nd - 2, nd - 1}:
         fn: Any = mT  # the last two axes: a view the backends make from shape and strides
     else:
@@ -109,6 +114,16 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     out = x._backend.view(x._data, fn) if d0 != d1 else x._data
     out = record(N.TransposeBackward0, out, (x,), x._backend, dim0=dim0, dim1=dim1)
     return _as_view(out, x, lambda b: transpose(b, dim0, dim1), always=True)
+
+
+def matrix_transpose(x: Tensor) -> Tensor:
+    """x.mT: the last two dims swapped (transpose(x, -2, -1), without its dim handling)."""
+    d = x._data
+    if d.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    be = x._backend
+    out = record(N.TransposeBackward0, be.view(d, mT), (x,), be, dim0=-2, dim1=-1)
+    return _as_view(out, x, matrix_transpose, always=True)
 
 
 def expand(x: Tensor, *sizes: Any) -> Tensor:
@@ -193,6 +208,7 @@ def _same_device(tensors: Sequence[Tensor]) -> None:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found {sorted(devs)}")
 
 
+@numpy_aliases
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -202,7 +218,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     dt = result_type(*tensors)
     nd = tensors[0].ndim
-    d = dim % nd
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    d = wrap_dim(dim, nd)
     for t in tensors[1:]:
         if t.ndim != nd or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != d):
             raise RuntimeError(
@@ -214,6 +233,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return record(N.CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
 
 
+@numpy_aliases
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -228,7 +248,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     from .._dtype import result_type
 
     dt = result_type(*tensors)
-    d = dim % (tensors[0].ndim + 1)
+    d = wrap_dim(dim, tensors[0].ndim + 1)
     be = tensors[0]._backend
     out = be.concatenate([be.view(be.astype(t._data, dt.np), lambda a: np.expand_dims(a, d)) for t in tensors], d)
     return record(N.StackBackward0, out, tensors, tensors[0]._backend, dim=d)
@@ -358,14 +378,6 @@ def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
 
 
 # ---------------------------------------------------------------- split and join (issue 16)
-def wrap_dim(dim: int, ndim: int) -> int:
-    """dim in [0, ndim) (a 0-d tensor takes dims -1 and 0), else PyTorch's IndexError."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
-
-
 def _piece(x: Tensor, d: int, start: int, stop: int) -> Tensor:
     """x[..., start:stop, ...] along dim d: a view (shares storage and version counter)."""
     return getitem(x, (slice(None),) * d + (slice(start, stop),))

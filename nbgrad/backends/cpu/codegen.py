@@ -24,7 +24,7 @@ Each op gets four bodies:
 comes as a 0-d array (typed faster than a NumPy scalar by Numba's dispatcher), read once before
 the loop by `_hoist`.
 
-The shared primitives vexp / vtanh / vsigmoid compile, for float32, to Cephes' algorithms in
+The shared primitives vexp / vtanh / vsigmoid / vlog1p compile, for float32, to Cephes' algorithms in
 plain arithmetic (vecmath), so LLVM vectorises the loops (Numba's libm calls do not vectorise;
 SVML needs an llvmlite built with Intel's patched LLVM, which the PyPI wheels are not), within
 1 to 3 ulp like PyTorch's. float64 keeps libm.

@@ -1,5 +1,5 @@
 """Device functions of the CPU kernels: `lift` (a shared Python function as an inlined CPU device
-function), the CPU bodies of the shared primitives vexp / vtanh / vsigmoid (float32 in plain
+function), the CPU bodies of the shared primitives vexp / vtanh / vsigmoid / vlog1p (float32 in plain
 arithmetic, so loops that call them vectorise), the operand loads of the generated elementwise
 kernels, their tiling, and the vectorised row maximum. Kernels in other files call these
 (dispatch digests this file into their cache names)."""
@@ -21,6 +21,13 @@ def _i32_as_f32(typingctx, n):
     def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.FloatType())
     return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _f32_as_i32(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
 
 
 # float32 constants (a plain 1.0 would make Numba compute in float64): Cephes' expf and tanhf
@@ -76,6 +83,41 @@ def sigmoidf(x):
     return s if x >= 0 else e * s
 
 
+# Cephes' logf: the polynomial of log(1 + f) - f + f**2 / 2 on [sqrt(1/2) - 1, sqrt(2) - 1]
+_LG = (_F(7.0376836292e-2), _F(-1.1514610310e-1), _F(1.1676998740e-1), _F(-1.2420140846e-1),
+       _F(1.4249322787e-1), _F(-1.6668057665e-1), _F(2.0000714765e-1), _F(-2.4999993993e-1),
+       _F(3.3333331174e-1))
+_SQRTH, _INF, _NAN = _F(0.70710678118654752440), _F(np.inf), _F(np.nan)
+
+
+@njit(nogil=True)
+def log1pf(x):
+    """log(1 + x) of a float32 within 2 ulp: Cephes logf of u = 1 + x (its exponent and mantissa
+    split in the bits), plus the rounding error of u, (x - (u - 1)) / u. Plain float32 arithmetic
+    and selects, so loops that call it vectorise."""
+    u = x + _ONE
+    i = _f32_as_i32(u)
+    e = np.float32((i >> 23) - 126)
+    m = _i32_as_f32((i & 0x007FFFFF) | 0x3F000000)  # u = m * 2**e, m in [0.5, 1)
+    small = m < _SQRTH
+    f = (m + m - _ONE) if small else (m - _ONE)
+    e = (e - _ONE) if small else e
+    z = f * f
+    y = _LG[0] * f + _LG[1]
+    y = y * f + _LG[2]
+    y = y * f + _LG[3]
+    y = y * f + _LG[4]
+    y = y * f + _LG[5]
+    y = y * f + _LG[6]
+    y = y * f + _LG[7]
+    y = y * f + _LG[8]
+    y = y * f * z + e * _C2 - _HALF * z
+    r = f + y + e * _C1 + (x - (u - _ONE)) / u
+    r = x if u == _ONE or u == _INF else r  # (tiny x; inf)
+    r = -_INF if u == 0 else r
+    return r if u >= 0 else _NAN  # (x < -1, nan)
+
+
 def _is_f32(x: Any) -> bool:
     return isinstance(x, types.Float) and x.bitwidth == 32
 
@@ -93,6 +135,11 @@ def _vtanh(x):
 @overload(S.vsigmoid)
 def _vsigmoid(x):
     return (lambda x: sigmoidf(x)) if _is_f32(x) else S.vsigmoid
+
+
+@overload(S.vlog1p)
+def _vlog1p(x):
+    return (lambda x: log1pf(x)) if _is_f32(x) else S.vlog1p
 
 
 def lift(fn: Callable) -> Any:

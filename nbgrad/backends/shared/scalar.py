@@ -3,7 +3,7 @@ op, device-free, in the table ELEMENTWISE. Each device lifts these same function
 kernels (cpu.dispatch.lift: inlined by Numba into the CPU loops; cuda.jit(device=True) on
 CUDA) and wraps them in loops of its own.
 
-vexp, vtanh and vsigmoid are the primitives a device may give a body of its own: the CPU
+vexp, vtanh, vsigmoid and vlog1p are the primitives a device may give a body of its own: the CPU
 computes float32 through vectorisable Cephes versions (cpu/vecmath.py). Their bodies here define
 what they compute, and are what CUDA compiles (and what its simulator runs)."""
 
@@ -26,6 +26,10 @@ def vsigmoid(x):
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
+def vlog1p(x):
+    return math.log1p(x)
+
+
 # ------------------------------------------------------------------ forward ops
 
 def neg(a):
@@ -41,7 +45,7 @@ def log(a):
 
 
 def log1p(a):
-    return math.log1p(a)
+    return vlog1p(a)
 
 
 def sqrt(a):
@@ -139,7 +143,9 @@ def sub_mul(a, b, c):
 
 
 def clamp(a, b, c):
-    return (b if a < b else (c if a > c else a)) if a == a else a
+    """min(max(a, b), c) as PyTorch (c when b > c; nan from a nan operand or bound)."""
+    t = a if a >= b or a != a else b
+    return t if t <= c or t != t else c
 
 
 def index_pos(a, b, c):
@@ -433,7 +439,7 @@ def logaddexp(a, b):
     if a == b and (a == math.inf or a == -math.inf):
         return a
     m = a if a >= b or a != a else b
-    return m + math.log1p(math.exp(-abs(a - b)))
+    return m + vlog1p(vexp(-abs(a - b)))
 
 
 def logaddexp2(a, b):
@@ -480,7 +486,8 @@ def isneginf(a):
 
 
 def isclose(a, b, c, d):  # a, b, rtol, atol (nan never close: equal_nan is the op's)
-    return a == b or abs(a - b) <= d + c * abs(b)
+    e = abs(a - b)
+    return a == b or (e != math.inf and e <= d + c * abs(b))
 
 
 def logical_and(a, b):
@@ -546,7 +553,7 @@ def selu(a):
 
 def softplus(a, b, c):  # x, beta, threshold
     z = a * b
-    return a if z > c else math.log1p(vexp(z)) / b
+    return a if z > c else vlog1p(vexp(z)) / b
 
 
 def hardsigmoid(a):
@@ -558,7 +565,7 @@ def hardswish(a):
 
 
 def logsigmoid(a):
-    return (a if a < _F0 else a * _F0) - math.log1p(vexp(-abs(a)))
+    return (a if a < _F0 else a * _F0) - vlog1p(vexp(-abs(a)))
 
 
 # ------------------------------------------------------------------ fused backward ops (a: the upstream gradient;
@@ -589,7 +596,7 @@ def clamp_bw(a, b, c, d):  # g, x, lo, hi
 
 
 def bce_logits(a, b):  # x, y
-    return max(a, 0) - a * b + math.log1p(vexp(-abs(a)))
+    return max(a, 0) - a * b + vlog1p(vexp(-abs(a)))
 
 
 def bce_logits_bw(a, b, c):  # g, x, y
@@ -664,7 +671,7 @@ def gelu_tanh_bw(a, b):  # g, x
 
 # ------------------------------------------------------------------ new ops go above this line
 
-_PRIMITIVES = ("vexp", "vtanh", "vsigmoid")
+_PRIMITIVES = ("vexp", "vtanh", "vsigmoid", "vlog1p")
 # every other function of this module is an op (in any order: a new op is a new function)
 _OPS = tuple(f for k, f in list(globals().items()) if callable(f) and getattr(f, "__module__", None) == __name__
              and not k.startswith("_") and k not in _PRIMITIVES)

@@ -1,6 +1,6 @@
 """Device functions from the shared Python functions (backends/shared): `lift`, and the CUDA
-bodies of the shared primitives vexp / vtanh / vsigmoid, which are their shared bodies
-(libdevice's exp and tanh; the simulator runs them as plain Python)."""
+bodies of the shared primitives vexp / vtanh / vsigmoid / vlog1p, which are their shared bodies
+(libdevice's exp, tanh and log1p; the simulator runs them as plain Python)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..launch import SIMULATOR
 if not SIMULATOR:
     from numba.cuda.extending import register_jitable
 
-    for _primitive in (S.vexp, S.vtanh, S.vsigmoid):
+    for _primitive in (S.vexp, S.vtanh, S.vsigmoid, S.vlog1p):
         register_jitable(_primitive)
 
 _LIFTED: dict[Callable, Any] = {}
