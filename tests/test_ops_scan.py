@@ -415,3 +415,32 @@ def test_long_rows_sort_as_torch(dt, desc):
         tv, ti = torch.tensor(arr).sort(dim=dim, descending=desc, stable=True)
         assert np.array_equal(i.numpy(), ti.numpy())
         assert np.array_equal(v.numpy(), tv.numpy(), equal_nan=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 12), st.integers(0, 1), st.integers(0, 10**6))
+def test_running_extremes_and_logcumsumexp_properties(rows, n, dim, seed):
+    """Ties, NaN and infinities: cummax / cummin values and indices and logcumsumexp as torch's."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(np.array([-np.inf, -1.0, 0.0, 0.5, 2.0, np.inf, np.nan]), (rows, n))
+    x, xt = ng.tensor(a), torch.tensor(a)
+    for f in (lambda t: t.cummax(dim), lambda t: t.cummin(dim)):
+        (v, i), (tv, ti) = f(x), f(xt)
+        assert np.array_equal(i.numpy(), ti.numpy()) and np.array_equal(v.numpy(), tv.numpy(), equal_nan=True)
+    np.testing.assert_allclose(x.logcumsumexp(dim).numpy(), xt.logcumsumexp(dim).numpy(), rtol=1e-12)
+
+
+def test_cuda_special_values():
+    """Infinities and NaN through the CUDA scans and sort (a block a row and a thread a column)."""
+    _cuda()
+    a = np.array([[-np.inf, 1.0, np.inf, 0.0, np.nan, 2.0], [-np.inf, -np.inf, 0.5, np.nan, 0.5, -1.0]])
+    for arr, dim in ((a, 1), (np.ascontiguousarray(a.T), 0)):
+        x, xt = ng.tensor(arr, device="cuda"), torch.tensor(arr)
+        np.testing.assert_allclose(x.logcumsumexp(dim).cpu().numpy(), xt.logcumsumexp(dim).numpy(), rtol=1e-12)
+        for f in (lambda t: t.cummax(dim), lambda t: t.cummin(dim)):
+            (v, i), (tv, ti) = f(x), f(xt)
+            assert np.array_equal(i.cpu().numpy(), ti.numpy())
+            assert np.array_equal(v.cpu().numpy(), tv.numpy(), equal_nan=True)
+        v, i = x.sort(dim, descending=True)
+        tv, ti = xt.sort(dim=dim, descending=True, stable=True)
+        assert np.array_equal(i.cpu().numpy(), ti.numpy())

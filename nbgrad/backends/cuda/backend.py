@@ -523,8 +523,8 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
     # -------------------------------------------------------------- scans and order (issue 16)
     def cumulative(self, x: CudaArray, axis: int, kind: str) -> tuple[CudaArray, CudaArray | None]:
         """The running sum / prod / max / min / logsumexp of x along axis (and for max / min the
-        int64 index of each running extreme): a block a row when axis is the last, else a thread
-        a column."""
+        int64 index of each running extreme): a block a row when axis is the last (and rows are
+        not short), else a thread a column."""
         from .kernels.scan import KINDS, scan_kernels
 
         A, Kd, B = math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1:])
@@ -537,7 +537,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
             integer = x.dtype.kind != "f"
             cols, rows = scan_kernels(integer, kind)
             zero = np.int64(0) if integer else np.float64(0)
-            if B == 1:
+            if B == 1 and Kd >= K.LAUNCH["threads"] // 4:  # (short rows: a thread a row)
                 launch(rows, A, xc.buf, xc.offset, out.buf, idx.buf, A, Kd, KINDS[kind], zero, rows=True)
             else:
                 launch(cols, A * B, xc.buf, xc.offset, out.buf, idx.buf, A, Kd, B, KINDS[kind], zero)
