@@ -3,13 +3,14 @@ from a Philox generator on the device (both seeded by manual_seed)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import _dtype as D
 from .backends import get_backend
-from .tensor import Tensor
+from .tensor import Size, Tensor
 
 _rng = np.random.default_rng()
 
@@ -60,6 +61,7 @@ def _infer_dtype(data: Any) -> D.dtype:
     if isinstance(data, np.ndarray):
         return D.from_numpy_dtype(data.dtype)
     flat = list(np.asarray(data, dtype=object).reshape(-1)) if not isinstance(data, (bool, int, float)) else [data]
+    _check_elements(flat, None)
     if any(isinstance(v, Tensor) for v in flat):
         return D.result_type(*flat) if flat else D.float32
     if all(isinstance(v, (bool, np.bool_)) for v in flat) and flat:
@@ -71,12 +73,25 @@ def _infer_dtype(data: Any) -> D.dtype:
     return D.float32
 
 
+def _check_elements(flat: list, dt: Any) -> None:
+    """PyTorch's errors for elements that are no numbers (None; strings), dtype given or not."""
+    for v in flat:
+        if v is None:
+            if dt is None:
+                raise RuntimeError("Could not infer dtype of NoneType")
+            raise TypeError(f"must be {'real number' if dt.is_floating_point else 'int'}, not NoneType")
+        if isinstance(v, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(v).__name__}'")
+
+
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if isinstance(data, Tensor):
         data = data._backend.to_numpy(data._data)
     elif hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
         return as_tensor(data, device=device).to(dtype=dtype).clone().requires_grad_(requires_grad)
     dt = D.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    if dtype is not None and not isinstance(data, np.ndarray):
+        _check_elements(list(np.asarray(data, dtype=object).reshape(-1)), dt)
     if isinstance(data, (list, tuple)):
         data = [x._backend.to_numpy(x._data) if isinstance(x, Tensor) else x for x in data]
     a = np.array(data, dtype=dt.np, copy=True)
@@ -120,13 +135,35 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return _finish(a, "cpu", False)
 
 
-def _shape(size: Sequence[Any]) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _shape(size: Sequence[Any], fn: str = "empty") -> tuple:
+    """The sizes of fn(*size) or fn(size) as a tuple of ints (PyTorch's TypeError for a size that
+    is no integer, its RuntimeError for a negative one)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
+    elif len(size) == 1 and (isinstance(size[0], bool) or not isinstance(size[0], (int, np.integer))):
+        raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, not {type(size[0]).__name__}")
+    for i, s in enumerate(size):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{fn}(): argument 'size' failed to unpack the object at pos {i + 1} with error "
+                            f"\"type must be tuple of ints,but got {type(s).__name__}\"")
     for s in size:
-        if not isinstance(s, (int, np.integer)) or s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension or invalid size: {list(size)}")
+        if s < 0:
+            raise RuntimeError("zeros: Dimension size must be non-negative." if fn == "zeros" else
+                               f"Trying to create tensor with negative dimension {s}: {list(size)}")
     return tuple(int(s) for s in size)
+
+
+def _host(make: Any, shape: tuple, dt: D.dtype) -> np.ndarray:
+    """make() (a NumPy array of shape and dt), or PyTorch's RuntimeError naming the sizes or
+    the bytes when the storage size overflows or cannot be allocated."""
+    nbytes = math.prod(shape) * dt.itemsize
+    if nbytes >= 2 ** 63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    try:
+        return make()
+    except (MemoryError, ValueError):
+        raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {nbytes} bytes "
+                           f"(sizes={list(shape)}, dtype={dt.name})") from None
 
 
 def _dt(dtype: Any, default: D.dtype = D.float32) -> D.dtype:
@@ -135,20 +172,23 @@ def _dt(dtype: Any, default: D.dtype = D.float32) -> D.dtype:
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     default = D.bool_ if isinstance(fill_value, bool) else (D.int64 if isinstance(fill_value, int) else D.float32)
-    return _finish(np.full(_shape((size,)) if isinstance(size, int) else _shape(size), fill_value,
-                           dtype=_dt(dtype, default).np), device, requires_grad)
+    shape, dt = _shape((size,), "full"), _dt(dtype, default)
+    return _finish(_host(lambda: np.full(shape, fill_value, dtype=dt.np), shape, dt), device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+    shape, dt = _shape(size, "ones"), _dt(dtype)
+    return _finish(_host(lambda: np.ones(shape, dtype=dt.np), shape, dt), device, requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+    shape, dt = _shape(size, "zeros"), _dt(dtype)
+    return _finish(_host(lambda: np.zeros(shape, dtype=dt.np), shape, dt), device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape(size), dtype=_dt(dtype).np), device, requires_grad)
+    shape, dt = _shape(size, "empty"), _dt(dtype)
+    return _finish(_host(lambda: np.empty(shape, dtype=dt.np), shape, dt), device, requires_grad)
 
 
 def _floating(fn: str, dtype: Any) -> D.dtype:
@@ -169,14 +209,14 @@ def _drawn(shape: tuple, dt: D.dtype, device: Any, requires_grad: bool, dist: st
 
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    dt, shape = _floating("rand", dtype), _shape(size)
+    dt, shape = _floating("rand", dtype), _shape(size, "rand")
     rng = _stream(generator, device)
     return _drawn(shape, dt, device, requires_grad, "uniform", lambda: rng().random(shape, dtype=np.float64))
 
 
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    dt, shape = _floating("randn", dtype), _shape(size)
+    dt, shape = _floating("randn", dtype), _shape(size, "randn")
     rng = _stream(generator, device)
     return _drawn(shape, dt, device, requires_grad, "normal", lambda: rng().standard_normal(shape))
 
@@ -203,6 +243,12 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if not all(np.isfinite(float(v)) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     isint = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     return _finish(np.arange(start, end, step, dtype=_dt(dtype, D.int64 if isint else D.float32).np),
                    device, requires_grad)

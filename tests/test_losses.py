@@ -258,6 +258,9 @@ ERRORS = {
     "smoothing_weight_size": lambda L: L.nn.functional.cross_entropy(L.ones(2, 3), L.tensor([0, 1]), L.ones(4),
                                                                      label_smoothing=0.1),
     "float_class_target": lambda L: L.nn.functional.nll_loss(L.ones(2, 3), L.zeros(2)),
+    "nll_0d_input": lambda L: L.nn.functional.nll_loss(L.tensor(1.0), L.tensor(0)),
+    "cross_entropy_0d_input": lambda L: L.nn.functional.cross_entropy(L.tensor(1.0), L.tensor(0)),
+    "cross_entropy_0d_probs": lambda L: L.nn.functional.cross_entropy(L.tensor(1.0), L.tensor(0.5)),
     "pos_weight_grad": lambda L: L.nn.functional.binary_cross_entropy_with_logits(
         L.ones(2, 3), L.ones(2, 3), pos_weight=L.ones(3, requires_grad=True)),
     "pos_weight_shape": lambda L: L.nn.functional.binary_cross_entropy_with_logits(L.ones(2, 3), L.ones(2, 4)),
@@ -280,7 +283,8 @@ SAME_MESSAGE = {  # where nbgrad's message is torch's word for word
     "kdim_target_size", "kdim_batch", "probs_integer_target", "probs_ignore_index", "smoothing_range",
     "pos_weight_grad", "soft_margin_target_grad", "huber_delta", "huber_weight_size", "smooth_l1_beta",
     "triplet_margin", "triplet_ndim", "gaussian_var_size", "gaussian_var_negative", "gaussian_scalar_var_negative",
-    "probs_weight_size", "smoothing_weight_size",
+    "probs_weight_size", "smoothing_weight_size", "nll_0d_input", "cross_entropy_0d_input",
+    "cross_entropy_0d_probs",
 }
 
 

@@ -152,3 +152,24 @@ def _save_plan(node_cls: Any, names: tuple[str, ...]) -> tuple[tuple[tuple[str, 
     index = () if node_cls.variadic else node_cls.inputs
     slots = tuple((n, index.index(n) if n in index else -1) for n in names if n != "result")
     return slots, "result" in names
+
+
+# ---------------------------------------------------------------- NumPy-style keyword aliases (issue 16)
+_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def numpy_aliases(fn: Any) -> Any:
+    """fn, also taking PyTorch's NumPy-style keywords: axis= for dim=, keepdims= for keepdim=."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        if kw and ("axis" in kw or "keepdims" in kw):
+            for alias, name in _ALIASES.items():
+                if alias in kw:
+                    if name in kw:
+                        raise TypeError(f"{fn.__name__}() got multiple values for argument '{name}'")
+                    kw[name] = kw.pop(alias)
+        return fn(*args, **kw)
+
+    return wrapper

@@ -92,6 +92,8 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         dt = result_type(a, b)
+        if not dt.is_floating_point and dt.name != "bool" and b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         x = a if a.dtype == dt else a.to(dt)
         be = a._backend
         out = ew("pow", x._data, np.asarray(b, dt.np), dt=dt.np, backend=be)
@@ -206,7 +208,8 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if not dt.is_floating_point:
         lo = np.iinfo(dt.np).min if min is None else min
         hi = np.iinfo(dt.np).max if max is None else max
-    out = ew("clamp", xin._data, np.asarray(lo, dt.np), np.asarray(hi, dt.np), backend=be)
+    # min > max: every value becomes max (PyTorch's min(max(x, min), max)); the backward keeps both
+    out = ew("clamp", xin._data, np.asarray(lo if lo <= hi else hi, dt.np), np.asarray(hi, dt.np), backend=be)
     return record(N.ClampBackward1, out, (x,), be, save={"self": xin}, min=lo, max=hi)
 
 

@@ -96,17 +96,26 @@ def value_selecting_reduction_backward_backward(grad: Tensor, dim: int, indices:
     return (grad * mask).sum(dim, keepdim=keepdim)
 
 
-def var_backward(grad: Tensor, self: Tensor, dim: tuple, correction: float, keepdim: bool) -> Tensor:
+def var_backward(grad: Tensor, self: Tensor, dim: tuple | None, correction: float, keepdim: bool) -> Tensor:
+    """2 (self - mean) / (n - correction) * grad; without degrees of freedom, over every dim (dim
+    None), inf, or nan where self is its mean (PyTorch's rule)."""
+    full = dim is None or self.ndim == 0
+    dim = tuple(range(self.ndim)) if dim is None else dim
     n = math.prod(self.shape[d] for d in dim)
     g = _keep(grad, tuple(self.shape), dim, keepdim)
-    return g * (self - self.mean(dim, keepdim=True)) * (2.0 / (n - correction) if n - correction > 0 else math.inf)
+    dof = n - correction
+    if dof <= 0 and full:
+        return g * where(self == self.mean(dim, keepdim=True), math.nan, math.inf)
+    return g * (self - self.mean(dim, keepdim=True)) * (2.0 / dof if dof else math.inf)
 
 
-def std_backward(result: Tensor, grad: Tensor, self: Tensor, dim: tuple, correction: float, keepdim: bool) -> Tensor:
+def std_backward(result: Tensor, grad: Tensor, self: Tensor, dim: tuple | None, correction: float,
+                 keepdim: bool) -> Tensor:
     """var_backward of grad / (2 * std), 0 where std is 0 (as PyTorch)."""
     shape = tuple(self.shape)
-    r = _keep(result, shape, dim, keepdim)
-    g = where(r == 0, 0.0, _keep(grad, shape, dim, keepdim) / (r * 2))
+    axes = tuple(range(self.ndim)) if dim is None else dim
+    r = _keep(result, shape, axes, keepdim)
+    g = where(r == 0, 0.0, _keep(grad, shape, axes, keepdim) / (r * 2))
     return var_backward(g, self, dim, correction, True)
 
 

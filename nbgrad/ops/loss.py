@@ -96,8 +96,8 @@ def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tup
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
-    if input.ndim not in (1, 2):
-        raise NotImplementedError("nll_loss supports inputs of shape (C,) or (N, C) in nbgrad")
+    if input.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
     if input.ndim == 2 and target.shape != (input.shape[0],):
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0] if target.ndim else 0}).")
@@ -162,7 +162,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     x = input
-    if x.ndim >= 1 and x.shape == target.shape:
+    if x.shape == target.shape:
         return _cross_entropy_probs(x, target, weight, ignore_index, reduction, label_smoothing)
     if x.ndim > 2:
         x2, t2 = _spatial_rows(x, target)
@@ -216,7 +216,7 @@ def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Any, ignore_index: i
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     cdim = 0 if x.ndim == 1 else 1
-    c = x.shape[cdim]
+    c = x.size(cdim)  # (a 0-d input: torch's IndexError)
     w = _class_weight(weight, c, "cross_entropy", "cross_entropy: ")
     logp = log_softmax(x, cdim)
     t = target * (1 - label_smoothing) + label_smoothing / c if label_smoothing > 0 else target

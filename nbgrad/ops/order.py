@@ -17,7 +17,7 @@ from .._dtype import float64, int32
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import as_tensor_like, ew, record
+from ._core import as_tensor_like, ew, numpy_aliases, record
 from .index import _type_name, gather_backward
 from .reduce import ValuesIndices, _axes, value_selecting_reduction_backward
 from .shape import wrap_dim
@@ -37,6 +37,7 @@ def _sorted(x: Tensor, d: int, descending: bool, k: int | None = None) -> tuple[
     return v, i
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> ValuesIndices:
     """(values, indices) along dim; always stable (equal values keep their order), NaN last
     (first, descending)."""
@@ -48,11 +49,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
                                 descending=bool(descending)), it)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     x = input
     return _wrap(_sorted(x, wrap_dim(dim, x.ndim), descending)[1], x)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
     """The k largest (smallest) along dim, in order (equal values by position)."""
     x = input
@@ -100,6 +103,7 @@ def _no_bool(x: Tensor, kernel: str) -> None:
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
     """The k-th smallest (from 1) along dim, and its index."""
     x = input
@@ -121,6 +125,7 @@ def _median_position(be: Any, v: Any, d: int) -> Any:
     return ew("where", has, first_nan, np.asarray((n - 1) // 2, i64), dt=i64, backend=be)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def median(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median ((n - 1) // 2-th smallest; NaN where there is one), and with dim its index."""
     x = input
@@ -160,6 +165,7 @@ def _mode_position(be: Any, v: Any, d: int) -> Any:
     return best
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
     """The most frequent value along dim (the smallest of equally frequent ones) and its last index."""
     return _selected(input, dim, keepdim, "mode", _mode_position, N.ModeBackward0)
@@ -206,14 +212,17 @@ def _logical(x: Tensor, dim: Any, keepdim: bool, want_all: bool) -> Tensor:
     return _wrap(out, x)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _logical(input, dim, keepdim, False)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _logical(input, dim, keepdim, True)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     return _wrap(_count(input, dim, False, "ne"), input)
 
@@ -274,7 +283,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         inside = _both(v >= lo, v <= hi)
-        pos = _floor((v - lo) * (bins / (hi - lo)))
+        pos = _floor((v - lo) * bins / (hi - lo))  # (in x's dtype, in PyTorch's order)
         pos = pos.clamp(0, bins - 1)
         be = x._backend
         idx = be.astype(ew("where", inside._data, pos._data, np.asarray(0, pos.dtype.np), backend=be),
@@ -311,11 +320,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     if vals.device != seq.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{seq.device} and {vals.device}!")
-    if seq.ndim == 0:
-        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
-                           "of boundaries tensor and input value tensor must match, but we got boundaries tensor "
-                           f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
-    if seq.ndim > 1 and (vals.ndim != seq.ndim or tuple(vals.shape[:-1]) != tuple(seq.shape[:-1])):
+    if seq.ndim == 0 or seq.ndim > 1 and (vals.ndim != seq.ndim or tuple(vals.shape[:-1]) != tuple(seq.shape[:-1])):
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
                            "of boundaries tensor and input value tensor must match, but we got boundaries tensor "
                            f"{list(seq.shape)} and input value tensor {list(vals.shape)}")

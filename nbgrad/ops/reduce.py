@@ -4,6 +4,7 @@ backward ops of softmax, log_softmax and max/min along a dim."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -13,7 +14,7 @@ from .._dtype import float32
 from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import ew, record
+from ._core import ew, numpy_aliases, record
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -26,6 +27,7 @@ def _axes(x: Tensor, dim: Any) -> tuple[int, ...]:
     return tuple(sorted(axes)) if x.ndim else ()
 
 
+@numpy_aliases
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
@@ -40,6 +42,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) ->
     return record(N.SumBackward1, out, (x,), be, dim=axes, keepdim=keepdim)
 
 
+@numpy_aliases
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -61,19 +64,31 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     return record(N.MeanBackward1, out, (x,), be, dim=axes, keepdim=keepdim, scale=scale)
 
 
-def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Any:
+def _argext(x: Tensor, src: Any, axis: int, keepdim: bool, want_max: bool) -> tuple[Any, Any]:
+    """be.argext; booleans and unsigned integers as int64 (the kernels compare signed values)."""
     be = x._backend
-    if x.numel() == 0:
-        raise RuntimeError(f"{'max' if want_max else 'min'}(): Expected reduction dim to be specified "
-                           "for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    if src.dtype.kind not in "bu":
+        return be.argext(src, axis, keepdim, want_max)
+    vals, idx = be.argext(be.astype(src, np.dtype(np.int64)), axis, keepdim, want_max)
+    return be.astype(vals, src.dtype), idx
+
+
+def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool, name: str = "") -> Any:
+    be = x._backend
+    name = name or ("max" if want_max else "min")
     if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
         flat = x._data.reshape(-1)
-        vals, _ = be.argext(flat, 0, False, want_max)
+        vals, _ = _argext(x, flat, 0, False, want_max)
         out = vals.reshape(())
         return record(N.MaxBackward0 if want_max else N.MinBackward0, out, (x,), be)
     axis = wrap_dim(dim, x.ndim)
+    if x.ndim and x.shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
     src = x._data if x.ndim else x._data.reshape(1)
-    vals, idx = be.argext(src, axis, keepdim or x.ndim == 0, want_max)
+    vals, idx = _argext(x, src, axis, keepdim or x.ndim == 0, want_max)
     if x.ndim == 0:
         vals, idx = vals.reshape(()), idx.reshape(())
     it = Tensor._wrap(idx, be)
@@ -82,6 +97,7 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Any:
     return ValuesIndices(vt, it)
 
 
+@numpy_aliases
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
         from .elementwise import maximum
@@ -90,6 +106,7 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _extreme(x, dim, keepdim, True)
 
 
+@numpy_aliases
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
         from .elementwise import minimum
@@ -98,16 +115,25 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _extreme(x, dim, keepdim, False)
 
 
+def _arg(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Tensor:
+    name = "argmax" if want_max else "argmin"
+    if x.dtype.name == "bool":
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if x.numel() == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        return _extreme(x.reshape(-1), 0, False, want_max, name).indices
+    return _extreme(x, dim, keepdim, want_max, name).indices
+
+
+@numpy_aliases
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return _extreme(x.reshape(-1), 0, False, True).indices
-    return _extreme(x, dim, keepdim, True).indices
+    return _arg(x, dim, keepdim, True)
 
 
+@numpy_aliases
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    if dim is None:
-        return _extreme(x.reshape(-1), 0, False, False).indices
-    return _extreme(x, dim, keepdim, False).indices
+    return _arg(x, dim, keepdim, False)
 
 
 def value_selecting_reduction_backward(grad: Tensor, dim: int, indices: Tensor, shape: tuple,
@@ -138,19 +164,24 @@ def _var(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std
     d = ew("sub", x._data, m, backend=be)
     ss = be.sum(ew("mul", d, d, backend=be), axes, keepdim)
     denom = n - correction
+    if denom <= 0:
+        warnings.warn(f"{'std' if std else 'var'}(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the reduction factor (input numel divided by output numel).", stacklevel=4)
     out = ew("div", ss, np.asarray(denom if denom > 0 else 0, ss.dtype), backend=be)
     if std:
         out = ew("sqrt", out, backend=be)
     node = N.StdBackward0 if std else N.VarBackward0
-    return record(node, out, (x,), be, dim=axes, keepdim=keepdim, correction=correction)
+    return record(node, out, (x,), be, dim=None if dim is None else axes, keepdim=keepdim, correction=correction)
 
 
+@numpy_aliases
 def var(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
     if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
         dim, unbiased = unbiased, None
     return _var(x, dim, unbiased, keepdim, correction, False)
 
 
+@numpy_aliases
 def std(x: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
     if isinstance(unbiased, bool) is False and unbiased is not None and dim is None:
         dim, unbiased = unbiased, None
@@ -177,10 +208,12 @@ def _softmax(x: Tensor, dim: int, log: bool) -> Tensor:
     return record(N.LogSoftmaxBackward0 if log else N.SoftmaxBackward0, out, (x,), be, dim=axis)
 
 
+@numpy_aliases
 def softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _softmax(_float(x, dtype, "softmax_lastdim_kernel_impl"), dim, False)
 
 
+@numpy_aliases
 def log_softmax(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _softmax(_float(x, dtype, "log_softmax_lastdim_kernel_impl"), dim, True)
 
@@ -205,14 +238,19 @@ def log_softmax_backward_data(grad_output: Tensor, output: Tensor, dim: int) -> 
     return _softmax_bw(grad_output, output, dim, True)
 
 
+@numpy_aliases
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     x = x if x.dtype.is_floating_point else x.to(float32)  # PyTorch accepts integers here
     axes = _axes(x, dim)
     be = x._backend
     keep = [a for a in range(x.ndim) if a not in axes]
     xt = be.view(x._data, lambda a: np.transpose(a, keep + list(axes)))
-    rows = xt.reshape(xt.shape[: len(keep)] + (-1,))
-    out = be.logsumexp(rows, len(keep)) if x.ndim else x._data.copy()
+    k = math.prod(x.shape[a] for a in axes)
+    rows = xt.reshape(xt.shape[: len(keep)] + (k,))
+    if k == 0:  # the log of an empty sum
+        out = be.full(rows.shape[:-1], -np.inf, x.dtype.np)
+    else:
+        out = be.logsumexp(rows, len(keep)) if x.ndim else x._data.copy()
     if keepdim:
         out = out.reshape([1 if a in axes else s for a, s in enumerate(x.shape)])
     return record(N.LogsumexpBackward0, out, (x,), be, dim=axes, keepdim=keepdim)

@@ -16,7 +16,7 @@ from .._dtype import int64
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import ew, record
+from ._core import ew, numpy_aliases, record
 from .elementwise import where
 from .index import _type_name, gather_backward
 from .reduce import ValuesIndices
@@ -41,12 +41,14 @@ def _accumulating(x: Tensor, dtype: Any) -> Tensor:
     return x if x.dtype.is_floating_point else x.to(int64)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     x = _accumulating(input, dtype)
     d, v, _ = _scan(x, dim, "sum")
     return record(N.CumsumBackward0, v, (x,), x._backend, dim=d)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     x = _accumulating(input, dtype)
     d, v, _ = _scan(x, dim, "prod")
@@ -59,15 +61,18 @@ def _cumext(x: Tensor, dim: int, kind: str, node: Any) -> ValuesIndices:
     return ValuesIndices(record(node, v, (x,), x._backend, save={"indices": it}, dim=d), it)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def cummax(input: Tensor, dim: int) -> ValuesIndices:
     """(running max, index of each): ties and NaN take the later element; a number never replaces NaN."""
     return _cumext(input, dim, "max", N.CummaxBackward0)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def cummin(input: Tensor, dim: int) -> ValuesIndices:
     return _cumext(input, dim, "min", N.CumminBackward0)
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     x = input
     if not x.dtype.is_floating_point:
@@ -107,6 +112,7 @@ def _prod_along(be: Any, a: Any, d: int) -> Any:
     return be.contiguous(be.getitem(v, (slice(None),) * d + (-1,)))
 
 
+@numpy_aliases  # axis= / keepdims= (issue 16, edges)
 def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     x = _accumulating(input, dtype)
     be = x._backend

@@ -11,7 +11,7 @@ from ..backends import BroadcastTo, mT
 from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import record
+from ._core import numpy_aliases, record
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple:
@@ -56,6 +56,7 @@ def _as_view(t: Tensor, base: Tensor, fn: Any, always: bool = False) -> Tensor:
     return t
 
 
+@numpy_aliases
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
     if s > e:
@@ -66,12 +67,14 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, shape)
 
 
+@numpy_aliases
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x.ndim + 1)
     out = x._backend.view(x._data, lambda a: np.expand_dims(a, d))
     return _as_view(record(N.UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim), always=True)
 
 
+@numpy_aliases
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
@@ -205,6 +208,7 @@ def _same_device(tensors: Sequence[Tensor]) -> None:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found {sorted(devs)}")
 
 
+@numpy_aliases
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -229,6 +233,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return record(N.CatBackward0, out, tensors, tensors[0]._backend, dim=d, sizes=[t.shape[d] for t in tensors])
 
 
+@numpy_aliases
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:

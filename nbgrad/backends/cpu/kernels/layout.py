@@ -27,7 +27,10 @@ def _transpose_tiles(src, dst):
 
 def ascontiguous(a: np.ndarray) -> np.ndarray:
     """np.ascontiguousarray, with large Fortran-ordered 2-D arrays (e.g. a weight gradient
-    computed as a transposed product) transposed by tiles in parallel."""
+    computed as a transposed product) transposed by tiles in parallel; a 0-d array stays 0-d
+    (np.ascontiguousarray makes it 1-d)."""
+    if a.ndim == 0:
+        return np.asarray(a)
     if a.ndim == 2 and a.size >= PARALLEL_THRESHOLD_CHEAP and not a.flags.c_contiguous and a.flags.f_contiguous:
         out = np.empty(a.shape, a.dtype)
         _transpose_tiles(a.T, out)
