@@ -88,7 +88,7 @@ def test_products_noncontiguous_and_empty():
 
 
 def test_addmm_beta0_ignores_input():
-    c = ng.tensor([[np.nan, 1.0]], requires_grad=True)
+    c = ng.tensor([[np.nan, 1.0]], dtype=ng.float64, requires_grad=True)
     a, b = ng.tensor(R(3, 2)), ng.tensor(R(2, 2, seed=2))
     y = ng.addmm(c, a, b, beta=0)
     np.testing.assert_allclose(_np(y), _np(a) @ _np(b))
@@ -134,6 +134,13 @@ PRODUCT_ERRORS = [
     (lambda L, a, b: L.addmm(a, b, b), R(3), R(2, 3, 1)),
     (lambda L, a, b: L.addmv(a, b, a), R(3), R(2, 3)),
     (lambda L, a, b: L.baddbmm(a, b, b.mT), R(3), R(2, 2, 3)),
+    # mixed dtypes are refused, as in torch
+    (lambda L, a, b: L.addmm(a, b, b.T), R(3), R(2, 3).astype(np.float32)),
+    (lambda L, a, b: L.addmm(a, b, a[None].T.double()), R(2).astype(np.float32), R(2, 2).astype(np.float32)),
+    (lambda L, a, b: L.addmv(a, b, a.float()), R(2), R(2, 2)),
+    (lambda L, a, b: L.baddbmm(a, b, b.mT), R(2), R(2, 2, 3).astype(np.float32)),
+    (lambda L, a, b: L.tensordot(a, b, 1), R(3, 2), R(2, 2).astype(np.float32)),
+    (lambda L, a, b: L.cdist(a, b), R(3, 2).astype(np.float32), R(2, 2)),
 ]
 
 

@@ -191,6 +191,10 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     for name, t in (("mat1", mat1), ("mat2", mat2)):
         if t.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    for name, t in (("self", input), ("mat1", mat1)):
+        if t.dtype is not mat2.dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got {_tname(t).capitalize()} and "
+                               f"{_tname(mat2).capitalize()}")
     if (beta == 1 and alpha == 1 and input.shape == (mat2.shape[1],) and mat1.shape[1] == mat2.shape[0]
             and input.dtype is mat1.dtype is mat2.dtype):
         return linear(mat1, mat2.mT, input)  # one fused node (AddmmBackward0)
@@ -205,12 +209,18 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     if mat.shape[1] != vec.shape[0] or input.shape not in ((), (1,), (mat.shape[0],)):
         raise RuntimeError(f"size mismatch, got input ({', '.join(map(str, input.shape))}), mat ({_dims(mat)}), "
                            f"vec ({vec.shape[0]})")
+    if not input.dtype is mat.dtype is vec.dtype:
+        raise RuntimeError("addmv input tensors must have the same dtype, but got "
+                           f"{', '.join(_tname(t).capitalize() for t in (input, mat))}, and {_tname(vec).capitalize()}")
     return _add_scaled(input, mv(mat, vec), beta, alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batched."""
     _same_backend(input, batch1, batch2)
+    if not input.dtype is batch1.dtype is batch2.dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_tname(input)}, batch1: {_tname(batch1)}, "
+                           f"batch2: {_tname(batch2)}")
     return _add_scaled(input, bmm(batch1, batch2), beta, alpha)
 
 
@@ -270,7 +280,9 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     for i, j in zip(wa, wb):
         lb[j] = la[i]
     keep = [x for x in la if x not in lb] + [x for x in lb if x not in la]
-    t, labels = contract_pair(*_promoted(a, b), la, lb, keep)
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    t, labels = contract_pair(a, b, la, lb, keep)
     return t.permute(*[labels.index(x) for x in keep]) if labels != keep else t
 
 
@@ -558,7 +570,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
         raise RuntimeError("cdist only supports non-negative p values")
     if compute_mode not in _CDIST_MODES:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
-    x1, x2 = _promoted(x1, x2)
+    if x1.dtype is not x2.dtype:
+        raise RuntimeError(f"expected scalar type {_tname(x1).capitalize()} but found {_tname(x2).capitalize()}")
     P, R = x1.shape[-2], x2.shape[-2]
     mm_mode = p == 2 and (compute_mode == _CDIST_MODES[1] or (compute_mode == _CDIST_MODES[0] and (P > 25 or R > 25)))
     if mm_mode:
