@@ -75,7 +75,7 @@ class Fused:
     def addmm(self, bias: Any, a: Any, b: Any) -> Any:
         """a @ b + bias (2-D; bias one value per column)."""
         mm = self.matmul(a, b)
-        return self._ew("add", mm, bias, shape=mm.shape)
+        return self.elementwise("add", [mm, bias], mm.shape, mm.dtype)
 
     # ------------------------------------------------------------ rows (softmax family)
     def softmax(self, x: Any, axis: int, log: bool) -> Any:
