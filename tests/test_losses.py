@@ -353,3 +353,33 @@ def test_cuda_losses():
         for a, b in zip(xc, xh):
             if b.grad is not None:
                 np.testing.assert_allclose(_np(a.grad), _np(b.grad), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# ---------------------------------------------------------------- properties
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_pairs = hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
+                    elements=st.floats(-3, 3, allow_nan=False)).flatmap(
+    lambda a: st.tuples(st.just(a), hnp.arrays(np.float64, a.shape, elements=st.floats(-3, 3, allow_nan=False))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(xy=_pairs, k=st.floats(0.05, 2.0), smoothing=st.floats(0.0, 1.0), red=st.sampled_from(REDUCTIONS))
+def test_parametrised_losses_match_torch_anywhere(xy, k, smoothing, red):
+    """huber (delta), smooth_l1 (beta), soft targets with label smoothing: any inputs, any parameter."""
+    x, y = xy
+    p = np.exp(y) / np.exp(y).sum(1, keepdims=True)
+    for fn in (lambda L, a, b: L.nn.functional.huber_loss(a, b, red, delta=k),
+               lambda L, a, b: L.nn.functional.smooth_l1_loss(a, b, reduction=red, beta=k),
+               lambda L, a, b: L.nn.functional.cross_entropy(a, L.tensor(p), reduction=red, label_smoothing=smoothing)):
+        out = []
+        for lib in (ng, torch):
+            a = lib.tensor(x, requires_grad=True)
+            v = fn(lib, a, lib.tensor(y))
+            v.sum().backward()
+            out.append((_np(v), _np(a.grad)))
+        np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-12)
