@@ -559,6 +559,8 @@ def gpt_train_torchlike(lib: Any, shape: tuple) -> Callable:
         _, loss = model(X, Y)
         step(loss)
     return one
+
+
 # einsum (issue 16): attention scores 'bhqd,bhkd->bhqk' and a bilinear form 'bn,anm,bm->ba',
 # forward + backward of an upstream gradient G into every operand, float32; nbgrad and torch
 
@@ -586,6 +588,9 @@ def einsum_torchlike(lib: Any, name: str, quick: bool) -> Callable:
         for t in ops:
             t.grad = None
         lib.einsum(eq, *ops).backward(G)
+    return step
+
+
 # order ops (issue 16): sort of the rows and their k largest (topk), forward + backward with a given
 # upstream gradient (the backward puts it back through the indices)
 

@@ -109,6 +109,10 @@ def _install_scan_order(T: Any) -> None:
     for name in ("sort", "argsort", "topk", "kthvalue", "median", "mode", "unique", "any", "all", "count_nonzero",
                  "bincount", "histc"):
         setattr(T, name, getattr(O, name))
+    from .ops.index import inplace
+
+    for name in ("tril", "triu", "cumsum", "cumprod"):
+        setattr(T, name + "_", inplace(getattr(C, name)))
 
 
 _install()

@@ -408,7 +408,6 @@ def test_gradcheck_float64():
         assert ng.autograd.gradcheck(fn, xs, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.xfail(reason="fails depending on test order; not investigated before the stop", strict=False)
 def test_node_names_and_saved_columns():
     x = ng.tensor(R(2, 1, 5, 5))
     w = ng.tensor(R(4, 1, 2, 2), requires_grad=True)

@@ -272,3 +272,15 @@ def test_loader_batches_partition_the_data(n, bs, drop_last, seed):
     flat = [i for b in got for i in b]
     assert len(set(flat)) == len(flat) and set(flat) <= set(range(n))
     assert len(flat) == (n // bs * bs if drop_last else n)
+
+
+def test_worker_info_in_the_loading_process():
+    class Seen(D.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return D.get_worker_info() is None
+
+    assert [bool(b) for b in D.DataLoader(Seen(), batch_size=None)] == [True, True]
+    assert TD.get_worker_info() is None

@@ -252,3 +252,12 @@ def test_clip_grad_norm_property(seed, max_norm, norm_type):
     assert after <= max_norm * (1 + 1e-9) or math.isclose(after, tn.item(), rel_tol=1e-12)
     for a, b in zip(pn, pt):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_assigning_none_or_a_wrong_type_to_a_child():
+    for lib in (ng, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(1, 1), lib.nn.ReLU())
+        with pytest.raises(TypeError, match="cannot assign 'int' as child module '0'"):
+            setattr(m, "0", 3)
+        setattr(m, "0", None)
+        assert [n for n, _ in m.named_modules()] == ["", "1"] and list(m.state_dict()) == []

@@ -121,7 +121,6 @@ PRODUCT_ERRORS = [
     (lambda L, a, b: L.mm(a, b), R(2, 3, 4), R(4, 5)),
     (lambda L, a, b: L.mm(a, b), R(2, 3), R(4, 5)),
     (lambda L, a, b: L.mm(a, b), R(2, 3), R(3)),
-    (lambda L, a, b: L.mm(a, b), R(2, 3).astype(np.float32), R(3, 4)),
     (lambda L, a, b: L.bmm(a, b), R(2, 3), R(3, 4)),
     (lambda L, a, b: L.bmm(a, b), R(2, 2, 3), R(3, 3, 4)),
     (lambda L, a, b: L.bmm(a, b), R(2, 2, 3), R(2, 4, 4)),
@@ -145,6 +144,8 @@ def test_product_errors(case):
 
 
 def test_mm_error_names_the_shapes():
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float32 != float64"):
+        ng.mm(ng.zeros(2, 3), ng.zeros(3, 4, dtype=ng.float64))
     with pytest.raises(RuntimeError, match=r"self must be a matrix, got 3-D tensor of shape \[2, 3, 4\]"):
         ng.mm(ng.zeros(2, 3, 4), ng.zeros(4, 5))
     with pytest.raises(RuntimeError, match=r"shapes cannot be multiplied \(2x3 and 4x5\)"):
@@ -191,6 +192,8 @@ EINSUM = [
     ("ab,cd->abcd", [(2, 2), (2, 3)]),  # no shared subscript
     ("aab,bc->ac", [(3, 3, 2), (2, 4)]),  # a diagonal before the contraction
     ("ijk,ik->j", [(2, 3, 4), (2, 4)]),  # batch over two subscripts, summed
+    ("...i->i", [(2, 3, 4)]),  # ellipsis dims summed
+    (",ij->ij", [(), (2, 3)]),  # a 0-d operand
     ("ij,jk->ik", [(0, 4), (4, 5)]),  # empty rows
     ("ij,jk->ik", [(3, 0), (0, 5)]),  # empty contraction
 ]
@@ -221,6 +224,43 @@ def test_einsum_uses_matmul():
             names.add(n.name)
             stack += [f for f, _ in n.next_functions]
     assert "BmmBackward0" in names
+
+
+def _random_equation(rng):
+    """1-3 operands of 0-3 subscripts from a small alphabet (repeats, size-1 broadcasting, an
+    ellipsis sometimes), and an explicit output sometimes."""
+    size = {c: int(rng.integers(1, 4)) for c in "abcdA"}
+    ell = tuple(int(s) for s in rng.integers(1, 4, int(rng.integers(0, 3))))
+    terms, shapes = [], []
+    for _ in range(int(rng.integers(1, 4))):
+        labs = list(rng.choice(list(size), int(rng.integers(0, 4))))
+        shape = [1 if rng.random() < 0.15 else size[c] for c in labs]
+        term = "".join(labs)
+        if ell and rng.random() < 0.4:
+            e = [1 if rng.random() < 0.2 else s for s in ell[int(rng.integers(0, len(ell) + 1)):]]
+            pos = int(rng.integers(0, len(labs) + 1))
+            term, shape = term[:pos] + "..." + term[pos:], shape[:pos] + e + shape[pos:]
+        terms.append(term)
+        shapes.append(tuple(shape))
+    eq = ",".join(terms)
+    if rng.random() < 0.6:
+        seen = sorted({c for t in terms for c in t if c != "."})
+        out = "".join(rng.permutation(seen)[:int(rng.integers(0, len(seen) + 1))])
+        eq += "->" + ("..." if "..." in eq and rng.random() < 0.7 else "") + out
+    return eq, shapes
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_einsum_random_equations(seed):
+    eq, shapes = _random_equation(np.random.default_rng(seed))
+    arrays = [R(*s, seed=i) for i, s in enumerate(shapes)]
+    try:
+        torch.einsum(eq, *[torch.tensor(a) for a in arrays])
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="einsum"):
+            ng.einsum(eq, *[ng.tensor(a) for a in arrays])
+        return
+    check(lambda L, *ts: L.einsum(eq, *ts), arrays)
 
 
 EINSUM_ERRORS = [
@@ -255,6 +295,31 @@ def test_einsum_matches_matmul(m, k, n, b):
     a, c = R(b, m, k), R(b, k, n, seed=3)
     y = ng.einsum("bmk,bkn->bnm", ng.tensor(a), ng.tensor(c))
     np.testing.assert_allclose(_np(y), np.swapaxes(a @ c, 1, 2), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=3), st.floats(0.5, 4.0), st.integers(0, 99))
+def test_vector_norm_matches_numpy(shape, p, seed):
+    x = R(*shape, seed=seed)
+    want = np.sum(np.abs(x) ** p) ** (1 / p)
+    np.testing.assert_allclose(_np(ng.linalg.vector_norm(ng.tensor(x), p)), want, rtol=1e-10)
+    y = ng.tensor(x * 3.0)  # homogeneous: norm(3x) = 3 norm(x)
+    np.testing.assert_allclose(_np(ng.linalg.vector_norm(y, p)), 3 * want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_linalg_products(dt):
+    check(lambda L, a, b: L.linalg.vecdot(a, b), [R(2, 3, 4), R(3, 4, seed=2)], dt)
+    check(lambda L, a, b: L.linalg.vecdot(a, b, dim=0), [R(3, 4), R(3, 1, seed=2)], dt)
+    check(lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), [R(2, 3), R(3, 4), R(4, 2)], dt)
+    check(lambda L, a, b, c: L.linalg.multi_dot((a, b, c)), [R(3), R(3, 4), R(4)], dt)
+    check(lambda L, a, b: L.linalg.matmul(a, b), [R(2, 3, 4), R(4, 2)], dt)
+
+
+def test_multi_dot_errors():
+    same_error(lambda L, a: L.linalg.multi_dot([a]), R(2, 2))
+    with pytest.raises(RuntimeError, match="tensor 1 must be 2D"):
+        ng.linalg.multi_dot([ng.zeros(2, 2), ng.zeros(2), ng.zeros(2, 2)])
 
 
 # ---------------------------------------------------------------- tensordot and kron
@@ -503,6 +568,9 @@ def test_cuda_einsum_and_products():
     _cuda_check(lambda L, a, b: L.einsum("bij,bkj->bik", a, b) + L.einsum("bii->b", a)[:, None, None],
                 [R(2, 2, 2), R(2, 2, 2, seed=2)])
     _cuda_check(lambda L, c, a, b: L.addmm(c, a, b, beta=0.5) + L.kron(a, b[:1, :1]), [R(2, 2), R(2, 2), R(2, 2)])
+    # grouped subscripts (reshapes of permuted operands) and tensordot
+    _cuda_check(lambda L, a, b: L.einsum("ijk,jil->kl", a, b) + L.tensordot(a, b, ([0, 1], [1, 0])),
+                [R(2, 2, 2), R(2, 2, 2, seed=3)])
 
 
 def test_cuda_diagonal_norm_cdist():

@@ -369,3 +369,49 @@ def test_cuda_row_scan_and_sort_on_longer_rows():
     xi = ng.tensor(a.astype(np.int64), device="cuda")
     assert np.array_equal(xi.cumsum(1).cpu().numpy(), np.cumsum(a.astype(np.int64), 1))
     assert np.array_equal(xi.cummax(1).indices.cpu().numpy(), torch.tensor(a).cummax(1).indices.numpy())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 9), st.booleans(), st.integers(0, 10**6))
+def test_histc_and_searchsorted_properties(n, bins, right, seed):
+    """Random float32 data on a grid (values on bin edges): histc's bins and searchsorted's
+    positions as torch's."""
+    rng = np.random.default_rng(seed)
+    a = (rng.integers(-8, 9, n) / 4).astype(np.float32)
+    lo, hi = float(rng.integers(-3, 0)), float(rng.integers(0, 3))
+    for kw in ({"min": lo, "max": hi}, {}):
+        np.testing.assert_array_equal(ng.tensor(a).histc(bins, **kw).numpy(), torch.tensor(a).histc(bins, **kw).numpy())
+    s = np.sort(rng.integers(-4, 5, bins) / 2).astype(np.float32)
+    np.testing.assert_array_equal(ng.searchsorted(ng.tensor(s), ng.tensor(a), right=right).numpy(),
+                                  torch.searchsorted(torch.tensor(s), torch.tensor(a), right=right).numpy())
+
+
+@pytest.mark.parametrize("name,args", [("tril_", (1,)), ("triu_", (-1,)), ("cumsum_", (1,)), ("cumprod_", (0,))])
+def test_inplace_variants(name, args):
+    """x * 1 changed in place: the same values and input gradient as torch's."""
+    g = R(3, 4, seed=5)
+    out = []
+    for L in (ng, torch):
+        x = L.tensor(Z, requires_grad=True)
+        y = x * 1.0
+        r = getattr(y, name)(*args)
+        assert r is y
+        y.backward(L.tensor(g))
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("desc", [False, True])
+def test_long_rows_sort_as_torch(dt, desc):
+    """Rows long enough for the CPU's radix sort: ties, NaN, infinities and signed zeros in
+    torch's stable order, along the last dim and along dim 0."""
+    a = np.random.default_rng(4).integers(-20, 20, (5, 300)).astype(dt) / 4
+    a[0, 3], a[1, 5], a[1, 7], a[2, :], a[2, 4] = np.nan, -0.0, 0.0, np.inf, -np.inf
+    a[3, ::7] = np.nan
+    for arr, dim in ((a, 1), (np.ascontiguousarray(a.T), 0)):
+        v, i = ng.tensor(arr).sort(dim, descending=desc)
+        tv, ti = torch.tensor(arr).sort(dim=dim, descending=desc, stable=True)
+        assert np.array_equal(i.numpy(), ti.numpy())
+        assert np.array_equal(v.numpy(), tv.numpy(), equal_nan=True)

@@ -1,8 +1,10 @@
 """Backends: one object per device that owns its arrays and runs the kernels.
 
-The autograd layer (nbgrad.tensor, nbgrad.ops) talks only to this interface and
-never imports numba. `get_backend('cpu')` returns the Numba CPU backend;
-a CUDA backend would implement the same methods (see Backend)."""
+The autograd layer (nbgrad.tensor, nbgrad.ops) talks only to this interface and never
+imports numba. `get_backend('cpu')` returns the Numba CPU backend, `get_backend('cuda')` the
+numba.cuda one. `Backend` below lists every method an op may call: the primitives that each
+device implements (`contract.PRIMITIVES`) and the fused ops, which `contract.Fused` provides
+as generic fallbacks built from the primitives (a device overrides those it has kernels for)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from .plan import sum_to_axes
+from .contract import Fused
 
 
 class Backend(Protocol):
@@ -140,12 +142,11 @@ def cuda_status() -> str | None:
     return None
 
 
-class SharedBackend:
+class SharedBackend(Fused):
     """Mixin: a backend is one object per device, compared by identity, so copying or pickling
     a tensor must find the same one again (not a second 'cpu' that no op would accept)."""
 
     name: str
-    capturing = False  # a CUDA graph capture is in progress (only the CUDA backend captures)
 
     def __reduce__(self) -> tuple:
         return (get_backend, (self.name,))
@@ -156,13 +157,7 @@ class SharedBackend:
     def __deepcopy__(self, memo: dict) -> Any:
         return self
 
-    def sum_to(self, x: Any, shape: tuple) -> Any:
-        """Reduce a broadcast gradient back to `shape`."""
-        shape = tuple(shape)
-        if x.shape == shape:
-            return x
-        axes = sum_to_axes(x.shape, shape)
-        return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, shape)  # type: ignore[attr-defined]
+
 
 
 _cuda_seed: int | None = None

@@ -380,7 +380,8 @@ def _as_4d(x: Tensor, nd: int) -> tuple[Tensor, tuple | None]:
 
 
 def _from_4d(y: Tensor, lead: tuple, nd: int) -> Tensor:
-    return y.reshape(tuple(lead) + tuple(y.shape[4 - nd:]))
+    shape = tuple(lead) + tuple(y.shape[4 - nd:])
+    return y if shape == tuple(y.shape) else y.reshape(shape)  # (a batched 2-D pool keeps its node)
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002

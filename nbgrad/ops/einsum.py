@@ -1,5 +1,7 @@
-"""einsum: diagonals and sums per operand, then pairwise contractions, each one batched matmul
-through permute / reshape (BLAS on the CPU), in a greedy order (smallest intermediate first)."""
+"""einsum: diagonals and sums per operand, then pairwise contractions in a greedy order (smallest
+intermediate first), each one (batched) matmul of permuted views, reshaped only where several
+subscripts make one matrix dim (BLAS on the CPU, the GPU matmul on CUDA); a pair with nothing
+to sum is a broadcast product."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def _matmul_node(a: Tensor, b: Tensor, sa: tuple, sb: tuple) -> type:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_tname(a)} != {_tname(b)}"
+            f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
         )
     if sa[-1] != (sb[0] if nb == 1 else sb[-2]):
         raise RuntimeError(
@@ -502,9 +502,10 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
     return out if keepdim else out.squeeze((d0, d1))
 
 
-def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.linalg.norm: a vector norm over one dim, a matrix norm over two (ord None: the
     2-norm of the flattened input, or 'fro')."""
+    A = input
     if isinstance(ord, str) and dim is not None and (isinstance(dim, (int, np.integer)) or len(dim) != 2):
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     if isinstance(dim, (int, np.integer)):

@@ -283,7 +283,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         inside = _both(v >= lo, v <= hi)
-        pos = _floor((v - lo) * (bins / (hi - lo)))
+        pos = _floor((v - lo) * bins / (hi - lo))  # (in x's dtype, in PyTorch's order)
         pos = pos.clamp(0, bins - 1)
         be = x._backend
         idx = be.astype(ew("where", inside._data, pos._data, np.asarray(0, pos.dtype.np), backend=be),
@@ -320,11 +320,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     if vals.device != seq.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{seq.device} and {vals.device}!")
-    if seq.ndim == 0:
-        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
-                           "of boundaries tensor and input value tensor must match, but we got boundaries tensor "
-                           f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
-    if seq.ndim > 1 and (vals.ndim != seq.ndim or tuple(vals.shape[:-1]) != tuple(seq.shape[:-1])):
+    if seq.ndim == 0 or seq.ndim > 1 and (vals.ndim != seq.ndim or tuple(vals.shape[:-1]) != tuple(seq.shape[:-1])):
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
                            "of boundaries tensor and input value tensor must match, but we got boundaries tensor "
                            f"{list(seq.shape)} and input value tensor {list(vals.shape)}")

@@ -38,7 +38,7 @@ class Adam(Optimizer):
         if be.capturing and not g["capturable"]:
             raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {name} but "
                                "param_groups' capturable is False.")
-        if g["capturable"] and be.device_type != "cuda":
+        if g["capturable"] and not be.can_capture:
             raise RuntimeError(f"{name}(capturable=True) needs its parameters on CUDA, got one on {be.name}")
         self._check_warm(p, st)
         if not st:

@@ -225,7 +225,7 @@ class Optimizer:
             if isinstance(v, (int, float, np.generic)):
                 return v.item() if isinstance(v, np.generic) else v
             a = _as_array(v)
-            if name == "step" and be.device_type == "cuda" and any(
+            if name == "step" and be.can_capture and any(
                     g.get("capturable") for g in groups if any(q is p for q in g["params"])):
                 return be.asarray(np.ascontiguousarray(a.astype(np.float32)))
             x = a.item()

@@ -36,11 +36,11 @@ class SGD(Optimizer):
         return buf, False
 
     def _update_group(self, items: list, g: dict) -> None:
-        """CUDA parameters (contiguous) in one kernel per dtype, FOREACH to a launch, as
-        PyTorch's foreach SGD; the others one by one."""
+        """On a device with foreach kernels (CUDA), contiguous parameters in one kernel per dtype,
+        FOREACH to a launch, as PyTorch's foreach SGD; the others one by one."""
         fused: dict = {}
         for p, d, st in items:
-            if p._backend.device_type == "cuda" and p._backend.is_contiguous(p._data):
+            if p._backend.foreach and p._backend.is_contiguous(p._data):
                 if g["momentum"]:
                     self._check_warm(p, st)
                 fused.setdefault((p._backend, p._data.dtype), []).append((p, d, *self._buffer(p, g, st)))

@@ -129,10 +129,6 @@ class CpuBackend(SharedBackend):
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
-    def addmm(self, bias: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        mm = np.matmul(a, b)
-        return self.elementwise("add", [mm, bias], mm.shape, mm.dtype)
-
     @staticmethod
     def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
         p = rows_plan(x.shape, axis)
@@ -331,18 +327,6 @@ class CpuBackend(SharedBackend):
         if bad >= 0:
             raise IndexError(f"Target {int(t[bad])} is out of bounds for {x.shape[1]} classes.")
         return per, valid
-
-    def log_softmax_nll(self, x: np.ndarray, t: np.ndarray, ignore_index: int,
-                        weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-        """cross_entropy's forward: log_softmax of rows x (N, C), then nll_forward on it."""
-        logp = self.softmax(x, 1, True)
-        return (logp, *self.nll_forward(logp, t, ignore_index, weight))
-
-    def nll_reduce(self, per: np.ndarray, valid: np.ndarray, mean: bool) -> tuple[np.ndarray, np.ndarray]:
-        """The 'sum' / 'mean' of per-row losses, and the summed row weights."""
-        n = self.sum(valid, tuple(range(valid.ndim)), False)
-        out = self.sum(per, tuple(range(per.ndim)), False)
-        return (self.elementwise("div", [out, n], (), out.dtype) if mean else out), n
 
     def nll_backward(self, g: np.ndarray, t: np.ndarray, classes: int, ignore_index: int,
                      weight: np.ndarray | None = None, total: np.ndarray | None = None) -> np.ndarray:

@@ -52,6 +52,8 @@ def _calc_name(dt: np.dtype) -> str:
 
 class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedBackend):
     device_type = "cuda"
+    foreach = True  # sgd_foreach: many tensors in one launch
+    can_capture = True  # CUDA graphs
 
     def __init__(self, index: int = 0) -> None:
         self.name = f"cuda:{index}"

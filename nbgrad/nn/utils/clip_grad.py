@@ -8,28 +8,13 @@ from typing import Iterable
 
 from ... import creation as C
 from ...autograd.grad_mode import no_grad
+from ...ops.linalg import vector_norm
 from ...ops.shape import stack
 from ...tensor import Tensor
 
 
 def _tensors(xs: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [xs] if isinstance(xs, Tensor) else list(xs)
-
-
-def _vector_norm(x: Tensor, p: float) -> Tensor:
-    """The p-norm of all of x's entries, in x's dtype (p: inf, -inf, 0 or any other float)."""
-    a = x.abs()
-    if p == math.inf:
-        return a.max() if a.numel() else C.zeros((), dtype=x.dtype, device=x.device)
-    if p == -math.inf:
-        return a.min()
-    if p == 0:
-        return (x != 0).sum().to(x.dtype)
-    if p == 1:
-        return a.sum()
-    if p == 2:
-        return (a * a).sum().sqrt()
-    return (a ** p).sum() ** (1.0 / p)
 
 
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, error_if_nonfinite: bool = False,
@@ -43,12 +28,12 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, e
         return C.tensor(0.0)
     with no_grad():
         first = ts[0].device
-        norms = [_vector_norm(t.detach(), p).to(first) for t in ts]
+        norms = [vector_norm(t.detach(), p).to(first) for t in ts]
         dt = norms[0].dtype
         for n in norms[1:]:  # (torch.stack promotes: a float64 grad makes the total float64)
             if n.dtype.itemsize > dt.itemsize:
                 dt = n.dtype
-        total = _vector_norm(stack([n.to(dt) for n in norms]), p)
+        total = vector_norm(stack([n.to(dt) for n in norms]), p)
     if error_if_nonfinite and not math.isfinite(float(total.item())):
         raise RuntimeError(
             f"The total norm of order {p} for gradients from `parameters` is non-finite, so it cannot be clipped. "

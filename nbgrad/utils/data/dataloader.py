@@ -103,6 +103,12 @@ def default_collate(batch: list) -> Any:
     raise TypeError(_COLLATE_ERR.format(type(elem)))
 
 
+def get_worker_info() -> None:
+    """The worker's id, number of workers, seed and dataset copy, in a worker process; None in the
+    main process, which is where nbgrad's DataLoader always loads."""
+    return None
+
+
 class _InfiniteConstantSampler(Sampler):
     """An iterable dataset's sampler: None forever (the dataset itself says what comes next)."""
 

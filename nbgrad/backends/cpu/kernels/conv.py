@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from ...shared.pool import max_window
 from ..dispatch import PARALLEL_THRESHOLD_CHEAP, variants
+from ..vecmath import lift
+
+_max_window = lift(max_window)
 
 
 @variants(nogil=True)
@@ -72,28 +76,17 @@ def _col2im(cols, out, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
 
 @variants(nogil=True)
 def _max_pool(x, vals, idx, kh, kw, sh, sw, ph, pw, dh, dw):
-    """Each window's max and its flat index h * W + w in the plane (the last nan wins, as in torch)."""
+    """Each window's max and its flat index h * W + w in the plane (shared.pool.max_window)."""
     N, C, H, W = x.shape
     OH, OW = vals.shape[2], vals.shape[3]
+    xf = x.reshape(-1)
     for nc in prange(N * C):
         n = nc // C
         c = nc - n * C
         for oh in range(OH):
             for ow in range(OW):
-                best = -np.inf
-                bi = -1
-                for i in range(kh):
-                    h = oh * sh - ph + i * dh
-                    if 0 <= h < H:
-                        for j in range(kw):
-                            w = ow * sw - pw + j * dw
-                            if 0 <= w < W:
-                                v = x[n, c, h, w]
-                                if bi < 0 or v > best or np.isnan(v):
-                                    best = v
-                                    bi = h * W + w
-                vals[n, c, oh, ow] = best
-                idx[n, c, oh, ow] = bi
+                vals[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(xf, nc * H * W, H, W, oh, ow, kh, kw, sh, sw,
+                                                                    ph, pw, dh, dw)
 
 
 @variants(nogil=True)

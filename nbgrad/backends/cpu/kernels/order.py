@@ -134,6 +134,67 @@ def _topk3(x, out, idx, desc, per):
                 idx[a, q, b] = ib[q]
 
 
+@variants(nogil=True)
+def _radix3(keys, x, out, idx, passes, per):
+    """Stable LSD radix sort (a byte a pass) of each row of order-preserving unsigned keys (A, K, B);
+    out gets x's values in that order."""
+    A, K, B = keys.shape
+    R = A * B
+    for t in prange((R + per - 1) // per):
+        ka = np.empty(K, np.uint64)
+        kb = np.empty(K, np.uint64)
+        ia = np.empty(K, np.int64)
+        ib = np.empty(K, np.int64)
+        cnt = np.empty(256, np.int64)
+        for r in range(t * per, min(R, (t + 1) * per)):
+            a = r // B
+            b = r - a * B
+            for k in range(K):
+                ka[k] = keys[a, k, b]
+                ia[k] = k
+            sk, si, dk, di = ka, ia, kb, ib
+            for p in range(passes):
+                shift = np.uint64(8 * p)
+                cnt[:] = 0
+                for k in range(K):
+                    cnt[(sk[k] >> shift) & np.uint64(255)] += 1
+                if cnt[(sk[0] >> shift) & np.uint64(255)] == K:  # one byte value: nothing moves
+                    continue
+                total = 0
+                for d in range(256):
+                    c = cnt[d]
+                    cnt[d] = total
+                    total += c
+                for k in range(K):
+                    d = (sk[k] >> shift) & np.uint64(255)
+                    q = cnt[d]
+                    cnt[d] = q + 1
+                    dk[q] = sk[k]
+                    di[q] = si[k]
+                sk, si, dk, di = dk, di, sk, si
+            for k in range(K):
+                j = si[k]
+                out[a, k, b] = x[a, j, b]
+                idx[a, k, b] = j
+
+
+_RADIX_FROM = 128  # rows at least this long sort float keys by radix
+
+
+def _radix_keys(x3: np.ndarray, descending: bool) -> tuple[np.ndarray, int]:
+    """Unsigned keys (uint64) whose order is x3's (floats: NaN canonical and last, -0.0 as 0.0),
+    and the bytes they take."""
+    bits = 32 if x3.dtype == np.float32 else 64
+    ut = np.uint32 if bits == 32 else np.uint64
+    canon = np.where(x3 != x3, x3.dtype.type(np.nan), x3 + x3.dtype.type(0))
+    u = np.ascontiguousarray(canon).view(ut)
+    top = ut(1 << (bits - 1))
+    keys = np.where(u & top, ~u, u | top)
+    if descending:
+        keys = ~keys
+    return keys.astype(np.uint64, copy=False), bits // 8
+
+
 def _per(rows: int) -> int:
     return max(1, -(-rows // _TASKS))
 
@@ -150,6 +211,10 @@ def sort3(x3: np.ndarray, descending: bool, k: int | None = None) -> tuple[np.nd
         if not partial and kk < K:
             full, fidx = sort3(x3, descending)
             return np.ascontiguousarray(full[:, :kk]), np.ascontiguousarray(fidx[:, :kk])
+        if not partial and K >= _RADIX_FROM and x3.dtype in (np.float32, np.float64):
+            keys, passes = _radix_keys(x3, descending)
+            _radix3.pick(x3.size, PARALLEL_THRESHOLD_CHEAP // 16)(keys, x3, out, idx, passes, _per(A * B))
+            return out, idx
         fn.pick(x3.size, PARALLEL_THRESHOLD_CHEAP // 16)(x3, out, idx, descending, _per(A * B))
     return out, idx
 

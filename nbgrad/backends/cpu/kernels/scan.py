@@ -29,7 +29,17 @@ def _scan3(x, out, idx, kind, zero, bchunk):
         a = t // nb
         b0 = (t - a * nb) * bchunk
         b1 = min(B, b0 + bchunk)
-        if kind <= PROD:  # sum / product in the accumulator's type
+        if kind <= PROD and B == 1:  # one row: a scalar accumulator
+            s = zero
+            for k in range(K):
+                if kind == SUM:
+                    s += x[a, k, 0]
+                elif k == 0:
+                    s = zero + x[a, k, 0]
+                else:
+                    s *= x[a, k, 0]
+                out[a, k, 0] = s
+        elif kind <= PROD:  # sum / product in the accumulator's type
             acc = np.full(b1 - b0, zero)
             for k in range(K):
                 for b in range(b0, b1):

@@ -5,9 +5,12 @@ pool's scatter (atomic adds) / gather."""
 
 from __future__ import annotations
 
-import math
-
 from numba import cuda, uint64
+
+from ...shared.pool import max_window
+from .device import lift
+
+_max_window = lift(max_window)
 
 
 @cuda.jit(device=True)
@@ -52,27 +55,14 @@ def col2im(cols, co, N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, out):
 
 @cuda.jit
 def max_pool(x, xo, NC, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, vals, idx):
-    """Each window's max and its flat index h * W + w in its plane (the last nan wins, as in torch)."""
+    """Each window's max and its flat index h * W + w in its plane (shared.pool.max_window)."""
     total = NC * OH * OW
     for t in range(cuda.grid(1), total, cuda.gridsize(1)):
         p = t // (OH * OW)
         q = t - p * (OH * OW)
         oh = q // OW
         ow = q - oh * OW
-        best = -math.inf
-        bi = -1
-        for i in range(kh):
-            h = oh * sh - ph + i * dh
-            if 0 <= h < H:
-                for j in range(kw):
-                    w = ow * sw - pw + j * dw
-                    if 0 <= w < W:
-                        v = x[uint64(xo + (p * H + h) * W + w)]
-                        if bi < 0 or v > best or math.isnan(v):
-                            best = v
-                            bi = h * W + w
-        vals[t] = best
-        idx[t] = bi
+        vals[t], idx[t] = _max_window(x, xo + p * H * W, H, W, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 @cuda.jit

@@ -1,0 +1,235 @@
+"""The backend contract: the primitives every device implements, and the fused ops it may add.
+
+`PRIMITIVES` names what a device must provide (transfer, elementwise, reductions, matmul,
+layout, indexing, random; see `Backend` in `backends/__init__.py` for their signatures). The
+fused ops (row softmax, the losses' row kernels, layer norm, the optimizers' steps, ...) are
+methods of `Fused`, each a generic fallback written with the primitives only: a device class
+inherits `Fused` and overrides a fallback where it has a faster kernel, so a new device works
+before it has any (tests/test_backend_contract.py runs a model on a device that has none)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..backends.plan import sum_to_axes
+from .shared.optim import adam_constants
+
+PRIMITIVES = (
+    # transfer and random numbers
+    "asarray", "to_numpy", "host_buffer", "random",
+    # math: elementwise ops of backends/shared/scalar.py, reductions, products
+    "elementwise", "sum", "argext", "matmul",
+    # layout
+    "view", "reshape", "is_contiguous", "contiguous", "copy", "astype", "full", "concatenate",
+    "shares_memory", "is_private",
+    # indexing
+    "getitem", "setitem", "check_index", "gather", "scatter", "index_add", "index_add_axis",
+    # kernel families without a generic form (convolution, scans and order)
+    "im2col", "col2im", "max_pool2d", "plane_scatter", "plane_gather", "cumulative", "sort", "searchsorted",
+)
+
+
+def _all(x: Any) -> tuple[int, ...]:
+    return tuple(range(x.ndim))
+
+
+class Fused:
+    """The fused ops, each written with the primitives (a device overrides them with kernels).
+    Arrays are the device's own; shapes and axes are planned by the caller."""
+
+    foreach = False  # sgd_foreach updates many tensors in one launch (CUDA)
+    can_capture = False  # graph capture (CUDA graphs): capturable optimizers need it
+    capturing = False  # a capture is in progress
+
+    # the ops below call these primitives
+    elementwise: Any
+    sum: Any
+    argext: Any
+    matmul: Any
+    reshape: Any
+    full: Any
+    gather: Any
+    scatter: Any
+    check_index: Any
+    to_numpy: Any
+    astype: Any
+    copy: Any
+
+    def _ew(self, op: str, *xs: Any, shape: tuple | None = None, dtype: Any = None, out: Any = None) -> Any:
+        """op over xs (arrays, or NumPy scalars after the first), broadcast together unless
+        `shape` is given, written as `dtype` (default: the first operand's)."""
+        shape = tuple(np.broadcast_shapes(*(np.shape(x) for x in xs))) if shape is None else shape
+        return self.elementwise(op, list(xs), shape, xs[0].dtype if dtype is None else dtype, out=out)
+
+    def sum_to(self, x: Any, shape: tuple) -> Any:
+        """Reduce a broadcast gradient back to `shape`."""
+        shape = tuple(shape)
+        if x.shape == shape:
+            return x
+        axes = sum_to_axes(x.shape, shape)
+        return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, shape)
+
+    # ------------------------------------------------------------ products
+    def addmm(self, bias: Any, a: Any, b: Any) -> Any:
+        """a @ b + bias (2-D; bias one value per column)."""
+        mm = self.matmul(a, b)
+        return self._ew("add", mm, bias, shape=mm.shape)
+
+    # ------------------------------------------------------------ rows (softmax family)
+    def softmax(self, x: Any, axis: int, log: bool) -> Any:
+        if x.size == 0:
+            return self.copy(x)
+        z = self._ew("sub", x, self._safe_max(x, axis))
+        e = self._ew("exp", z)
+        s = self.sum(e, (axis,), True)
+        return self._ew("sub", z, self._ew("log", s)) if log else self._ew("div", e, s)
+
+    def softmax_backward(self, y: Any, g: Any, axis: int, log: bool) -> Any:
+        """The input gradient of softmax (log: log_softmax) from its output y and upstream g."""
+        g = self.astype(g, y.dtype) if g.dtype != y.dtype else g
+        if log:
+            return self._ew("sub_mul", g, self._ew("exp", y), self.sum(g, (axis,), True))
+        gy = self._ew("mul", g, y)
+        return self._ew("sub_mul", gy, y, self.sum(gy, (axis,), True))
+
+    def logsumexp(self, x: Any, axis: int) -> Any:
+        axis %= x.ndim
+        m = self._safe_max(x, axis)
+        s = self.sum(self._ew("exp", self._ew("sub", x, m)), (axis,), True)
+        out = self._ew("add", self._ew("log", s), m)
+        return self.reshape(out, out.shape[:axis] + out.shape[axis + 1:])
+
+    def _safe_max(self, x: Any, axis: int) -> Any:
+        """The max along axis (keepdim), 0 where it is not finite (all -inf rows stay -inf, nan stays nan)."""
+        m = self.argext(x, axis, True, True)[0]
+        return self._ew("where", self._ew("isfinite", m, dtype=np.dtype(bool)), m, np.asarray(0, x.dtype),
+                        dtype=x.dtype)
+
+    # ------------------------------------------------------------ losses
+    def check_unit_interval(self, x: Any) -> None:
+        """binary_cross_entropy's input check (nan fails it too, as in PyTorch)."""
+        a = self.to_numpy(x)
+        if a.size and not ((a >= 0) & (a <= 1)).all():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+
+    def _nll_rows(self, t: Any, classes: int, ignore_index: int, weight: Any, dtype: Any) -> tuple[Any, Any]:
+        """Each row's target as a gather index (0 where ignored, bounds checked) and its weight
+        (w[t], or 1; 0 where ignored)."""
+        keep = self._ew("ne", t, np.asarray(ignore_index, t.dtype), dtype=np.dtype(bool))
+        safe = self._ew("where", keep, t, np.asarray(0, t.dtype), dtype=t.dtype)
+        self.check_index(safe, classes, False, IndexError, "Target {i} is out of bounds for %d classes." % classes)
+        w = (self.full(t.shape, 1, dtype) if weight is None
+             else self.gather(self.astype(weight, dtype), 0, self.reshape(safe, (-1,))))
+        return safe, self._ew("where", keep, w, np.asarray(0, dtype), dtype=dtype)
+
+    def nll_forward(self, x: Any, t: Any, ignore_index: int, weight: Any = None) -> tuple[Any, Any]:
+        """Rows x (N, C), targets t (N,): per-row -w[t[i]] * x[i, t[i]] (0 where ignored) and each
+        row's weight (0 where ignored; 1 without weights)."""
+        safe, w = self._nll_rows(t, x.shape[1], ignore_index, weight, x.dtype)
+        picked = self.reshape(self.gather(x, 1, self.reshape(safe, (-1, 1))), (-1,))
+        return self._ew("mul", self._ew("neg", picked), w), w
+
+    def log_softmax_nll(self, x: Any, t: Any, ignore_index: int, weight: Any = None) -> tuple[Any, ...]:
+        """cross_entropy's forward: log_softmax of rows x (N, C), then nll_forward on it."""
+        logp = self.softmax(x, 1, True)
+        return (logp, *self.nll_forward(logp, t, ignore_index, weight))
+
+    def nll_reduce(self, per: Any, valid: Any, mean: bool) -> tuple[Any, Any]:
+        """The 'sum' / 'mean' of per-row losses, and the summed row weights."""
+        n = self.sum(valid, _all(valid), False)
+        out = self.sum(per, _all(per), False)
+        return (self.elementwise("div", [out, n], (), out.dtype) if mean else out), n
+
+    def nll_backward(self, g: Any, t: Any, classes: int, ignore_index: int, weight: Any = None,
+                     total: Any = None) -> Any:
+        """Gradient of nll_forward's per-row loss: -g[i] * w[t[i]] at (i, t[i]), zeros elsewhere
+        (g: N values or one), over total ('mean') where given."""
+        if total is not None:
+            g = self.elementwise("div", [g, total], tuple(g.shape), g.dtype)
+        safe, w = self._nll_rows(t, classes, ignore_index, weight, g.dtype)
+        src = self._ew("mul", self._ew("neg", w), self.reshape(g, (-1,)) if g.ndim else g, shape=w.shape)
+        out = self.full((t.shape[0], classes), 0, g.dtype)
+        self.scatter(out, 1, self.reshape(safe, (-1, 1)), self.reshape(src, (-1, 1)), "assign")
+        return out
+
+    # ------------------------------------------------------------ layers
+    def layer_norm(self, x: Any, cols: int, eps: float) -> tuple[Any, Any]:
+        """Each run of the last `cols` elements normalised (zero mean, unit variance), and each
+        row's 1 / sqrt(var + eps)."""
+        x2 = self.reshape(x, (-1, cols))
+        n = np.asarray(cols, x.dtype)
+        xc = self._ew("sub", x2, self._ew("div", self.sum(x2, (1,), True), n))
+        var = self._ew("div", self.sum(self._ew("mul", xc, xc), (1,), True), n)
+        rstd = self._ew("rsqrt", self._ew("add", var, np.asarray(eps, x.dtype)))
+        return self.reshape(self._ew("mul", xc, rstd), x.shape), self.reshape(rstd, (-1,))
+
+    def layer_norm_backward(self, g: Any, y: Any, rstd: Any, cols: int) -> Any:
+        """rstd * (g - mean(g) - y * mean(g * y)) by row."""
+        g2 = self.reshape(self.astype(g, y.dtype) if g.dtype != y.dtype else g, (-1, cols))
+        y2 = self.reshape(y, (-1, cols))
+        n = np.asarray(cols, y.dtype)
+        mg = self._ew("div", self.sum(g2, (1,), True), n)
+        mgy = self._ew("div", self.sum(self._ew("mul", g2, y2), (1,), True), n)
+        d = self._ew("sub_mul", self._ew("sub", g2, mg), y2, mgy)
+        return self.reshape(self._ew("mul", d, self.reshape(rstd, (-1, 1))), y.shape)
+
+    # ------------------------------------------------------------ optimizers (in place)
+    def sgd_step(self, x: Any, d: Any, buf: Any, *, lr: float, momentum: float, dampening: float,
+                 weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:
+        """One SGD update of x (and of the momentum buffer buf) in place, in PyTorch's order."""
+        dt, shape = x.dtype, x.shape
+        c = lambda v: np.asarray(v, dt)  # noqa: E731
+        if maximize:
+            d = self._ew("neg", d, shape=shape, dtype=dt)
+        if weight_decay:
+            d = self._ew("add", d, self._ew("mul", x, c(weight_decay)), shape=shape, dtype=dt)
+        if momentum:
+            if first:
+                self.elementwise("mul", [d, c(1)], shape, dt, out=buf)
+            else:
+                self.elementwise("add", [self._ew("mul", buf, c(momentum)), self._ew("mul", d, c(1 - dampening))],
+                                 shape, dt, out=buf)
+            d = self._ew("add", d, self._ew("mul", buf, c(momentum)), shape=shape, dtype=dt) if nesterov else buf
+        self.elementwise("sub_mul", [x, d, c(lr)], shape, dt, out=x)
+
+    def sgd_foreach(self, xs: Sequence[Any], ds: Sequence[Any], bufs: Sequence[Any], firsts: Sequence[bool],
+                    **hyper: Any) -> None:
+        """sgd_step on each tensor (a device with `foreach` does them in one launch)."""
+        for x, d, b, f in zip(xs, ds, bufs, firsts):
+            self.sgd_step(x, d, b, first=f, **hyper)
+
+    def adam_step(self, x: Any, d: Any, m: Any, v: Any, *, step: Any, lr: float, beta1: float, beta2: float,
+                  eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
+        """One Adam / AdamW update of x, m, v in place, in PyTorch's single-tensor order."""
+        dt, shape = x.dtype, x.shape
+        c = lambda v: np.asarray(v, dt)  # noqa: E731
+        n = step if isinstance(step, (int, float)) else float(self.to_numpy(step))
+        c_decay, step_size, sqrt_bc2 = adam_constants(n, lr, beta1, beta2, weight_decay, decoupled)
+        if maximize:
+            d = self._ew("neg", d, shape=shape, dtype=dt)
+        if decoupled:
+            self.elementwise("mul", [x, c(c_decay)], shape, dt, out=x)
+        elif weight_decay:
+            d = self._ew("add", d, self._ew("mul", x, c(weight_decay)), shape=shape, dtype=dt)
+        self.elementwise("add", [m, self._ew("mul", self._ew("sub", d, m, shape=shape, dtype=dt), c(1 - beta1))],
+                         shape, dt, out=m)
+        self.elementwise("add", [self._ew("mul", v, c(beta2)), self._ew("mul", self._ew("mul", d, d), c(1 - beta2))],
+                         shape, dt, out=v)
+        denom = self._ew("add", self._ew("div", self._ew("sqrt", v), c(sqrt_bc2)), c(eps))
+        self.elementwise("sub_mul", [x, self._ew("div", m, denom), c(step_size)], shape, dt, out=x)
+
+    # ------------------------------------------------------------ gradients of indexing
+    def scatter_along_axis(self, shape: tuple, index: Any, src: Any, axis: int) -> Any:
+        """Backward of max / min along axis: zeros of `shape` with src put at index (keepdim layout)."""
+        out = self.full(tuple(shape), 0, src.dtype)
+        self.scatter(out, axis, index, src, "assign")
+        return out
+
+    def index_select(self, x: Any, axis: int, index: Any) -> Any:
+        """x's entries along axis at the int64 positions of a 1-D index (checked by the caller)."""
+        shape = tuple(index.shape[0] if i == axis else n for i, n in enumerate(x.shape))
+        view = (1,) * axis + (index.shape[0],) + (1,) * (x.ndim - axis - 1)
+        full = self._ew("add", self.reshape(index, view), self.full(shape, 0, index.dtype), shape=shape)
+        return self.gather(x, axis, full)
