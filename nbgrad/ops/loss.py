@@ -18,7 +18,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _weight_takes_no_grad(fn: str, weight: Any, arg: str = "weight") -> None:
-    """PyTorch's losses are not differentiable in their class / element weights."""
+    """PyTorch's losses are not differentiable in their class / element weights (soft_margin_loss: its target)."""
     if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
         raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. This input "
                            "cannot have requires_grad True.")
