@@ -172,6 +172,16 @@ def test_loss_gradcheck(name):
     assert ng.autograd.gradcheck(lambda *a: fn(*a, "mean"), xs)
 
 
+def test_byte_class_targets_as_torch():
+    x = R(3, 4)
+    t = np.array([0, 3, 1], np.uint8)
+    kws = [dict(), dict(label_smoothing=0.3, ignore_index=1)]  # (torch refuses a Byte target with weight here)
+    for fn, kw in [("nll_loss", kws[0]), ("cross_entropy", kws[0]), ("cross_entropy", kws[1])]:
+        yn = getattr(NF, fn)(ng.tensor(x), ng.tensor(t), **kw)
+        yt = getattr(TF, fn)(torch.tensor(x), torch.tensor(t), **kw)
+        np.testing.assert_allclose(yn.item(), yt.item(), rtol=1e-12)
+
+
 def test_plain_cross_entropy_keeps_its_fused_nodes():
     x = ng.tensor(R(6, 5), requires_grad=True)
     y = NF.cross_entropy(x, ng.tensor(T5))
@@ -258,6 +268,8 @@ ERRORS = {
     "smoothing_weight_size": lambda L: L.nn.functional.cross_entropy(L.ones(2, 3), L.tensor([0, 1]), L.ones(4),
                                                                      label_smoothing=0.1),
     "float_class_target": lambda L: L.nn.functional.nll_loss(L.ones(2, 3), L.zeros(2)),
+    "int32_class_target": lambda L: L.nn.functional.nll_loss(L.ones(2, 3), L.zeros(2, dtype=L.int32)),
+    "bool_class_target": lambda L: L.nn.functional.cross_entropy(L.ones(2, 3), L.zeros(2, dtype=L.bool)),
     "nll_0d_input": lambda L: L.nn.functional.nll_loss(L.tensor(1.0), L.tensor(0)),
     "cross_entropy_0d_input": lambda L: L.nn.functional.cross_entropy(L.tensor(1.0), L.tensor(0)),
     "cross_entropy_0d_probs": lambda L: L.nn.functional.cross_entropy(L.tensor(1.0), L.tensor(0.5)),
@@ -284,7 +296,7 @@ SAME_MESSAGE = {  # where nbgrad's message is torch's word for word
     "pos_weight_grad", "soft_margin_target_grad", "huber_delta", "huber_weight_size", "smooth_l1_beta",
     "triplet_margin", "triplet_ndim", "gaussian_var_size", "gaussian_var_negative", "gaussian_scalar_var_negative",
     "probs_weight_size", "smoothing_weight_size", "nll_0d_input", "cross_entropy_0d_input",
-    "cross_entropy_0d_probs",
+    "cross_entropy_0d_probs", "float_class_target", "int32_class_target", "bool_class_target",
 }
 
 
@@ -353,3 +365,33 @@ def test_cuda_losses():
         for a, b in zip(xc, xh):
             if b.grad is not None:
                 np.testing.assert_allclose(_np(a.grad), _np(b.grad), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# ---------------------------------------------------------------- properties
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_pairs = hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
+                    elements=st.floats(-3, 3, allow_nan=False)).flatmap(
+    lambda a: st.tuples(st.just(a), hnp.arrays(np.float64, a.shape, elements=st.floats(-3, 3, allow_nan=False))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(xy=_pairs, k=st.floats(0.05, 2.0), smoothing=st.floats(0.0, 1.0), red=st.sampled_from(REDUCTIONS))
+def test_parametrised_losses_match_torch_anywhere(xy, k, smoothing, red):
+    """huber (delta), smooth_l1 (beta), soft targets with label smoothing: any inputs, any parameter."""
+    x, y = xy
+    p = np.exp(y) / np.exp(y).sum(1, keepdims=True)
+    for fn in (lambda L, a, b: L.nn.functional.huber_loss(a, b, red, delta=k),
+               lambda L, a, b: L.nn.functional.smooth_l1_loss(a, b, reduction=red, beta=k),
+               lambda L, a, b: L.nn.functional.cross_entropy(a, L.tensor(p), reduction=red, label_smoothing=smoothing)):
+        out = []
+        for lib in (ng, torch):
+            a = lib.tensor(x, requires_grad=True)
+            v = fn(lib, a, lib.tensor(y))
+            v.sum().backward()
+            out.append((_np(v), _np(a.grad)))
+        np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-12)

@@ -18,7 +18,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _weight_takes_no_grad(fn: str, weight: Any, arg: str = "weight") -> None:
-    """PyTorch's losses are not differentiable in their class / element weights."""
+    """PyTorch's losses are not differentiable in their class / element weights (soft_margin_loss: its target)."""
     if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
         raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. This input "
                            "cannot have requires_grad True.")
@@ -94,8 +94,10 @@ def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tup
     as input's dtype, on input's device (arrays)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    if target.dtype.is_floating_point or target.dtype.name == "bool":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
+    if target.dtype.name not in ("int64", "uint8"):
+        from .index import _type_name
+
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(target)}")
     if input.ndim == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
     if input.ndim == 2 and target.shape != (input.shape[0],):
@@ -240,7 +242,8 @@ def _cross_entropy_smoothed(x: Tensor, target: Tensor, weight: Any, ignore_index
     c = x.shape[-1]
     w = _class_weight(weight, c, "nll_loss_forward")
     logp = log_softmax(x, -1)
-    nll = nll_loss(logp, target, w, ignore_index=ignore_index, reduction=reduction)
+    nll = nll_loss(logp, target, w, ignore_index=ignore_index, reduction=reduction)  # (checks the target)
+    target = target.long()  # (a Byte target indexes, not masks)
     smooth = -(logp * w).sum(-1) if w is not None else -logp.sum(-1)
     valid = target != ignore_index
     smooth = where(valid, smooth, 0.0)
