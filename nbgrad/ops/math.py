@@ -337,7 +337,8 @@ def clamp_tensors(x: Tensor, min: Tensor | None, max: Tensor | None) -> Tensor: 
         out = ew("maximum", xin._data, lo._data, dt=dt.np, backend=be)
     else:
         out = ew("clamp", xin._data, lo._data, hi._data, dt=dt.np, backend=be)
-    return record(N.ClampBackward0, out, (x, min, max), be, save={"self": xin, "min": lo, "max": hi})
+    absent = {k: None for k, v in (("min", lo), ("max", hi)) if v is None}  # (check_node: a None input)
+    return record(N.ClampBackward0, out, (x, min, max), be, save={"self": xin, "min": lo, "max": hi}, **absent)
 
 
 # ---------------------------------------------------------------- predicates, logical and bitwise ops (no grad)
