@@ -48,6 +48,16 @@ from .ops.einsum import einsum  # noqa: E402
 from .ops.linalg import (  # noqa: E402
     addmm, addmv, baddbmm, bmm, cdist, diag, diag_embed, diagonal, dot, kron, mm, mv, norm, tensordot, trace,
 )
+# more elementwise math (issue 16)
+from .ops.elementwise import sgn, sign  # noqa: E402
+from .ops.math import (  # noqa: E402
+    acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, cosh, digamma, equal, erf, erfc, erfinv, exp2, expm1, fix,
+    floor, floor_divide, fmod, frac, hypot, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, lgamma, log2,
+    log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, nan_to_num, polygamma, reciprocal,
+    remainder, round, rsqrt, sinh, square, tan, trunc, xlogy,
+)
+divide = div
 
 bool = bool_  # noqa: A001
 float = float32  # noqa: A001

@@ -69,6 +69,8 @@ def _install() -> None:
     _install_linalg(T)
     # scans, triangles and order (issue 16)
     _install_scan_order(T)
+    # more elementwise math (issue 16)
+    _install_math(T)
 
 
 def _install_shape_index(T: Any) -> None:
@@ -113,6 +115,30 @@ def _install_scan_order(T: Any) -> None:
 
     for name in ("tril", "triu", "cumsum", "cumprod"):
         setattr(T, name + "_", inplace(getattr(C, name)))
+
+def _install_math(T: Any) -> None:
+    """Tensor methods and operators of the elementwise math family (issue 16)."""
+    from .ops import math as M
+    from .ops.index import inplace
+
+    for name in M.METHODS:
+        setattr(T, name, getattr(M, name))
+    for name in M.INPLACE:
+        setattr(T, name + "_", inplace(getattr(M, name)))
+    for name, fn in (("sign", E.sign), ("sgn", E.sgn), ("log1p", T.log1p), ("polygamma", M._polygamma_method),
+                     ("round", M._round_method)):
+        setattr(T, name, fn)
+        setattr(T, name + "_", inplace(fn))
+    T.divide = T.div
+    T.__floordiv__, T.__mod__ = M.floor_divide, M.remainder
+    T.__rfloordiv__ = lambda self, o: M.floor_divide(o, self)
+    T.__rmod__ = lambda self, o: M.remainder(o, self)
+    T.__ifloordiv__, T.__imod__ = T.floor_divide_, T.remainder_
+    T.__and__, T.__or__, T.__xor__, T.__invert__ = M.bitwise_and, M.bitwise_or, M.bitwise_xor, M.bitwise_not
+    T.__rand__ = lambda self, o: M.bitwise_and(o, self)
+    T.__ror__ = lambda self, o: M.bitwise_or(o, self)
+    T.__rxor__ = lambda self, o: M.bitwise_xor(o, self)
+    T.__iand__, T.__ior__, T.__ixor__ = T.bitwise_and_, T.bitwise_or_, T.bitwise_xor_
 
 
 _install()

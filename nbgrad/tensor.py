@@ -481,10 +481,10 @@ class Tensor:
 
         return self._inplace_op(mul, other)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         from .ops.elementwise import div
 
-        return self._inplace_op(div, other)
+        return self._inplace_op(div, other, rounding_mode=rounding_mode)
 
     def pow_(self, other: Any) -> Tensor:
         from .ops.elementwise import pow
@@ -508,8 +508,11 @@ class Tensor:
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         from .ops.elementwise import clamp
+        from .ops.index import inplace
 
-        return self._inplace_op(lambda x, _, **kw: clamp(x, min, max), None)
+        return inplace(clamp)(self, min, max)  # (tensor bounds that require grad take gradients)
+
+    clip_ = clamp_
 
     def zero_(self) -> Tensor:
         return self.fill_(0)

@@ -77,7 +77,9 @@ def mul(a: Any, b: Any) -> Tensor:
 
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
-        raise NotImplementedError("div(rounding_mode=...) is not supported by nbgrad")
+        from .math import div_rounded
+
+        return div_rounded(a, b, rounding_mode)
     a, b, dt = _ops(a, b)
     if not dt.is_floating_point:
         dt = float32
@@ -134,12 +136,21 @@ def neg(x: Tensor) -> Tensor:
     return record(N.NegBackward0, ew("neg", x._data, backend=x._backend), (x,), x._backend)
 
 
+def _sign(node: Any, x: Tensor) -> Tensor:
+    be = x._backend
+    if x.dtype.name == "bool":
+        return Tensor._wrap(be.copy(x._data), be)
+    return record(node, ew("sign", x._data, backend=be), (x,), be)
+
+
 def sgn(x: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of each element (0 for nan, as PyTorch); no gradient flows."""
-    return Tensor._wrap(ew("sign", x._data, backend=x._backend), x._backend)
+    """-1, 0 or 1 by the sign of each element (0 for nan, as PyTorch); its gradient is zero."""
+    return _sign(N.SgnBackward0, x)
 
 
-sign = sgn
+def sign(x: Tensor) -> Tensor:
+    """sgn for real tensors (SignBackward0)."""
+    return _sign(N.SignBackward0, x)
 
 
 # ---------------------------------------------------------------- fused backward ops
@@ -199,7 +210,9 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        raise NotImplementedError("clamp with tensor bounds is not supported; use maximum/minimum")
+        from .math import clamp_tensors
+
+        return clamp_tensors(x, min, max)
     dt = result_type(x, *(v for v in (min, max) if v is not None))
     xin = x if x.dtype == dt else x.to(dt)
     lo = -np.inf if min is None else min

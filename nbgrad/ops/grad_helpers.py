@@ -28,6 +28,31 @@ from .shape import (
 )
 
 
+# ---- more elementwise math (issue 16): clamp's gradients with tensor bounds (either may be None),
+# as PyTorch's clamp_backward / clamp_backward_min_max
+def clamp_backward_tensors(grad: Tensor, self: Tensor, min: Tensor | None, max: Tensor | None) -> Tensor:  # noqa: A002
+    """grad where min <= self <= max."""
+    if min is None:
+        keep = self <= max
+    elif max is None:
+        keep = self >= min
+    else:
+        keep = (self >= min).logical_and(self <= max)
+    return where(keep, grad, 0.0)
+
+
+def clamp_backward_min(grad: Tensor, self: Tensor, min: Tensor, max: Tensor | None) -> Tensor:  # noqa: A002
+    """grad where self < min (and min < max: a min above max is not the result)."""
+    keep = self < min if max is None else (self < min).logical_and(min < max)
+    return where(keep, grad, 0.0)
+
+
+def clamp_backward_max(grad: Tensor, self: Tensor, min: Tensor | None, max: Tensor) -> Tensor:  # noqa: A002
+    """grad where self > max, or max < min (where max is the result)."""
+    keep = self > max if min is None else (self > max).logical_or(max < min)
+    return where(keep, grad, 0.0)
+
+
 
 def sin(x: Tensor) -> Tensor:
     return unary("sin", x)

@@ -77,8 +77,8 @@ def relu(a):
 
 
 def sign(a):
-    """-1, 0 or 1 (0 for nan, as PyTorch's sign)."""
-    return (1 if a > 0 else (-1 if a < 0 else 0)) + a * 0
+    """-1, 0 or 1 (0 for nan, as PyTorch's sign; stored in the output's dtype)."""
+    return 1 if a > 0 else (-1 if a < 0 else 0)
 
 
 def add(a, b):
@@ -310,6 +310,10 @@ def polygamma(a, b):
     s_ = n + 1.0
     if x != x:
         return x
+    if x == math.inf:
+        return 0.0 if n == 1 else math.nan  # (as PyTorch: its trigamma's limit; nan from its zeta)
+    if x < -65536.0 and x % 1.0 != 0:  # -inf, and far negative non-integers: not computed (the sum starts
+        return x * 0 + math.nan        # at x and climbs to 9 one step at a time)
     if x <= 0 and x % 1.0 == 0:
         return x * 0 + math.inf if n % 2.0 == 1 else x * 0 + math.nan
     fact = 1.0
@@ -415,8 +419,10 @@ def fmod_int(a, b):  # (b != 0, checked by the op)
 
 
 def remainder(a, b):
-    """Python's %: the remainder with b's sign (floats: nan for b = 0; integers: the op checks b)."""
-    return a % b
+    """Python's %: the remainder with b's sign (floats: nan for b = 0; integers: the op checks b),
+    but a zero with a's sign (as PyTorch's, which is fmod's)."""
+    r = a % b
+    return r if r != 0 else abs(r) * a
 
 
 def floor_divide(a, b):
@@ -453,7 +459,7 @@ def xlogy(a, b):
     if b != b:
         return b
     if a == 0:
-        return a * 0.0
+        return a - a  # +0 (as PyTorch)
     return a * math.log(b) if b > 0 else (a * -math.inf if b == 0 else a * 0.0 + math.nan)
 
 
@@ -565,7 +571,7 @@ def hardswish(a):
 
 
 def logsigmoid(a):
-    return (a if a < _F0 else a * _F0) - vlog1p(vexp(-abs(a)))
+    return (a if a < _F0 else _F0) - vlog1p(vexp(-abs(a)))
 
 
 # ------------------------------------------------------------------ fused backward ops (a: the upstream gradient;
