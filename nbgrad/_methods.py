@@ -116,6 +116,7 @@ def _install_scan_order(T: Any) -> None:
     for name in ("tril", "triu", "cumsum", "cumprod"):
         setattr(T, name + "_", inplace(getattr(C, name)))
 
+
 def _install_math(T: Any) -> None:
     """Tensor methods and operators of the elementwise math family (issue 16)."""
     from .ops import math as M
