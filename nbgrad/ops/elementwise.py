@@ -221,8 +221,8 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if not dt.is_floating_point:
         lo = np.iinfo(dt.np).min if min is None else min
         hi = np.iinfo(dt.np).max if max is None else max
-    # min > max: every value becomes max (PyTorch's min(max(x, min), max)); the backward keeps both
-    out = ew("clamp", xin._data, np.asarray(lo if lo <= hi else hi, dt.np), np.asarray(hi, dt.np), backend=be)
+    # min > max: every value becomes max (the kernel is PyTorch's min(max(x, min), max)); nan bounds propagate
+    out = ew("clamp", xin._data, np.asarray(lo, dt.np), np.asarray(hi, dt.np), backend=be)
     return record(N.ClampBackward1, out, (x,), be, save={"self": xin}, min=lo, max=hi)
 
 
