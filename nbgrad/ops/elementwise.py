@@ -199,7 +199,7 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        raise NotImplementedError("clamp with tensor bounds is not supported; use maximum/minimum")
+        return _clamp_tensors(x, min, max)
     dt = result_type(x, *(v for v in (min, max) if v is not None))
     xin = x if x.dtype == dt else x.to(dt)
     lo = -np.inf if min is None else min
@@ -211,6 +211,24 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     # min > max: every value becomes max (PyTorch's min(max(x, min), max)); the backward keeps both
     out = ew("clamp", xin._data, np.asarray(lo if lo <= hi else hi, dt.np), np.asarray(hi, dt.np), backend=be)
     return record(N.ClampBackward1, out, (x,), be, save={"self": xin}, min=lo, max=hi)
+
+
+def _clamp_tensors(x: Tensor, min: Any, max: Any) -> Tensor:  # noqa: A002
+    """clamp with tensor bounds (issue 16), composed of where: min(max(x, min), max), values and
+    gradients as PyTorch's (x's where min <= x <= max, min's where x < min < max, max's where
+    x > max or max < min)."""
+    like = min if isinstance(min, Tensor) else max
+    dt = result_type(x, *(v for v in (min, max) if v is not None))
+    out = x if x.dtype == dt else x.to(dt)
+    lo = None if min is None else as_tensor_like(min, like, dt)
+    hi = None if max is None else as_tensor_like(max, like, dt)
+    if lo is not None and hi is not None:
+        lo = where(lo == hi, lo.detach(), lo)  # min == max: neither bound takes a gradient
+    if lo is not None:
+        out = where(out < lo, lo, out)
+    if hi is not None:
+        out = where(out > hi, hi, out)
+    return out
 
 
 def _maxmin(op: str, node: Any, a: Tensor, b: Any) -> Tensor:
