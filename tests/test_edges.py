@@ -371,6 +371,9 @@ def test_cuda_edges():
     assert u.min().item() == 1 and u.argmin().item() == 1
     assert ng.tensor([1.0, 5.0, -3.0], device="cuda").clamp(2.0, 0.0).cpu().tolist() == [0.0, 0.0, 0.0]
     assert ng.ones(2, 0, device="cuda").logsumexp(1).cpu().tolist() == [-np.inf, -np.inf]
+    xc = ng.tensor([1.0, 5.0, -3.0], device="cuda", requires_grad=True)
+    xc.clamp(ng.tensor([0.0, 0.0, -4.0], device="cuda"), ng.tensor([2.0, 3.0, -3.5], device="cuda")).sum().backward()
+    assert xc.grad.cpu().tolist() == [1.0, 0.0, 0.0]
     x = ng.ones(2, 3, device="cuda")
     assert x.sum(axis=1, keepdims=True).cpu().tolist() == [[3.0], [3.0]]
     with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
