@@ -414,9 +414,9 @@ def test_any_dim_is_accepted_or_refused_as_torch(ndim, dim, op):
 
 
 # ---------------------------------------------------------------- clamp with tensor bounds
-CLAMP_X = np.array([[1.0, 5.0, -3.0, 0.0, 2.0, 0.5, 0.7]])
-CLAMP_LO = np.array([[2.0, 0.0, -4.0, 0.0, 1.0, 0.5, 0.7]])  # ties with x, min > max, min == max
-CLAMP_HI = np.array([[0.0, 3.0, -3.5, 1.0, 2.0, 0.5, 0.6]])
+CLAMP_X = np.array([[1.0, 5.0, -3.0, 0.0, 2.0, 0.5, 0.7, 1.0, 1.0]])
+CLAMP_LO = np.array([[2.0, 0.0, -4.0, 0.0, 1.0, 0.5, 0.7, np.nan, 0.0]])  # ties, min > max, min == max, nan
+CLAMP_HI = np.array([[0.0, 3.0, -3.5, 1.0, 2.0, 0.5, 0.6, 2.0, np.nan]])
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
@@ -429,7 +429,7 @@ def test_clamp_with_tensor_bounds_as_torch(which, dt):
         hi = lib.tensor((CLAMP_HI[0, :1] if which == "broadcast" else CLAMP_HI).astype(dt), requires_grad=True)
         args = {"both": (lo, hi), "min": (lo, None), "max": (None, hi), "broadcast": (lo, hi)}[which]
         y = x.clamp(*args)
-        y.backward(lib.tensor(np.arange(1.0, 15.0).reshape(2, 7).astype(dt)))
+        y.backward(lib.tensor(np.arange(1.0, 19.0).reshape(2, 9).astype(dt)))
         res.append([to_numpy(y)] + [None if t.grad is None else to_numpy(t.grad) for t in (x, lo, hi)])
     for a, b in zip(*res):
         assert (a is None) == (b is None)

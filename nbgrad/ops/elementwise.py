@@ -3,6 +3,7 @@ backends/shared/scalar.py ELEMENTWISE; its derivative is its node's entry in der
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -208,26 +209,30 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if not dt.is_floating_point:
         lo = np.iinfo(dt.np).min if min is None else min
         hi = np.iinfo(dt.np).max if max is None else max
-    # min > max: every value becomes max (PyTorch's min(max(x, min), max)); the backward keeps both
-    out = ew("clamp", xin._data, np.asarray(lo if lo <= hi else hi, dt.np), np.asarray(hi, dt.np), backend=be)
+    out = ew("clamp", xin._data, np.asarray(lo, dt.np), np.asarray(hi, dt.np), backend=be)
     return record(N.ClampBackward1, out, (x,), be, save={"self": xin}, min=lo, max=hi)
 
 
 def _clamp_tensors(x: Tensor, min: Any, max: Any) -> Tensor:  # noqa: A002
-    """clamp with tensor bounds (issue 16), composed of where: min(max(x, min), max), values and
-    gradients as PyTorch's (x's where min <= x <= max, min's where x < min < max, max's where
-    x > max or max < min)."""
+    """clamp with tensor bounds (issue 16), composed of where with PyTorch's values (min(max(x,
+    min), max); nan where a bound is nan) and its gradient masks: x's where min <= x <= max, min's
+    where x < min < max, max's where x > max or max < min (none where min == max > x)."""
     like = min if isinstance(min, Tensor) else max
     dt = result_type(x, *(v for v in (min, max) if v is not None))
-    out = x if x.dtype == dt else x.to(dt)
+    xt = x if x.dtype == dt else x.to(dt)
     lo = None if min is None else as_tensor_like(min, like, dt)
     hi = None if max is None else as_tensor_like(max, like, dt)
-    if lo is not None and hi is not None:
-        lo = where(lo == hi, lo.detach(), lo)  # min == max: neither bound takes a gradient
-    if lo is not None:
-        out = where(out < lo, lo, out)
+    both = lo is not None and hi is not None
+    take_x = where(xt >= lo, xt <= hi, False) if both else (xt >= lo if lo is not None else xt <= hi)
+    out = (lo if lo is not None else hi).detach()  # what no mask takes: min == max > x, nan bounds
     if hi is not None:
-        out = where(out > hi, hi, out)
+        out = where(where(xt > hi, True, hi < lo) if both else xt > hi, hi, out)
+    if lo is not None:
+        out = where(where(xt < lo, lo < hi, False) if both else xt < lo, lo, out)
+    out = where(take_x, xt, out)
+    for b in (lo, hi) if dt.is_floating_point else ():
+        if b is not None:
+            out = where(b != b, out + math.nan, out)  # nan, the gradients above kept (as PyTorch's)
     return out
 
 
