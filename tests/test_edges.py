@@ -371,6 +371,9 @@ def test_cuda_edges():
     assert u.min().item() == 1 and u.argmin().item() == 1
     assert ng.tensor([1.0, 5.0, -3.0], device="cuda").clamp(2.0, 0.0).cpu().tolist() == [0.0, 0.0, 0.0]
     assert ng.ones(2, 0, device="cuda").logsumexp(1).cpu().tolist() == [-np.inf, -np.inf]
+    xc = ng.tensor([1.0, 5.0, -3.0], device="cuda", requires_grad=True)
+    xc.clamp(ng.tensor([0.0, 0.0, -4.0], device="cuda"), ng.tensor([2.0, 3.0, -3.5], device="cuda")).sum().backward()
+    assert xc.grad.cpu().tolist() == [1.0, 0.0, 0.0]
     x = ng.ones(2, 3, device="cuda")
     assert x.sum(axis=1, keepdims=True).cpu().tolist() == [[3.0], [3.0]]
     with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
@@ -408,3 +411,40 @@ def test_any_dim_is_accepted_or_refused_as_torch(ndim, dim, op):
     else:
         assert kn != "ok" and issubclass(kn, kt), (kn, vn, kt, vt)
         assert vn == vt
+
+
+# ---------------------------------------------------------------- clamp with tensor bounds
+CLAMP_X = np.array([[1.0, 5.0, -3.0, 0.0, 2.0, 0.5, 0.7, 1.0, 1.0]])
+CLAMP_LO = np.array([[2.0, 0.0, -4.0, 0.0, 1.0, 0.5, 0.7, np.nan, 0.0]])  # ties, min > max, min == max, nan
+CLAMP_HI = np.array([[0.0, 3.0, -3.5, 1.0, 2.0, 0.5, 0.6, 2.0, np.nan]])
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("which", ["both", "min", "max", "broadcast"])
+def test_clamp_with_tensor_bounds_as_torch(which, dt):
+    res = []
+    for lib in (ng, torch):
+        x = lib.tensor(CLAMP_X.astype(dt).repeat(2, 0), requires_grad=True)
+        lo = lib.tensor(CLAMP_LO.astype(dt), requires_grad=True)
+        hi = lib.tensor((CLAMP_HI[0, :1] if which == "broadcast" else CLAMP_HI).astype(dt), requires_grad=True)
+        args = {"both": (lo, hi), "min": (lo, None), "max": (None, hi), "broadcast": (lo, hi)}[which]
+        y = x.clamp(*args)
+        y.backward(lib.tensor(np.arange(1.0, 19.0).reshape(2, 9).astype(dt)))
+        res.append([to_numpy(y)] + [None if t.grad is None else to_numpy(t.grad) for t in (x, lo, hi)])
+    for a, b in zip(*res):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+
+
+def test_clamp_with_tensor_bounds_gradcheck_and_in_place():
+    x = ng.tensor([[0.3, -1.2, 2.5], [1.1, 0.0, -0.4]], dtype=ng.float64, requires_grad=True)
+    lo = ng.tensor([-0.5, -1.0, 0.2], dtype=ng.float64, requires_grad=True)
+    hi = ng.tensor([1.0, 0.5, 2.0], dtype=ng.float64, requires_grad=True)
+    assert ng.autograd.gradcheck(lambda a, b, c: a.clamp(b, c), [x, lo, hi])
+    assert ng.autograd.gradgradcheck(lambda a, b, c: a.clamp(b, c) * a, [x, lo, hi])
+    y, t = x.detach().clone(), torch.tensor(x.detach().numpy())
+    y.clamp_(lo.detach(), hi.detach())
+    t.clamp_(torch.tensor(lo.detach().numpy()), torch.tensor(hi.detach().numpy()))
+    np.testing.assert_array_equal(y.numpy(), t.numpy())
