@@ -71,6 +71,12 @@ def _install() -> None:
     _install_scan_order(T)
     # more elementwise math (issue 16)
     _install_math(T)
+    # in-place forms of the basic unary ops (exp_, relu_, ...), as PyTorch's
+    from .ops.index import inplace
+
+    for op in (*E._UNARY, "neg"):
+        if not hasattr(T, op + "_"):
+            setattr(T, op + "_", inplace(getattr(T, op)))
 
 
 def _install_shape_index(T: Any) -> None:

@@ -17,8 +17,12 @@ from ..ops.shape import pad  # noqa: E402,F401
 from ..ops.order import one_hot  # noqa: E402,F401
 
 
-def relu(x: Tensor) -> Tensor:
-    return unary("relu", x)
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    return _maybe_inplace(x, lambda t: unary("relu", t), inplace)
+
+
+def relu_(x: Tensor) -> Tensor:
+    return relu(x, inplace=True)
 
 
 def tanh(x: Tensor) -> Tensor:

@@ -19,12 +19,15 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def _float_only(op: str, x: Tensor) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f'"{op}" not implemented for \'{x.dtype.name}\' (nbgrad computes it in floating point '
-                           f"only)")
+        raise NotImplementedError(f'"{op}" not implemented for \'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}\' '
+                                  f"(nbgrad computes it in floating point only)")
 
 
 def _forward(kernel: str, node: Any, x: Tensor, params: tuple = (), **attrs: Any) -> Tensor:
@@ -81,6 +84,11 @@ def elu(x: Tensor, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 
 
 def selu(x: Tensor) -> Tensor:
     return elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def float32_reciprocal(alpha: float) -> float:
+    """1 / alpha with alpha rounded to float32 first: what PyTorch's celu backward uses, in every dtype."""
+    return 1.0 / float(np.float32(alpha))
 
 
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:

@@ -347,7 +347,7 @@ LeakyReluBackwardBackward0(grad_output, self) = leaky_relu_backward(grad_output,
 EluBackward0(self) = elu(self, alpha, scale, input_scale)
     self: elu_backward(grad, self, alpha, scale, input_scale)
 CeluBackward0(self) = elu(self, alpha, scale, input_scale)
-    self: elu_backward(grad, self, alpha, scale, input_scale)
+    self: elu_backward(grad, self, alpha, scale, float32_reciprocal(alpha))
 EluBackwardBackward0(grad_output, self) = elu_backward(grad_output, self, alpha, scale, input_scale)
     grad_output: elu_backward(grad, self, alpha, scale, input_scale)
     self: where(self > 0, 0.0, grad * grad_output * (alpha * scale * input_scale * input_scale) * (self * input_scale).exp())

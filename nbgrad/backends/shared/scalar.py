@@ -532,6 +532,7 @@ def bitwise_not(a):
 import numpy as _np  # noqa: E402
 
 _F0, _F1, _F2, _F3, _F6, _F20, _FH = (_np.float32(v) for v in (0, 1, 2, 3, 6, 20, 0.5))
+_FSIXTH = _np.float32(1 / 6)
 
 
 def silu(a):
@@ -652,8 +653,8 @@ def hardtanh_bw(a, b, c, d):  # g, x, min_val, max_val
     return a * _F0 if (b <= c or b >= d) else a
 
 
-def hardsigmoid_bw(a, b):  # g, x
-    return a / _F6 if (b > -_F3 and b < _F3) else a * _F0
+def hardsigmoid_bw(a, b):  # g, x (times 1/6 rounded to float32 in every dtype, as PyTorch's kernel)
+    return a * _FSIXTH if (b > -_F3 and b < _F3) else a * _F0
 
 
 def hardswish_bw(a, b):  # g, x
