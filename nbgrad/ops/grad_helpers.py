@@ -234,8 +234,8 @@ from .index import (  # noqa: E402
 # ---------------------------------------------------------------- activations (issue 16)
 from .activation import (  # noqa: E402
     elu, elu_backward, float32_reciprocal, hardsigmoid, hardsigmoid_backward, hardswish, hardswish_backward, hardtanh,
-    hardtanh_backward, leaky_relu, leaky_relu_backward, log_sigmoid, log_sigmoid_backward, mish, mish_backward, silu, silu_backward,
-    softplus, softplus_backward,
+    hardtanh_backward, leaky_relu, leaky_relu_backward, log_sigmoid, log_sigmoid_backward, mish, mish_backward, silu,
+    silu_backward, softplus, softplus_backward,
 )
 
 
