@@ -161,7 +161,9 @@ def gelu(a):
 
 
 def gelu_tanh(a):
-    return 0.5 * a * (1.0 + vtanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))
+    a3 = a * a * a
+    u = a + a3 * _GC + a3 * _GC2
+    return _FH * a * (_F1 + vtanh(u * _GK + u * _GK2))
 # ------------------------------------------------------------------ math (issue 16): forward ops.
 # Self-contained (no helper calls), so both devices lift them as they are. Rounding goes through
 # `%` on the magnitude (exact for positive operands), as math.floor/trunc give integers in Numba.
@@ -532,6 +534,14 @@ def bitwise_not(a):
 import numpy as _np  # noqa: E402
 
 _F0, _F1, _F2, _F3, _F6, _F20, _FH = (_np.float32(v) for v in (0, 1, 2, 3, 6, 20, 0.5))
+# gelu_tanh's constants sqrt(2 / pi), 0.044715 and 3 * 0.044715 as float32 pairs hi + lo: products
+# with both keep float32 math in float32 (vtanh vectorises) and are within 2^-48 in float64
+_GK = _np.float32(0.7978845608028654)
+_GK2 = _np.float32(0.7978845608028654 - float(_GK))
+_GC = _np.float32(0.044715)
+_GC2 = _np.float32(0.044715 - float(_GC))
+_GC3 = _np.float32(0.134145)
+_GC32 = _np.float32(0.134145 - float(_GC3))
 _FSIXTH = _np.float32(1 / 6)
 
 
@@ -672,8 +682,13 @@ def gelu_bw(a, b):  # g, x
 
 
 def gelu_tanh_bw(a, b):  # g, x
-    t = vtanh(0.7978845608028654 * (b + 0.044715 * b * b * b))
-    return a * (0.5 * (1.0 + t) + 0.5 * b * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * b * b))
+    b3 = b * b * b
+    u = b + b3 * _GC + b3 * _GC2
+    t = vtanh(u * _GK + u * _GK2)
+    b2 = b * b
+    du = _F1 + b2 * _GC3 + b2 * _GC32
+    w = _FH * b * (_F1 - t * t) * du
+    return a * (_FH * (_F1 + t) + w * _GK + w * _GK2)
 
 
 # ------------------------------------------------------------------ new ops go above this line
