@@ -203,13 +203,20 @@ def _why(fn):
     return None
 
 
-@pytest.mark.xfail(reason="fails depending on test order; not investigated before the stop", strict=False)
+def _sorted_sets(msg: str | None) -> str | None:
+    """A message with each {...} set literal's items sorted (a set prints in hash order, which
+    differs between two sets of the same strings)."""
+    import re
+
+    return None if msg is None else re.sub(r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", msg)
+
+
 def test_module_errors_as_torch():
     for kw in (dict(groups=2, in_channels=3, out_channels=4), dict(groups=2, in_channels=4, out_channels=3),
                dict(in_channels=4, out_channels=4, padding_mode="foo"),
                dict(in_channels=4, out_channels=4, padding="same", stride=2)):
         kw = dict(kernel_size=3, **kw)
-        a, b = _why(lambda: ng.nn.Conv2d(**kw)), _why(lambda: torch.nn.Conv2d(**kw))
+        a, b = _sorted_sets(_why(lambda: ng.nn.Conv2d(**kw))), _sorted_sets(_why(lambda: torch.nn.Conv2d(**kw)))
         assert a == b and a is not None, (kw, a, b)
     with pytest.raises(NotImplementedError, match="bilinear"):
         F.interpolate(ng.zeros(1, 1, 2, 2), scale_factor=2, mode="bilinear")
