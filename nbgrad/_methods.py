@@ -54,6 +54,7 @@ def _install() -> None:
     T.softmax, T.log_softmax, T.logsumexp = R.softmax, R.log_softmax, R.logsumexp
     T.reshape, T.view, T.flatten = S.reshape, S.view, S.flatten
     T.unsqueeze, T.squeeze, T.permute, T.transpose = S.unsqueeze, S.squeeze, S.permute, S.transpose
+    T.mT = property(S.matrix_transpose)
     T.expand, T.clone, T.__getitem__ = S.expand, S.clone, S.getitem
     T.expand_as = lambda self, other: S.expand(self, *other.shape)
     T.view_as = lambda self, other: S.view(self, *other.shape)

@@ -226,12 +226,6 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802
         return self.permute(*reversed(range(self.ndim)))
 
-    @property
-    def mT(self) -> Tensor:  # noqa: N802
-        from .ops.shape import matrix_transpose
-
-        return matrix_transpose(self)
-
     # ---------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
         if self.requires_grad:

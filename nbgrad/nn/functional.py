@@ -18,7 +18,9 @@ from ..ops.order import one_hot  # noqa: E402,F401
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return _maybe_inplace(x, lambda t: unary("relu", t), inplace)
+    if inplace:
+        return _maybe_inplace(x, lambda t: unary("relu", t), True)
+    return unary("relu", x)
 
 
 def relu_(x: Tensor) -> Tensor:
