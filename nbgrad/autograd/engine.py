@@ -279,10 +279,11 @@ class BackwardPass:
         """run()'s loop for a plain pass (no journal, capture, create_graph or anomaly check):
         what _step does for a node without hooks, with the per-step set-up hoisted out of the
         loop; a node with hooks, or with several outputs, goes through _step itself."""
-        ready, buffers, owned_set = self._ready, self.buffers, self.reuse.owned
+        ready, buffers, deps, owned_set = self._ready, self.buffers, self.dependencies, self.reuse.owned
         mode = grad_mode._state
         prev_mode, mode.enabled = mode.enabled, False
-        pop, release, record_values = heapq.heappop, not self.retain_graph, self.record_values
+        pop, push, release, record_values = heapq.heappop, heapq.heappush, not self.retain_graph, self.record_values
+        fresh = self.reuse.fresh
         try:
             while ready:
                 node = ready[0][2]
@@ -297,7 +298,29 @@ class BackwardPass:
                 if isinstance(node, AccumulateGrad):
                     node.accumulate(g, owned, record_values, False, False)
                     continue
-                self._distribute(node, g, owned, self._fit(node, node.apply((g,))))
+                outs = self._fit(node, node.apply((g,)))
+                # _distribute without a journal, an inputs= filter or create_graph
+                nexts, granted = node.next_functions, set()
+                for (nxt, nr), r in zip(nexts, outs):
+                    if nxt is None:
+                        continue
+                    if r is not None:
+                        if nxt.num_outputs == 1 and nxt not in buffers:
+                            buffers[nxt] = r
+                            if fresh(nxt, r, g, outs, nexts, node, owned, granted):
+                                owned_set.add(nxt)
+                            else:
+                                owned_set.discard(nxt)
+                        else:
+                            self._add_to_buffer(nxt, nr, r)
+                            owned_set.add(nxt)
+                    left = deps[nxt] - 1
+                    if not left and nxt not in buffers:
+                        self._release_edge(nxt)
+                        continue
+                    deps[nxt] = left
+                    if not left:
+                        push(ready, (-nxt.sequence_nr, id(nxt), nxt))
                 if release and node._saved:
                     node._saved, node._released = None, True
         finally:

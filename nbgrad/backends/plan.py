@@ -142,11 +142,18 @@ def argext_plan(shape: tuple, axis: int, keepdim: bool) -> tuple[int, int, int, 
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]), oshape
 
 
+_SUM_TO: dict[tuple, tuple[int, ...]] = {}
+
+
 def sum_to_axes(shape: tuple, to: tuple) -> tuple[int, ...]:
     """The axes over which a broadcast array of `shape` sums back to `to` (keepdim, then reshape):
     the leading axes `to` lacks and those where `to` has a 1."""
-    lead = len(shape) - len(to)
-    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(to) if s == 1 and shape[i + lead] != 1)
+    axes = _SUM_TO.get((shape, to))
+    if axes is None:
+        lead = len(shape) - len(to)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(to) if s == 1 and shape[i + lead] != 1)
+        _remember(_SUM_TO, (shape, to), axes)
+    return axes
 
 
 # ------------------------------------------------------------------ rows (softmax family)

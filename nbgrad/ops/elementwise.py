@@ -157,9 +157,13 @@ def sign(x: Tensor) -> Tensor:
 def _fused(kernel: str, node_cls: Any, grad: Tensor, *operands: Tensor, extra: tuple = (), **attrs: Any) -> Tensor:
     """A backward kernel over grad and operands (broadcast), recorded as an op of its own:
     grad and `operands` are its inputs, `extra` (name, tensor) pairs are saved alongside."""
-    be = grad._backend
-    args = [grad._data, *(o._data for o in operands), *(v._data for _, v in extra)]
-    shape, dt = args[0].shape, args[0].dtype
+    be, d = grad._backend, grad._data
+    args = [d]
+    for o in operands:
+        args.append(o._data)
+    for _, v in extra:
+        args.append(v._data)
+    shape, dt = d.shape, d.dtype
     for a in args:
         if a.shape != shape or a.dtype != dt:
             out = ew(kernel, *args, backend=be)  # broadcast or promote
