@@ -171,3 +171,34 @@ def test_parallel_kernels_with_single_values_rows_and_in_place():
     np.testing.assert_allclose(p, x - d * np.float32(0.1), rtol=1e-6)
     t = rng.standard_normal(cpu_kernels.parallel_threshold("tanh") + 3).astype(np.float32)
     np.testing.assert_allclose(be.elementwise("tanh", [t], t.shape, t.dtype), np.tanh(t), atol=2e-7)
+
+
+@pytest.mark.parametrize("threshold", [0, 1 << 40])  # the parallel and the serial variant
+@pytest.mark.parametrize("A,K,B", [(1, 37, 5), (3, 11, 1), (40, 6, 3), (2, 9, 40)])
+def test_index_kernels_split_work_without_races(threshold, A, K, B):
+    """The CPU's gather / scatter / index_select / index_add kernels, as tasks over rows or
+    destination blocks, against NumPy with repeated indices (accumulated in index order)."""
+    from nbgrad.backends.cpu.kernels import index as KI
+
+    rng = np.random.default_rng(A * 100 + K * 10 + B)
+    x = rng.standard_normal((A, K, B))
+    idx = rng.integers(0, K, (A, 2 * K, B))
+    out = np.empty(idx.shape)
+    KI.gather3(x, idx, out, threshold)
+    np.testing.assert_array_equal(out, np.take_along_axis(x, idx, 1))
+    src = rng.standard_normal(idx.shape)
+    for mode, ufunc in ((1, np.add), (2, np.multiply), (3, np.fmax), (4, np.fmin)):
+        dst, want = x.copy(), x.copy()
+        KI.scatter3(dst, idx, src, mode, threshold)
+        aa, _, bb = np.meshgrid(np.arange(A), np.arange(2 * K), np.arange(B), indexing="ij")
+        ufunc.at(want, (aa, idx, bb), src)
+        np.testing.assert_allclose(dst, want, rtol=1e-12)
+    rows = rng.integers(0, K, 3 * K)
+    sel = np.empty((A, rows.size, B))
+    KI.index_select3(x, rows, sel, threshold)
+    np.testing.assert_array_equal(sel, x[:, rows])
+    dst, want = x.copy(), x.copy()
+    add = rng.standard_normal((A, rows.size, B))
+    KI.index_add3(dst, rows, add, 0.5, threshold)
+    np.add.at(want, (slice(None), rows), 0.5 * add)
+    np.testing.assert_allclose(dst, want, rtol=1e-12)
