@@ -129,6 +129,14 @@ class CpuBackend(SharedBackend):
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
+    def addmm(self, bias: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a @ b + bias, the bias added into the fresh product in place (one pass, no second array)."""
+        out = np.matmul(a, b)
+        if bias.dtype == out.dtype and out.size < PARALLEL_THRESHOLD_CHEAP:
+            np.add(out, bias, out=out)
+            return out
+        return self.elementwise("add", [out, bias], out.shape, out.dtype)
+
     @staticmethod
     def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
         p = rows_plan(x.shape, axis)
