@@ -185,10 +185,10 @@ class CpuBackend(SharedBackend):
 
     # the named views: NumPy's own calls (contract.Fused's as_strided forms are for devices without them)
     def permute(self, x: np.ndarray, dims: tuple) -> np.ndarray:
-        return np.transpose(x, dims)
+        return x.transpose(dims)
 
     def swapaxes(self, x: np.ndarray, a: int, b: int) -> np.ndarray:
-        return np.swapaxes(x, a, b)
+        return x.swapaxes(a, b)
 
     def broadcast_to(self, x: np.ndarray, shape: tuple) -> np.ndarray:
         return np.broadcast_to(x, shape)
@@ -197,7 +197,7 @@ class CpuBackend(SharedBackend):
         return np.expand_dims(x, axis)
 
     def squeeze(self, x: np.ndarray, axes: tuple) -> np.ndarray:
-        return np.squeeze(x, axes)
+        return x.squeeze(axes)
 
     def basic_index(self, x: np.ndarray, index: Any) -> np.ndarray:
         return x[with_ellipsis(index)]
