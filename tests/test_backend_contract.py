@@ -273,18 +273,24 @@ def _arrays_and_views(draw):
         a = np.transpose(a, draw(st.permutations(range(a.ndim))))
         d = draw(st.integers(0, a.ndim - 1))
         a = a[(slice(None),) * d + (slice(None, None, -1),)]
-    index = []
-    for n in a.shape[: draw(st.integers(0, a.ndim))]:
-        kind = draw(st.sampled_from(["int", "slice", "none"]) if n else st.sampled_from(["slice", "none"]))
-        if kind == "int":
-            index.append(draw(st.integers(-n, n - 1)))
-        elif kind == "slice":
-            index.append(slice(draw(st.none() | st.integers(-5, 5)), draw(st.none() | st.integers(-5, 5)),
-                               draw(st.sampled_from([None, 1, 2, 3, -1, -2]))))
-        else:
-            index += [None, slice(None)]
-    if draw(st.booleans()):
-        index.insert(draw(st.integers(0, len(index))), Ellipsis)
+    def items(dims: tuple) -> list:  # an item for each of these dims (None adds one before it)
+        out = []
+        for n in dims:
+            kind = draw(st.sampled_from(["int", "slice", "none"]) if n else st.sampled_from(["slice", "none"]))
+            if kind == "int":
+                out.append(draw(st.integers(-n, n - 1)))
+            elif kind == "slice":
+                out.append(slice(draw(st.none() | st.integers(-5, 5)), draw(st.none() | st.integers(-5, 5)),
+                                 draw(st.sampled_from([None, 1, 2, 3, -1, -2]))))
+            else:
+                out += [None, slice(None)]
+        return out
+
+    lead = draw(st.integers(0, a.ndim))
+    trail = draw(st.integers(0, a.ndim - lead))  # items after an Ellipsis index the last dims
+    index = items(a.shape[:lead])
+    if trail or draw(st.booleans()):
+        index += [Ellipsis] + items(a.shape[a.ndim - trail:])
     return a, tuple(index), draw(st.permutations(range(a.ndim))), tuple(draw(st.permutations(shape)))
 
 
