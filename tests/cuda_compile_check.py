@@ -61,7 +61,7 @@ def exercise() -> None:
                 full[0] = be.asarray(rng.random((3, 4)) > 0.5)
             be.elementwise(op, full, (3, 4), odt)
             mixed = [be.asarray(rng.random((4,)).astype(odt))] + full[1:-1] + [np.asarray(2, odt)] if nargs > 1 \
-                else [be.view(be.asarray(rng.random((4, 3)).astype(odt)), np.transpose)]
+                else [be.swapaxes(be.asarray(rng.random((4, 3)).astype(odt)), 0, 1)]
             if op == "where":
                 mixed[0] = be.asarray(rng.random((4,)) > 0.5)
             be.elementwise(op, mixed, (3, 4), odt)

@@ -3,14 +3,21 @@ runs every fused op through the generic fallbacks, and they agree with the CPU's
 
 from __future__ import annotations
 
+import ast
 import inspect
+import math
+import pathlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nbgrad as ng
-from nbgrad.backends import Backend, get_backend
+from nbgrad.backends import Backend, get_backend, with_ellipsis
 from nbgrad.backends.contract import PRIMITIVES, Fused
+from nbgrad.backends.plan import (broadcast_layout, diagonal_layout, expand_dims_layout, index_layout, permute_layout,
+                                  reshape_strides, squeeze_layout, swapaxes_layout)
 from nbgrad.tensor import Tensor
 
 CPU = get_backend("cpu")
@@ -171,3 +178,152 @@ def test_a_model_trains_on_a_device_with_primitives_only():
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-10)
     for a, b in zip(runs[1][1], runs[0][1]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------ views: plan.py's layouts and as_strided
+
+def test_views_cross_the_interface_as_numbers():
+    """No `view(x, numpy_fn)` primitive, and no op hands a backend a lambda or a NumPy function."""
+    assert "view" not in PRIMITIVES and not hasattr(Backend, "view") and not hasattr(CPU, "view")
+    assert {"as_strided", "strides"} <= set(PRIMITIVES)
+    ops = pathlib.Path(ng.__file__).parent / "ops"
+    bad = []
+    for path in sorted(ops.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            owner = node.func.value
+            if not ((isinstance(owner, ast.Name) and owner.id in ("be", "backend"))
+                    or (isinstance(owner, ast.Attribute) and owner.attr == "_backend")):
+                continue
+            for a in list(node.args) + [k.value for k in node.keywords]:
+                np_fn = (isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.value.id == "np"
+                         and callable(getattr(np, a.attr, None)) and not isinstance(getattr(np, a.attr), type))
+                if isinstance(a, ast.Lambda) or np_fn or node.func.attr == "view":
+                    bad.append(f"{path.name}:{node.lineno}")
+    assert not bad, bad
+
+
+def _strided(a: np.ndarray, kind: int) -> np.ndarray:
+    """a itself, transposed, or read backwards (a negative stride): inputs of every layout."""
+    return (a, a.T, a[::-1])[kind] if a.ndim else a
+
+
+def test_cpu_as_strided_positions_views_of_any_input():
+    base = np.arange(60.0).reshape(3, 4, 5)
+    for kind in range(3):
+        x = _strided(base, kind)
+        for index in [(1,), (slice(None, None, -1), 2), (Ellipsis, slice(3, 0, -2)), (-1, None, slice(1, 3)), ()]:
+            shape, strides, off = index_layout(x.shape, CPU.strides(x), index)
+            v = CPU.as_strided(x, shape, strides, off)
+            np.testing.assert_array_equal(v, x[with_ellipsis(index)])
+            assert np.shares_memory(v, base)
+
+
+def _pair(a, requires_grad=False):
+    return ng.tensor(a, requires_grad=requires_grad), on_min(a, requires_grad)
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_view_ops_on_a_device_with_primitives_only(kind):
+    """permute, expand, slicing, diagonal, squeeze / unsqueeze and mT through MIN's fallbacks
+    (plan + as_strided), forward and backward, agree with the CPU's NumPy views (diagonal's
+    backward makes a tensor by device name, which MIN has not: forward only)."""
+    a = _strided(RNG.standard_normal((4, 1, 3, 5)), kind).copy()
+    fns = [lambda t: t.permute(2, 0, 3, 1) if t.ndim == 4 else t.T,
+           lambda t: t.expand(2, *t.shape) * 1,
+           lambda t: t[1:, ..., ::2] if t.ndim else t,
+           lambda t: t[-1, 0] if t.ndim == 4 else t[0],
+           lambda t: t.diagonal(1, 0, -1),
+           lambda t: t.squeeze().unsqueeze(1).unsqueeze(-1),
+           lambda t: t.mT.contiguous(),
+           lambda t: t.flip(0).roll(1, -1),
+           lambda t: t.transpose(0, 2).reshape(-1)]
+    for fn in fns:
+        (c, cx), (m, mx) = [(fn(t), t) for t in _pair(a, True)]
+        assert m._backend is MIN and tuple(m.shape) == tuple(c.shape)
+        np.testing.assert_array_equal(MIN.to_numpy(m._data), c.detach().numpy())
+        if fn is fns[4]:
+            continue
+        g = RNG.standard_normal(c.shape)
+        c.backward(ng.tensor(g))
+        m.backward(on_min(g))
+        np.testing.assert_allclose(MIN.to_numpy(mx.grad._data), cx.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="broadcast"):
+        MIN.broadcast_to(np.zeros((2, 3)), (4, 3))
+
+
+def test_linear_layer_on_a_device_with_primitives_only():
+    x, w, b = RNG.standard_normal((6, 4)), RNG.standard_normal((3, 4)), RNG.standard_normal(3)
+    outs = []
+    for make in (lambda a: ng.tensor(a, requires_grad=True), lambda a: on_min(a, True)):
+        ts = [make(v) for v in (x, w, b)]
+        y = ng.nn.functional.linear(*ts)
+        (y * y).sum().backward()
+        outs.append([t._backend.to_numpy(v) for t, v in [(y, y._data)] + [(t, t.grad._data) for t in ts]])
+    for m, c in zip(*outs[::-1]):
+        np.testing.assert_allclose(m, c, rtol=1e-12)
+
+
+@st.composite
+def _arrays_and_views(draw):
+    shape = tuple(draw(st.lists(st.integers(0, 4), max_size=4)))
+    a = np.arange(max(math.prod(shape), 1) * 2, dtype=np.float32)[: math.prod(shape)].reshape(shape)
+    if a.ndim and draw(st.booleans()):  # a strided base: transposed, and read backwards on one dim
+        a = np.transpose(a, draw(st.permutations(range(a.ndim))))
+        d = draw(st.integers(0, a.ndim - 1))
+        a = a[(slice(None),) * d + (slice(None, None, -1),)]
+    def items(dims: tuple) -> list:  # an item for each of these dims (None adds one before it)
+        out = []
+        for n in dims:
+            kind = draw(st.sampled_from(["int", "slice", "none"]) if n else st.sampled_from(["slice", "none"]))
+            if kind == "int":
+                out.append(draw(st.integers(-n, n - 1)))
+            elif kind == "slice":
+                out.append(slice(draw(st.none() | st.integers(-5, 5)), draw(st.none() | st.integers(-5, 5)),
+                                 draw(st.sampled_from([None, 1, 2, 3, -1, -2]))))
+            else:
+                out += [None, slice(None)]
+        return out
+
+    lead = draw(st.integers(0, a.ndim))
+    trail = draw(st.integers(0, a.ndim - lead))  # items after an Ellipsis index the last dims
+    index = items(a.shape[:lead])
+    if trail or draw(st.booleans()):
+        index += [Ellipsis] + items(a.shape[a.ndim - trail:])
+    return a, tuple(index), draw(st.permutations(range(a.ndim))), tuple(draw(st.permutations(shape)))
+
+
+def _same_view(layout, got: np.ndarray, base: np.ndarray) -> None:
+    shape, strides, off = layout
+    assert shape == got.shape
+    it = base.itemsize
+    if got.size:  # (an empty array's strides are arbitrary)
+        assert all(s * it == g for s, g, n in zip(strides, got.strides, shape) if n > 1), (strides, got.strides)
+        assert off * it == got.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    np.testing.assert_array_equal(CPU.as_strided(base, *layout), got)
+
+
+@settings(max_examples=50, deadline=None)
+@given(_arrays_and_views())
+def test_plan_layouts_are_numpys_views(case):
+    a, index, perm, to = case
+    st_ = CPU.strides(a)
+    _same_view(index_layout(a.shape, st_, index), a[with_ellipsis(index)], a)
+    _same_view(permute_layout(a.shape, st_, tuple(perm)), np.transpose(a, perm), a)
+    if a.ndim >= 2:
+        _same_view(diagonal_layout(a.shape, st_, 1, 0, a.ndim - 1), np.diagonal(a, 1, 0, a.ndim - 1), a)
+        _same_view(swapaxes_layout(a.shape, st_, 0, a.ndim - 1), np.swapaxes(a, 0, -1), a)
+    _same_view(expand_dims_layout(a.shape, st_, a.ndim), np.expand_dims(a, a.ndim), a)
+    ones = tuple(d for d, n in enumerate(a.shape) if n == 1)
+    _same_view(squeeze_layout(a.shape, st_, ones), np.squeeze(a, ones), a)
+    _same_view(broadcast_layout(a.shape, st_, (2,) + a.shape), np.broadcast_to(a, (2,) + a.shape), a)
+    # reshape: a view exactly where NumPy makes one without a copy
+    try:
+        want = a.reshape(to, copy=False)
+    except ValueError:
+        want = None
+    got = reshape_strides(a.shape, st_, to)
+    assert (got is None) == (want is None)
+    if want is not None and a.size:
+        _same_view((to, got, 0), want, a)

@@ -106,21 +106,29 @@ def test_tile_stores_hit_32_banks(a_m_fast, b_k_fast):
 
 
 def test_views_made_from_strides_match_numpy():
-    """The views the CUDA backend makes without a NumPy stand-in (np.transpose, mT, BroadcastTo)
-    give NumPy's shapes and values, for a contiguous and a strided input; a shape that does not
-    broadcast gets NumPy's error."""
-    from nbgrad.backends import BroadcastTo, get_backend, mT
+    """The CUDA backend's views (plan.py's layouts, then as_strided) give NumPy's shapes and
+    values, for a contiguous and a strided input; a shape that does not broadcast gets NumPy's
+    error, and a reshape that no view makes copies."""
+    from nbgrad.backends import get_backend
 
     be = get_backend("cuda")
     x = be.asarray(np.arange(24.0).reshape(2, 1, 3, 4))
-    for v in (x, be.view(x, lambda a: np.transpose(a, (3, 1, 2, 0)))):
+    for v in (x, be.permute(x, (3, 1, 2, 0)), be.basic_index(x, (slice(None), 0, slice(None, None, -2)))):
         host = be.to_numpy(v)
-        for fn in (np.transpose, mT, BroadcastTo((5,) + v.shape), BroadcastTo(v.shape[:1] + (2,) + v.shape[2:])):
-            got, want = be.view(v, fn), fn(host)
+        nd = host.ndim
+        cases = [(be.swapaxes(v, -2, -1), np.swapaxes(host, -2, -1)),
+                 (be.permute(v, tuple(range(nd))[::-1]), np.transpose(host)),
+                 (be.broadcast_to(v, (5,) + v.shape), np.broadcast_to(host, (5,) + host.shape)),
+                 (be.expand_dims(v, 1), np.expand_dims(host, 1)),
+                 (be.basic_index(v, (Ellipsis, slice(1, None), None, -1)), host[..., 1:, None, -1]),
+                 (be.diagonal(v, 1, 0, nd - 1), np.diagonal(host, 1, 0, nd - 1)),
+                 (be.reshape(v, (-1,)), host.reshape(-1)),
+                 (be.reshape(v, host.shape[:1] + (1,) + host.shape[1:]), host.reshape(host.shape[:1] + (1,) + host.shape[1:]))]
+        for got, want in cases:
             assert got.shape == want.shape
             np.testing.assert_array_equal(be.to_numpy(got), want)
     with pytest.raises(ValueError, match="broadcast"):
-        be.view(x, BroadcastTo((3, 1, 3, 4)))
+        be.broadcast_to(x, (3, 1, 3, 4))
 
 
 def test_cuda_leaf_grad_lives_on_gpu_and_errors_name_devices():

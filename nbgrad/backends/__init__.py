@@ -50,7 +50,17 @@ class Backend(Protocol):
     def sgd_step(self, x: Any, d: Any, buf: Any, **hyper: Any) -> None: ...  # buf: momentum buffer or None
     def adam_step(self, x: Any, d: Any, m: Any, v: Any, **hyper: Any) -> None: ...
     # layout and indexing
-    def view(self, x: Any, fn: Any) -> Any: ...
+    def as_strided(self, x: Any, shape: tuple, strides: tuple, offset: int) -> Any: ...  # a view of x's memory;
+    # strides and offset in elements, offset from x's first element
+    def strides(self, x: Any) -> tuple: ...  # x's strides in elements
+    # views (contract.Fused: plan.py's layout, then as_strided; a host device calls NumPy)
+    def permute(self, x: Any, dims: tuple) -> Any: ...
+    def swapaxes(self, x: Any, a: int, b: int) -> Any: ...
+    def broadcast_to(self, x: Any, shape: tuple) -> Any: ...
+    def expand_dims(self, x: Any, axis: int) -> Any: ...
+    def squeeze(self, x: Any, axes: tuple) -> Any: ...
+    def basic_index(self, x: Any, index: Any) -> Any: ...  # integers, slices, None, Ellipsis: a view
+    def diagonal(self, x: Any, offset: int, d1: int, d2: int) -> Any: ...  # writable
     def reshape(self, x: Any, shape: tuple) -> Any: ...
     def is_contiguous(self, x: Any) -> bool: ...
     def contiguous(self, x: Any) -> Any: ...
@@ -90,25 +100,6 @@ class Backend(Protocol):
     def sort(self, x: Any, axis: int, descending: bool, k: int | None = None) -> tuple[Any, Any]: ...  # stable;
     # (values, int64 positions), the first k of the order where k is given
     def searchsorted(self, seq: Any, values: Any, right: bool) -> Any: ...  # rows (R or 1, Ks), (R, N) -> int64
-
-
-def mT(a: np.ndarray) -> np.ndarray:
-    """The last two axes swapped: a view function for Backend.view (the CUDA backend makes this
-    view, like np.transpose, from shape and strides alone)."""
-    return np.swapaxes(a, -1, -2)
-
-
-class BroadcastTo:
-    """np.broadcast_to(a, shape) as a view function for Backend.view, which the CUDA backend
-    recognises and makes from shape and strides alone."""
-
-    __slots__ = ("shape",)
-
-    def __init__(self, shape: tuple) -> None:
-        self.shape = tuple(shape)
-
-    def __call__(self, a: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(a, self.shape)
 
 
 def with_ellipsis(index: Any) -> tuple:

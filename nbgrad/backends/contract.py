@@ -5,7 +5,13 @@ layout, indexing, random; see `Backend` in `backends/__init__.py` for their sign
 fused ops (row softmax, the losses' row kernels, layer norm, the optimizers' steps, ...) are
 methods of `Fused`, each a generic fallback written with the primitives only: a device class
 inherits `Fused` and overrides a fallback where it has a faster kernel, so a new device works
-before it has any (tests/test_backend_contract.py runs a model on a device that has none)."""
+before it has any (tests/test_backend_contract.py runs a model on a device that has none).
+
+Views cross the interface as numbers, never as NumPy functions: plan.py computes a view's
+(shape, strides, offset) from its base's shape and `strides(x)` (in elements, whatever the
+device's own unit), and `as_strided(x, shape, strides, offset)` makes it (offset in elements
+from x's first element). The named view ops of `Fused` (permute, broadcast_to, basic_index,
+...) are written so; a host device overrides them with NumPy's own calls."""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends.plan import sum_to_axes
+from ..backends.plan import (broadcast_layout, diagonal_layout, expand_dims_layout, index_layout, permute_layout,
+                             squeeze_layout, sum_to_axes, swapaxes_layout)
 from .shared.optim import adam_constants
 
 PRIMITIVES = (
@@ -22,7 +29,7 @@ PRIMITIVES = (
     # math: elementwise ops of backends/shared/scalar.py, reductions, products
     "elementwise", "sum", "argext", "matmul",
     # layout
-    "view", "reshape", "is_contiguous", "contiguous", "copy", "astype", "full", "concatenate",
+    "as_strided", "strides", "reshape", "is_contiguous", "contiguous", "copy", "astype", "full", "concatenate",
     "shares_memory", "is_private",
     # indexing
     "getitem", "setitem", "check_index", "gather", "scatter", "index_add", "index_add_axis",
@@ -56,6 +63,8 @@ class Fused:
     to_numpy: Any
     astype: Any
     copy: Any
+    as_strided: Any
+    strides: Any
 
     def _ew(self, op: str, *xs: Any, shape: tuple | None = None, dtype: Any = None, out: Any = None) -> Any:
         """op over xs (arrays, or NumPy scalars after the first), broadcast together unless
@@ -70,6 +79,36 @@ class Fused:
             return x
         axes = sum_to_axes(x.shape, shape)
         return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, shape)
+
+    # ------------------------------------------------------------ views (plan.py's layouts, then as_strided)
+    def permute(self, x: Any, dims: tuple) -> Any:
+        """np.transpose(x, dims)."""
+        return self.as_strided(x, *permute_layout(x.shape, self.strides(x), tuple(dims)))
+
+    def swapaxes(self, x: Any, a: int, b: int) -> Any:
+        """np.swapaxes(x, a, b) (dims in [-ndim, ndim))."""
+        return self.as_strided(x, *swapaxes_layout(x.shape, self.strides(x), a % x.ndim, b % x.ndim))
+
+    def broadcast_to(self, x: Any, shape: tuple) -> Any:
+        """np.broadcast_to(x, shape), and its ValueError."""
+        return self.as_strided(x, *broadcast_layout(x.shape, self.strides(x), tuple(shape)))
+
+    def expand_dims(self, x: Any, axis: int) -> Any:
+        """np.expand_dims(x, axis) for axis in [0, ndim]."""
+        return self.as_strided(x, *expand_dims_layout(x.shape, self.strides(x), axis))
+
+    def squeeze(self, x: Any, axes: tuple) -> Any:
+        """np.squeeze(x, axes) for dims in [0, ndim) of size 1."""
+        return self.as_strided(x, *squeeze_layout(x.shape, self.strides(x), tuple(axes)))
+
+    def basic_index(self, x: Any, index: Any) -> Any:
+        """x[index] for a basic index (integers, slices, None, Ellipsis), always a view (0-d for
+        a single element)."""
+        return self.as_strided(x, *index_layout(x.shape, self.strides(x), index))
+
+    def diagonal(self, x: Any, offset: int, d1: int, d2: int) -> Any:
+        """np.diagonal(x, offset, d1, d2) for distinct dims in [0, ndim), but writable."""
+        return self.as_strided(x, *diagonal_layout(x.shape, self.strides(x), offset, d1, d2))
 
     # ------------------------------------------------------------ products
     def addmm(self, bias: Any, a: Any, b: Any) -> Any:

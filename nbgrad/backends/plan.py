@@ -88,11 +88,6 @@ def broadcast_strides(shape: tuple, strides: tuple, to: tuple) -> tuple | None:
     return tuple(out)
 
 
-def permuted(shape: tuple, strides: tuple, perm: tuple) -> tuple[tuple, tuple]:
-    """(shape, strides) of the transpose of an array by `perm` (np.transpose's axes)."""
-    return tuple(shape[p] for p in perm), tuple(strides[p] for p in perm)
-
-
 def resolve_shape(size: int, shape: tuple) -> tuple:
     """`shape` with a -1 resolved for `size` elements; raises NumPy's error where it does not fit."""
     if -1 not in shape and math.prod(shape) == size:
@@ -262,3 +257,120 @@ def advanced_layout(items: tuple, ndim: int, is_array: Callable[[Any], bool]) ->
             first += ell if it is Ellipsis else (1 if it is None or isinstance(it, slice) else 0)
     block = len(np.broadcast_shapes(*[items[k].shape if is_array(items[k]) else () for k in adv]))
     return dims, first, block
+
+
+# ------------------------------------------------------------------ views
+# A view's layout from its base's (shape, strides) alone: (shape, strides, offset), strides and
+# offset in elements, the offset from the base's first element. A device makes the view with
+# as_strided (contract.Fused writes each view op so).
+
+Layout = tuple[tuple, tuple, int]
+
+
+def permute_layout(shape: tuple, strides: tuple, dims: tuple) -> Layout:
+    """np.transpose(a, dims)."""
+    return tuple(shape[d] for d in dims), tuple(strides[d] for d in dims), 0
+
+
+def swapaxes_layout(shape: tuple, strides: tuple, a: int, b: int) -> Layout:
+    """np.swapaxes(a, a, b) for dims a, b in [0, ndim)."""
+    dims = list(range(len(shape)))
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute_layout(shape, strides, tuple(dims))
+
+
+def expand_dims_layout(shape: tuple, strides: tuple, axis: int) -> Layout:
+    """np.expand_dims(a, axis) for axis in [0, ndim]: a new dimension of size 1 before `axis`."""
+    st = strides[axis] * shape[axis] if axis < len(shape) else 1  # (any stride would do for a 1)
+    return shape[:axis] + (1,) + shape[axis:], strides[:axis] + (st,) + strides[axis:], 0
+
+
+def squeeze_layout(shape: tuple, strides: tuple, axes: tuple) -> Layout:
+    """np.squeeze(a, axes): the dimensions `axes` (of size 1) dropped."""
+    keep = [d for d in range(len(shape)) if d not in axes]
+    return tuple(shape[d] for d in keep), tuple(strides[d] for d in keep), 0
+
+
+def broadcast_layout(shape: tuple, strides: tuple, to: tuple) -> Layout:
+    """np.broadcast_to(a, to); NumPy's ValueError where `shape` does not broadcast to `to`."""
+    to = tuple(int(s) for s in to)
+    st = broadcast_strides(tuple(shape), tuple(strides), to) if all(s >= 0 for s in to) else None
+    if st is None:
+        raise ValueError(f"operands could not be broadcast together with remapped shapes "
+                         f"[original->remapped]: {tuple(shape)} and requested shape {to}")
+    return to, st, 0
+
+
+def index_layout(shape: tuple, strides: tuple, index: Any) -> Layout:
+    """a[index] for a basic index: integers (negative from the end), slices (any step), None,
+    one Ellipsis, and True / False (a new dimension of size 1 / 0, as NumPy reads them alone);
+    NumPy's IndexError for an integer out of range or too many indices."""
+    items = index if isinstance(index, tuple) else (index,)
+    if sum(it is Ellipsis for it in items) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(not (it is None or it is Ellipsis or isinstance(it, (bool, np.bool_))) for it in items)
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, but {used} were indexed")
+    if Ellipsis not in items:
+        items = items + (Ellipsis,)
+    out_shape: list = []
+    out_strides: list = []
+    offset, d = 0, 0
+    for it in items:
+        if it is Ellipsis:
+            n = len(shape) - used
+            out_shape += shape[d: d + n]
+            out_strides += strides[d: d + n]
+            d += n
+        elif it is None or isinstance(it, (bool, np.bool_)):
+            out_shape.append(1 if it is None or it else 0)
+            out_strides.append(0)
+        elif isinstance(it, slice):
+            start, stop, step = it.indices(shape[d])
+            n = len(range(start, stop, step))
+            out_shape.append(n)
+            out_strides.append(strides[d] * step)
+            offset += start * strides[d] if n else 0
+            d += 1
+        else:
+            i = int(it)
+            if not -shape[d] <= i < shape[d]:
+                raise IndexError(f"index {i} is out of bounds for axis {d} with size {shape[d]}")
+            offset += (i % shape[d]) * strides[d]
+            d += 1
+    return tuple(out_shape), tuple(out_strides), offset
+
+
+def diagonal_layout(shape: tuple, strides: tuple, offset: int, d1: int, d2: int) -> Layout:
+    """np.diagonal(a, offset, d1, d2) for distinct dims in [0, ndim): the other dims, then the
+    diagonal (the offset above the main one; below it where negative)."""
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    n = max(min(shape[d1] - r0, shape[d2] - c0), 0)
+    rest = [d for d in range(len(shape)) if d not in (d1, d2)]
+    return (tuple(shape[d] for d in rest) + (n,), tuple(strides[d] for d in rest) + (strides[d1] + strides[d2],),
+            r0 * strides[d1] + c0 * strides[d2] if n else 0)
+
+
+def reshape_strides(shape: tuple, strides: tuple, to: tuple) -> tuple | None:
+    """Strides that lay the elements of an array of (shape, strides) out as shape `to` (of the
+    same size) in C order without a copy, or None where there are none (NumPy's copy=False):
+    each run of dims that `to` splits or merges must be contiguous with itself."""
+    if math.prod(shape) == 0:
+        return contiguous_strides(to)
+    old = [(s, st) for s, st in zip(shape, strides) if s != 1]
+    out = [1] * len(to)
+    i = j = 0
+    while i < len(old) and j < len(to):
+        i2, j2, po, pn = i + 1, j + 1, old[i][0], to[j]
+        while po != pn:  # the shortest runs old[i:i2], to[j:j2] of equal size
+            if po < pn:
+                po, i2 = po * old[i2][0], i2 + 1
+            else:
+                pn, j2 = pn * to[j2], j2 + 1
+        if any(old[k][1] != old[k + 1][1] * old[k + 1][0] for k in range(i, i2 - 1)):
+            return None
+        st = old[i2 - 1][1]
+        for k in range(j2 - 1, j - 1, -1):
+            out[k], st = st, st * to[k]
+        i, j = i2, j2
+    return tuple(out)

@@ -57,10 +57,6 @@ def _ints(shape: Any) -> tuple:
 
 
 # ---------------------------------------------------------------- the three convolution ops
-def _swap(a: Any) -> Any:
-    return np.swapaxes(a, -1, -2)
-
-
 def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,  # noqa: A002
                 dilation: tuple, groups: int, out_hw: tuple | None = None) -> Tensor:
     """The 2-D convolution of (N, C, H, W) input by (Cout, C // groups, kh, kw) weight (zero
@@ -88,7 +84,7 @@ def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: tupl
         b = be.reshape(bias._data, (cout, 1))
         y = be.elementwise("add", [y, b], y.shape, y.dtype, out=y)
     y = be.reshape(y, (cout, n, L))
-    yt = be.view(y, lambda a: np.transpose(a, (1, 0, 2)))  # (N, Cout, L)
+    yt = be.permute(y, (1, 0, 2))  # (N, Cout, L)
     y = be.reshape(yt if n == 1 else be.contiguous(yt), (n, cout) + out_hw)
     keep = weight.requires_grad and cols.size <= 2 * y.size
     columns = Tensor._wrap(cols, be) if keep else None
@@ -108,11 +104,11 @@ def convolution_backward_input(grad: Tensor, weight: Tensor, input_shape: tuple,
     kg = cg * kh * kw
     L = oh * ow
     if groups == 1:
-        cols = be.matmul(be.view(be.reshape(w, (cout, kg)), np.transpose), be.reshape(g, (n, cout, L)))
+        cols = be.matmul(be.swapaxes(be.reshape(w, (cout, kg)), 0, 1), be.reshape(g, (n, cout, L)))
     else:
-        wt = be.view(be.reshape(w, (groups, cout // groups, kg)), _swap)
+        wt = be.swapaxes(be.reshape(w, (groups, cout // groups, kg)), 1, 2)
         cols = be.reshape(be.matmul(wt, be.reshape(g, (n, groups, cout // groups, L))), (n, groups * kg, L))
-    cols = be.view(cols, lambda a: np.transpose(a, (1, 0, 2)))  # (K, N, L)
+    cols = be.permute(cols, (1, 0, 2))  # (K, N, L)
     out = be.col2im(cols, _ints(input_shape), (kh, kw), stride, padding, dilation, (oh, ow))
     return record(T.ConvolutionBackwardInputBackward0, out, (grad, weight), be, stride=stride, padding=padding,
                   dilation=dilation, groups=groups)
@@ -131,10 +127,10 @@ def convolution_backward_weight(grad: Tensor, input: Tensor, weight_shape: tuple
     L = oh * ow
     cols = columns._data if columns is not None else be.im2col(x, (kh, kw), stride, padding, dilation, (oh, ow))
     if groups == 1:
-        ct = be.view(be.reshape(cols, (kg, n, L)), lambda a: np.transpose(a, (1, 2, 0)))  # (N, L, K)
+        ct = be.permute(be.reshape(cols, (kg, n, L)), (1, 2, 0))  # (N, L, K)
         dw = be.matmul(be.reshape(g, (n, cout, L)), ct)
     else:
-        ct = be.view(be.reshape(cols, (groups, kg, n, L)), lambda a: np.transpose(a, (2, 0, 3, 1)))
+        ct = be.permute(be.reshape(cols, (groups, kg, n, L)), (2, 0, 3, 1))
         dw = be.matmul(be.reshape(g, (n, groups, cout // groups, L)), ct)
     dw = be.sum(dw, (0,), False) if n > 1 else be.reshape(dw, dw.shape[1:])
     return record(T.ConvolutionBackwardWeightBackward0, be.reshape(dw, weight_shape), (grad, input), be,

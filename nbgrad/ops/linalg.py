@@ -68,7 +68,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
     be = x._backend
-    out = be.addmm(bias._data, x._data, be.view(weight._data, np.transpose))
+    out = be.addmm(bias._data, x._data, be.swapaxes(weight._data, 0, 1))
     return record(N.AddmmBackward0, out, (bias, x, weight), be)
 
 
@@ -299,32 +299,13 @@ def _diag_dims(ndim: int, offset: int, dim1: int, dim2: int, shape: tuple) -> tu
     return d1, d2, n, r0, c0
 
 
-class _DiagonalView:
-    """The view function of diagonal(): a slice to the first element, then strides (writable)."""
-
-    __slots__ = ("d1", "d2", "n", "r0", "c0")
-
-    def __init__(self, d1: int, d2: int, n: int, r0: int, c0: int) -> None:
-        self.d1, self.d2, self.n, self.r0, self.c0 = d1, d2, n, r0, c0
-
-    def __call__(self, a: np.ndarray) -> np.ndarray:
-        idx = [slice(None)] * a.ndim
-        if self.n:
-            idx[self.d1], idx[self.d2] = slice(self.r0, None), slice(self.c0, None)
-        b = a[tuple(idx)]
-        rest = [i for i in range(a.ndim) if i not in (self.d1, self.d2)]
-        shape = tuple(a.shape[i] for i in rest) + (self.n,)
-        strides = tuple(b.strides[i] for i in rest) + (b.strides[self.d1] + b.strides[self.d2],)
-        return np.lib.stride_tricks.as_strided(b, shape, strides)
-
-
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal `offset` of the dims dim1, dim2 (a view), as the last dim of the result."""
     from .shape import _as_view
 
     x = input
-    d1, d2, n, r0, c0 = _diag_dims(x.ndim, offset, dim1, dim2, tuple(x.shape))
-    out = x._backend.view(x._data, _DiagonalView(d1, d2, n, r0, c0))
+    d1, d2 = _diag_dims(x.ndim, offset, dim1, dim2, tuple(x.shape))[:2]
+    out = x._backend.diagonal(x._data, int(offset), d1, d2)
     t = record(N.DiagonalBackward0, out, (x,), x._backend, offset=offset, dim1=d1, dim2=d2)
     return _as_view(t, x, lambda b: diagonal(b, offset, dim1, dim2), always=True)
 

@@ -9,7 +9,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends import BroadcastTo
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from . import derivatives_table as N
@@ -81,7 +80,7 @@ def layer_norm_backward(grad_output: Tensor, output: Tensor, rstd: Tensor, norma
     cols = math.prod(output.shape[output.ndim - normalized_ndim:])
     g = grad_output._data
     if tuple(g.shape) != tuple(output.shape):
-        g = be.view(g, BroadcastTo(output.shape))
+        g = be.broadcast_to(g, output.shape)
     out = be.layer_norm_backward(g, output._data, rstd._data, cols)
     return record(N.LayerNormBackwardBackward0, out, (grad_output, output, rstd), be, normalized_ndim=normalized_ndim)
 

@@ -244,7 +244,7 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     axes = _axes(x, dim)
     be = x._backend
     keep = [a for a in range(x.ndim) if a not in axes]
-    xt = be.view(x._data, lambda a: np.transpose(a, keep + list(axes)))
+    xt = be.permute(x._data, tuple(keep) + tuple(axes))
     k = math.prod(x.shape[a] for a in axes)
     rows = xt.reshape(xt.shape[: len(keep)] + (k,))
     if k == 0:  # the log of an empty sum

@@ -7,7 +7,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends import BroadcastTo, mT
 from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
@@ -70,7 +69,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 @numpy_aliases
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x.ndim + 1)
-    out = x._backend.view(x._data, lambda a: np.expand_dims(a, d))
+    out = x._backend.expand_dims(x._data, d)
     return _as_view(record(N.UnsqueezeBackward0, out, (x,), x._backend), x, lambda b: unsqueeze(b, dim), always=True)
 
 
@@ -80,7 +79,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
         axes = tuple(d for d in wrap_dims(dim, x.ndim) if x.ndim and x.shape[d] == 1)
-    out = x._backend.view(x._data, lambda a: np.squeeze(a, axes))
+    out = x._backend.squeeze(x._data, axes)
     return _as_view(record(N.SqueezeBackward1, out, (x,), x._backend), x, lambda b: squeeze(b, dim), always=True)
 
 
@@ -95,7 +94,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = tuple(wrap_dim(d, x.ndim) for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    out = x._backend.view(x._data, lambda a: np.transpose(a, dims))
+    out = x._backend.permute(x._data, dims)
     return _as_view(record(N.PermuteBackward0, out, (x,), x._backend, dims=dims), x, lambda b: permute(b, *dims),
                     always=True)
 
@@ -105,13 +104,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     if nd == 0:
         return x
-    if {d0, d1} == {nd - 2, nd - 1}:
-        fn: Any = mT  # the last two axes: a view the backends make from shape and strides
-    else:
-        dims = list(range(nd))
-        dims[d0], dims[d1] = dims[d1], dims[d0]
-        fn = np.transpose if nd == 2 else (lambda a: np.transpose(a, dims))
-    out = x._backend.view(x._data, fn) if d0 != d1 else x._data
+    out = x._backend.swapaxes(x._data, d0, d1) if d0 != d1 else x._data
     out = record(N.TransposeBackward0, out, (x,), x._backend, dim0=dim0, dim1=dim1)
     return _as_view(out, x, lambda b: transpose(b, dim0, dim1), always=True)
 
@@ -122,7 +115,7 @@ def matrix_transpose(x: Tensor) -> Tensor:
     if d.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
     be = x._backend
-    out = record(N.TransposeBackward0, be.view(d, mT), (x,), be, dim0=-2, dim1=-1)
+    out = record(N.TransposeBackward0, be.swapaxes(d, -2, -1), (x,), be, dim0=-2, dim1=-1)
     return _as_view(out, x, matrix_transpose, always=True)
 
 
@@ -142,7 +135,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"at non-singleton dimension {i + lead}.  Target sizes: {list(sizes)}.  "
                 f"Tensor sizes: {list(x.shape)}"
             )
-    out = x._backend.view(x._data, BroadcastTo(shape))
+    out = x._backend.broadcast_to(x._data, shape)
     return _as_view(record(N.ExpandBackward0, out, (x,), x._backend), x, lambda b: expand(b, *sizes), always=True)
 
 
@@ -250,7 +243,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = result_type(*tensors)
     d = wrap_dim(dim, tensors[0].ndim + 1)
     be = tensors[0]._backend
-    out = be.concatenate([be.view(be.astype(t._data, dt.np), lambda a: np.expand_dims(a, d)) for t in tensors], d)
+    out = be.concatenate([be.expand_dims(be.astype(t._data, dt.np), d) for t in tensors], d)
     return record(N.StackBackward0, out, tensors, tensors[0]._backend, dim=d)
 
 
@@ -600,7 +593,7 @@ def flip(x: Tensor, *dims: Any) -> Tensor:
         out = be.copy(x._data)
     else:
         sl = tuple(slice(None, None, -1) if i in ds else slice(None) for i in range(x.ndim))
-        out = be.contiguous(be.view(x._data, lambda a: a[sl]))
+        out = be.contiguous(be.basic_index(x._data, sl))
         if be.shares_memory(out, x._data):
             out = be.copy(out)
     return record(N.FlipBackward0, out, (x,), be, dims=ds)
@@ -634,8 +627,8 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         n = out.shape[d] if out.ndim else 1
         k = int(s) % n if n else 0
         if k:
-            head = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(n - k, None),)])
-            tail = be.view(out, lambda a, d=d, k=k: a[(slice(None),) * d + (slice(0, n - k),)])
+            head = be.basic_index(out, (slice(None),) * d + (slice(n - k, None),))
+            tail = be.basic_index(out, (slice(None),) * d + (slice(0, n - k),))
             out = be.concatenate([head, tail], d)
     if out is x._data:
         out = be.copy(out)

@@ -10,7 +10,8 @@ import numpy as np
 from ..._dtype import promote_np
 from .. import SharedBackend, with_ellipsis
 from ..ownership import SoleHolder
-from ..plan import RowsPlan, argext_plan, contiguous_strides, element_positions, reduce_plan, rows_plan
+from ..plan import (RowsPlan, argext_plan, contiguous_strides, diagonal_layout, element_positions, reduce_plan,
+                    rows_plan)
 from .dispatch import PARALLEL_THRESHOLD_CHEAP
 from .kernels import conv as CV
 from .kernels import optim
@@ -178,9 +179,40 @@ class CpuBackend(SharedBackend):
         return dst
 
     # ------------------------------------------------------------ layout (NumPy views)
-    def view(self, x: np.ndarray, fn: Any) -> np.ndarray:
-        """fn is a NumPy view function (transpose, expand_dims, broadcast_to, basic indexing)."""
-        return fn(x)
+    def as_strided(self, x: np.ndarray, shape: tuple, strides: tuple, offset: int = 0) -> np.ndarray:
+        """A view of x's memory (strides and offset in elements, the offset from x's first
+        element): as_strided on a one-element view of x that starts at the offset."""
+        it = x.itemsize
+        if offset:
+            x = np.lib.stride_tricks.as_strided(x, (2,), (offset * it,))[1:]
+        return np.lib.stride_tricks.as_strided(x, tuple(shape), tuple(s * it for s in strides))
+
+    def strides(self, x: np.ndarray) -> tuple:
+        """x's strides in elements (NumPy's are in bytes)."""
+        return tuple(s // x.itemsize for s in x.strides)
+
+    # the named views: NumPy's own calls (contract.Fused's as_strided forms are for devices without them)
+    def permute(self, x: np.ndarray, dims: tuple) -> np.ndarray:
+        return x.transpose(dims)
+
+    def swapaxes(self, x: np.ndarray, a: int, b: int) -> np.ndarray:
+        return x.swapaxes(a, b)
+
+    def broadcast_to(self, x: np.ndarray, shape: tuple) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    def expand_dims(self, x: np.ndarray, axis: int) -> np.ndarray:
+        return np.expand_dims(x, axis)
+
+    def squeeze(self, x: np.ndarray, axes: tuple) -> np.ndarray:
+        return x.squeeze(axes)
+
+    def basic_index(self, x: np.ndarray, index: Any) -> np.ndarray:
+        return x[with_ellipsis(index)]
+
+    def diagonal(self, x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+        # (np.diagonal's view is read-only, and PyTorch's diagonal is writable)
+        return self.as_strided(x, *diagonal_layout(x.shape, self.strides(x), offset, d1, d2))
 
     def reshape(self, x: np.ndarray, shape: tuple) -> np.ndarray:
         return x.reshape(shape)

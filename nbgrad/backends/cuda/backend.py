@@ -3,8 +3,8 @@ numba.cuda kernels (kernels/). Indexing, CUDA graphs, interop and the fused ops 
 CudaBackend in indexing.py, graph.py, interop.py and fused.py.
 
 A CudaArray is (storage, shape, strides in elements, offset): views (transpose, expand,
-slicing) only change those numbers. Their layout is computed by applying NumPy's own view
-functions to a "phantom" ndarray that points at a fake address and is never read."""
+slicing) only change those numbers, which plan.py computes (contract.Fused's view ops end in
+as_strided)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import numpy as np
 from numba import cuda  # (this module loads with the CUDA backend: numba.cuda is wanted by then)
 
 from ..._dtype import promote_np
-from .. import BroadcastTo, SharedBackend, mT
+from .. import SharedBackend
 from ..ownership import SoleHolder
-from ..plan import (RowsPlan, argext_plan, broadcast_strides, contiguous_strides, matmul_plan, permuted, reduce_plan,
-                    resolve_shape, rows_plan)
+from ..plan import (RowsPlan, argext_plan, contiguous_strides, matmul_plan, reduce_plan, reshape_strides, resolve_shape,
+                    rows_plan)
 from . import kernels as K
 from .kernels import elementwise as EK
 from .array import CudaArray, kshape, kstrides
@@ -29,13 +29,7 @@ from .fused import FusedMixin
 from .launch import SIMULATOR, launch
 from .pool import Pool, Storage
 
-_FAKE_BASE = 1 << 44  # phantom arrays point here; NumPy never reads through them
 _STORAGE = SoleHolder("_storage", lambda: CudaArray(Storage(None, None, None), (1,), (1,), 0, np.dtype(np.float32), None))
-
-
-class _Iface:
-    def __init__(self, d: dict) -> None:
-        self.__array_interface__ = d
 
 
 _CALC_NAMES: dict[np.dtype, str] = {}
@@ -167,7 +161,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
                 return "s", ((calc if o.dtype.kind != "b" else o.dtype).type(o.host),)
             if o.shape == shape and o.is_c_contiguous:
                 return "c", (o.buf, o.offset)
-            v = self.view(o, BroadcastTo(shape))
+            v = self.broadcast_to(o, shape)
             return "g", (v.buf, v.offset, kstrides(v.strides))
         a = np.asarray(o)
         if a.ndim == 0 or a.size == 1:
@@ -204,40 +198,22 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         return out
 
     # -------------------------------------------------------------- layout
-    def _phantom(self, x: CudaArray) -> np.ndarray:
-        it = x.dtype.itemsize
-        return np.asarray(_Iface({"data": (_FAKE_BASE + x.offset * it, True), "shape": x.shape,
-                                  "strides": tuple(s * it for s in x.strides), "typestr": x.dtype.str,
-                                  "version": 3}))
+    def as_strided(self, x: CudaArray, shape: tuple, strides: tuple, offset: int = 0) -> CudaArray:
+        """A view of x's buffer (strides and offset in elements, the offset from x's first element)."""
+        return CudaArray(x.storage, shape, strides, x.offset + offset, x.dtype, self)
 
-    def view(self, x: CudaArray, fn: Any) -> CudaArray:
-        # the common views from shape and strides alone (a linear layer's weight, a gradient, a
-        # broadcast operand); any other through a NumPy stand-in of x
-        if fn is np.transpose:
-            return CudaArray(x.storage, x.shape[::-1], x.strides[::-1], x.offset, x.dtype, self)
-        if fn is mT and x.ndim >= 2:
-            shape, st = x.shape, x.strides
-            return CudaArray(x.storage, shape[:-2] + shape[:-3:-1], st[:-2] + st[:-3:-1], x.offset, x.dtype, self)
-        if isinstance(fn, BroadcastTo):
-            st = broadcast_strides(x.shape, x.strides, fn.shape)
-            if st is not None:
-                return CudaArray(x.storage, fn.shape, st, x.offset, x.dtype, self)
-        r = fn(self._phantom(x))
-        if r.flags.owndata:
-            raise RuntimeError("internal error: a CUDA view function made a copy")
-        it = x.dtype.itemsize
-        off = (r.__array_interface__["data"][0] - _FAKE_BASE) // it
-        return CudaArray(x.storage, r.shape, tuple(s // it for s in r.strides), off, x.dtype, self)
+    def strides(self, x: CudaArray) -> tuple:
+        return x.strides
 
     def reshape(self, x: CudaArray, shape: tuple) -> CudaArray:
         shape = resolve_shape(x.size, shape)
         if x.is_c_contiguous:
             return CudaArray(x.storage, shape, contiguous_strides(shape), x.offset, x.dtype, self, contig=True)
-        try:  # NumPy >= 2.1 raises instead of copying when a view is impossible
-            return self.view(x, lambda a: a.reshape(shape, copy=False))
-        except ValueError:
-            c = self.contiguous(x)
-            return CudaArray(c.storage, shape, contiguous_strides(shape), c.offset, c.dtype, self)
+        st = reshape_strides(x.shape, x.strides, shape)
+        if st is not None:
+            return CudaArray(x.storage, shape, st, x.offset, x.dtype, self)
+        c = self.contiguous(x)
+        return CudaArray(c.storage, shape, contiguous_strides(shape), c.offset, c.dtype, self)
 
     def is_contiguous(self, x: CudaArray) -> bool:
         return x.is_c_contiguous
@@ -287,7 +263,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
     # -------------------------------------------------------------- reductions
     def sum(self, x: CudaArray, axes: tuple[int, ...], keepdim: bool) -> CudaArray:
         p = reduce_plan(x.shape, axes)
-        xc = self.contiguous(x if p.perm is None else self._permute(x, p.perm))
+        xc = self.contiguous(x if p.perm is None else self.permute(x, p.perm))
         A, Kr, B = p.outer, p.reduced, p.inner
         flt = x.dtype.kind == "f"
         acc = np.dtype(np.float64 if flt else np.int64)  # the kernels add in acc, store in res's dtype
@@ -337,17 +313,13 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
                        none, False)
         return self.reshape(vals, oshape), self.reshape(idx, oshape)
 
-    def _permute(self, x: CudaArray, perm: tuple) -> CudaArray:
-        shape, strides = permuted(x.shape, x.strides, perm)
-        return CudaArray(x.storage, shape, strides, x.offset, x.dtype, self)
-
     def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, RowsPlan]:
         p = rows_plan(x.shape, axis)
-        return self.contiguous(x if p.perm is None else self._permute(x, p.perm)), p
+        return self.contiguous(x if p.perm is None else self.permute(x, p.perm)), p
 
     def _unrows(self, out: CudaArray, p: RowsPlan) -> CudaArray:
         out = self.reshape(out, p.moved)
-        return out if p.inverse is None else self._permute(out, p.inverse)
+        return out if p.inverse is None else self.permute(out, p.inverse)
 
     def softmax(self, x: CudaArray, axis: int, log: bool) -> CudaArray:
         if x.size == 0:
@@ -426,8 +398,8 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         if a2.ndim == 2 and b2.ndim == 2:
             ab, bb = a2, b2
         else:
-            ab = self.view(a2, BroadcastTo(batch + (M, Kd)))
-            bb = self.view(b2, BroadcastTo(batch + (Kd, N)))
+            ab = self.broadcast_to(a2, batch + (M, Kd))
+            bb = self.broadcast_to(b2, batch + (Kd, N))
         nb = math.prod(batch)
         tiled = nb * M * N and Kd and M * N * Kd >= K.LAUNCH["tile_min_flops"]
         S = K.split_k(M, N, Kd, nb) if tiled else 1
@@ -563,7 +535,7 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         vals, pos = self._unrows(keys, p), self._unrows(idx, p)
         if k is not None and k < Kd:
             sl = tuple(slice(0, k) if d == axis else slice(None) for d in range(x.ndim))
-            vals, pos = (self.contiguous(self.view(a, lambda v: v[sl])) for a in (vals, pos))
+            vals, pos = (self.contiguous(self.basic_index(a, sl)) for a in (vals, pos))
         return vals, pos
 
     def searchsorted(self, seq: CudaArray, values: CudaArray, right: bool) -> CudaArray:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import BroadcastTo, with_ellipsis
 from ..plan import advanced_layout, element_positions
 from . import kernels as K
 from .array import CudaArray
@@ -85,7 +84,7 @@ class IndexingMixin:
 
     def getitem(self, x: CudaArray, index: Any) -> CudaArray:
         if self._is_basic(index):
-            return self.view(x, lambda a: a[with_ellipsis(index)])
+            return self.basic_index(x, index)
         pos = self._positions(x, index)
         out = self.empty(pos.shape, x.dtype)
         if pos.size:
@@ -95,14 +94,14 @@ class IndexingMixin:
 
     def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
         if self._is_basic(index):
-            v = self.view(x, lambda a: a[with_ellipsis(index)])
+            v = self.basic_index(x, index)
             self.elementwise("_copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
             return
         pos = self._positions(x, index)
         if not pos.size:
             return
         val = self._same_device(value, x.dtype)
-        val = self.contiguous(self.view(self.astype(val, x.dtype), BroadcastTo(pos.shape)))
+        val = self.contiguous(self.broadcast_to(self.astype(val, x.dtype), pos.shape))
         launch(K.scatter_store, pos.size, x.buf, pos.buf[pos.offset: pos.offset + pos.size], val.buf, val.offset, 1,
                self._bad_flag())
 
@@ -118,7 +117,7 @@ class IndexingMixin:
             self.setitem(dst, index, src)
             return dst
         pos = self._positions(dst, index)
-        s = self.contiguous(self.view(src, BroadcastTo(pos.shape)))
+        s = self.contiguous(self.broadcast_to(src, pos.shape))
         if pos.size:
             launch(K.scatter_add, pos.size, dst.buf, pos.buf[pos.offset: pos.offset + pos.size],
                    s.buf[s.offset: s.offset + s.size], self._bad_flag())
@@ -153,7 +152,7 @@ class IndexingMixin:
         """x cut to `shape` in the dims other than axis (every dim for axis None), C-ordered."""
         if any(a != b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis):
             sl = tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(shape))
-            x = self.view(x, lambda a: a[sl])
+            x = self.basic_index(x, sl)
         return self.contiguous(x)
 
     def gather(self, x: CudaArray, axis: int, index: CudaArray) -> CudaArray:
@@ -181,7 +180,7 @@ class IndexingMixin:
         sub = dst
         if any(a != b for i, (a, b) in enumerate(zip(dst.shape, index.shape)) if i != axis):
             sl = tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(index.shape))
-            sub = self.contiguous(self.view(dst, lambda a: a[sl]))
+            sub = self.contiguous(self.basic_index(dst, sl))
         if np.ndim(src) == 0 and not isinstance(src, CudaArray):
             s, s_step = self.asarray(np.asarray(src, dst.dtype).reshape(1)), 0
         else:
