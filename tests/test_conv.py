@@ -262,7 +262,9 @@ def test_module_parameters_and_init(cls, args):
     bound = 1 / math.sqrt(fan_in)
     for p in (m.weight, m.bias):
         v = p.detach().numpy()
-        assert np.abs(v).max() <= bound and np.abs(v).max() > 0.5 * bound
+        assert np.abs(v).max() <= bound
+        if v.size >= 16:  # (a few bias values may all be small by chance)
+            assert np.abs(v).max() > 0.5 * bound
     assert repr(m) == repr(mt)
     m2 = getattr(ng.nn, cls)(*args, groups=2, bias=False)
     assert list(m2.state_dict()) == ["weight"] and m2.bias is None
