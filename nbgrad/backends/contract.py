@@ -11,7 +11,13 @@ Views cross the interface as numbers, never as NumPy functions: plan.py computes
 (shape, strides, offset) from its base's shape and `strides(x)` (in elements, whatever the
 device's own unit), and `as_strided(x, shape, strides, offset)` makes it (offset in elements
 from x's first element). The named view ops of `Fused` (permute, broadcast_to, basic_index,
-...) are written so; a host device overrides them with NumPy's own calls."""
+...) are written so; a host device overrides them with NumPy's own calls.
+
+The kernel families are fused ops too: convolution and pooling (im2col, col2im, max_pool2d,
+plane_scatter / plane_gather) plan their positions on the host from the shapes alone and
+gather / scatter them on the device; index_add_axis is a scatter-add; check_index, the scans
+(cumulative) and order (sort, searchsorted) make a host round trip through NumPy, exact on any
+device and slow (the CPU and CUDA backends override them all with kernels)."""
 
 from __future__ import annotations
 
