@@ -55,6 +55,18 @@ def test_the_protocol_is_primitives_plus_fused():
         assert callable(getattr(CPU, name)) and callable(getattr(MIN, name))
 
 
+def test_the_devices_keep_their_kernels():
+    """The kernel families' fallbacks are for a new device: the CPU and CUDA override each one."""
+    from nbgrad.backends.cpu import CpuBackend
+    from nbgrad.backends.cuda import CudaBackend
+
+    for name in ("im2col", "col2im", "max_pool2d", "plane_scatter", "plane_gather", "index_add_axis", "check_index",
+                 "cumulative", "sort", "searchsorted"):
+        assert name in vars(Fused) and name not in PRIMITIVES
+        for cls in (CpuBackend, CudaBackend):
+            assert getattr(cls, name) is not getattr(Fused, name), (cls.__name__, name)
+
+
 def test_fallbacks_use_only_primitives():
     src = inspect.getsource(Fused)
     calls = {w.split("(")[0] for w in src.replace("self.", " self.").split() if w.startswith("self.")}

@@ -326,7 +326,7 @@ class Fused:
         a window reaches outside the plane (those read position N * C * P: a zero after x)."""
         K, L = t.shape
         shape = (C, K, N, L)
-        base = self.asarray(((np.arange(N)[None, :] * C + np.arange(C)[:, None]) * P).reshape(C, 1, N, 1))
+        base = self.asarray(((np.arange(N, dtype=np.int64)[None, :] * C + np.arange(C)[:, None]) * P).reshape(C, 1, N, 1))
         outside = bool((t < 0).any())
         pos = self._ew("add", self.asarray(np.maximum(t, 0).reshape(1, K, 1, L)), base, shape=shape)
         if outside:
