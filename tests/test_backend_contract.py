@@ -7,6 +7,7 @@ import ast
 import inspect
 import math
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -36,6 +37,8 @@ class MinimalBackend(Fused):
 
 
 MIN = MinimalBackend()
+# nbgrad's devices are cpu and cuda: MIN's tensors report the CPU as theirs (ops compare devices)
+sys.modules[Tensor.__module__]._DEVICES[MIN.name] = ng.device("cpu")
 
 
 def on_min(a, requires_grad=False) -> Tensor:
@@ -50,6 +53,18 @@ def test_the_protocol_is_primitives_plus_fused():
     assert not set(PRIMITIVES) & fused
     for name in fused:  # the CPU overrides or inherits each fused op; the fallback runs on MIN
         assert callable(getattr(CPU, name)) and callable(getattr(MIN, name))
+
+
+def test_the_devices_keep_their_kernels():
+    """The kernel families' fallbacks are for a new device: the CPU and CUDA override each one."""
+    from nbgrad.backends.cpu import CpuBackend
+    from nbgrad.backends.cuda import CudaBackend
+
+    for name in ("im2col", "col2im", "max_pool2d", "plane_scatter", "plane_gather", "index_add_axis", "check_index",
+                 "cumulative", "sort", "searchsorted"):
+        assert name in vars(Fused) and name not in PRIMITIVES
+        for cls in (CpuBackend, CudaBackend):
+            assert getattr(cls, name) is not getattr(Fused, name), (cls.__name__, name)
 
 
 def test_fallbacks_use_only_primitives():
@@ -327,3 +342,119 @@ def test_plan_layouts_are_numpys_views(case):
     assert (got is None) == (want is None)
     if want is not None and a.size:
         _same_view((to, got, 0), want, a)
+# ---------------------------------------------------------------- the kernel families' fallbacks (issue 15)
+F = ng.nn.functional
+
+
+def _on_cpu(a, requires_grad=False) -> Tensor:
+    return ng.tensor(a, requires_grad=requires_grad)
+
+
+def _host(t: Tensor) -> np.ndarray:
+    return t._backend.to_numpy(t._data)
+
+
+def _run(fn, *arrays, grad=True):
+    """fn on tensors of `arrays` on the CPU and on MIN: each run's outputs, and the float inputs'
+    gradients of sum(out * w) over the float outputs (w: the same random weights in both)."""
+    runs = []
+    for make in (_on_cpu, on_min):
+        ts = [make(a.copy(), grad and a.dtype.kind == "f") for a in arrays]
+        out = fn(*ts)
+        outs = tuple(out) if isinstance(out, tuple) else (out,)
+        assert all(o._backend is ts[0]._backend for o in outs)
+        wr = np.random.default_rng(7)
+        parts = [(o * make(wr.standard_normal(o.shape))).sum() for o in outs if o.requires_grad]
+        if parts:
+            sum(parts[1:], parts[0]).backward()
+        runs.append(([_host(o) for o in outs], [_host(t.grad) for t in ts if t.requires_grad]))
+    return runs
+
+
+def _same(fn, *arrays, grad=True, exact=False, tol=1e-12):
+    (cpu_out, cpu_g), (min_out, min_g) = _run(fn, *arrays, grad=grad)
+    assert len(min_g) == len(cpu_g) and len(min_out) == len(cpu_out)
+    for a, b in zip(min_out + min_g, cpu_out + cpu_g):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if exact or a.dtype.kind != "f":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups", [
+    (1, 0, 1, 1), (2, 1, 1, 1), ((1, 2), (2, 1), (2, 1), 1), (1, 1, 2, 2), (2, "same", 1, 1),
+])
+def test_conv2d(stride, padding, dilation, groups):
+    if padding == "same":
+        stride = 1
+    x, w, b = RNG.standard_normal((2, 4, 7, 6)), RNG.standard_normal((6, 4 // groups, 3, 2)), RNG.standard_normal(6)
+    _same(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups), x, w, b)
+
+
+def test_conv1d_and_transposed():
+    x1, w1 = RNG.standard_normal((2, 3, 9)), RNG.standard_normal((4, 3, 3))
+    _same(lambda x, w: F.conv1d(x, w, stride=2, padding=1, dilation=2), x1, w1)
+    _same(lambda x, w: F.conv_transpose1d(x, w.transpose(0, 1), stride=2, padding=1, output_padding=1), x1, w1)
+    x2, w2, b2 = RNG.standard_normal((2, 4, 5, 4)), RNG.standard_normal((4, 3, 3, 2)), RNG.standard_normal(6)
+    _same(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2),
+          x2, w2, b2)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil", [
+    (2, None, 0, 1, False), (3, 2, 1, 1, True), ((3, 2), (1, 2), (1, 1), (2, 1), False),
+])
+def test_max_pool(kernel, stride, padding, dilation, ceil):
+    x = np.round(RNG.standard_normal((2, 3, 7, 6)) * 2) / 2  # ties
+    x[0, 0, 1, 1:3] = np.nan  # a window's nans: torch's index is the last one
+    x[1, 2, 2:5, :] = -np.inf
+    _same(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=ceil, return_indices=True), x)
+    _same(lambda x: F.max_pool1d(x[:, :, 2], 3, 2, 1, return_indices=True), x)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_scans(dt):
+    x = (np.round(RNG.standard_normal((4, 6, 5)) * 2) / 2).astype(dt)  # ties
+    x[1, 2, 0] = x[2, 3:5, 1] = np.nan
+    tol = 1e-5 if dt == np.float32 else 1e-12
+    for d in (0, 1, -1):
+        _same(lambda t: (t.cumsum(d), t.cumprod(d), t.logcumsumexp(d)), x, tol=tol)
+        _same(lambda t: (*t.cummax(d), *t.cummin(d)), x, exact=True)
+    n = RNG.integers(-3, 4, (3, 5))
+    _same(lambda t: (t.cumsum(1), t.cumprod(0), *t.cummax(1)), n, exact=True)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64])
+def test_order(dt):
+    x = RNG.integers(-3, 4, (4, 9)).astype(dt)  # ties
+    if dt != np.int64:
+        x[1, [2, 5]] = np.nan
+        x[2, 0] = -0.0
+    for d in (0, 1):
+        for desc in (False, True):
+            _same(lambda t: (*t.sort(d, descending=desc), t.argsort(d, descending=desc)), x, exact=True)
+        for largest in (False, True):
+            _same(lambda t: tuple(t.topk(2, d, largest=largest)), x, exact=True)
+    _same(lambda t: (t.kthvalue(3, 1)[0], t.median(1)[1]), x, exact=True)
+
+
+def test_searchsorted_and_bucketize():
+    seq = np.sort(RNG.integers(0, 5, (3, 8)).astype(np.float64), 1)  # repeated boundaries
+    seq[0, -2:] = np.nan
+    v = RNG.integers(-1, 7, (3, 5)).astype(np.float64)
+    v[1, 1] = np.nan
+    for right in (False, True):
+        _same(lambda s, t: ng.searchsorted(s, t, right=right), seq, v, grad=False)
+        _same(lambda s, t: ng.searchsorted(s[0], t, right=right), seq, v, grad=False)
+        _same(lambda s, t: ng.bucketize(t, s[2], right=right, out_int32=True), seq, v, grad=False)
+
+
+def test_index_add_and_checked_indices():
+    x, src = RNG.standard_normal((4, 5)), RNG.standard_normal((4, 3))
+    idx = np.array([4, 0, 4])
+    _same(lambda x, s, i: x.index_add(1, i, s, alpha=2.0), x, src, idx)
+    _same(lambda x, i: (x.index_select(1, i), x.gather(1, i[None].repeat(4, 0))), x, idx)
+    _same(lambda x, i: x[:, i - 5], x, idx)  # negative positions, wrapped by check_index
+    for dev in (_on_cpu, on_min):
+        with pytest.raises(IndexError, match="out of range"):
+            dev(x).index_select(1, dev(np.array([0, 5])))

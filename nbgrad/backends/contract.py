@@ -11,10 +11,17 @@ Views cross the interface as numbers, never as NumPy functions: plan.py computes
 (shape, strides, offset) from its base's shape and `strides(x)` (in elements, whatever the
 device's own unit), and `as_strided(x, shape, strides, offset)` makes it (offset in elements
 from x's first element). The named view ops of `Fused` (permute, broadcast_to, basic_index,
-...) are written so; a host device overrides them with NumPy's own calls."""
+...) are written so; a host device overrides them with NumPy's own calls.
+
+The kernel families are fused ops too: convolution and pooling (im2col, col2im, max_pool2d,
+plane_scatter / plane_gather) plan their positions on the host from the shapes alone and
+gather / scatter them on the device; index_add_axis is a scatter-add; check_index, the scans
+(cumulative) and order (sort, searchsorted) make a host round trip through NumPy, exact on any
+device and slow (the CPU and CUDA backends override them all with kernels)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,14 +39,48 @@ PRIMITIVES = (
     "as_strided", "strides", "reshape", "is_contiguous", "contiguous", "copy", "astype", "full", "concatenate",
     "shares_memory", "is_private",
     # indexing
-    "getitem", "setitem", "check_index", "gather", "scatter", "index_add", "index_add_axis",
-    # kernel families without a generic form (convolution, scans and order)
-    "im2col", "col2im", "max_pool2d", "plane_scatter", "plane_gather", "cumulative", "sort", "searchsorted",
+    "getitem", "setitem", "gather", "scatter", "index_add",
 )
 
 
 def _all(x: Any) -> tuple[int, ...]:
     return tuple(range(x.ndim))
+
+
+_I64 = np.dtype(np.int64)
+_BOOL = np.dtype(bool)
+
+
+@lru_cache(maxsize=64)
+def _window_planes(H: int, W: int, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> np.ndarray:
+    """(kh * kw, OH * OW) int64: the flat position h * W + w in its (H, W) plane of each window
+    element (row: the offset in the window, column: the output position), -1 outside the plane."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (OH, OW) = kernel, stride, padding, dilation, out_hw
+    h = np.arange(OH)[None, None, :, None] * sh - ph + np.arange(kh)[:, None, None, None] * dh
+    w = np.arange(OW)[None, None, None, :] * sw - pw + np.arange(kw)[None, :, None, None] * dw
+    inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
+    t = np.where(inside, h * W + w, -1).astype(np.int64).reshape(kh * kw, OH * OW)
+    t.flags.writeable = False
+    return t
+
+
+@lru_cache(maxsize=64)
+def _pool_windows(H: int, W: int, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                  out_hw: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's slots (OH * OW, kh * kw), those inside the plane first in window order, then
+    those outside: their flat positions in the plane (H * W outside: a padding element after the
+    plane), and the same with -1 outside (torch's index)."""
+    t = _window_planes(H, W, kernel, stride, padding, dilation, out_hw).T
+    plane = np.take_along_axis(t, np.argsort(t < 0, axis=1, kind="stable"), 1)
+    pos = np.where(plane < 0, H * W, plane)
+    plane.flags.writeable = pos.flags.writeable = False
+    return pos, plane
+
+
+def _lowest(dtype: np.dtype) -> Any:
+    """A value no element of `dtype` is below (max pooling's padding)."""
+    return -np.inf if dtype.kind == "f" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
 
 
 class Fused:
@@ -59,8 +100,11 @@ class Fused:
     full: Any
     gather: Any
     scatter: Any
-    check_index: Any
     to_numpy: Any
+    asarray: Any
+    contiguous: Any
+    concatenate: Any
+    getitem: Any
     astype: Any
     copy: Any
     as_strided: Any
@@ -272,3 +316,182 @@ class Fused:
         view = (1,) * axis + (index.shape[0],) + (1,) * (x.ndim - axis - 1)
         full = self._ew("add", self.reshape(index, view), self.full(shape, 0, index.dtype), shape=shape)
         return self.gather(x, axis, full)
+
+    # ------------------------------------------------------------ kernel families (issue 15)
+    # Convolution and pooling: the positions are planned on the host from the shapes alone and
+    # moved to the device; gather / scatter do the work. Scans and order: a host round trip.
+
+    def _column_positions(self, N: int, C: int, P: int, t: np.ndarray) -> tuple[Any, bool]:
+        """im2col's source in x flattened (C * kh * kw * N * OH * OW positions, int64), and whether
+        a window reaches outside the plane (those read position N * C * P: a zero after x)."""
+        K, L = t.shape
+        shape = (C, K, N, L)
+        base = self.asarray(((np.arange(N, dtype=np.int64)[None, :] * C + np.arange(C)[:, None]) * P).reshape(C, 1, N, 1))
+        outside = bool((t < 0).any())
+        pos = self._ew("add", self.asarray(np.maximum(t, 0).reshape(1, K, 1, L)), base, shape=shape)
+        if outside:
+            pos = self._ew("where", self.asarray((t >= 0).reshape(1, K, 1, L)), pos, np.asarray(N * C * P, _I64),
+                           shape=shape, dtype=_I64)
+        return self.reshape(pos, (-1,)), outside
+
+    def im2col(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, out_hw: tuple) -> Any:
+        """(N, C, H, W) -> (C * kh * kw, N * OH * OW): each output position's window (a column), 0 outside x."""
+        N, C, H, W = x.shape
+        t = _window_planes(H, W, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out_hw))
+        K, L = t.shape
+        if not (C * K * N * L):
+            return self.full((C * K, N * L), 0, x.dtype)
+        pos, outside = self._column_positions(N, C, H * W, t)
+        flat = self.reshape(x, (-1,))
+        if outside:
+            flat = self.concatenate([flat, self.full((1,), 0, x.dtype)], 0)
+        return self.reshape(self.gather(flat, 0, pos), (C * K, N * L))
+
+    def col2im(self, cols: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+               out_hw: tuple) -> Any:
+        """im2col's adjoint: columns (C * kh * kw, N, OH * OW), any strides, summed back into an array of
+        `shape` (N, C, H, W)."""
+        N, C, H, W = shape = tuple(shape)
+        t = _window_planes(H, W, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out_hw))
+        M = N * C * H * W
+        if not (cols.size and M):
+            return self.full(shape, 0, cols.dtype)
+        pos, outside = self._column_positions(N, C, H * W, t)
+        out = self.full((M + outside,), 0, cols.dtype)
+        self.scatter(out, 0, pos, self.reshape(cols, (-1,)), "sum")
+        return self.reshape(self.getitem(out, (slice(0, M),)) if outside else out, shape)
+
+    def max_pool2d(self, x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_hw: tuple) -> tuple[Any, Any]:
+        """Each window's max and its flat index in its (H, W) plane (int64), as torch's indices: the
+        first max, or the last nan; (lowest value, -1) for a window outside the plane."""
+        N, C, H, W = x.shape
+        oshape = (N, C) + tuple(out_hw)
+        pos, plane = _pool_windows(H, W, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out_hw))
+        L, K = pos.shape
+        NC = N * C
+        if not (NC * L):
+            return self.full(oshape, 0, x.dtype), self.full(oshape, 0, _I64)
+        x2 = self.reshape(x, (NC, H * W))
+        if (plane < 0).any():
+            x2 = self.concatenate([x2, self.full((NC, 1), _lowest(x.dtype), x.dtype)], 1)
+        at = self._ew("add", self.asarray(pos.reshape(1, L * K)), self.full((NC, 1), 0, _I64))
+        win = self.reshape(self.gather(x2, 1, at), (NC, L, K))
+        vals, k = self.argext(win, 2, False, True)  # the first max (the slots inside come first), or the first nan
+        if x.dtype.kind == "f":
+            slot = self._ew("where", self._ew("isnan", win, dtype=_BOOL), self.asarray(np.arange(1, K + 1, dtype=np.int64)),
+                            np.asarray(0, _I64), dtype=_I64)
+            last_nan = self.argext(slot, 2, False, True)[1]
+            k = self._ew("where", self._ew("isnan", vals, dtype=_BOOL), last_nan, k, dtype=_I64)
+        at = self._ew("add", k, self.asarray(np.arange(L, dtype=np.int64) * K))
+        idx = self.gather(self.asarray(plane.reshape(-1)), 0, self.reshape(at, (-1,)))
+        return self.reshape(vals, oshape), self.reshape(idx, oshape)
+
+    def plane_scatter(self, g: Any, idx: Any, shape: tuple) -> Any:
+        """Zeros of `shape` (N, C, ...) with g[n, c, k] added at the flat position idx[n, c, k] of plane (n, c)."""
+        shape = tuple(shape)
+        N, C = shape[:2]
+        planes = N * C
+        out = self.full((N, C, int(np.prod(shape[2:]))), 0, g.dtype)
+        if g.size and planes:
+            k = g.size // planes
+            self.scatter(out, 2, self.reshape(idx, (N, C, k)), self.reshape(g, (N, C, k)), "sum")
+        return self.reshape(out, shape)
+
+    def plane_gather(self, x: Any, idx: Any) -> Any:
+        """out[n, c, k] = x[n, c].flat[idx[n, c, k]] (out shaped as idx)."""
+        N, C = x.shape[:2]
+        planes = N * C
+        if not (idx.size and planes):
+            return self.full(tuple(idx.shape), 0, x.dtype)
+        x3 = self.reshape(x, (N, C, x.size // planes))
+        return self.reshape(self.gather(x3, 2, self.reshape(idx, (N, C, idx.size // planes))), tuple(idx.shape))
+
+    def index_add_axis(self, dst: Any, axis: int, index: Any, src: Any, alpha: Any) -> None:
+        """dst[..., index[i], ...] += alpha * src[..., i, ...] in place (dst C-ordered; src shaped as
+        dst but index.size along axis): a scatter-add of src in dst's dtype."""
+        shape = tuple(src.shape)
+        if not (int(np.prod(shape)) and dst.size):
+            return
+        s = self.astype(src, dst.dtype) if src.dtype != dst.dtype else src
+        if alpha != 1:
+            s = self._ew("mul", s, np.asarray(alpha, dst.dtype))
+        view = (1,) * axis + (index.size,) + (1,) * (len(shape) - axis - 1)
+        full = self._ew("add", self.reshape(index, view), self.full(shape, 0, index.dtype), shape=shape)
+        self.scatter(dst, axis, full, s, "sum")
+
+    def check_index(self, index: Any, size: int, allow_negative: bool, err: type, msg: str) -> Any:
+        """Raise err(msg.format(i=<the first index out of range>)) for an index outside [0, size)
+        (or [-size, size) with allow_negative, then returned wrapped into [0, size)). Reads the
+        index on the host (a device overrides this to check without waiting)."""
+        if not index.size:
+            return index
+        a = self.to_numpy(index)
+        lo = -size if allow_negative else 0
+        low = a.min()
+        if low < lo or a.max() >= size:
+            raise err(msg.format(i=int(a[(a < lo) | (a >= size)].flat[0])))
+        if low < 0:
+            neg = self._ew("lt", index, np.asarray(0, index.dtype), dtype=_BOOL)
+            return self._ew("where", neg, self._ew("add", index, np.asarray(size, index.dtype)), index,
+                            dtype=index.dtype)
+        return index
+
+    def cumulative(self, x: Any, axis: int, kind: str) -> tuple[Any, Any]:
+        """The running sum / prod / max / min / logsumexp of x along axis, and for max / min the
+        int64 index of each running extreme (ties and NaN: the later element; a number never
+        replaces NaN). Sums and products accumulate in float64 (int64 for integers). A host round
+        trip through NumPy: correct on any device, not fast (a device overrides it with a kernel)."""
+        a = self.to_numpy(x)
+        idx = None
+        if kind in ("sum", "prod"):
+            acc = a.astype(np.float64 if a.dtype.kind == "f" else np.int64)
+            v = (np.cumsum if kind == "sum" else np.cumprod)(acc, axis=axis).astype(a.dtype)
+        elif kind == "logsumexp":
+            with np.errstate(invalid="ignore"):  # (nan in, nan out)
+                v = np.logaddexp.accumulate(a, axis=axis).astype(a.dtype, copy=False)
+        else:
+            run = (np.maximum if kind == "max" else np.minimum).accumulate(a, axis=axis)
+            took = (a == run) | (a != a)  # where the running extreme moves to the element
+            k = np.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - axis - 1))
+            idx = np.maximum.accumulate(np.where(took, k, 0), axis=axis) if a.size else np.zeros(a.shape, np.int64)
+            v = np.take_along_axis(a, idx, axis)
+            idx = self.asarray(np.ascontiguousarray(idx, dtype=np.int64))
+        return self.asarray(np.ascontiguousarray(v)), idx
+
+    def sort(self, x: Any, axis: int, descending: bool, k: int | None = None) -> tuple[Any, Any]:
+        """x stably sorted along axis (NaN as the largest), and the int64 positions the values came
+        from; with k, only the first k of that order. A host round trip through NumPy's stable sort
+        (descending: the ascending sort of the reversed row, reversed, so that ties keep their
+        order): correct on any device, not fast (a device overrides it with a kernel)."""
+        a = self.to_numpy(x)
+        n = a.shape[axis]
+        if descending:
+            i = (n - 1) - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+        else:
+            i = np.argsort(a, axis=axis, kind="stable")
+        if k is not None:
+            i = i[(slice(None),) * axis + (slice(0, k),)]
+        v = np.take_along_axis(a, i, axis)
+        return self.asarray(np.ascontiguousarray(v)), self.asarray(np.ascontiguousarray(i, dtype=np.int64))
+
+    def searchsorted(self, seq: Any, values: Any, right: bool) -> Any:
+        """seq (R or 1, Ks) rows sorted ascending, values (R, N) of seq's dtype: for each value the
+        first position i of its row with seq[i] >= value (> with right), int64 (R, N), by the same
+        binary search as the kernels (NaN values go last). A host round trip through NumPy: correct
+        on any device, not fast (a device overrides it with a kernel)."""
+        s, v = self.to_numpy(seq), self.to_numpy(values)
+        ks = s.shape[1]
+        lo = np.zeros(v.shape, np.int64)
+        hi = np.full(v.shape, ks, np.int64)
+        rows = np.arange(v.shape[0])[:, None] if s.shape[0] > 1 else 0
+        while True:
+            active = lo < hi
+            if not active.any():
+                break
+            mid = (lo + hi) // 2
+            at = s[rows, np.minimum(mid, ks - 1)]
+            above = (at > v) if right else (at >= v)
+            hi = np.where(active & above, mid, hi)
+            lo = np.where(active & ~above, mid + 1, lo)
+        return self.asarray(lo)
