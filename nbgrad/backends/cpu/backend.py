@@ -70,6 +70,13 @@ class CpuBackend(SharedBackend):
             out[...] = self.elementwise(op, operands, shape, dtype)
             return out
         elif operands[0] is out:  # e.g. SGD's p -= lr * d
+            if len(operands) == 3:  # (a parameter: flat, without the general check)
+                d, c = operands[1], operands[2]
+                if (d.__class__ is np.ndarray and d.shape == out.shape and d.dtype == dtype and d.flags.c_contiguous
+                        and c.__class__ is np.ndarray and c.ndim == 0 and c.dtype == dtype):
+                    if out.size:
+                        EW.elementwise_inplace(op, [d.reshape(-1), c], out.reshape(-1))
+                    return out
             simple = simple_operands(operands, shape, dtype)
             if simple is not None and not simple[1]:
                 if out.size:
