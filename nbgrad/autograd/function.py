@@ -38,6 +38,9 @@ class Accumulation:
     delta: Any  # the gradient that was added (a Tensor)
 
 
+_new = object.__new__
+
+
 class Version:
     """A version counter shared by a tensor and its views."""
 
@@ -123,7 +126,8 @@ class SavedTensor:
             data = self.data
         if self.leaf is not None:
             return self.leaf if data is self.leaf._data else Tensor._wrap(data, self.backend)
-        t = Tensor._wrap(data, self.backend, self.requires_grad)
+        t = _new(Tensor)  # (Tensor._wrap, inlined: this runs for every saved tensor a formula reads)
+        t._data, t._backend, t._requires_grad = data, self.backend, self.requires_grad
         fn = node if self.is_output else self.grad_fn
         if fn is not None:
             t.grad_fn = fn

@@ -138,6 +138,17 @@ def argext_plan(shape: tuple, axis: int, keepdim: bool) -> tuple[int, int, int, 
 
 
 _SUM_TO: dict[tuple, tuple[int, ...]] = {}
+_EXPANDS: dict[tuple, bool] = {}
+
+
+def expands_to(shape: tuple, to: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `to` without `to` changing (sum_to_size's check)."""
+    ok = _EXPANDS.get((shape, to))
+    if ok is None:
+        lead = len(to) - len(shape)
+        ok = lead >= 0 and all(s == 1 or s == to[i + lead] for i, s in enumerate(shape))
+        _remember(_EXPANDS, (shape, to), ok)
+    return ok
 
 
 def sum_to_axes(shape: tuple, to: tuple) -> tuple[int, ...]:

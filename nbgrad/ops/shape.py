@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends.plan import wrap_dim, wrap_dims
+from ..backends.plan import expands_to, wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import numpy_aliases, record
@@ -294,8 +294,7 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
     xs = x._data.shape
     if xs == shape:
         return x
-    lead = len(xs) - len(shape)
-    if lead < 0 or any(s != 1 and s != xs[i + lead] for i, s in enumerate(shape)):
+    if not expands_to(shape, xs):
         raise RuntimeError(f"size {list(shape)} is not expandable to size {list(xs)}")
     be = x._backend
     return record(N.SumToSizeBackward0, be.sum_to(x._data, shape), (x,), be)
