@@ -587,3 +587,15 @@ def test_sgd_updates_many_parameters_per_launch(hyper, monkeypatch):
                                        else 1e-12, atol=1e-7)
     sgd = sum(getattr(k, "py_func", k) is K.sgd_step.py_func for k in launched)
     assert sgd == 3 * (3 + 1)  # a step: 7 float64 -> 3 launches, the float32 one 1 (the strided one: elementwise)
+
+
+def test_float64_math_with_float32_constants_stays_float64():
+    """elu, gelu (tanh) and logsigmoid mix float32 constants into their scalar math (so float32
+    stays float32); float64 must not be pulled down to float32 precision (on the simulator too,
+    where math.exp returns a Python float). Agrees with the CPU to float64 rounding."""
+    x = np.array([-2.5, -0.7, 0.3, 1.2, -4.1])
+    F = ng.nn.functional
+    for fn in (lambda t: F.elu(t, 1.3), lambda t: F.gelu(t, approximate="tanh"), F.logsigmoid, F.mish):
+        want = fn(ng.tensor(x, device="cpu")).numpy()
+        got = fn(ng.tensor(x, device="cuda")).cpu().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
