@@ -57,6 +57,9 @@ from .ops.math import (  # noqa: E402
     log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, nan_to_num, polygamma, reciprocal,
     remainder, round, rsqrt, sinh, square, tan, trunc, xlogy,
 )
+from .ops.math import (  # noqa: E402
+    bitwise_left_shift, bitwise_right_shift, clamp_max, clamp_min, float_power, true_divide,
+)
 divide = div
 
 bool = bool_  # noqa: A001

@@ -147,6 +147,10 @@ def _install_math(T: Any) -> None:
     T.__ror__ = lambda self, o: M.bitwise_or(o, self)
     T.__rxor__ = lambda self, o: M.bitwise_xor(o, self)
     T.__iand__, T.__ior__, T.__ixor__ = T.bitwise_and_, T.bitwise_or_, T.bitwise_xor_
+    T.__lshift__, T.__rshift__ = M.bitwise_left_shift, M.bitwise_right_shift
+    T.__rlshift__ = lambda self, o: M.bitwise_left_shift(o, self)
+    T.__rrshift__ = lambda self, o: M.bitwise_right_shift(o, self)
+    T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
 
 
 _install()
