@@ -15,9 +15,10 @@ from .creation import (
     ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, unary, where
-from .ops.linalg import matmul, outer
+from .ops.linalg import ger, inner, matmul, outer
 from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
-from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .ops.reduce import amax, amin, nanmean, nansum
+from .ops.shape import cat, clone, flatten, permute, reshape, select, squeeze, stack, transpose, unsqueeze
 from .tensor import Size, Tensor
 
 # shape, split, index and scatter (issue 16)

@@ -52,6 +52,7 @@ def _install() -> None:
     T.sum, T.mean, T.max, T.min = R.sum, R.mean, R.max, R.min
     T.argmax, T.argmin, T.var, T.std = R.argmax, R.argmin, R.var, R.std
     T.softmax, T.log_softmax, T.logsumexp = R.softmax, R.log_softmax, R.logsumexp
+    T.amax, T.amin, T.nansum, T.nanmean = R.amax, R.amin, R.nansum, R.nanmean
     T.reshape, T.view, T.flatten = S.reshape, S.view, S.flatten
     T.unsqueeze, T.squeeze, T.permute, T.transpose = S.unsqueeze, S.squeeze, S.permute, S.transpose
     T.mT = property(S.matrix_transpose)
@@ -64,6 +65,7 @@ def _install() -> None:
     T.contiguous = S.contiguous
     T.sum_to_size = S.sum_to_size
     T.outer = L.outer
+    T.inner, T.ger, T.select = L.inner, L.ger, S.select
     # shape, split, index and scatter (issue 16)
     _install_shape_index(T)
     # linear algebra (issue 16)

@@ -383,6 +383,19 @@ def _piece(x: Tensor, d: int, start: int, stop: int) -> Tensor:
     return getitem(x, (slice(None),) * d + (slice(start, stop),))
 
 
+def select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002
+    """The slice at index along dim, that dim removed (a view)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, input.ndim)
+    i = int(index.item()) if isinstance(index, Tensor) else int(index)
+    size = input.shape[d]
+    if not -size <= i < size:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} "
+                         f"at dimension {d}")
+    return getitem(input, (slice(None),) * d + (i,))
+
+
 def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
     if x.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
