@@ -152,11 +152,16 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     """sum with the nans counted as 0 (their gradient is 0)."""
     if dtype is not None:
         input = input.to(dtype)
-    if input.dtype.is_floating_point:
-        from .elementwise import where
-
-        input = where(input.isnan(), 0.0, input)
-    return sum(input, dim, keepdim)
+    if not input.dtype.is_floating_point:
+        return sum(input, dim, keepdim)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    axes = _axes(input, dim)
+    be = input._backend
+    x = input._data
+    clean = ew("where", ew("isnan", x, dt=np.dtype(bool), backend=be), np.asarray(0, x.dtype), x, backend=be)
+    out = be.sum(clean, axes, keepdim)
+    return record(N.NansumBackward0, out, (input,), be, dim=axes, keepdim=keepdim)
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
