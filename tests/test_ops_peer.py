@@ -513,6 +513,195 @@ CASES: list[Case] = [
       tf=lambda x, y: torch.einsum("ij,jk->ik", x.T, y[::2])),
 ]
 
+def M(x: Any) -> Any:
+    """The library of a case's input: nbgrad or torch (one callable serves both)."""
+    return ng if isinstance(x, ng.Tensor) else torch
+
+
+def FN(x: Any) -> Any:
+    return NF if isinstance(x, ng.Tensor) else TF
+
+
+GATHER_IDX = np.random.default_rng(5).integers(0, 3, (3, 4, 5))
+FANCY = [np.random.default_rng(6).integers(lo, hi, s) for lo, hi, s in (
+    (-1, 1, (2, 1, 1, 1, 1, 1)), (0, 1, (1, 3, 1, 1, 1, 1)), (-5, 5, (1, 1, 4, 1, 1, 1)), (0, 4, (2, 1, 1, 5, 1, 1)),
+    (0, 1, (1, 1, 1, 1, 6, 1)))]
+CLASSES = np.random.default_rng(7).integers(0, 10, (12,))
+CLASSES_2D = np.random.default_rng(8).integers(0, 10, (3, 12))
+CLASSES_3D = np.random.default_rng(8).integers(0, 10, (4, 3, 3))
+WEIGHT = np.random.default_rng(9).uniform(0.1, 2, 10)
+
+
+def ix(x: Any, *parts: Any) -> Any:
+    """x indexed by parts, the integer arrays among them as index tensors of x's library."""
+    return x[tuple(M(x).tensor(p) if isinstance(p, np.ndarray) else p for p in parts)]
+
+
+a, b, c, d, e = FANCY
+CASES += [
+    # ---- pooling and resizing (test_max_pool2d*, test_avg_pool2d*, test_interpolate_nearest)
+    *[C(f"max_pool2d_{k}", (lambda kw: lambda x: FN(x).max_pool2d(x, **kw))(kw), s) for k, s, kw in (
+        ("k22", (1, 1, 2, 3), {"kernel_size": (2, 2)}), ("k3", (2, 2, 7, 9), {"kernel_size": 3}),
+        ("k32", (2, 2, 7, 9), {"kernel_size": (3, 2)}), ("k51", (2, 2, 7, 9), {"kernel_size": (5, 1)}),
+        ("pad1", (2, 2, 7, 9), {"kernel_size": 3, "padding": 1}),
+        ("pad10", (2, 2, 7, 9), {"kernel_size": (3, 2), "padding": (1, 0)}),
+        ("stride23", (2, 2, 7, 9), {"kernel_size": (2, 2), "stride": (2, 3)}),
+        ("stride_dil", (2, 2, 11, 12), {"kernel_size": (2, 2), "stride": (3, 2), "dilation": (2, 3)}),
+        ("unit_stride", (1, 2, 9, 8), {"kernel_size": (5, 5), "stride": 1}),
+        ("dilation", (1, 2, 11, 10), {"kernel_size": (3, 3), "dilation": (2, 3)}),
+        ("ceil_k3", (1, 1, 6, 6), {"kernel_size": 3, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_k4", (1, 1, 6, 6), {"kernel_size": 4, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_k32", (1, 1, 6, 6), {"kernel_size": (3, 2), "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_reduce_by_one", (1, 1, 5, 5), {"kernel_size": 3, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("global", (1, 1, 6, 7), {"kernel_size": (6, 7)}))],
+    *[I(f"max_pool2d_indices_{k}", (lambda kw: lambda x: FN(x).max_pool2d(x, return_indices=True, **kw)[1])(kw), v)
+      for k, v, kw in (
+          ("batched", np.random.default_rng(0).standard_normal((2, 3, 6, 6)), {"kernel_size": (2, 2)}),
+          ("dilation", np.random.default_rng(0).standard_normal((1, 1, 10, 10)), {"kernel_size": (3, 2),
+                                                                                  "dilation": (2, 3)}),
+          ("padding", np.random.default_rng(0).standard_normal((1, 1, 5, 5)), {"kernel_size": 3, "padding": 1}),
+          ("ceil", np.random.default_rng(0).standard_normal((1, 1, 7, 7)), {"kernel_size": 2, "stride": 2,
+                                                                            "ceil_mode": True}),
+          ("ones_overlap", np.ones((1, 1, 6, 6)), {"kernel_size": 3, "stride": 1}),
+          ("ties_overlap", np.tile([1.0, 2.0], (1, 1, 6, 3)), {"kernel_size": 2, "stride": 1}))],
+    C("max_pool2d_int_input", lambda x: FN(x).max_pool2d(x.int(), kernel_size=2, padding=1), (1, 2, 5, 6),
+      grad=False),
+    *[C(f"avg_pool2d_{k}", (lambda kw: lambda x: FN(x).avg_pool2d(x, **kw))(kw), s) for k, s, kw in (
+        ("k22", (2, 2, 7, 9), {"kernel_size": (2, 2)}), ("k51", (2, 2, 7, 9), {"kernel_size": (5, 1)}),
+        ("stride_pad", (1, 1, 8, 8), {"kernel_size": (1, 2), "padding": (0, 1), "stride": (5, 1)}),
+        ("pad1", (2, 2, 7, 9), {"kernel_size": 3, "padding": 1}),
+        ("pad01", (2, 2, 7, 9), {"kernel_size": (3, 2), "padding": (0, 1)}),
+        ("pad_not_counted", (2, 2, 7, 9), {"kernel_size": 3, "padding": 1, "count_include_pad": False}),
+        ("ceil", (1, 1, 6, 6), {"kernel_size": 3, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_k4", (1, 1, 6, 6), {"kernel_size": 4, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_not_counted", (1, 1, 6, 6), {"kernel_size": (3, 2), "padding": 1, "stride": 3, "ceil_mode": True,
+                                           "count_include_pad": False}),
+        ("ceil_reduce_by_one", (1, 1, 5, 5), {"kernel_size": 3, "padding": 1, "stride": 3, "ceil_mode": True}),
+        ("ceil_include_pad", (1, 1, 5, 5), {"kernel_size": 3, "padding": 1, "stride": 3, "ceil_mode": True,
+                                           "count_include_pad": True}),
+        ("global", (2, 2, 5, 7), {"kernel_size": (5, 7)}))],
+    *[C(f"interpolate_nearest_{i}_{o}", (lambda o: lambda x: FN(x).interpolate(x, size=o, mode="nearest"))(o),
+        (2, 3) + i) for i, o in (((13,), (9,)), ((9,), (13,)), ((7, 5), (4, 6)), ((5, 7), (8, 5)))],
+    # ---- joins and repeats (test_cat .. test_simple_repeat)
+    *[C(f"cat_d{dim}", (lambda dim: lambda x, y, z: M(x).cat((x, y, z), dim))(dim), (3, 4, 2), (3, 4, 2), (3, 4, 2))
+      for dim in (-2, -1, 0, 1, 2)],
+    C("cat_zero_other_dim", lambda x, y, z: M(x).cat((x, y, z), 0), (3, 0, 2), (3, 0, 2), (3, 0, 2)),
+    C("cat_zero_cat_dim", lambda x, y, z: M(x).cat((x, y, z), 1), (3, 0, 2), (3, 1, 2), (3, 2, 2)),
+    C("cat_all_empty", lambda x, y, z: M(x).cat((x, y, z), 1), (3, 0, 2), (3, 0, 2), (3, 0, 2)),
+    *[C(f"stack_d{dim}", (lambda dim: lambda x, y, z: M(x).stack((x, y, z), dim))(dim), (3, 4, 2), (3, 4, 2),
+        (3, 4, 2)) for dim in (-1, 0, 1, 2, 3)],
+    C("stack_0d", lambda x, y: M(x).stack((x, y)), (), ()),
+    C("stack_max", lambda x, y: M(x).stack((x, y)).max(0)[0], [1.0], [2.0]),
+    *[C(f"repeat_{k}", (lambda r: lambda x: x.repeat(*r))(r), s) for k, s, r in (
+        ("same", (2, 3, 2), (2, 4, 3)), ("new1", (2, 3, 2), (2, 4, 3, 4)), ("new2", (2, 3, 2), (2, 4, 3, 2, 1)),
+        ("0d", (), (2, 4, 3)), ("0d_new", (), (2, 4, 3, 3, 2, 2)), ("zero", (2, 3, 2), (2, 0, 4)),
+        ("simple", (3, 3), (3, 3, 4)))],
+    *[C(f"repeat_interleave_{k}", (lambda a: lambda x: x.repeat_interleave(*a))(a), (3, 3))
+      for k, a in (("flat", (6,)), ("d1", (2, 1)), ("d0", (2, 0)), ("d-1", (2, -1)), ("d-2", (2, -2)))],
+    # ---- clamp (test_clip)
+    *[C(f"clip_{k}", (lambda lo, hi: lambda x: x.clip(lo, hi))(lo, hi), (5, 6))
+      for k, lo, hi in (("a", -2.3, 1.2), ("zero", 0, 0), ("above", 10, 100), ("narrow", 0, 0.1),
+                        ("neg", -0.3, -0.2), ("min>max", 3, 0), ("max_only", None, 0), ("min_only", 0, None))],
+    C("clip_at_bounds", lambda x: x.clip(-2.5, 1.5), [-3.0, -2.5, 0, 1.5, 2]),
+    C("matvecmat", lambda x, y, z: (x @ y).relu() @ z, (1, 16), (16, 16), (16, 16)),
+    C("inf_where", lambda x: M(x).where(x < 0, x, 1.0), [INF, INF, -INF], grad=False),
+    # ---- advanced indexing (test_slice_fancy_indexing_*, test_gather, test_scatter*)
+    C("fancy_inf", lambda x: x[M(x).tensor([0, 1, 2])], [INF, -INF, NAN], grad=False),
+    *[C(f"fancy_{k}", (lambda p: lambda x: ix(x, *p))(p), (2, 5, 6, 5, 3, 4)) for k, p in (
+        ("abcde", (a, b, c, d, e)), (":bcd:", (slice(None), b, c, d, slice(None))), ("ab...", (a, b, ...)),
+        ("a...e", (a, ..., e)), ("...c:e", (..., c, slice(None), e)), ("1bcde", (1, b, c, d, e)),
+        ("ab3de", (a, b, 3, d, e)), ("1b2d2", (1, b, 2, d, 2)), ("a222e", (a, 2, 2, 2, e)),
+        ("1:step_d", (1, slice(None), slice(3, 11, 2), d, slice(0, 2))), ("Nbcde", (None, b, c, d, e)),
+        ("abcdN", (a, b, c, d, None)), ("abNde", (a, b, None, d, e)), ("NbcdN", (None, b, c, d, None)),
+        ("a:Nde", (a, slice(None), None, d, e)), ("NNNNN", (None,) * 5), ("NNbcde", (None, None, b, c, d, e)),
+        ("aNNcde", (a, None, None, c, d, e)), ("NNbNde", (None, None, b, None, d, e)), ("1bNd1", (1, b, None, d, 1)),
+        ("Nb2dN", (None, b, 2, d, None)), ("...1dN", (..., 1, d, None)), ("tuple0", ((0,), b, c, d, slice(None))),
+        ("list_nested", ([[[0]]], b, c, d, [[1]])), ("tuple_neg", ((1, 0, -1), b, c, d, slice(None))),
+        ("abc_list", (a, b, c, [[1], [2], [3]], ...)), ("a_tuple_c_tuple_e", (a, (2, 1, 0), c, (-2, 1, 0), e)),
+        ("1_tuple_N", (1, (2, 1, 0), None, c, (2, 1, 0), e)), ("a1", (a, 1)), ("a11", (a, (1, 1))))],
+    *[C(f"fancy_2d_{k}", (lambda p: lambda x: ix(x, *p))(p), (2, 3)) for k, p in (
+        ("rows_col", (np.zeros((2, 3), np.int64), np.array(1))), ("row_cols", (np.array([1]), np.zeros((2, 3), np.int64))),
+        ("bcast", (np.zeros((2, 3), np.int64), np.array([2, 1, 1]))),
+        ("neg", (np.array([[0, 1, -1], [-1, -2, 0]]), np.array([2, 1, -1]))))],
+    C("fancy_bool_int_list", lambda x: x[[True, False, 2]], (5, 6)),
+    *[C(f"gather_d{dim}_{s}", (lambda dim: lambda x: x.gather(dim, M(x).tensor(GATHER_IDX)))(dim), s)
+      for dim, s in ((0, (4, 5, 6)), (1, (4, 5, 6)), (2, (4, 5, 6)), (0, (3, 4, 5)), (-1, (4, 5, 6)), (-2, (4, 5, 6)),
+                     (-3, (4, 5, 6)))],
+    C("gather_repeats", lambda x: x.gather(0, M(x).tensor([2, 1, 0, 1, 2])), [1.0, 2.0, 3.0]),
+    C("gather_inf", lambda x: x.gather(0, M(x).tensor([2, 1, 0, 1, 2])), [-INF, 2.0, 3.0]),
+    *[C(f"scatter_d{dim}", (lambda dim: lambda x, s: x.scatter(dim, M(x).tensor(GATHER_IDX), s))(dim), (4, 5, 6),
+        (4, 5, 6), grad=False) for dim in (0, 1, 2, -1, -2, -3)],
+    C("scatter_src_bigger", lambda x, s: x.scatter(1, M(x).tensor(GATHER_IDX), s), (10, 3, 10), (10, 10, 10),
+      grad=False),
+    C("scatter_value", lambda x: x.scatter(1, M(x).tensor(GATHER_IDX), value=3.0), (4, 5, 6)),
+    C("scatter_value_inf", lambda x: x.scatter(1, M(x).tensor(GATHER_IDX), value=INF), (4, 5, 6)),
+    C("scatter_overlap", lambda x, s: x.scatter(0, M(x).tensor([0, 0]), s), [1.0, 2, 3, 4], [1.0, 0.0],
+      grad=False),
+    *[C(f"scatter_value_{r}_{k}", (lambda r, v: lambda x: x.scatter(1, M(x).tensor(GATHER_IDX), v, reduce=r))(r, v),
+        (4, 5, 6), grad=False) for r in ("add", "multiply") for k, v in (("inf", INF), ("nan", NAN))],
+    *[C(f"scatter_reduce_{r}_{dim}_{inc}", (lambda r, dim, inc: lambda x, s: x.scatter_reduce(
+        dim, M(x).tensor(GATHER_IDX), s, reduce=r, include_self=inc))(r, dim, inc), (3, 4, 5), (3, 4, 5))
+      for r in ("sum", "prod", "mean", "amin", "amax") for dim in (-1, 1, -3) for inc in (True, False)],
+    C("scatter_reduce_prod_zeros", lambda s: M(s).zeros(4, 5, 6, dtype=s.dtype).scatter_reduce(
+        1, M(s).tensor(GATHER_IDX), s, reduce="prod"), (3, 4, 5)),
+    # ---- attention, losses, one_hot, masks, casts (test_scaled_dot_product_attention .. test_cast)
+    C("sdpa", lambda q, k, v: FN(q).scaled_dot_product_attention(q, k, v), (2, 2, 4, 8), (2, 2, 4, 8), (2, 2, 4, 8)),
+    C("sdpa_mask", lambda q, k, v, m: FN(q).scaled_dot_product_attention(q, k, v, attn_mask=m), (2, 2, 4, 8),
+      (2, 2, 4, 8), (2, 2, 4, 8), (2, 2, 4, 4)),
+    C("sdpa_short_query", lambda q, k, v: FN(q).scaled_dot_product_attention(q, k, v), (2, 2, 3, 8), (2, 2, 5, 8),
+      (2, 2, 5, 8)),
+    C("sdpa_causal", lambda q, k, v: FN(q).scaled_dot_product_attention(q, k, v, is_causal=True), (2, 2, 4, 8),
+      (2, 2, 4, 8), (2, 2, 4, 8)),
+    C("sdpa_gqa", lambda q, k, v: FN(q).scaled_dot_product_attention(q, k, v, enable_gqa=True), (2, 4, 3, 8),
+      (2, 2, 3, 8), (2, 2, 3, 8)),
+    *[C(f"bce_{r}", (lambda r: lambda x, y: FN(x).binary_cross_entropy(x.sigmoid(), y.clip(0, 1), reduction=r))(r),
+        (6, 5), (6, 5), hi=1) for r in ("mean", "sum", "none")],
+    *[C(f"bce_logits_{r}", (lambda r: lambda x, y: FN(x).binary_cross_entropy_with_logits(x, y.clip(0, 1),
+                                                                                           reduction=r))(r),
+        (6, 5), (6, 5), hi=1) for r in ("mean", "sum", "none")],
+    C("bce_logits_pos_weight", lambda x, y: FN(x).binary_cross_entropy_with_logits(
+        x, y.clip(0, 1), pos_weight=M(x).tensor(WEIGHT, dtype=x.dtype)), (6, 10), (6, 10), hi=1),
+    *[C(f"ce_probs_{s}", lambda x, y: FN(x).cross_entropy(x, y), s, s, lo=0, hi=1) for s in ((6,), (6, 10), (4, 3, 2, 2))],
+    *[C(f"ce_{r}", (lambda r: lambda x, y: FN(x).cross_entropy(x, y, reduction=r))(r), (6, 10), (6, 10), lo=0, hi=1)
+      for r in ("mean", "sum", "none")],
+    *[C(f"ce_smoothing_{ls}", (lambda ls: lambda x, y: FN(x).cross_entropy(x, y, label_smoothing=ls))(ls), (6, 10),
+        (6, 10), lo=0, hi=1) for ls in (0.0, 0.3, 0.7, 1.0)],
+    *[C(f"ce_classes_smoothing_{ls}", (lambda ls: lambda x: FN(x).cross_entropy(x, M(x).tensor(CLASSES),
+                                                                                label_smoothing=ls))(ls), (12, 10))
+      for ls in (0.0, 0.3, 0.9)],
+    *[C(f"ce_classes_{r}", (lambda r: lambda x: FN(x).cross_entropy(x, M(x).tensor(CLASSES), reduction=r))(r), (12, 10))
+      for r in ("mean", "sum", "none")],
+    C("ce_classes_all_options", lambda x: FN(x).cross_entropy(x, M(x).tensor(CLASSES), ignore_index=int(CLASSES[0]),
+                                                              label_smoothing=0.3), (12, 10)),
+    C("ce_classes_batched", lambda x: FN(x).cross_entropy(x.permute(0, 2, 1), M(x).tensor(CLASSES_2D)),
+      (3, 12, 10)),
+    *[C(f"ce_ignore_{i}", (lambda i: lambda x: FN(x).cross_entropy(x, M(x).tensor([0, 1, 2, 3] * 3), ignore_index=i))(i),
+        (12, 10)) for i in (-1, 0, 3)],
+    *[C(f"nll_{r}", (lambda r: lambda x: FN(x).nll_loss(FN(x).log_softmax(x, dim=1), M(x).tensor(CLASSES),
+                                                        reduction=r))(r), (12, 10)) for r in ("mean", "sum", "none")],
+    *[C(f"nll_weight_{r}", (lambda r: lambda x: FN(x).nll_loss(FN(x).log_softmax(x, dim=1), M(x).tensor(CLASSES),
+                                                               M(x).tensor(WEIGHT, dtype=x.dtype), reduction=r))(r),
+        (12, 10)) for r in ("mean", "sum", "none")],
+    C("nll_3d", lambda x: FN(x).nll_loss(FN(x).log_softmax(x, dim=1), M(x).tensor(CLASSES_3D)), (4, 10, 3, 3)),
+    *[C(f"nll_3d_weight_{r}", (lambda r: lambda x: FN(x).nll_loss(FN(x).log_softmax(x, dim=1), M(x).tensor(CLASSES_3D),
+                                                                  M(x).tensor(WEIGHT, dtype=x.dtype), reduction=r))(r),
+        (4, 10, 3, 3)) for r in ("mean", "sum", "none")],
+    C("nll_ignore_index", lambda x: FN(x).nll_loss(FN(x).log_softmax(x, dim=1), M(x).tensor([0, 1, 2]), ignore_index=1),
+      [[2.0, 0.5, -1.0], [1.5, 2.5, -0.5], [0.0, -2.0, 1.0]]),
+    *[I(f"one_hot_{k}", (lambda n: lambda t: FN(t).one_hot(t, n))(n), v) for k, v, n in (
+        ("6", [1, 2, 4], 6), ("auto", [1, 2, 4], -1), ("3d_8", [[[1, 2, 3], [0, 3, 5]], [[1, 2, 3], [0, 3, 5]]], 8),
+        ("3d_auto", [[[1, 2, 3], [0, 3, 5]], [[1, 2, 3], [0, 3, 5]]], -1))],
+    C("masked_fill_gt", lambda x: x.masked_fill((x > 0.1).detach(), -INF), (6, 5)),
+    C("masked_fill_lt", lambda x: x.masked_fill((x < 0.1).detach(), -INF), (6, 5)),
+    C("masked_select", lambda x: x.masked_select(x > 0.5), (6, 5)),
+    C("masked_select_0d_mask", lambda x: x.masked_select(M(x).tensor(True)), (6, 5)),
+    *[I(f"nonzero_{s}", lambda x: (x > 0.5).nonzero(), np.random.default_rng(4).uniform(-2, 2, s))
+      for s in ((6, 5), (20,), (4, 3, 2))],
+    C("cast_float", lambda x: x.float() * 1.5, (3, 3)),
+    I("cast_int_to_float", lambda x: x.float(), [0, 1, 2, 3]),
+]
+
+
 # ---------------------------------------------------------------- the ops added with this table
 NEW_CASES: list[Case] = [
     *[C(f"{n}_{k}", (lambda n, kw: lambda x: getattr(x, n)(**kw))(n, kw), s)
