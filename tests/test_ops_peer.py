@@ -873,9 +873,27 @@ NEW_CASES: list[Case] = [
                    ("rscalar", lambda a, b: 3 >> b), ("lscalar", lambda a, b: 3 << b),
                    ("bcast", lambda a, b: a[:, None] << b[:3]))],
     I("shift_bool_by_int", lambda a: a << 1, [True, False]),
+    I("shift_mixed_int_dtypes", lambda a, b: a << b, np.array([1, 2, -3], np.int32), np.array([1, 40, 2], np.int64)),
+    I("shift_mixed_small_dtypes", lambda a, b: a >> b, np.array([200, 7, 1], np.uint8), np.array([1, 2, -1], np.int8)),
+    I("shift_inplace", lambda a, b: _ishift(a.clone(), b), np.array([1, -8, 5], np.int32), np.array([1, 2, 40], np.int32)),
+    I("shift_inplace_methods", lambda a: a.clone().bitwise_left_shift_(3).bitwise_right_shift_(1),
+      np.array([1, -8, 5], np.int64)),
+    C("clamp_min_inplace", lambda x: x * 1.0 + x.clone().clamp_min_(-0.5), (3, 4)),
+    C("clamp_max_inplace", lambda x, m: x.clone().clamp_max_(m) * 2, (3, 4), (4,)),
+    C("true_divide_inplace", lambda x, y: x.clone().true_divide_(y), (3, 4), (4,), lo=0.5),
+    C("float_power_int_exponent", lambda x: x.float_power(M(x).tensor([1, 2, 3])), (2, 3), lo=0.5),
+    C("float_power_0d", lambda x, y: M(x).float_power(x, y), (), (), lo=0.5),
+    C("amax_of_expanded", lambda x: x.expand(3, 4).amax(0), (1, 4)),
+    C("nansum_nc", lambda x: x.T[::2].nansum(0), (3, 4)),
     I("shift_0d", lambda a, b: a >> b, np.array(-64, np.int32), np.array(3, np.int32)),
     I("shift_empty", lambda a: a << 2, np.zeros((0, 3), np.int64)),
 ]
+
+
+def _ishift(a: Any, b: Any) -> Any:
+    a <<= b
+    a >>= 1
+    return a
 
 
 def _inputs(case: Case, dt: Any) -> list[np.ndarray]:
