@@ -184,6 +184,13 @@ CASES: list[Case] = [
                 I(f"{n}_rconst", (lambda f: lambda a: f(0x1337, a))(f), np.array(BITS, np.int32)),
                 I(f"{n}_bool", f, [True, True, False, False], [True, False, True, False]))],
     I("and_of_comparisons", lambda x: (1 < x) & (x < 2), [1.2, 1.2, 1.2, 3.2]),
+    # (a number outside an integer tensor's range is wrapped into it: test_int_or)
+    *[I(f"int_number_wraps_{k}", f, np.array([0, 5, -7], np.int32)) for k, f in (
+        ("or", lambda a: a | 0xFFFFFFFF), ("add", lambda a: a + 2 ** 32), ("mul", lambda a: a * 2 ** 31),
+        ("rsub", lambda a: 2 ** 32 + 3 - a), ("and", lambda a: a & (2 ** 64 - 1)), ("gt", lambda a: a > 2 ** 40),
+        ("rpow_base", lambda a: (2 ** 33) ** a.clamp(0, 3)))],
+    I("uint8_number_wraps", lambda a: ng.stack([a + 256, a + (-1)]) if isinstance(a, ng.Tensor)
+      else torch.stack([a + 256, a + (-1)]), np.array([1, 200], np.uint8)),
     I("bitwise_not_int", lambda a: a.bitwise_not(), np.array(BITS, np.int32)),
     I("invert_int", lambda a: ~a, np.array(BITS, np.int32)),
     I("invert_bool", lambda a: ~a, [[True, False]]),
@@ -698,6 +705,24 @@ CASES += [
     *[I(f"nonzero_{s}", lambda x: (x > 0.5).nonzero(), np.random.default_rng(4).uniform(-2, 2, s))
       for s in ((6, 5), (20,), (4, 3, 2))],
     C("cast_float", lambda x: x.float() * 1.5, (3, 3)),
+    I("cast_bool_to_float", lambda x: x.float(), [True, False]),
+    I("cast_int", lambda x: x.int(), np.random.default_rng(0).uniform(-3, 3, (3, 3))),
+    I("cast_bool", lambda x: x.bool(), [1.5, 0.0, -0.0, NAN]),
+    I("cast_uint8", lambda x: x.to(M(x).uint8), np.random.default_rng(0).uniform(0, 255, (2, 3, 4, 4))),
+    I("cast_relu_uint8", lambda x: x.relu().to(M(x).uint8), np.random.default_rng(0).uniform(-2, 2, (2, 3, 4, 4))),
+    I("uint8_interpolate_nearest", lambda x: FN(x).interpolate((10 * x).relu().to(M(x).uint8), size=(5, 5),
+                                                                mode="nearest"),
+      np.random.default_rng(0).uniform(-2, 2, (2, 3, 8, 8))),
+    I("uint8_min", lambda x: x.to(M(x).uint8).min(), [[0, 1, 2], [3, 4, 5]]),
+    I("uint8_min_wide", lambda x: x.to(M(x).uint8).min(), [0, 128, 255, 64, 32, 16]),
+    *[I(f"bitcast_{k}", (lambda t: lambda x: x.view(getattr(M(x), t)))(t), v) for k, t, v in (
+        ("int32", "int32", np.random.default_rng(0).uniform(-2, 2, (3, 3)).astype(F32)),
+        ("T_int32", "int32", np.random.default_rng(0).uniform(-2, 2, (3, 3)).astype(F32).T),
+        ("float64", "float64", np.random.default_rng(0).uniform(-2, 2, (3, 4)).astype(F32)),
+        ("uint8", "uint8", np.random.default_rng(0).uniform(-2, 2, (3, 2))),
+        ("int64_to_float64", "float64", np.arange(6).reshape(2, 3)),
+        ("int16_to_int32", "int32", np.arange(8, dtype=np.int16).reshape(2, 4)))],
+    C("bitcast_same_dtype", lambda x: x.view(M(x).float32 if x.dtype == M(x).float32 else M(x).float64) * 2, (3, 3)),
     I("cast_int_to_float", lambda x: x.float(), [0, 1, 2, 3]),
 ]
 
@@ -811,6 +836,11 @@ ERRORS: list[Err] = [Err(*e) for e in (
     ("select_out_of_range", lambda x: x.select(0, 3), ((3, 4),)), ("select_bad_dim", lambda x: x.select(2, 0), ((3, 4),)),
     ("inner_mismatch", lambda x, y: M(x).inner(x, y), ((2, 3), (4, 2))), ("ger_2d", lambda x, y: x.ger(y), ((2, 3), (3,))),
     ("nanmean_int", lambda x: x.nanmean(), (np.array([1, 2]),)),
+    ("bitcast_0d_wider", lambda x: x.view(M(x).float64), ((),)),
+    ("bitcast_odd_last_dim", lambda x: x.view(M(x).float64), ((3, 3),)),
+    ("bitcast_strided_last_dim", lambda x: x.T.view(M(x).float64), ((4, 4),)),
+    ("where_number_out_of_range", lambda x: M(x).where(x > 0, x, 2 ** 33), (np.array([0, 5], np.int32),)),
+    ("pow_exponent_out_of_range", lambda x: x ** (2 ** 32 + 2), (np.array([0, 5], np.int32),)),
     ("sdpa_gqa_heads", lambda q, k, v: FN(q).scaled_dot_product_attention(q, k, v, enable_gqa=True),
      ((1, 3, 2, 4), (1, 2, 2, 4), (1, 2, 2, 4))),
 )]
