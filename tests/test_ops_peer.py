@@ -1006,3 +1006,22 @@ def test_error_as_torch(err: Err) -> None:
 @pytest.mark.parametrize("case,dt", _params(NEW_CASES))
 def test_new_op(case: Case, dt: Any) -> None:
     run(case, dt)
+
+
+_ON_CUDA = ("amax_d02", "amin_d20_keep", "amax_ties_d1", "nansum_d1", "nanmean_d0_keep", "clamp_min_tensor",
+            "clamp_max_num", "float_power_num", "true_divide_tensors", "select_nc", "inner_nd", "ger_method",
+            "shift_l_int64", "shift_r_int32", "shift_inplace_methods")
+
+
+@pytest.mark.parametrize("name", _ON_CUDA)
+def test_new_op_on_cuda(name: str) -> None:
+    if not ng.cuda.is_available():
+        pytest.skip("no CUDA device and no simulator")
+    case = next(c for c in NEW_CASES if c.id == name)
+    if name.startswith("shift_l"):  # (the simulator computes in Python ints: keep the results in range)
+        case = case._replace(inputs=(np.array([1, -8, 12, 3], np.int64), np.array([0, 1, 3, 70], np.int64)))
+    ng.set_default_device("cuda")
+    try:
+        run(case, F64)
+    finally:
+        ng.set_default_device("cpu")
