@@ -128,9 +128,9 @@ def _amax(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Tensor:
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
     be = x._backend
     keep = [a for a in range(x.ndim) if a not in axes]
-    xt = be.view(x._data, lambda a: np.transpose(a, keep + list(axes)))
-    rows = xt.reshape(xt.shape[: len(keep)] + (math.prod(x.shape[a] for a in axes),))
-    out, _ = _argext(x, rows, len(keep), False, want_max)
+    # the reduced dims last, as one (a detached copy: no node)
+    rows = x.detach().permute(*keep, *axes).reshape(*(x.shape[a] for a in keep), math.prod(x.shape[a] for a in axes))
+    out, _ = _argext(x, rows._data, len(keep), False, want_max)
     if keepdim:
         out = out.reshape([1 if a in axes else s for a, s in enumerate(x.shape)])
     return record(N.AmaxBackward0 if want_max else N.AminBackward0, out, (x,), be, dim=axes, keepdim=keepdim)
