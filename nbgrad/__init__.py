@@ -15,9 +15,10 @@ from .creation import (
     ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like,
 )
 from .ops.elementwise import add, clamp, div, maximum, minimum, mul, neg, pow, sub, unary, where
-from .ops.linalg import matmul, outer
+from .ops.linalg import ger, inner, matmul, outer
 from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
-from .ops.shape import cat, clone, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
+from .ops.reduce import amax, amin, nanmean, nansum
+from .ops.shape import cat, clone, flatten, permute, reshape, select, squeeze, stack, transpose, unsqueeze
 from .tensor import Size, Tensor
 
 # shape, split, index and scatter (issue 16)
@@ -56,6 +57,9 @@ from .ops.math import (  # noqa: E402
     floor, floor_divide, fmod, frac, hypot, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, lgamma, log2,
     log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, nan_to_num, polygamma, reciprocal,
     remainder, round, rsqrt, sinh, square, tan, trunc, xlogy,
+)
+from .ops.math import (  # noqa: E402
+    bitwise_left_shift, bitwise_right_shift, clamp_max, clamp_min, float_power, true_divide,
 )
 divide = div
 

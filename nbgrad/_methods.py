@@ -52,6 +52,7 @@ def _install() -> None:
     T.sum, T.mean, T.max, T.min = R.sum, R.mean, R.max, R.min
     T.argmax, T.argmin, T.var, T.std = R.argmax, R.argmin, R.var, R.std
     T.softmax, T.log_softmax, T.logsumexp = R.softmax, R.log_softmax, R.logsumexp
+    T.amax, T.amin, T.nansum, T.nanmean = R.amax, R.amin, R.nansum, R.nanmean
     T.reshape, T.view, T.flatten = S.reshape, S.view, S.flatten
     T.unsqueeze, T.squeeze, T.permute, T.transpose = S.unsqueeze, S.squeeze, S.permute, S.transpose
     T.mT = property(S.matrix_transpose)
@@ -64,6 +65,7 @@ def _install() -> None:
     T.contiguous = S.contiguous
     T.sum_to_size = S.sum_to_size
     T.outer = L.outer
+    T.inner, T.ger, T.select = L.inner, L.ger, S.select
     # shape, split, index and scatter (issue 16)
     _install_shape_index(T)
     # linear algebra (issue 16)
@@ -147,6 +149,10 @@ def _install_math(T: Any) -> None:
     T.__ror__ = lambda self, o: M.bitwise_or(o, self)
     T.__rxor__ = lambda self, o: M.bitwise_xor(o, self)
     T.__iand__, T.__ior__, T.__ixor__ = T.bitwise_and_, T.bitwise_or_, T.bitwise_xor_
+    T.__lshift__, T.__rshift__ = M.bitwise_left_shift, M.bitwise_right_shift
+    T.__rlshift__ = lambda self, o: M.bitwise_left_shift(o, self)
+    T.__rrshift__ = lambda self, o: M.bitwise_right_shift(o, self)
+    T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
 
 
 _install()

@@ -50,4 +50,5 @@ CASES = {
     "pad_reflect": (lambda x: _F(x).pad(x, (2, 1), mode="reflect").tanh() ** 2, [R(1, 2, 3)]),
     "pad_circular": (lambda x: _F(x).pad(x, (1, 2), mode="circular").tanh() ** 2, [R(1, 2, 3)]),
     "unbind_stack": (lambda x: _L(x).stack(x.unbind(1)[::-1]).tanh() * x.T, [R(2, 3)]),
+    "select": (lambda x: x.select(1, -1).tanh() * x.select(0, 0).sum(), [R(2, 3)]),
 }

@@ -56,4 +56,6 @@ CASES = {
     "diagonal": (lambda a: a.diagonal(1, 0, 2).sin(), [_r(3, 2, 4)]),
     "diag": (lambda v: (_L(v).diag(v, -1) @ _L(v).diag(v * v, -1)).sum(), [V]),
     "diag_embed": (lambda a: _L(a).diag_embed(a, 1).sin() @ _L(a).diag_embed(a, 1).mT, [A]),
+    "inner": (lambda a, b: _L(a).inner(a, b).sin(), [_r(2, 3), _r(4, 3)]),
+    "ger": (lambda v: v.ger(v * v).sin(), [V]),
 }

@@ -60,4 +60,6 @@ CASES = {
     "clamp_tensors": (lambda x, lo, hi: x.clamp(lo, hi) * x, [X, Y - 1.0, Y]),
     "clamp_tensor_min": (lambda x, lo: _L(x).clamp(x, min=lo) * lo, [X, Y]),
     "clamp_tensor_max": (lambda x, hi: _L(x).clamp(x, max=hi) * x, [X, Y]),
+    "clamp_min": (lambda x: x.clamp_min(-0.5) * x, [X]),
+    "float_power": (lambda x, y: _L(x).float_power(x, y), [P, Y]),
 }

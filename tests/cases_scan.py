@@ -34,4 +34,8 @@ CASES = {
     "median": (lambda x: x.median().tanh() * x, [X]),
     "median_dim": (lambda x: x.median(1, keepdim=True).values.tanh() * x, [X]),
     "mode": (lambda x: x.mode(0).values.tanh() * x, [X]),
+    "amax": (lambda x: x.amax((0, 1)).tanh() * x, [X]),
+    "amin_dim": (lambda x: _L(x).amin(x, 1, keepdim=True).tanh() * x, [X]),
+    "nansum": (lambda x: x.nansum(1).tanh() * x.sum(1), [X]),
+    "nanmean": (lambda x: _L(x).nanmean(x * x, 0), [X]),
 }

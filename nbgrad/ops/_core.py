@@ -17,7 +17,30 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 
-def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None) -> Tensor:
+def _wrap_int(x: int, dt: np.dtype) -> int:
+    """A Python int as a value of the integer type dt, modulo 2 ** bits (as PyTorch takes a number
+    operand out of the tensor's range)."""
+    info = np.iinfo(dt)
+    bits = dt.itemsize * 8
+    x %= 1 << bits
+    return x - (1 << bits) if info.min < 0 and x > info.max else x
+
+
+def number_array(x: Any, dt: np.dtype, wrap: bool = True) -> np.ndarray:
+    """A Python number as a 0-d array of dt. An int outside an integer dt's range is wrapped into
+    it (PyTorch's arithmetic, bitwise and comparison operands), or refused (wrap False: its
+    scalar arguments, as where's)."""
+    dt = np.dtype(dt)
+    if type(x) is int and dt.kind in "iu":
+        info = np.iinfo(dt)
+        if not info.min <= x <= info.max:
+            if not wrap:
+                raise RuntimeError("value cannot be converted to type int without overflow")
+            x = _wrap_int(x, dt)
+    return np.asarray(x, dt)
+
+
+def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None, wrap: bool = False) -> Tensor:
     if isinstance(x, Tensor):
         if x._backend is not like._backend:
             raise RuntimeError(
@@ -27,7 +50,7 @@ def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None) -> Tensor:
         return x
     if isinstance(x, (bool, int, float)):
         d = dt or result_type(like, x)
-        return Tensor._wrap(like._backend.asarray(np.asarray(x, dtype=d.np)), like._backend)
+        return Tensor._wrap(like._backend.asarray(number_array(x, d.np, wrap)), like._backend)
     from ..creation import tensor
 
     return tensor(x)

@@ -33,10 +33,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     """softmax(query @ key^T * scale + mask) @ value over (..., L, E), (..., S, E), (..., S, Ev),
     batch dims broadcast; a bool attn_mask is True where attention is allowed; dropout_p is
     applied to the attention weights."""
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention(enable_gqa=True) is not supported by nbgrad")
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must have at least 2 dimensions")
+    if enable_gqa and min(query.ndim, key.ndim, value.ndim) >= 3:  # key / value heads shared by groups of query heads
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hq % hk or hq % hv:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
+        key = key.repeat_interleave(hq // hk, -3) if hk != hq else key
+        value = value.repeat_interleave(hq // hv, -3) if hv != hq else value
     if query.dtype != key.dtype or query.dtype != value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
                            f"{query.dtype.name} key.dtype: {key.dtype.name} and value.dtype: {value.dtype.name} instead.")

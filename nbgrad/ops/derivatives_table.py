@@ -118,6 +118,12 @@ MaxBackward0(self) = self.max()
     self: evenly_distribute_backward(grad, self, result)
 MinBackward0(self) = self.min()
     self: evenly_distribute_backward(grad, self, result)
+NansumBackward0(self) = self.nansum(dim, keepdim=keepdim)
+    self: sum_backward(grad, self_shape, dim, keepdim) * self.isnan().logical_not()
+AmaxBackward0(self) = self.amax(dim, keepdim)
+    self: amax_backward(grad, self, result, dim, keepdim)
+AminBackward0(self) = self.amin(dim, keepdim)
+    self: amax_backward(grad, self, result, dim, keepdim)
 MaxBackward1(self; indices) = self.max(dim, keepdim=keepdim)[0]
     self: value_selecting_reduction_backward(grad, dim, indices, self_shape, keepdim)
 MinBackward1(self; indices) = self.min(dim, keepdim=keepdim)[0]

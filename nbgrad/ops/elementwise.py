@@ -10,7 +10,7 @@ import numpy as np
 from .._dtype import float32, result_type
 from ..tensor import Tensor
 from . import derivatives_table as N
-from ._core import as_tensor_like, ew, record
+from ._core import as_tensor_like, ew, number_array, record
 
 
 def _ops(a: Any, b: Any) -> tuple[Tensor, Tensor, Any]:
@@ -20,9 +20,9 @@ def _ops(a: Any, b: Any) -> tuple[Tensor, Tensor, Any]:
         return a, b, a.dtype  # the common case in formulas and training loops
     if isinstance(a, Tensor):
         dt = result_type(a, b)
-        return a, as_tensor_like(b, a, dt), dt
+        return a, as_tensor_like(b, a, dt, wrap=True), dt
     dt = result_type(a, b)
-    return as_tensor_like(a, b, dt), b, dt
+    return as_tensor_like(a, b, dt, wrap=True), b, dt
 
 
 def _scalar_arg(x: Any, like: Tensor) -> Any:
@@ -63,7 +63,7 @@ def rsub(t: Tensor, x: Any, alpha: float = 1) -> Tensor:
     dt = result_type(t, x)
     be = t._backend
     td = t._data if alpha == 1 else ew("mul", t._data, np.asarray(alpha, t.dtype.np), backend=be)
-    out = ew("sub", np.asarray(x, dt.np), td, dt=dt.np, backend=be)
+    out = ew("sub", number_array(x, dt.np), td, dt=dt.np, backend=be)
     return record(N.RsubBackward1, out, (t,), be, alpha=alpha, other=x)
 
 
@@ -98,13 +98,13 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         x = a if a.dtype == dt else a.to(dt)
         be = a._backend
-        out = ew("pow", x._data, np.asarray(b, dt.np), dt=dt.np, backend=be)
+        out = ew("pow", x._data, number_array(b, dt.np, wrap=False), dt=dt.np, backend=be)
         return record(N.PowBackward0, out, (a,), be, save={"self": x}, exponent=b)
     if not isinstance(a, Tensor):
         dt = result_type(b, a)
         be = b._backend
         e = b if b.dtype == dt else b.to(dt)
-        out = ew("pow", np.asarray(a, dt.np), e._data, dt=dt.np, backend=be)
+        out = ew("pow", number_array(a, dt.np), e._data, dt=dt.np, backend=be)
         return record(N.PowBackward2, out, (b,), be, save={"exponent": e}, base=a)
     a, b, dt = _ops(a, b)
     x, p = (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))

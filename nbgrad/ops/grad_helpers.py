@@ -114,6 +114,14 @@ def evenly_distribute_backward(grad: Tensor, self: Tensor, result: Tensor) -> Te
     return where(mask, grad / mask.sum(), 0.0)
 
 
+def amax_backward(grad: Tensor, self: Tensor, result: Tensor, dim: tuple, keepdim: bool) -> Tensor:
+    """amax / amin over dim, backward: grad shared evenly among each reduced group's elements
+    equal to its result."""
+    shape = tuple(self.shape)
+    mask = self == _keep(result, shape, dim, keepdim)
+    return where(mask, _keep(grad, shape, dim, keepdim) / mask.sum(dim, keepdim=True), 0.0)
+
+
 def value_selecting_reduction_backward_backward(grad: Tensor, dim: int, indices: Tensor, keepdim: bool) -> Tensor:
     """The gradient of value_selecting_reduction_backward: grad read at the selected indices."""
     ones = Tensor._wrap(grad._backend.full(indices.shape, 1, grad._data.dtype), grad._backend)

@@ -286,6 +286,22 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     return t.permute(*[labels.index(x) for x in keep]) if labels != keep else t
 
 
+def inner(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Sum of products over the last dims (a product when either is 0-d); the result's dims are
+    input's other dims then other's."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """outer (its older name)."""
+    return outer(input, vec2)
+
+
 # ---------------------------------------------------------------- diagonals
 def _diag_dims(ndim: int, offset: int, dim1: int, dim2: int, shape: tuple) -> tuple[int, int, int, int, int]:
     """(d1, d2, its length, first row, first column) of the diagonal `offset` of dims dim1, dim2."""

@@ -406,6 +406,67 @@ def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
     return Tensor._wrap(ew("bitwise_not", input._data, backend=be), be)
 
 
+def _shift(name: str, a: Any, b: Any, left: bool) -> Tensor:
+    a, b, dt = _ops(a, b)
+    if dt.is_floating_point:
+        raise _not_implemented("lshift_cpu" if left else "rshift_cpu", dt)
+    if dt.name == "bool":
+        raise _not_implemented("lshift_cpu" if left else "rshift_cpu", dt)
+    npdt = dt.np
+    bits = np.dtype(npdt).itemsize * 8
+    width = bits if left else bits - (np.issubdtype(npdt, np.signedinteger))
+    be = a._backend
+    out = ew(name, a._data.astype(npdt, copy=False), b._data.astype(npdt, copy=False),
+             np.asarray(width, np.int64), dt=npdt, backend=be)
+    return Tensor._wrap(out, be)
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input << other for integers (0 where the shift is negative or not below the bit width)."""
+    return _shift("bitwise_left_shift", input, other, True)
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input >> other for integers, arithmetic for signed types (a negative or too large shift
+    fills with the sign bit, as PyTorch)."""
+    return _shift("bitwise_right_shift", input, other, False)
+
+
+# ---------------------------------------------------------------- aliases and small compositions
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    """clamp(input, min=min)."""
+    from .elementwise import clamp
+
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    """clamp(input, max=max)."""
+    from .elementwise import clamp
+
+    return clamp(input, max=max)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
+    """input ** exponent computed in float64 (both operands converted)."""
+    from .._dtype import float64
+
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): expected a Tensor as input or exponent")
+    a = _cast(input, float64) if isinstance(input, Tensor) else float(input)
+    b = _cast(exponent, float64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(a, Tensor):
+        a = as_tensor_like(a, b, float64)
+    return _pow(a, b)
+
+
+def true_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input / other (true division: integers give floats)."""
+    from .elementwise import div
+
+    return div(input, other)
+
+
 # ---------------------------------------------------------------- closeness
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
             equal_nan: bool = False) -> Tensor:
@@ -453,10 +514,12 @@ METHODS = ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "ata
            "hypot", "logaddexp", "logaddexp2", "xlogy", "fmod", "remainder", "floor_divide", "lerp", "nan_to_num",
            "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_not", "logical_and", "logical_or",
            "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose",
-           "equal")
+           "equal", "bitwise_left_shift", "bitwise_right_shift", "clamp_min", "clamp_max", "float_power",
+           "true_divide")
 # the methods that have an in-place `_` variant in PyTorch
 INPLACE = ("tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
            "arcsinh", "arccosh", "arctanh", "log2", "log10", "expm1", "exp2", "erf", "erfc", "erfinv", "lgamma",
            "digamma", "rsqrt", "reciprocal", "floor", "ceil", "trunc", "fix", "frac", "square", "atan2", "arctan2",
            "hypot", "xlogy", "fmod", "remainder", "floor_divide", "lerp", "nan_to_num", "logical_not",
-           "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")
+           "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+           "bitwise_left_shift", "bitwise_right_shift", "clamp_min", "clamp_max", "true_divide")

@@ -115,6 +115,68 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _extreme(x, dim, keepdim, False)
 
 
+def _amax(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Tensor:
+    name = "amax" if want_max else "amin"
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # every dim
+    if dim is None and x.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    axes = _axes(x, dim)
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+    be = x._backend
+    keep = [a for a in range(x.ndim) if a not in axes]
+    # the reduced dims last, as one (a detached copy: no node)
+    rows = x.detach().permute(*keep, *axes).reshape(*(x.shape[a] for a in keep), math.prod(x.shape[a] for a in axes))
+    out, _ = _argext(x, rows._data, len(keep), False, want_max)
+    if keepdim:
+        out = out.reshape([1 if a in axes else s for a, s in enumerate(x.shape)])
+    return record(N.AmaxBackward0 if want_max else N.AminBackward0, out, (x,), be, dim=axes, keepdim=keepdim)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The largest value over dim (an int or a tuple; () is every dim); the gradient is shared
+    evenly among the elements equal to it."""
+    return _amax(input, dim, keepdim, True)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The smallest value over dim (an int or a tuple; () is every dim); the gradient is shared
+    evenly among the elements equal to it."""
+    return _amax(input, dim, keepdim, False)
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """sum with the nans counted as 0 (their gradient is 0)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        return sum(input, dim, keepdim)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    axes = _axes(input, dim)
+    be = input._backend
+    x = input._data
+    clean = ew("where", ew("isnan", x, dt=np.dtype(bool), backend=be), np.asarray(0, x.dtype), x, backend=be)
+    out = be.sum(clean, axes, keepdim)
+    return record(N.NansumBackward0, out, (input,), be, dim=axes, keepdim=keepdim)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """The mean of the values that are not nan (nan where there are none)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        from .math import _TORCH_NAMES
+
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_TORCH_NAMES[input.dtype.name]}")
+    count = sum(input.isnan().logical_not(), dim, keepdim)
+    return nansum(input, dim, keepdim) / count
+
+
 def _arg(x: Tensor, dim: Any, keepdim: bool, want_max: bool) -> Tensor:
     name = "argmax" if want_max else "argmin"
     if x.dtype.name == "bool":

@@ -34,6 +34,10 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
+    from .._dtype import dtype as _dtype
+
+    if len(shape) == 1 and isinstance(shape[0], _dtype):
+        return _view_dtype(x, shape[0])
     shape = _shape_arg(shape)
     if not x._backend.is_contiguous(x._data) and x.ndim > 1:
         raise RuntimeError(
@@ -41,6 +45,26 @@ def view(x: Tensor, *shape: Any) -> Tensor:
             "spans across two contiguous subspaces). Use .reshape(...) instead."
         )
     return _as_view(reshape(x, *shape), x, lambda b: view(b, *shape))
+
+
+def _view_dtype(x: Tensor, dt: Any) -> Tensor:
+    """x's bytes read as dt (a bit cast; no gradient), the last dim resized when the element
+    sizes differ."""
+    if dt == x.dtype:
+        return x
+    if not isinstance(x._data, np.ndarray):
+        raise NotImplementedError(f"view(dtype) is implemented for CPU tensors only, not {x.device}")
+    from .math import _TORCH_NAMES
+
+    old, new = x._data.dtype.itemsize, np.dtype(dt.np).itemsize
+    names = f"{_TORCH_NAMES[x.dtype.name]} as {_TORCH_NAMES[dt.name]} (different element sizes)"
+    if old != new:
+        if x.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {names}")
+        if x._data.strides[-1] != old or (x.shape[-1] * old) % new:
+            raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1} to view "
+                               f"{names}, but got {x.shape[-1]}")
+    return _as_view(Tensor._wrap(x._data.view(dt.np), x._backend), x, lambda b: view(b, dt))
 
 
 def _as_view(t: Tensor, base: Tensor, fn: Any, always: bool = False) -> Tensor:
@@ -373,6 +397,19 @@ def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
 def _piece(x: Tensor, d: int, start: int, stop: int) -> Tensor:
     """x[..., start:stop, ...] along dim d: a view (shares storage and version counter)."""
     return getitem(x, (slice(None),) * d + (slice(start, stop),))
+
+
+def select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002
+    """The slice at index along dim, that dim removed (a view)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, input.ndim)
+    i = int(index.item()) if isinstance(index, Tensor) else int(index)
+    size = input.shape[d]
+    if not -size <= i < size:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} "
+                         f"at dimension {d}")
+    return getitem(input, (slice(None),) * d + (i,))
 
 
 def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:

@@ -528,6 +528,14 @@ def bitwise_xor(a, b):
 
 def bitwise_not(a):
     return ~a
+
+
+def bitwise_left_shift(a, b, c):  # a, shift, bit width: a shift outside [0, width) gives 0
+    return a << b if b >= 0 and b < c else a - a
+
+
+def bitwise_right_shift(a, b, c):  # a, shift, width less the sign bit: outside [0, c) shifts by c
+    return a >> b if b >= 0 and b < c else a >> c
 # activations (issue 16): forward (parameters come as single-value operands). Constants are
 # float32 values (exact, so float64 math is unchanged): a Python literal would make Numba
 # compute a float32 op in float64.

@@ -2901,6 +2901,76 @@ def k_bitwise_not_i(out):
         out[i] = f_bitwise_not(a)
 
 
+f_bitwise_left_shift = lift(S.bitwise_left_shift)
+
+
+def k_bitwise_left_shift(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_bitwise_left_shift(a, b, c)
+
+
+def k_bitwise_left_shift_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_bitwise_left_shift(a, b, c)
+
+
+def k_bitwise_left_shift_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_bitwise_left_shift(a, b, c)
+
+
+def k_bitwise_left_shift_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_bitwise_left_shift(a, b, c)
+
+
+f_bitwise_right_shift = lift(S.bitwise_right_shift)
+
+
+def k_bitwise_right_shift(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = _ld(a_, i); b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_bitwise_right_shift(a, b, c)
+
+
+def k_bitwise_right_shift_2(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+            out[i, j] = f_bitwise_right_shift(a, b, c)
+
+
+def k_bitwise_right_shift_t(a_, b_, c_, out):
+    a_, b_, c_ = _hoist(a_), _hoist(b_), _hoist(c_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j); b = _ld2(b_, i, j); c = _ld2(c_, i, j)
+                out[i, j] = f_bitwise_right_shift(a, b, c)
+
+
+def k_bitwise_right_shift_i(b_, c_, out):
+    b_, c_ = _hoist(b_), _hoist(c_)
+    for i in prange(out.size):
+        a = out[i]; b = _ld(b_, i); c = _ld(c_, i)
+        out[i] = f_bitwise_right_shift(a, b, c)
+
+
 f_silu = lift(S.silu)
 
 
