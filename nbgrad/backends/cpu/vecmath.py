@@ -40,7 +40,7 @@ _T = (_F(-5.70498872745e-3), _F(2.06390887954e-2), _F(-5.37397155531e-2), _F(1.3
 _HI, _LO, _HALF, _ONE, _TWO, _TANH_SMALL = _F(88.73), _F(-103.98), _F(0.5), _F(1), _F(2), _F(0.625)
 
 
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")
 def expf(x):
     """exp of a float32 within 1 ulp (Cephes expf: Cody-Waite reduction, degree-6 polynomial,
     2**n built in the exponent bits in two halves so results down to denormals are right).
@@ -62,7 +62,7 @@ def expf(x):
     return y if x == x else x
 
 
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")
 def tanhf(x):
     """tanh of a float32 within 1.5 ulp (Cephes tanhf): odd polynomial below 0.625, else
     1 - 2 / (exp(2|x|) + 1)."""
@@ -75,7 +75,7 @@ def tanhf(x):
     return y if x == x else x
 
 
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")
 def sigmoidf(x):
     """1 / (1 + exp(-x)) for a float32 with one exp of -|x| (no overflow) and one division."""
     e = expf(-abs(x))
@@ -90,7 +90,7 @@ _LG = (_F(7.0376836292e-2), _F(-1.1514610310e-1), _F(1.1676998740e-1), _F(-1.242
 _SQRTH, _INF, _NAN = _F(0.70710678118654752440), _F(np.inf), _F(np.nan)
 
 
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")
 def log1pf(x):
     """log(1 + x) of a float32 within 2 ulp: Cephes logf of u = 1 + x (its exponent and mantissa
     split in the bits), plus the rounding error of u, (x - (u - 1)) / u. Plain float32 arithmetic
