@@ -129,6 +129,7 @@ def test_cpu_is_private() -> None:
 
 
 def test_cuda_storage_holder_without_gpu() -> None:
+    pytest.importorskip("numba.cuda.core", reason="the CUDA backend needs numba-cuda")
     from nbgrad.backends.cuda.array import CudaArray
     from nbgrad.backends.cuda.backend import _STORAGE, CudaBackend
     from nbgrad.backends.cuda.pool import Storage

@@ -258,7 +258,7 @@ class CpuBackend(SharedBackend):
             return False
         extra = 0
         if type(other) is np.ndarray and (other is b or other.base is b):
-            extra, other = 1, None  # other's own reference, not this frame's local
+            extra, other = 1, None  # other (b itself or a view of it) holds one; this frame's goes
         del b  # (SoleHolder.refs counts the references to g.base: none may stay in this frame)
         return (g.flags.c_contiguous or g.flags.f_contiguous) and _BASE.is_sole(g, extra)
 
