@@ -305,6 +305,7 @@ def test_a_saved_value_is_never_kept() -> None:
     assert reuse.fresh(nxt, other, None, (other, None), nexts, node, True, set())  # the control
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_gives_each_leaf_its_own_grad() -> None:
     a, b = _leaf(3), _leaf(3, seed=1)
     y = a + b
