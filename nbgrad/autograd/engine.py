@@ -46,8 +46,9 @@ class BufferReuse:
     that a leaf may keep one as its .grad without a copy (PyTorch's AccumulateGrad steals a
     gradient whose use count is 1). A node's output is fresh when the node made it (the
     backend's is_private), or when it is the node's own fresh incoming gradient (or a dense
-    view of it), never one of its saved values; an array given to several inputs at once
-    (AddBackward0) may be kept by one leaf only."""
+    view of it), never one of its saved values nor what a custom Function's backward returned
+    (user code may keep it); an array given to several inputs at once (AddBackward0) may be
+    kept by one leaf only. Nothing a hook has seen is fresh (the engine clears `owned`)."""
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
@@ -56,6 +57,8 @@ class BufferReuse:
     def fresh(self, nxt: Node, g: Any, incoming: Any, outs: tuple, nexts: tuple, node: Node,
               incoming_owned: bool, granted: set) -> bool:
         """Whether g, the first gradient to reach nxt from node, is fresh (see the class)."""
+        if not node.fresh_outputs:
+            return False
         if g is incoming:
             if not incoming_owned:
                 return False
@@ -402,14 +405,16 @@ class BackwardPass:
             mode.enabled = prev_mode
         if self.check_nan:
             check_outputs(node, tuple(None if o is None else o._data for o in outs), self.backend)
+        exposed = False  # a post hook has seen the node's outputs (and may keep them)
         if node._hooked and node._post_hooks:
+            exposed, owned = True, False
             for h in node._post_hooks:
                 r = h(outs, gin)
                 if r is not None:
-                    outs, owned = tuple(r), False
+                    outs = tuple(r)
         if step is not None:
             step.grads_out = outs
-        self._distribute(node, gin[0] if node.num_outputs == 1 else None, owned, outs)
+        self._distribute(node, gin[0] if node.num_outputs == 1 else None, owned, outs, exposed)
         self._finish(node, step)
         return step
 
@@ -420,8 +425,9 @@ class BackwardPass:
             for nr, fn in node._tensor_hooks:
                 if gl[nr] is not None:
                     r = fn(gl[nr])
+                    owned = False  # a hook may keep what it was given
                     if r is not None:
-                        gl[nr], owned = r, False
+                        gl[nr] = r
             gin = tuple(gl)
         if node._retained:
             for nr, ref in node._retained:
@@ -431,8 +437,9 @@ class BackwardPass:
         if node._pre_hooks:
             for fn in node._pre_hooks:
                 r = fn(gin)
+                owned = False
                 if r is not None:
-                    gin, owned = tuple(r), False
+                    gin = tuple(r)
         return gin, owned
 
     def _retained_grad(self, t: Tensor, g: Any) -> None:
@@ -495,7 +502,7 @@ class BackwardPass:
             outs.append(g)
         return tuple(outs)
 
-    def _distribute(self, node: Node, incoming: Any, owned: bool, outs: tuple) -> None:
+    def _distribute(self, node: Node, incoming: Any, owned: bool, outs: tuple, exposed: bool = False) -> None:
         buffers, deps, needed, reuse = self.buffers, self.dependencies, self.needed, self.reuse
         owned_set = reuse.owned
         journal = self._journal
@@ -510,7 +517,8 @@ class BackwardPass:
                 if nxt.num_outputs == 1 and nxt not in buffers:  # the first gradient to reach nxt
                     buffers[nxt] = g
                     prev: Any = _MISSING
-                    fresh = not self.create_graph and reuse.fresh(nxt, g, incoming, outs, nexts, node, owned, granted)
+                    fresh = (not self.create_graph and not exposed
+                             and reuse.fresh(nxt, g, incoming, outs, nexts, node, owned, granted))
                 else:
                     prev = self._add_to_buffer(nxt, nr, g)
                     fresh = not self.create_graph

@@ -186,6 +186,7 @@ class Node:
     _post_hooks: tuple | list = ()  # register_hook: fn(grad_inputs, grad_outputs) -> grad_inputs | None
     _retained: tuple | list = ()  # (output_nr, weakref) of outputs with retain_grad()
     _hooked = False  # any of the four above is set (one check per step in the engine)
+    fresh_outputs = True  # apply() makes its gradients itself (the engine may let a leaf keep one)
     site: tuple[str, int, str] | None = None
     stack: list | None = None  # forward traceback, recorded in anomaly mode
     backward_of: Node | None = None  # on a node made by a create_graph backward: the node whose backward made it
@@ -320,7 +321,9 @@ class AccumulateGrad(Node):
         before = None if old is None else (be.copy(old._data) if record_values else old._data)
         if old is None:
             if create_graph and grad.requires_grad:
-                new = grad  # the gradient's own graph: .grad is differentiable
+                # a differentiable copy (PyTorch's clone_obey_contract): grad may also reach
+                # another leaf (AddBackward0) or be held elsewhere
+                new = grad.clone()
             else:
                 d, g = t._data, grad._data
                 keep = (owned and not record_values and g.dtype == d.dtype and g.shape == d.shape
@@ -396,6 +399,7 @@ class BackwardCFunction(Node, FunctionCtx):
     _save_slots: tuple = ()
     _output_meta: tuple = ()  # (shape, dtype, backend) per output, to materialise missing grads
     _input_is_tensor: tuple = ()
+    fresh_outputs = False  # backward is user code: it may keep, or share, what it returns
 
     @property
     def function(self) -> Any:

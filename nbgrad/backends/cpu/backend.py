@@ -263,7 +263,9 @@ class CpuBackend(SharedBackend):
             return True
         if type(b) is not np.ndarray or b.base is not None or g.size != b.size:
             return False
-        extra = 1 if type(other) is np.ndarray and other.base is b else 0
+        extra = 0
+        if type(other) is np.ndarray and (other is b or other.base is b):
+            extra, other = 1, None  # other (b itself or a view of it) holds one; this frame's goes
         del b  # (SoleHolder.refs counts the references to g.base: none may stay in this frame)
         return (g.flags.c_contiguous or g.flags.f_contiguous) and _BASE.is_sole(g, extra)
 
