@@ -82,19 +82,24 @@ def _ln_row_affine_bw(g, x, w, m, rs, o, dw, db, need_input):
     n = g.size
     a = 0.0
     c = 0.0
-    for k in range(n):
-        xh = (x[k] - m) * rs
-        gk = g[k]
-        gw = gk * w[k]
-        a += gw
-        c += gw * xh
-        dw[k] += gk * xh
-        db[k] += gk
     if need_input:
+        for k in range(n):
+            gw = g[k] * w[k]
+            a += gw
+            c += gw * ((x[k] - m) * rs)
         a /= n
         c /= n
         for k in range(n):
-            o[k] = rs * (g[k] * w[k] - a - (x[k] - m) * rs * c)
+            xh = (x[k] - m) * rs
+            gk = g[k]
+            dw[k] += gk * xh
+            db[k] += gk
+            o[k] = rs * (gk * w[k] - a - xh * c)
+    else:
+        for k in range(n):
+            gk = g[k]
+            dw[k] += gk * ((x[k] - m) * rs)
+            db[k] += gk
 
 
 @variants(nogil=True)
