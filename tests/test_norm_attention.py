@@ -308,6 +308,7 @@ def test_cuda_gelu():
 
 def test_cuda_layer_norm():
     _cuda_check(lambda lib, x, w, b: F(lib).layer_norm(x, (5,), w, b), [R(3, 5), R(5, seed=2), R(5, seed=3)])
+    _cuda_check(lambda lib, x, b: F(lib).layer_norm(x, (2, 3), None, b), [R(4, 2, 3), R(2, 3, seed=3)])
 
 
 # ---------------------------------------------------------------- dropout
