@@ -125,6 +125,19 @@ def test_layer_norm_and_products():
     np.testing.assert_allclose(rstd, rstdc, rtol=1e-5)
     np.testing.assert_allclose(MIN.layer_norm_backward(g, yc, rstdc, 6), CPU.layer_norm_backward(g, yc, rstdc, 6),
                                rtol=1e-4, atol=1e-5)
+    w, b0 = RNG.standard_normal(6).astype(np.float32), RNG.standard_normal(6).astype(np.float32)
+    for wb in ((w, b0), (w, None), (None, b0)):
+        out, mean, rstd = MIN.layer_norm_affine(x, *wb, 6, 1e-5)
+        outc, meanc, rstdc = CPU.layer_norm_affine(x, *wb, 6, 1e-5)
+        for u, v in ((out, outc), (mean, meanc), (rstd, rstdc)):
+            np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
+        for need in (True, False):
+            got = MIN.layer_norm_affine_backward(g, x, wb[0], meanc, rstdc, 6, need)
+            want = CPU.layer_norm_affine_backward(g, x, wb[0], meanc, rstdc, 6, need)
+            assert (got[0] is None) == (want[0] is None) == (not need)
+            for u, v in zip(got, want):
+                if u is not None:
+                    np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
     a, b, bias = RNG.standard_normal((3, 5)), RNG.standard_normal((5, 2)), RNG.standard_normal(2)
     np.testing.assert_allclose(MIN.addmm(bias, a, b), a @ b + bias, rtol=1e-12)
     idx = np.array([[2], [0], [1]])

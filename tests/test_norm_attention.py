@@ -95,6 +95,62 @@ def test_layer_norm(dt):
     check(ln((6,)), [R(1, 6, lo=3, hi=3.0001)], dt)  # almost constant rows: eps dominates
 
 
+@pytest.mark.parametrize("dt", DTYPES)
+def test_layer_norm_affine_fused(dt):
+    """With weight and / or bias, layer_norm is one node (NativeLayerNormBackward1: a fused forward
+    and one backward pass for all three gradients) and agrees with torch; rows enough for several
+    blocks of the column sums, and for the parallel kernels; gradients asked for only in part."""
+    ln = lambda ns: (lambda lib, x, *wb: F(lib).layer_norm(x, ns, *wb))  # noqa: E731
+    check(ln((7,)), [R(40, 7), R(7, seed=2), R(7, seed=3)], dt)
+    check(ln((3, 5)), [R(37, 3, 5), R(3, 5, seed=2), R(3, 5, seed=3)], dt, transpose=(0,))
+    check(lambda lib, x, b: F(lib).layer_norm(x, (4,), None, b), [R(33, 2, 4), R(4, seed=3)], dt)
+    check(ln((6,)), [R(9, 6), R(6, seed=2), R(6, seed=3)], dt, nograd=(1,))
+    check(ln((6,)), [R(9, 6), R(6, seed=2), R(6, seed=3)], dt, nograd=(0,))
+    check(ln((6,)), [R(9, 6), R(6, seed=2), R(6, seed=3)], dt, nograd=(0, 2))
+    # 1M elements (the parallel kernels), against torch in float64 (its float32 column sums drift)
+    x0, w0, b0, g0 = R(2100, 512), R(512, seed=2), R(512, seed=3), R(2100, 512, seed=4)
+    x, w, b = (ng.tensor(a.astype(dt), requires_grad=True) for a in (x0, w0, b0))
+    NF.layer_norm(x, (512,), w, b).backward(ng.tensor(g0.astype(dt)))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    TF.layer_norm(xt, (512,), wt, bt).backward(torch.tensor(g0))
+    for u, v in ((x, xt), (w, wt), (b, bt)):
+        np.testing.assert_allclose(_np(u.grad), _np(v.grad), rtol=1e-5 if dt == np.float32 else 1e-10,
+                                   atol=1e-4 if dt == np.float32 else 1e-10)
+    x = ng.tensor(R(3, 4).astype(dt), requires_grad=True)
+    assert NF.layer_norm(x, (4,), ng.ones(4, dtype=x.dtype, requires_grad=True)).grad_fn.name == \
+        "NativeLayerNormBackward1"
+    assert NF.layer_norm(x, (4,)).grad_fn.name == "NativeLayerNormBackward0"
+    assert ng.ops.derivatives()["NativeLayerNormBackward1"].startswith("input, weight, bias: layer_norm_affine_backward(")
+
+
+def test_layer_norm_affine_column_sums_are_deterministic():
+    """The weight and bias gradients sum fixed blocks of rows in float64: the same bits on every run."""
+    x0, g0 = R(300, 64), R(300, 64, seed=5)
+    grads = []
+    for _ in range(2):
+        x = ng.tensor(x0.astype(np.float32), requires_grad=True)
+        w, b = ng.ones(64, requires_grad=True), ng.zeros(64, requires_grad=True)
+        NF.layer_norm(x, (64,), w, b).backward(ng.tensor(g0.astype(np.float32)))
+        grads.append((w.grad.numpy(), b.grad.numpy()))
+    for u, v in zip(*grads):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_allclose(grads[0][1], g0.sum(0), rtol=1e-6, atol=1e-5)
+
+
+def test_layer_norm_affine_double_backward():
+    """Second derivatives of the affine layer_norm (for x, weight and bias) against torch's."""
+    x0, w0, b0, v0 = R(5, 2, 3), R(2, 3, seed=2), R(2, 3, seed=3), R(5, 2, 3, seed=4)
+    outs = []
+    for lib in (ng, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = F(lib).layer_norm(x, (2, 3), w, b, eps=1e-3)
+        gs = lib.autograd.grad(y, (x, w, b), lib.tensor(v0), create_graph=True)
+        s = (gs[0] ** 2).sum() + (gs[1] * lib.tensor(w0)).sum() + (gs[0] * x).sum()
+        outs.append([_np(t) for t in (*gs, *lib.autograd.grad(s, (x, w)))])
+    for u, v in zip(*outs):
+        np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-9)
+
+
 def test_layer_norm_empty_and_errors():
     assert NF.layer_norm(ng.zeros(0, 4), (4,)).shape == (0, 4)
     x = ng.ones(2, 3)
@@ -252,6 +308,7 @@ def test_cuda_gelu():
 
 def test_cuda_layer_norm():
     _cuda_check(lambda lib, x, w, b: F(lib).layer_norm(x, (5,), w, b), [R(3, 5), R(5, seed=2), R(5, seed=3)])
+    _cuda_check(lambda lib, x, b: F(lib).layer_norm(x, (2, 3), None, b), [R(4, 2, 3), R(2, 3, seed=3)])
 
 
 # ---------------------------------------------------------------- dropout

@@ -86,6 +86,10 @@ class Backend(Protocol):
     # layers (issue 17): rows of the last `cols` elements normalised, and its input gradient from the output
     def layer_norm(self, x: Any, cols: int, eps: float) -> tuple[Any, Any]: ...  # (y, rstd per row)
     def layer_norm_backward(self, g: Any, y: Any, rstd: Any, cols: int) -> Any: ...
+    def layer_norm_affine(self, x: Any, w: Any, b: Any, cols: int,
+                          eps: float) -> tuple[Any, Any, Any]: ...  # (x_hat * w + b, mean, rstd per row)
+    def layer_norm_affine_backward(self, g: Any, x: Any, w: Any, mean: Any, rstd: Any, cols: int,
+                                   need_input: bool) -> tuple[Any, Any, Any]: ...  # (g_input | None, g_w, g_b)
     # index, gather and scatter (issue 16): dim-wise, on int64 index arrays
     def check_index(self, index: Any, size: int, allow_negative: bool, err: type,
                     msg: str) -> Any: ...  # raise err(msg) (or flag, on a GPU); negatives wrapped

@@ -258,6 +258,38 @@ class Fused:
         d = self._ew("sub_mul", self._ew("sub", g2, mg), y2, mgy)
         return self.reshape(self._ew("mul", d, self.reshape(rstd, (-1, 1))), y.shape)
 
+    def layer_norm_affine(self, x: Any, w: Any, b: Any, cols: int, eps: float) -> tuple[Any, Any, Any]:
+        """layer_norm's rows times w plus b (each of `cols` elements, or None), and each row's mean
+        and 1 / sqrt(var + eps)."""
+        x2 = self.reshape(x, (-1, cols))
+        n = np.asarray(cols, x.dtype)
+        mean = self._ew("div", self.sum(x2, (1,), True), n)
+        xc = self._ew("sub", x2, mean)
+        var = self._ew("div", self.sum(self._ew("mul", xc, xc), (1,), True), n)
+        rstd = self._ew("rsqrt", self._ew("add", var, np.asarray(eps, x.dtype)))
+        y = self._ew("mul", xc, rstd)
+        if w is not None:
+            y = self._ew("mul", y, self.reshape(self.astype(w, x.dtype), (cols,)))
+        if b is not None:
+            y = self._ew("add", y, self.reshape(self.astype(b, x.dtype), (cols,)))
+        return self.reshape(y, x.shape), self.reshape(mean, (-1,)), self.reshape(rstd, (-1,))
+
+    def layer_norm_affine_backward(self, g: Any, x: Any, w: Any, mean: Any, rstd: Any, cols: int,
+                                   need_input: bool) -> tuple[Any, Any, Any]:
+        """layer_norm_affine's (grad_input or None, grad_weight, grad_bias) from the upstream g:
+        layer_norm_backward of g * w, and the column sums of g * xhat and of g."""
+        g2 = self.reshape(self.astype(g, x.dtype) if g.dtype != x.dtype else g, (-1, cols))
+        x2 = self.reshape(x, (-1, cols))
+        r = self.reshape(rstd, (-1, 1))
+        xhat = self._ew("mul", self._ew("sub", x2, self.reshape(mean, (-1, 1))), r)
+        gw = self.sum(self._ew("mul", g2, xhat), (0,), False)
+        gb = self.sum(g2, (0,), False)
+        gi = None
+        if need_input:
+            gy = g2 if w is None else self._ew("mul", g2, self.reshape(self.astype(w, x.dtype), (cols,)))
+            gi = self.reshape(self.layer_norm_backward(gy, xhat, rstd, cols), x.shape)
+        return gi, gw, gb
+
     # ------------------------------------------------------------ optimizers (in place)
     def sgd_step(self, x: Any, d: Any, buf: Any, *, lr: float, momentum: float, dampening: float,
                  weight_decay: float, nesterov: bool, maximize: bool, first: bool) -> None:

@@ -11,6 +11,8 @@ in their own right, with their own entries further down.
 
 In a formula:
 - `grad` is the gradient of the op's output and `result` the output itself;
+- a line `a, b: f(...)` gives several inputs' gradients from one call (as a tuple in that order,
+  None where one is not needed); `output_mask` is the tuple of which of them are;
 - an input's name is that input as the forward saved it; `<input>_shape` is its shape and
   `result_shape` the output's (in the forward expression);
 - a header `Name(a, b; extra)` lists the inputs, then other tensors the forward saves;
@@ -479,6 +481,8 @@ GeluBackward0(self) = gelu(self, approximate=approximate)
 GeluBackwardBackward0(grad_output, self) = gelu_backward(grad_output, self, approximate)
     grad_output: gelu_backward(grad, self, approximate)
     self: gelu_double_backward(grad, grad_output, self, approximate)
+NativeLayerNormBackward1(input, weight, bias; mean, rstd) = layer_norm_affine(input, weight, bias, normalized_ndim, eps)
+    input, weight, bias: layer_norm_affine_backward(grad, input, weight, mean, rstd, normalized_ndim, eps, output_mask)
 NativeLayerNormBackward0(input; rstd) = normalize_rows(input, normalized_ndim, eps)
     input: layer_norm_backward(grad, result, layer_norm_rstd(input, rstd, normalized_ndim, eps), normalized_ndim)
 LayerNormBackwardBackward0(grad_output, output, rstd) = layer_norm_backward(grad_output, output, rstd, normalized_ndim)
@@ -488,10 +492,13 @@ LayerNormBackwardBackward0(grad_output, output, rstd) = layer_norm_backward(grad
 """
 
 
+GROUPS: dict[str, list[tuple[str, ...]]] = {}  # node: the inputs that share one formula, as written
+
+
 def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, dict[str, str], str | None]]:
     """{node name: (inputs, extra saved names, variadic, {input: formula}, forward)}, in table order."""
     out: dict = {}
-    current = None
+    current = current_name = None
     for raw in text.splitlines():
         line = raw.rstrip()
         if not line.strip() or line.lstrip().startswith("#"):
@@ -504,14 +511,18 @@ def parse(text: str = TABLE) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]
             inputs = tuple(s.strip() for s in ins.split(",") if s.strip())
             variadic = len(inputs) == 1 and inputs[0].endswith("*")
             inputs = tuple(s.rstrip("*") for s in inputs)
+            current_name = name
             current = out[name] = (inputs, tuple(s.strip() for s in extra.split(",") if s.strip()), variadic, {},
                                    forward.strip() or None)
         else:
             assert current is not None
             key, formula = line.strip().split(":", 1)
-            if key not in current[0]:
-                raise ValueError(f"derivatives table: {key!r} is not an input of its node")
-            current[3][key] = formula.strip()
+            for k in key.split(","):
+                if k.strip() not in current[0]:
+                    raise ValueError(f"derivatives table: {k.strip()!r} is not an input of its node")
+                current[3][k.strip()] = formula.strip()
+            if "," in key:  # several inputs' gradients from one call
+                GROUPS.setdefault(current_name, []).append(tuple(k.strip() for k in key.split(",")))
     return out
 
 
@@ -558,7 +569,8 @@ def _names(expr: str) -> list[str]:
     return list(dict.fromkeys(n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)))
 
 
-def _source(name: str, inputs: tuple, extra: tuple, variadic: bool, formulas: dict, helpers: set) -> str:
+def _source(name: str, inputs: tuple, extra: tuple, variadic: bool, formulas: dict, helpers: set,
+            groups: list | tuple = ()) -> str:
     """The Python source of a node's apply(node, grads), from its formulas: each input's
     formula runs only when that input takes a gradient; saved tensors are unpacked (version-
     checked) by the formulas that read them."""
@@ -574,16 +586,23 @@ def _source(name: str, inputs: tuple, extra: tuple, variadic: bool, formulas: di
         lines.append(f"    return tuple({formulas[inp]})")
         return "\n".join(lines)
     lines.append("    nf = node.next_functions")
-    results = []
+    results = [f"r{i}" for i in range(len(inputs))]
+    lines += [f"    {r} = None" for r in results]
+    grouped = {k: g for g in groups for k in g}
     for i, inp in enumerate(inputs):
-        r = f"r{i}"
-        results.append(r)
-        lines.append(f"    {r} = None")
-        if inp not in formulas:
+        r = results[i]
+        if inp not in formulas or (inp in grouped and grouped[inp][0] != inp):
             continue
-        lines.append(f"    if nf[{i}][0] is not None:")
+        if inp in grouped:  # one call gives the group's gradients, in its order (None where not needed)
+            pos = [inputs.index(k) for k in grouped[inp]]
+            mask = ", ".join(f"nf[{p}][0] is not None" for p in pos) + ("," if len(pos) == 1 else "")
+            lines.append(f"    output_mask = ({mask})")
+            lines.append("    if any(output_mask):")
+            r = ", ".join(results[p] for p in pos) + ("," if len(pos) == 1 else "")
+        else:
+            lines.append(f"    if nf[{i}][0] is not None:")
         for n in _names(formulas[inp]):
-            if n == "grad" or n in helpers:
+            if n == "grad" or n == "output_mask" or n in helpers:
                 continue
             if n in inputs or n in extra or n == "result":
                 lines.append(f"        {n} = sv[{n!r}].unpack(node) if {n!r} in sv else None")
@@ -611,6 +630,7 @@ class TableNode(Node):
     extra_saved: tuple[str, ...] = ()
     variadic = False
     formulas: dict[str, str] = {}
+    groups: tuple[tuple[str, ...], ...] = ()  # inputs whose gradients one formula gives together
     forward: str | None = None  # the op, as an expression of the same names (what check_node re-runs)
     _plans: dict[int, tuple[str, ...]] = {}
 
@@ -621,7 +641,7 @@ class TableNode(Node):
     def _compile(cls) -> Any:
         ns = dict(_namespace())
         ns["_no_saved"] = _no_saved
-        src = _source(cls.name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(ns))
+        src = _source(cls.name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(ns), cls.groups)
         exec(compile(src, f"<derivatives: {cls.name}>", "exec"), ns)
         fn = ns[f"{cls.name}_apply"]
         cls.apply = fn  # type: ignore[method-assign]
@@ -652,10 +672,12 @@ class TableNode(Node):
 
 def _make(name: str) -> type[TableNode]:
     inputs, extra, variadic, formulas, forward = _ENTRIES[name]
+    groups = tuple(GROUPS.get(name, ()))
+    grouped = {k: g for g in groups for k in g}
+    lines = [f"{', '.join(grouped.get(k, (k,)))}: {v}" for k, v in formulas.items() if grouped.get(k, (k,))[0] == k]
     return type(name, (TableNode,), {"name": name, "inputs": inputs, "extra_saved": extra, "variadic": variadic,
-                                     "formulas": formulas, "forward": forward, "_plans": {},
-                                     "formula": "; ".join(f"{k}: {v}" for k, v in formulas.items()),
-                                     "__module__": __name__})
+                                     "formulas": formulas, "groups": groups, "forward": forward, "_plans": {},
+                                     "formula": "; ".join(lines), "__module__": __name__})
 
 
 NODES: dict[str, type[TableNode]] = {name: _make(name) for name in _ENTRIES}
@@ -665,4 +687,4 @@ globals().update(NODES)
 def source(name: str) -> str:
     """The generated backward of a node (what runs), for reading."""
     cls = NODES[name]
-    return _source(name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(_namespace()))
+    return _source(name, cls.inputs, cls.extra_saved, cls.variadic, cls.formulas, set(_namespace()), cls.groups)

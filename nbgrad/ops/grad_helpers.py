@@ -226,7 +226,8 @@ def once_differentiable_error(name: str) -> Any:
 # ---------------------------------------------------------------- layers (issue 17)
 from .layers import gelu, gelu_backward, gelu_double_backward  # noqa: E402
 from .norm import (  # noqa: E402
-    layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd, normalize_rows,
+    layer_norm_affine_backward, layer_norm_backward, layer_norm_backward_output, layer_norm_backward_rstd, layer_norm_rstd,
+    normalize_rows,
 )
 
 # ---------------------------------------------------------------- shape and repeat (issue 16)

@@ -49,7 +49,56 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     ns = _shape_list(normalized_shape)
     _check_normalized("LayerNormKernelImpl", input, ns, weight, bias)
-    return _affine(normalize_rows(input, len(ns), eps), weight, bias)
+    wb = [t for t in (weight, bias) if t is not None]
+    if not wb or any(t.dtype != input.dtype or t._backend is not input._backend for t in wb):
+        return _affine(normalize_rows(input, len(ns), eps), weight, bias)
+    return layer_norm_affine(input, weight, bias, len(ns), eps)
+
+
+# ---- layer_norm with weight and / or bias: one row kernel forward (xhat * w + b) and one backward
+# pass for all three gradients (issue 16)
+def layer_norm_affine(input: Tensor, weight: Tensor | None, bias: Tensor | None,  # noqa: A002
+                      normalized_ndim: int, eps: float) -> Tensor:
+    """layer_norm over the last normalized_ndim dims, times weight plus bias (of those dims' shape,
+    input's dtype; either may be None), in one kernel."""
+    be, n = input._backend, normalized_ndim
+    lead = tuple(input.shape[:input.ndim - n])
+    out, mean, rstd = be.layer_norm_affine(input._data, None if weight is None else weight._data,
+                                           None if bias is None else bias._data,
+                                           math.prod(input.shape[input.ndim - n:]), eps)
+    stat = lambda a: Tensor._wrap(be.reshape(a, lead + (1,) * n), be)  # noqa: E731
+    return record(N.NativeLayerNormBackward1, out, (input, weight, bias), be,
+                  save={"mean": stat(mean), "rstd": stat(rstd)}, normalized_ndim=n, eps=eps)
+
+
+def layer_norm_affine_backward(grad: Tensor, input: Tensor, weight: Tensor | None, mean: Tensor,  # noqa: A002
+                               rstd: Tensor, normalized_ndim: int, eps: float,
+                               output_mask: Sequence[bool]) -> tuple[Tensor | None, ...]:
+    """(grad_input, grad_weight, grad_bias) of layer_norm_affine, each where output_mask asks: in a
+    plain backward one pass of the backend's kernel; in a create_graph backward (where they must be
+    differentiable again) the same values from nbgrad's differentiable ops."""
+    n = normalized_ndim
+    ns = tuple(input.shape[input.ndim - n:])
+    if is_grad_enabled() and any(t is not None and t.requires_grad for t in (grad, input, weight)):
+        xhat = normalize_rows(input, n, eps)
+        gi = gw = gb = None
+        if output_mask[0]:
+            gy = grad if weight is None else grad * weight
+            gi = layer_norm_backward(gy, xhat, layer_norm_rstd(input, rstd, n, eps), n)
+        if output_mask[1]:
+            gw = (grad * xhat).sum_to_size(ns)
+        if output_mask[2]:
+            gb = grad.sum_to_size(ns)
+        return gi, gw, gb
+    be = input._backend
+    g = grad._data
+    if tuple(g.shape) != tuple(input.shape):
+        g = be.broadcast_to(g, input.shape)
+    gi, gw, gb = be.layer_norm_affine_backward(g, input._data, None if weight is None else weight._data,
+                                               mean._data, rstd._data, math.prod(ns), output_mask[0])
+    wrap = lambda a: Tensor._wrap(be.reshape(a, ns), be)  # noqa: E731
+    return (None if gi is None else Tensor._wrap(gi, be), wrap(gw) if output_mask[1] else None,
+            wrap(gb) if output_mask[2] else None)
 
 
 # ---- layer_norm's normalisation: one row kernel forward and one backward, each an op with an entry

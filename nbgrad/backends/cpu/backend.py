@@ -18,7 +18,8 @@ from .kernels import optim
 from .kernels import elementwise as EW
 from .kernels.index import gather3, index_add3, index_select3, scatter3, scatter_add_flat
 from .kernels.layout import ascontiguous
-from .kernels.norm import layer_norm_rows, layer_norm_rows_backward
+from .kernels.norm import (layer_norm_rows, layer_norm_rows_affine, layer_norm_rows_affine_backward,
+                           layer_norm_rows_backward)
 from .kernels.order import searchsorted2, sort3
 from .kernels.reduce import reduce_argext, reduce_sum, sum_flat_s
 from .kernels.rows import logsumexp_rows, nll_rows, nll_rows_bw, softmax_rows, softmax_rows_backward
@@ -434,6 +435,31 @@ class CpuBackend(SharedBackend):
         g2 = ascontiguous(g.astype(y.dtype, copy=False)).reshape(-1, cols)
         return layer_norm_rows_backward(g2, ascontiguous(y).reshape(-1, cols),
                                         ascontiguous(rstd).reshape(-1)).reshape(y.shape)
+
+    @staticmethod
+    def _ln_vector(v: np.ndarray | None, cols: int, fill: float, dtype: np.dtype) -> np.ndarray:
+        if v is None:
+            return np.full(cols, fill, dtype)
+        return ascontiguous(v.astype(dtype, copy=False)).reshape(cols)
+
+    def layer_norm_affine(self, x: np.ndarray, w: np.ndarray | None, b: np.ndarray | None, cols: int,
+                          eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """layer_norm's rows times w plus b (each of the `cols` normalised elements, or None) in one
+        kernel, and each row's mean and 1 / sqrt(var + eps)."""
+        x2 = ascontiguous(x).reshape(-1, cols)
+        out, mean, rstd = layer_norm_rows_affine(x2, self._ln_vector(w, cols, 1.0, x.dtype),
+                                                 self._ln_vector(b, cols, 0.0, x.dtype), eps)
+        return out.reshape(x.shape), mean, rstd
+
+    def layer_norm_affine_backward(self, g: np.ndarray, x: np.ndarray, w: np.ndarray | None, mean: np.ndarray,
+                                   rstd: np.ndarray, cols: int, need_input: bool
+                                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """layer_norm_affine's (grad_input or None, grad_weight, grad_bias), in one pass over (g, x)."""
+        g2 = ascontiguous(g.astype(x.dtype, copy=False)).reshape(-1, cols)
+        gi, gw, gb = layer_norm_rows_affine_backward(
+            g2, ascontiguous(x).reshape(-1, cols), self._ln_vector(w, cols, 1.0, x.dtype),
+            ascontiguous(mean).reshape(-1), ascontiguous(rstd).reshape(-1), need_input)
+        return (None if gi is None else gi.reshape(x.shape)), gw, gb
 
     # ------------------------------------------------------------ scans and order (issue 16)
     def cumulative(self, x: np.ndarray, axis: int, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
