@@ -202,3 +202,18 @@ def test_index_kernels_split_work_without_races(threshold, A, K, B):
     KI.index_add3(dst, rows, add, 0.5, threshold)
     np.add.at(want, (slice(None), rows), 0.5 * add)
     np.testing.assert_allclose(dst, want, rtol=1e-12)
+
+
+def test_cpu_copy_of_large_strided_views_runs_the_parallel_kernel():
+    """Backend.copy of a large broadcast / transposed / sliced view (a leaf's first .grad from
+    an expand) is a C-ordered copy equal to NumPy's, sharing no memory."""
+    be = get_backend("cpu")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1300, 900)).astype(np.float32)
+    for v in (np.broadcast_to(a[:, :1], a.shape), np.broadcast_to(a[0], a.shape), a[:, ::-1], a.T, a[::2]):
+        c = be.copy(v)
+        assert c.shape == v.shape and not np.shares_memory(c, v)
+        np.testing.assert_array_equal(c, v)
+    x = ng.tensor(a[:1100], requires_grad=True)
+    x.sum(dim=1).sum().backward()
+    assert x.grad.is_contiguous() and float(x.grad.numpy().min()) == 1.0 == float(x.grad.numpy().max())

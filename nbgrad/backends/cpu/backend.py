@@ -232,6 +232,8 @@ class CpuBackend(SharedBackend):
         return ascontiguous(x)
 
     def copy(self, x: np.ndarray) -> np.ndarray:
+        if x.size >= PARALLEL_THRESHOLD_CHEAP and not x.flags.c_contiguous:  # a large strided or broadcast view
+            return self.elementwise("copy", [x], x.shape, x.dtype)
         return np.array(x, copy=True)
 
     def astype(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -222,15 +222,15 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
         return x if x.is_c_contiguous else self.copy(x)
 
     def copy(self, x: CudaArray) -> CudaArray:
-        return self.elementwise("_copy", [x], x.shape, x.dtype)
+        return self.elementwise("copy", [x], x.shape, x.dtype)
 
     def astype(self, x: CudaArray, dtype: np.dtype) -> CudaArray:
         if not isinstance(x, CudaArray):
             return self.asarray(np.asarray(x, dtype=dtype))
-        return x if x.dtype == np.dtype(dtype) else self.elementwise("_copy", [x], x.shape, np.dtype(dtype))
+        return x if x.dtype == np.dtype(dtype) else self.elementwise("copy", [x], x.shape, np.dtype(dtype))
 
     def full(self, shape: tuple, value: Any, dtype: np.dtype) -> CudaArray:
-        return self.elementwise("_copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
+        return self.elementwise("copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
 
     def concatenate(self, arrays: Sequence[CudaArray], axis: int) -> CudaArray:
         shape = list(arrays[0].shape)

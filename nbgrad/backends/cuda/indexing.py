@@ -95,7 +95,7 @@ class IndexingMixin:
     def setitem(self, x: CudaArray, index: Any, value: Any) -> None:
         if self._is_basic(index):
             v = self.basic_index(x, index)
-            self.elementwise("_copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
+            self.elementwise("copy", [self._same_device(value, v.dtype)], v.shape, x.dtype, out=v)
             return
         pos = self._positions(x, index)
         if not pos.size:

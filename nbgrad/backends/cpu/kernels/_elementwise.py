@@ -4048,3 +4048,37 @@ def k_gelu_tanh_bw_i(b_, out):
     for i in prange(out.size):
         a = out[i]; b = _ld(b_, i)
         out[i] = f_gelu_tanh_bw(a, b)
+
+
+f_copy = lift(S.copy)
+
+
+def k_copy(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.size):
+        a = _ld(a_, i)
+        out[i] = f_copy(a)
+
+
+def k_copy_2(a_, out):
+    a_ = _hoist(a_)
+    for i in prange(out.shape[0]):
+        for j in range(out.shape[1]):
+            a = _ld2(a_, i, j)
+            out[i, j] = f_copy(a)
+
+
+def k_copy_t(a_, out):
+    a_ = _hoist(a_)
+    for t in prange(_ntiles(out)):
+        i0, i1, j0, j1 = _tile(out, t)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
+                a = _ld2(a_, i, j)
+                out[i, j] = f_copy(a)
+
+
+def k_copy_i(out):
+    for i in prange(out.size):
+        a = out[i]
+        out[i] = f_copy(a)

@@ -15,13 +15,6 @@ from .device import lift
 from .vector import vector_ops
 
 
-def _identity(a):
-    return a
-
-
-# CUDA-only helpers in the same form as the table: identity (copies, casts, strided stores)
-_EXTRA = {"_copy": (1, _identity)}
-
 # Operand kinds: 'c' contiguous with the output's shape (index i), 'g' general strided
 # (offset + strides over the output's shape, stride 0 where broadcast), 's' a scalar value.
 
@@ -91,7 +84,7 @@ def elementwise_kernel(op: str, kinds: str, calc: str, out_kind: str = "c", vect
     key = (op, kinds, calc, out_kind, vector, idx32)
     k = _EW.get(key)
     if k is None:
-        nargs, fn = ELEMENTWISE[op] if op in ELEMENTWISE else _EXTRA[op]
+        nargs, fn = ELEMENTWISE[op]
         params, loads, offs = [], [], []
         for i, (v, kind) in enumerate(zip("abcd", kinds)):
             cast = "" if (op == "where" and i == 0) or calc == "bool_" else calc
