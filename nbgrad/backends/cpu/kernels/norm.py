@@ -18,7 +18,8 @@ from ..dispatch import PARALLEL_THRESHOLD_CHEAP, SUM_FLAGS, variants
 
 
 @njit(nogil=True, fastmath=SUM_FLAGS)
-def _ln_row(r, o, eps):
+def _moments(r, eps):
+    """A row's mean and 1 / sqrt(var + eps), summed in float64 (two passes)."""
     n = r.size
     s = 0.0
     for k in range(n):
@@ -28,8 +29,13 @@ def _ln_row(r, o, eps):
     for k in range(n):
         d = r[k] - m
         v += d * d
-    rs = 1.0 / math.sqrt(v / n + eps)
-    for k in range(n):
+    return m, 1.0 / math.sqrt(v / n + eps)
+
+
+@njit(nogil=True, fastmath=SUM_FLAGS)
+def _ln_row(r, o, eps):
+    m, rs = _moments(r, eps)
+    for k in range(r.size):
         o[k] = (r[k] - m) * rs
     return rs
 
@@ -62,17 +68,8 @@ def _ln_rows_bw(g, y, rstd, out):
 
 @njit(nogil=True, fastmath=SUM_FLAGS)
 def _ln_row_affine(r, o, w, b, eps):
-    n = r.size
-    s = 0.0
-    for k in range(n):
-        s += r[k]
-    m = s / n
-    v = 0.0
-    for k in range(n):
-        d = r[k] - m
-        v += d * d
-    rs = 1.0 / math.sqrt(v / n + eps)
-    for k in range(n):
+    m, rs = _moments(r, eps)
+    for k in range(r.size):
         o[k] = (r[k] - m) * rs * w[k] + b[k]
     return m, rs
 
