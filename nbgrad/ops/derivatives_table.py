@@ -166,9 +166,7 @@ OuterBackward0(self, vec2) = self.outer(vec2)
     self: grad @ vec2
     vec2: self @ grad
 AddmmBackward0(bias, input, weight) = linear(input, weight, bias)
-    bias: grad
-    input: grad @ weight
-    weight: grad.mT @ input
+    bias, input, weight: linear_backward(grad, input, weight, output_mask)
 
 # ---------------------------------------------------------------- shape, views, indexing, copies
 ViewBackward0(self) = self.reshape(result_shape)

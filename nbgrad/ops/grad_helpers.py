@@ -16,7 +16,7 @@ from .elementwise import (
     clamp_backward, max_backward, min_backward, sgn, sigmoid_backward, tanh_backward, threshold_backward, unary,
     where,
 )
-from .linalg import matmul, outer
+from .linalg import linear_backward, matmul, outer
 from .loss import binary_cross_entropy_backward, binary_cross_entropy_with_logits_backward, nll_loss, nll_loss_backward
 from .reduce import (
     log_softmax_backward_data, softmax_backward_data, value_selecting_reduction_backward,

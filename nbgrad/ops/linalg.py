@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import record
@@ -70,6 +71,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     be = x._backend
     out = be.addmm(bias._data, x._data, be.swapaxes(weight._data, 0, 1))
     return record(N.AddmmBackward0, out, (bias, x, weight), be)
+
+
+def linear_backward(grad: Tensor, input: Tensor, weight: Tensor,  # noqa: A002
+                    output_mask: tuple[bool, bool, bool]) -> tuple[Tensor | None, ...]:
+    """The gradients of linear(input, weight, bias) with a 2-D input and an (out,) bias, each where
+    output_mask asks: (grad.sum(0), grad @ weight, grad.mT @ input). In a plain backward the
+    backend's products and row sum on the arrays; in a create_graph backward the same from
+    nbgrad's differentiable ops (so they are differentiable again)."""
+    need_b, need_x, need_w = output_mask
+    if is_grad_enabled():
+        return (grad.sum(0) if need_b else None, grad @ weight if need_x else None,
+                grad.mT @ input if need_w else None)
+    be, g, wrap = grad._backend, grad._data, Tensor._wrap
+    return (wrap(be.sum(g, (0,), False), be) if need_b else None,
+            wrap(be.matmul(g, weight._data), be) if need_x else None,
+            wrap(be.matmul(be.swapaxes(g, 0, 1), input._data), be) if need_w else None)
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:

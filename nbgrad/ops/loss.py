@@ -13,6 +13,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import broadcast_shape, ew, record
+from .reduce import log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -156,17 +157,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Any = None, size_averag
     """nll_loss(log_softmax(input, 1), target): PyTorch's two nodes, LogSoftmaxBackward0 under
     NllLossBackward0, with both forwards in one row kernel (Backend.log_softmax_nll). A target of
     input's shape holds class probabilities; label smoothing and (N, C, d1, ...) inputs compose."""
-    from .reduce import log_softmax
-
     _unsupported("cross_entropy", size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     x = input
-    if x.shape == target.shape:
+    if x._data.shape == target._data.shape:
         return _cross_entropy_probs(x, target, weight, ignore_index, reduction, label_smoothing)
-    if x.ndim > 2:
+    if x._data.ndim > 2:
         x2, t2 = _spatial_rows(x, target)
         out = cross_entropy(x2, t2, weight, ignore_index=ignore_index, reduction=reduction,
                             label_smoothing=label_smoothing)
@@ -211,8 +210,6 @@ def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Any, ignore_index: i
     """-sum_c target_c * weight_c * log_softmax(x)_c per row, the mean over rows (PyTorch's
     cross_entropy with class-probability targets; differentiable in the target too)."""
     from .index import _type_name
-    from .reduce import log_softmax
-
     if not target.dtype.is_floating_point:
         raise RuntimeError(f"Expected floating point type for target with class probabilities, got {_type_name(target)}")
     if ignore_index >= 0:
@@ -237,8 +234,6 @@ def _cross_entropy_smoothed(x: Tensor, target: Tensor, weight: Any, ignore_index
     """(1 - eps) * nll + eps / C * (-sum_c weight_c * log_softmax(x)_c), ignored rows 0, the
     smoothing term's mean over the rows' summed target weights (PyTorch's formula)."""
     from .elementwise import where
-    from .reduce import log_softmax
-
     c = x.shape[-1]
     w = _class_weight(weight, c, "nll_loss_forward")
     logp = log_softmax(x, -1)
