@@ -36,11 +36,12 @@ def _root_grads(outs: list, gos: list, create_graph: bool) -> list:
         if not o.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if o.numel() != 1:
+            d = o._data
+            if d.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not o.dtype.is_floating_point:
+            if d.dtype.kind != "f":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = Tensor._wrap(o._backend.asarray(np.ones(o._data.shape, dtype=o._data.dtype)), o._backend)
+            g = Tensor._wrap(o._backend.asarray(np.ones(d.shape, dtype=d.dtype)), o._backend)
         else:
             if not isinstance(g, Tensor):
                 if isinstance(g, (int, float)) and o.numel() == 1:

@@ -64,13 +64,12 @@ class SavedTensor:
     packed: Any = None  # with saved_tensors_hooks (HookedSavedTensor): the packed value
     unpack_hook: Any = None
 
-    def __new__(cls, t: Tensor, is_output: bool = False) -> SavedTensor:
-        if _HookState.stack and cls is SavedTensor and saved_tensors_hooks_top() is not None:
-            cls = HookedSavedTensor
-        return object.__new__(cls)
-
     def __init__(self, t: Tensor, is_output: bool = False) -> None:
-        v = self.version = t._version
+        d = t.__dict__
+        v = d.get("_version")
+        if v is None:  # (the tensor's counter, made on first use as Tensor.__getattr__ would)
+            v = d["_version"] = Version()
+        self.version = v
         self.saved_version = v.value
         self.backend = t._backend
         rg = self.requires_grad = t._requires_grad
@@ -157,6 +156,11 @@ class HookedSavedTensor(SavedTensor):
         self.packed, self.data = pack(t), None
 
 
+def saved_tensor_class() -> type[SavedTensor]:
+    """What saving a tensor makes now: a HookedSavedTensor inside saved_tensors_hooks, else a SavedTensor."""
+    return HookedSavedTensor if _HookState.stack and saved_tensors_hooks_top() is not None else SavedTensor
+
+
 _SKIP = (_PKG_DIR, "<derivatives")  # nbgrad's own frames, and the compiled formulas'
 
 
@@ -203,7 +207,7 @@ class Node:
     def save(self, name: str, t: Tensor, is_output: bool = False) -> None:
         if self._saved is None:
             self._saved = {}
-        self._saved[name] = SavedTensor(t, is_output)
+        self._saved[name] = saved_tensor_class()(t, is_output)
 
     def saved(self, key: str) -> Tensor:
         """The saved tensor `key`, version-checked (PyTorch's error once freed)."""

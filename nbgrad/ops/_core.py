@@ -12,7 +12,7 @@ from ..autograd import anomaly as _anomaly
 from ..autograd import graph as _graph
 from ..autograd import grad_mode as _grad_mode
 from ..autograd.engine import _Current
-from ..autograd.function import SavedTensor, _user_site, accumulate_grad_node
+from ..autograd.function import SavedTensor, _user_site, accumulate_grad_node, saved_tensor_class
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
@@ -139,15 +139,16 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
                                                 if n not in node_cls.saves_for(-1))
         plan = _save_plan(node_cls, names)
         if node_cls.variadic:
-            node._saved = {f"{node_cls.inputs[0]}.{i}": SavedTensor(x) for i, x in enumerate(inputs)}
+            node._saved = {f"{node_cls.inputs[0]}.{i}": saved_tensor_class()(x) for i, x in enumerate(inputs)}
             plan = ((), False)
     slots, saves_result = plan
+    ST = saved_tensor_class() if _graph._HookState.stack else SavedTensor
     if slots:
         saved = node._saved = node._saved or {}
         for name, pos in slots:
             v = save[name] if save is not None and name in save else (inputs[pos] if pos >= 0 else None)
             if v is not None:
-                saved[name] = SavedTensor(v)
+                saved[name] = ST(v)
     node.site = _user_site()
     cur = _Current.node
     if cur is not None:
@@ -162,7 +163,9 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     t.grad_fn = node
     t._requires_grad = True
     if saves_result:
-        node.save("result", t, is_output=True)
+        if node._saved is None:
+            node._saved = {}
+        node._saved["result"] = ST(t, True)
     return t
 
 
