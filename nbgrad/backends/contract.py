@@ -7,6 +7,9 @@ methods of `Fused`, each a generic fallback written with the primitives only: a 
 inherits `Fused` and overrides a fallback where it has a faster kernel, so a new device works
 before it has any (tests/test_backend_contract.py runs a model on a device that has none).
 
+Copies, casts, fills, reshapes and concatenation are fused ops too, made from `elementwise`'s
+identity op (`copy`), `as_strided` and `setitem`.
+
 Views cross the interface as numbers, never as NumPy functions: plan.py computes a view's
 (shape, strides, offset) from its base's shape and `strides(x)` (in elements, whatever the
 device's own unit), and `as_strided(x, shape, strides, offset)` makes it (offset in elements
@@ -21,13 +24,15 @@ device and slow (the CPU and CUDA backends override them all with kernels)."""
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends.plan import (broadcast_layout, diagonal_layout, expand_dims_layout, index_layout, permute_layout,
-                             squeeze_layout, sum_to_axes, swapaxes_layout)
+from ..backends.plan import (broadcast_layout, contiguous_strides, diagonal_layout, expand_dims_layout, index_layout,
+                             is_c_contiguous, permute_layout, reshape_strides, resolve_shape, squeeze_layout, sum_to_axes,
+                             swapaxes_layout)
 from .shared.optim import adam_constants
 
 PRIMITIVES = (
@@ -36,8 +41,7 @@ PRIMITIVES = (
     # math: elementwise ops of backends/shared/scalar.py, reductions, products
     "elementwise", "sum", "argext", "matmul",
     # layout
-    "as_strided", "strides", "reshape", "is_contiguous", "contiguous", "copy", "astype", "full", "concatenate",
-    "shares_memory", "is_private",
+    "as_strided", "strides", "shares_memory", "is_private",
     # indexing
     "getitem", "setitem", "gather", "scatter", "index_add",
 )
@@ -96,17 +100,12 @@ class Fused:
     sum: Any
     argext: Any
     matmul: Any
-    reshape: Any
-    full: Any
     gather: Any
     scatter: Any
     to_numpy: Any
     asarray: Any
-    contiguous: Any
-    concatenate: Any
     getitem: Any
-    astype: Any
-    copy: Any
+    setitem: Any
     as_strided: Any
     strides: Any
 
@@ -123,6 +122,44 @@ class Fused:
             return x
         axes = sum_to_axes(x.shape, shape)
         return self.reshape(self.sum(x, axes, keepdim=True) if axes else x, shape)
+
+    # ------------------------------------------------------------ copies, casts, fills and reshapes
+    def is_contiguous(self, x: Any) -> bool:
+        """x is laid out in C order."""
+        return is_c_contiguous(tuple(x.shape), self.strides(x))
+
+    def copy(self, x: Any) -> Any:
+        """A C-ordered copy of x (the elementwise identity)."""
+        return self.elementwise("copy", [x], tuple(x.shape), x.dtype)
+
+    def contiguous(self, x: Any) -> Any:
+        return x if self.is_contiguous(x) else self.copy(x)
+
+    def astype(self, x: Any, dtype: Any) -> Any:
+        dtype = np.dtype(dtype)
+        return x if x.dtype == dtype else self.elementwise("copy", [x], tuple(x.shape), dtype)
+
+    def full(self, shape: tuple, value: Any, dtype: Any) -> Any:
+        return self.elementwise("copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
+
+    def reshape(self, x: Any, shape: tuple) -> Any:
+        """x as `shape` (a -1 resolved): a view where the strides allow one, else a copy's view."""
+        shape = resolve_shape(math.prod(x.shape), tuple(shape))
+        st = reshape_strides(tuple(x.shape), self.strides(x), shape)
+        if st is None:
+            x, st = self.copy(x), contiguous_strides(shape)
+        return self.as_strided(x, shape, st, 0)
+
+    def concatenate(self, arrays: Sequence[Any], axis: int) -> Any:
+        """The arrays joined along axis (same dtype; the other dims equal)."""
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = self.full(tuple(shape), 0, arrays[0].dtype)
+        start = 0
+        for a in arrays:
+            self.setitem(out, (slice(None),) * axis + (slice(start, start + a.shape[axis]),), a)
+            start += a.shape[axis]
+        return out
 
     # ------------------------------------------------------------ views (plan.py's layouts, then as_strided)
     def permute(self, x: Any, dims: tuple) -> Any:

@@ -221,25 +221,19 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
     def contiguous(self, x: CudaArray) -> CudaArray:
         return x if x.is_c_contiguous else self.copy(x)
 
-    def copy(self, x: CudaArray) -> CudaArray:
-        return self.elementwise("copy", [x], x.shape, x.dtype)
-
     def astype(self, x: CudaArray, dtype: np.dtype) -> CudaArray:
         if not isinstance(x, CudaArray):
             return self.asarray(np.asarray(x, dtype=dtype))
         return x if x.dtype == np.dtype(dtype) else self.elementwise("copy", [x], x.shape, np.dtype(dtype))
 
-    def full(self, shape: tuple, value: Any, dtype: np.dtype) -> CudaArray:
-        return self.elementwise("copy", [np.asarray(value, dtype=dtype)], tuple(shape), np.dtype(dtype))
-
     def concatenate(self, arrays: Sequence[CudaArray], axis: int) -> CudaArray:
+        """Fused.concatenate into an unfilled array (every element is written)."""
         shape = list(arrays[0].shape)
         shape[axis] = sum(a.shape[axis] for a in arrays)
         out = self.empty(tuple(shape), arrays[0].dtype)
         start = 0
         for a in arrays:
-            sl = (slice(None),) * axis + (slice(start, start + a.shape[axis]),)
-            self.setitem(out, sl, a)
+            self.setitem(out, (slice(None),) * axis + (slice(start, start + a.shape[axis]),), a)
             start += a.shape[axis]
         return out
 
