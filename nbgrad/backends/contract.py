@@ -150,11 +150,15 @@ class Fused:
             x, st = self.copy(x), contiguous_strides(shape)
         return self.as_strided(x, shape, st, 0)
 
+    def _unfilled(self, shape: tuple, dtype: Any) -> Any:
+        """An array that the caller writes whole (a device that can allocate without a fill overrides it)."""
+        return self.full(shape, 0, dtype)
+
     def concatenate(self, arrays: Sequence[Any], axis: int) -> Any:
         """The arrays joined along axis (same dtype; the other dims equal)."""
         shape = list(arrays[0].shape)
         shape[axis] = sum(a.shape[axis] for a in arrays)
-        out = self.full(tuple(shape), 0, arrays[0].dtype)
+        out = self._unfilled(tuple(shape), arrays[0].dtype)
         start = 0
         for a in arrays:
             self.setitem(out, (slice(None),) * axis + (slice(start, start + a.shape[axis]),), a)
