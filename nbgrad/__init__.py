@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .tensor import Size, Tensor  # first: it imports the ops, which import Tensor, once the class exists
 from . import _methods  # noqa: F401  (installs Tensor methods)
 from . import autograd
 from ._device import device
@@ -19,7 +20,6 @@ from .ops.linalg import ger, inner, matmul, outer
 from .ops.reduce import argmax, argmin, logsumexp, log_softmax, max, mean, min, softmax, std, sum, var
 from .ops.reduce import amax, amin, nanmean, nansum
 from .ops.shape import cat, clone, flatten, permute, reshape, select, squeeze, stack, transpose, unsqueeze
-from .tensor import Size, Tensor
 
 # shape, split, index and scatter (issue 16)
 from .ops.shape import (  # noqa: E402

@@ -16,6 +16,9 @@ from .autograd.graph import RemovableHandle as _RemovableHandle
 from .autograd.function import Version, accumulate_grad_node
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.grad_mode import no_grad as _no_grad
+from ._device import device
+from .backends import get_backend
+from .backends.plan import wrap_dim
 
 
 _CREATE_GRAPH_WARNING = (
@@ -80,10 +83,15 @@ class Tensor:
     _name: str | None = None
     _multi_view: tuple | None = None  # (output number, op name) of a split / chunk / unbind piece
 
-    def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
-        from .creation import tensor as _tensor
-
-        t = _tensor(data, *args, **kwargs)
+    def __init__(self, *data: Any, device: Any = None) -> None:
+        """PyTorch's legacy constructor: Tensor(sequence) copies it as float32, Tensor(*sizes) is
+        uninitialised float32, Tensor() is empty."""
+        if all(isinstance(d, int) and not isinstance(d, bool) for d in data):
+            t = _C.empty(*data or (0,), device=device)
+        elif len(data) == 1:
+            t = _C.tensor(data[0], dtype=D.float32, device=device)
+        else:
+            raise TypeError(f"Tensor(): expected a sequence of numbers or integer sizes, got {len(data)} arguments")
         self.__dict__.update(t.__dict__)
 
     @classmethod
@@ -112,8 +120,6 @@ class Tensor:
             return self.shape
         if self.ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-        from .backends.plan import wrap_dim
-
         return self.shape[wrap_dim(dim, self.ndim)]
 
     @property
@@ -132,8 +138,6 @@ class Tensor:
     def device(self) -> Any:
         d = _DEVICES.get(self._backend.name)
         if d is None:
-            from ._device import device
-
             d = _DEVICES[self._backend.name] = device(self._backend.name)
         return d
 
@@ -281,16 +285,11 @@ class Tensor:
                 dt = a  # a dtype or a dtype name such as "float32"
         out = self
         if dev is not None:
-            from .backends import get_backend
-            from .ops.shape import to_device
-
             be = get_backend(dev)
             if be is not self._backend:
-                out = to_device(out, be)
+                out = _S.to_device(out, be)
         if dt is not None:
-            from .ops.shape import to_dtype
-
-            out = to_dtype(out, D.as_dtype(dt))
+            out = _S.to_dtype(out, D.as_dtype(dt))
         return out
 
     def cuda(self, device: Any = None) -> Tensor:
@@ -424,9 +423,7 @@ class Tensor:
                 f"{self.dtype.name.capitalize()}"
             )
         if self._base is not None and is_grad_enabled() and (self._base.requires_grad or result.requires_grad):
-            from .ops.shape import copy_slices
-
-            copy_slices(self, result)
+            _S.copy_slices(self, result)
             return self
         if result._data is not self._data:
             self._backend.setitem(self._data, Ellipsis, result._data)
@@ -461,29 +458,19 @@ class Tensor:
         return self._inplace(fn(self._shallow(), other, **kw))
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        from .ops.elementwise import add
-
-        return self._inplace_op(add, other, alpha=alpha)
+        return self._inplace_op(_E.add, other, alpha=alpha)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        from .ops.elementwise import sub
-
-        return self._inplace_op(sub, other, alpha=alpha)
+        return self._inplace_op(_E.sub, other, alpha=alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        from .ops.elementwise import mul
-
-        return self._inplace_op(mul, other)
+        return self._inplace_op(_E.mul, other)
 
     def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-        from .ops.elementwise import div
-
-        return self._inplace_op(div, other, rounding_mode=rounding_mode)
+        return self._inplace_op(_E.div, other, rounding_mode=rounding_mode)
 
     def pow_(self, other: Any) -> Tensor:
-        from .ops.elementwise import pow
-
-        return self._inplace_op(pow, other)
+        return self._inplace_op(_E.pow, other)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -501,10 +488,7 @@ class Tensor:
         return self.pow_(other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        from .ops.elementwise import clamp
-        from .ops.index import inplace
-
-        return inplace(clamp)(self, min, max)  # (tensor bounds that require grad take gradients)
+        return _I.inplace(_E.clamp)(self, min, max)  # (tensor bounds that require grad take gradients)
 
     clip_ = clamp_
 
@@ -527,13 +511,10 @@ class Tensor:
         """self[index] = value (a constant): on a non-leaf with history, no gradient flows
         to the overwritten elements any more."""
         if is_grad_enabled() and self.requires_grad and not self.is_leaf:
-            from .ops.elementwise import where
-            from .ops.shape import getitem, is_index_array
-
             be = self._backend
             items = index if isinstance(index, tuple) else (index,)
-            if index is not Ellipsis and not any(is_index_array(i) for i in items):
-                view = getitem(self, index)  # a basic index: write through a view (CopySlices)
+            if index is not Ellipsis and not any(_S.is_index_array(i) for i in items):
+                view = _S.getitem(self, index)  # a basic index: write through a view (CopySlices)
                 if view._base is not None:
                     src = be.copy(view._data)
                     be.setitem(src, Ellipsis, value)
@@ -543,21 +524,19 @@ class Tensor:
             be.setitem(new, index, value)
             mask = be.full(self.shape, False, np.dtype(np.bool_))
             be.setitem(mask, index, True)
-            self._inplace(where(Tensor._wrap(mask, be), Tensor._wrap(new, be), self._shallow()))
+            self._inplace(_E.where(Tensor._wrap(mask, be), Tensor._wrap(new, be), self._shallow()))
             return
         self._backend.setitem(self._data, index, value)
         self._version.value += 1
 
     def copy_(self, src: Tensor) -> Tensor:
-        from .ops.shape import clone
-
         self._check_inplace()
         src_b = src if isinstance(src, Tensor) else Tensor._wrap(self._backend.asarray(np.asarray(src)), self._backend)
         if src_b.device != self.device:
             src_b = src_b.to(self.device)
         if src_b.requires_grad and is_grad_enabled():
             res = src_b.to(self.dtype)
-            res = clone(res.expand(*self.shape) if res.shape != self.shape else res)  # a node of its own
+            res = _S.clone(res.expand(*self.shape) if res.shape != self.shape else res)  # a node of its own
             return self._inplace(res)  # through the view's base too (CopySlices)
         if src_b.shape != self.shape:
             src_b = src_b.expand(*self.shape)
@@ -576,20 +555,18 @@ class Tensor:
     def __setitem__(self, idx: Any, value: Any) -> None:
         """self[idx] = value; a value that requires grad gets its gradient from the written part
         (through a view for a basic index, PyTorch's index_put for an advanced one)."""
-        from .ops.shape import _convert_index, getitem, index_put
-
         self._check_inplace()
         if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            index, advanced = _convert_index(self, idx)
+            index, advanced = _S._convert_index(self, idx)
             if not advanced:
-                view = getitem(self, idx)
+                view = _S.getitem(self, idx)
                 if view._data is value._data:
                     return  # x[i] = x[i] after an in-place op on the view (Python's `x[i] *= 2`)
                 view.copy_(value)
                 return
-            self._inplace(index_put(self._shallow(), index, value))
+            self._inplace(_S.index_put(self._shallow(), index, value))
             return
-        index, _ = _convert_index(self, idx)
+        index, _ = _S._convert_index(self, idx)
         self._overwrite(index, value._data if isinstance(value, Tensor) else value)
 
     # ---------------------------------------------------------------- repr
@@ -621,3 +598,10 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
+
+
+# creation and the ops import Tensor: imported once the class exists
+from . import creation as _C  # noqa: E402
+from .ops import elementwise as _E  # noqa: E402
+from .ops import index as _I  # noqa: E402
+from .ops import shape as _S  # noqa: E402

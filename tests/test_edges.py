@@ -448,3 +448,15 @@ def test_clamp_with_tensor_bounds_gradcheck_and_in_place():
     y.clamp_(lo.detach(), hi.detach())
     t.clamp_(torch.tensor(lo.detach().numpy()), torch.tensor(hi.detach().numpy()))
     np.testing.assert_array_equal(y.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("args", [([1, 2],), ((2, 3),), (), ([[1.5, -2]],), (3,), (2, 0, 4)])
+def test_legacy_tensor_constructor_matches_torch(args: tuple) -> None:
+    """ng.Tensor(...) as torch.Tensor(...): a sequence is copied as float32, integer sizes give
+    an uninitialised float32 tensor of that shape."""
+    got, want = ng.Tensor(*args), torch.Tensor(*args)
+    assert tuple(got.shape) == tuple(want.shape) and got.dtype == ng.float32
+    if args and not all(isinstance(a, int) for a in args):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(TypeError, match="Tensor"):
+        ng.Tensor([1], [2])
