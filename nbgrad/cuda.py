@@ -159,10 +159,7 @@ class graph:
 
 def graph_pool_handle() -> Any:
     """A new memory pool that several graphs can share (pass it as `pool=`)."""
-    from .backends.cuda.graph import GraphPool
-
-    get_backend("cuda")
-    return GraphPool()
+    return get_backend("cuda").graph_pool()
 
 
 def is_current_stream_capturing() -> bool:

@@ -194,6 +194,10 @@ class CaptureMixin:
     def capturing(self) -> bool:
         return self._capture is not None
 
+    def graph_pool(self) -> GraphPool:
+        """A new memory pool that several graphs can share."""
+        return GraphPool()
+
     def capture_begin(self, pool: GraphPool | None = None, mode: str = "global") -> GraphPool:
         """Start recording launches into a graph; returns the graph's memory pool (pool: share
         another graph's)."""
