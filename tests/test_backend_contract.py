@@ -232,6 +232,40 @@ def test_views_cross_the_interface_as_numbers():
     assert not bad, bad
 
 
+def _imports(tree: ast.AST) -> list[tuple[int, list[str], bool]]:
+    """(line, the imported module's dotted parts, inside a function?) of each import."""
+    inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f) if n is not f}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mods = [(node.module or "").split(".") + [a.name] for a in node.names]
+        elif isinstance(node, ast.Import):
+            mods = [a.name.split(".") for a in node.names]
+        else:
+            continue
+        out += [(node.lineno, m, id(node) in inner) for m in mods]
+    return out
+
+
+def test_only_backends_reach_a_device():
+    """Outside nbgrad/backends, no module imports a device's package (they call get_backend and
+    the contract), and tensor.py imports nothing inside its functions (no hidden import circle)."""
+    root = pathlib.Path(ng.__file__).parent
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "backends":
+            continue
+        for line, mod, _ in _imports(ast.parse(path.read_text())):
+            if any(mod[i:i + 2] == ["backends", dev] for i in range(len(mod)) for dev in ("cpu", "cuda")):
+                bad.append(f"{rel}:{line} {'.'.join(mod)}")
+    assert not bad, bad
+    tensor_py = ast.parse((root / "tensor.py").read_text())
+    inner = [f"tensor.py:{line} {'.'.join(mod)}" for line, mod, in_fn in _imports(tensor_py) if in_fn]
+    assert not inner, inner
+
+
 def _strided(a: np.ndarray, kind: int) -> np.ndarray:
     """a itself, transposed, or read backwards (a negative stride): inputs of every layout."""
     return (a, a.T, a[::-1])[kind] if a.ndim else a
