@@ -6,6 +6,7 @@ and look at it. The README's screenshots are copies of these."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from nbgrad_tui import demos  # noqa: E402
 from nbgrad_tui.app import DebuggerApp  # noqa: E402
 from nbgrad_tui.model.session import CallInfo, Shared  # noqa: E402
 from nbgrad_tui.runner import make_session  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
 
 WIDE, NARROW = (200, 50), (80, 24)
 
@@ -45,39 +47,55 @@ def _select(node_name, leaf=None):
     return run_before
 
 
+async def _settle(pilot, rounds=100):
+    """Pause until no DataTable has sizing left to do and two screenshots in a row agree: a
+    DataTable sizes its columns on its own idle message, which a loaded machine can deliver
+    after the one pause pytest-textual-snapshot makes."""
+    last = None
+    for _ in range(rounds):
+        await pilot.pause(0.01)
+        if any(t._require_update_dimensions for t in pilot.app.screen.query(DataTable)):
+            continue
+        shot = re.sub(r"terminal-\d+", "", pilot.app.export_screenshot())
+        if shot == last:
+            return
+        last = shot
+
+
 def _then(*steps):
+    """Keys (strings) and coroutines (pilot -> None) in order, then wait for the screen to settle."""
     async def run_before(pilot):
         for st in steps:
             if isinstance(st, str):
                 await pilot.press(st)
             else:
                 await st(pilot)
-        await pilot.pause()
+        await _settle(pilot)
     return run_before
 
 
 def test_seed_first_screen(snap_compare):
-    assert snap_compare(_app("seed"), terminal_size=WIDE)
+    assert snap_compare(_app("seed"), run_before=_then(), terminal_size=WIDE)
 
 
 def test_seed_three_steps_80x24(snap_compare):
-    assert snap_compare(_app("seed"), press=["n", "n", "n"], terminal_size=NARROW)
+    assert snap_compare(_app("seed"), run_before=_then("n", "n", "n"), terminal_size=NARROW)
 
 
 def test_mlp_grouped_by_module(snap_compare):
-    assert snap_compare(_app("mlp"), press=["c"], terminal_size=WIDE)
+    assert snap_compare(_app("mlp"), run_before=_then("c"), terminal_size=WIDE)
 
 
 def test_mlp_chain_flat_80x24(snap_compare):
-    assert snap_compare(_app("mlp"), press=["f", "n", "n"], terminal_size=NARROW)
+    assert snap_compare(_app("mlp"), run_before=_then("f", "n", "n"), terminal_size=NARROW)
 
 
 def test_nan_stops_at_the_first_anomaly(snap_compare):
-    assert snap_compare(_app("nan"), press=["c"], terminal_size=WIDE)
+    assert snap_compare(_app("nan"), run_before=_then("c"), terminal_size=WIDE)
 
 
 def test_neuron_scalar_graph_80x24(snap_compare):
-    assert snap_compare(_app("neuron"), press=["n"] * 7, terminal_size=NARROW)
+    assert snap_compare(_app("neuron"), run_before=_then("n", "n", "n", "n", "n", "n", "n"), terminal_size=NARROW)
 
 
 def _open_weight_grad(pilot):
@@ -90,7 +108,7 @@ def _open_weight_grad(pilot):
 
 
 def test_tensor_view_numbers(snap_compare):
-    assert snap_compare(_app("mlp"), run_before=_open_weight_grad, terminal_size=WIDE)
+    assert snap_compare(_app("mlp"), run_before=_then(_open_weight_grad), terminal_size=WIDE)
 
 
 def test_tensor_view_heatmap_80x24(snap_compare):
@@ -98,11 +116,11 @@ def test_tensor_view_heatmap_80x24(snap_compare):
 
 
 def test_help_80x24(snap_compare):
-    assert snap_compare(_app("seed"), press=["question_mark"], terminal_size=NARROW)
+    assert snap_compare(_app("seed"), run_before=_then("question_mark"), terminal_size=NARROW)
 
 
 def test_zoomed_inspector_80x24(snap_compare):
-    assert snap_compare(_app("mlp"), press=["n", "n", "n", "tab", "z"], terminal_size=NARROW)
+    assert snap_compare(_app("mlp"), run_before=_then("n", "n", "n", "tab", "z"), terminal_size=NARROW)
 
 
 def test_vjp_second_call_accumulates(snap_compare):
@@ -114,7 +132,7 @@ def test_vjp_second_call_accumulates(snap_compare):
     second = make_session(BackwardCall("tensor", [root], [grad], True), names, shared=shared,
                           info=CallInfo(title="demo vjp", number=2))
     app = DebuggerApp(second)
-    assert snap_compare(app, press=["c"], terminal_size=WIDE)
+    assert snap_compare(app, run_before=_then("c"), terminal_size=WIDE)
 
 
 def _flow_app():
@@ -151,12 +169,12 @@ def _flow_app():
 
 
 def test_gradient_flow_across_calls(snap_compare):
-    assert snap_compare(_flow_app(), press=["c"], terminal_size=WIDE)
+    assert snap_compare(_flow_app(), run_before=_then("c"), terminal_size=WIDE)
 
 
 def test_step_back_undoes_the_last_step(snap_compare):
     """Four steps, then p: b's accumulation is undone and its AccumulateGrad is next again."""
-    assert snap_compare(_app("seed"), press=["n", "n", "n", "n", "p", "p"], terminal_size=WIDE)
+    assert snap_compare(_app("seed"), run_before=_then("n", "n", "n", "n", "p", "p"), terminal_size=WIDE)
 
 
 def test_check_node_fails_on_a_wrong_custom_backward(snap_compare):
@@ -165,7 +183,7 @@ def test_check_node_fails_on_a_wrong_custom_backward(snap_compare):
 
 def test_double_backward_groups_the_first_backward(snap_compare):
     """The backward of d(x^3)/dx: the nodes grad(create_graph=True) recorded, under their producer."""
-    assert snap_compare(_app("double"), press=["n", "n", "n"], terminal_size=WIDE)
+    assert snap_compare(_app("double"), run_before=_then("n", "n", "n"), terminal_size=WIDE)
 
 
 DOCS = {  # the README's screenshots: copies of these snapshots
