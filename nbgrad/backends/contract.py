@@ -31,8 +31,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backends.plan import (broadcast_layout, contiguous_strides, diagonal_layout, expand_dims_layout, index_layout,
-                             is_c_contiguous, permute_layout, reshape_strides, resolve_shape, squeeze_layout, sum_to_axes,
-                             swapaxes_layout)
+                             is_c_contiguous, permute_layout, reshape_strides, resolve_shape, rows_plan, squeeze_layout,
+                             sum_to_axes, swapaxes_layout, RowsPlan)
 from .shared.optim import adam_constants
 
 PRIMITIVES = (
@@ -164,6 +164,17 @@ class Fused:
             self.setitem(out, (slice(None),) * axis + (slice(start, start + a.shape[axis]),), a)
             start += a.shape[axis]
         return out
+
+    def _rows(self, x: Any, axis: int) -> tuple[Any, RowsPlan]:
+        """x with `axis` moved last, C-ordered (rows of p.cols values in memory), and the plan p
+        that _unrows undoes it by."""
+        p = rows_plan(x.shape, axis)
+        return self.contiguous(x if p.perm is None else self.permute(x, p.perm)), p
+
+    def _unrows(self, out: Any, p: RowsPlan) -> Any:
+        """A row kernel's output (x's size, rows of p.cols) in x's layout again: a view."""
+        out = self.reshape(out, p.moved)
+        return out if p.inverse is None else self.permute(out, p.inverse)
 
     # ------------------------------------------------------------ views (plan.py's layouts, then as_strided)
     def permute(self, x: Any, dims: tuple) -> Any:

@@ -10,8 +10,7 @@ import numpy as np
 from ..._dtype import promote_np
 from .. import SharedBackend, with_ellipsis
 from ..ownership import SoleHolder
-from ..plan import (RowsPlan, argext_plan, contiguous_strides, diagonal_layout, element_positions, reduce_plan,
-                    rows_plan)
+from ..plan import (RowsPlan, argext_plan, contiguous_strides, diagonal_layout, element_positions, reduce_plan)
 from .dispatch import PARALLEL_THRESHOLD_CHEAP
 from .kernels import conv as CV
 from .kernels import optim
@@ -146,34 +145,28 @@ class CpuBackend(SharedBackend):
             return out
         return self.elementwise("add", [out, bias], out.shape, out.dtype)
 
-    @staticmethod
-    def _rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
-        p = rows_plan(x.shape, axis)
-        xm = x if p.perm is None else x.transpose(p.perm)
-        return ascontiguous(xm).reshape(-1, p.cols), p
-
-    @staticmethod
-    def _unrows(out: np.ndarray, p: RowsPlan) -> np.ndarray:
-        out = out.reshape(p.moved)
-        return out if p.inverse is None else out.transpose(p.inverse)
+    def _rows2(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, RowsPlan]:
+        """Fused._rows as a 2-D (rows, cols) array, as the CPU's row kernels take it."""
+        x2, p = self._rows(x, axis)
+        return x2.reshape(-1, p.cols), p
 
     def softmax(self, x: np.ndarray, axis: int, log: bool) -> np.ndarray:
         if x.size == 0:
             return x.copy()
-        x2, p = self._rows(x, axis)
+        x2, p = self._rows2(x, axis)
         out = np.empty_like(x2)
         softmax_rows(x2, out, log)
         return self._unrows(out, p)
 
     def softmax_backward(self, y: np.ndarray, g: np.ndarray, axis: int, log: bool) -> np.ndarray:
-        y2, p = self._rows(y, axis)
-        g2, _ = self._rows(g.astype(y.dtype, copy=False), axis)
+        y2, p = self._rows2(y, axis)
+        g2, _ = self._rows2(g.astype(y.dtype, copy=False), axis)
         out = np.empty_like(y2)
         softmax_rows_backward(y2, g2, out, log)
         return self._unrows(out, p)
 
     def logsumexp(self, x: np.ndarray, axis: int) -> np.ndarray:
-        x2, p = self._rows(x, axis)
+        x2, p = self._rows2(x, axis)
         out = np.empty(x2.shape[0], dtype=x.dtype)
         logsumexp_rows(x2, out)
         return out.reshape(p.moved[:-1])

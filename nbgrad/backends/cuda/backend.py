@@ -17,8 +17,7 @@ from numba import cuda  # (this module loads with the CUDA backend: numba.cuda i
 from ..._dtype import promote_np
 from .. import SharedBackend
 from ..ownership import SoleHolder
-from ..plan import (RowsPlan, argext_plan, contiguous_strides, matmul_plan, reduce_plan, reshape_strides, resolve_shape,
-                    rows_plan)
+from ..plan import (argext_plan, contiguous_strides, matmul_plan, reduce_plan, reshape_strides, resolve_shape)
 from . import kernels as K
 from .kernels import elementwise as EK
 from .array import CudaArray, kshape, kstrides
@@ -298,14 +297,6 @@ class CudaBackend(InteropMixin, CaptureMixin, IndexingMixin, FusedMixin, SharedB
                 launch(K.argext_mid, A * B, xc.buf, xc.offset, A, Kr, B, 1, Kr, vals.buf, idx.buf, want_max,
                        none, False)
         return self.reshape(vals, oshape), self.reshape(idx, oshape)
-
-    def _rows(self, x: CudaArray, axis: int) -> tuple[CudaArray, RowsPlan]:
-        p = rows_plan(x.shape, axis)
-        return self.contiguous(x if p.perm is None else self.permute(x, p.perm)), p
-
-    def _unrows(self, out: CudaArray, p: RowsPlan) -> CudaArray:
-        out = self.reshape(out, p.moved)
-        return out if p.inverse is None else self.permute(out, p.inverse)
 
     def softmax(self, x: CudaArray, axis: int, log: bool) -> CudaArray:
         if x.size == 0:
