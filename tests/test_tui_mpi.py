@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,3 +261,48 @@ def test_under_mpiexec_one_rank_exports_with_ddp_events(tmp_path: Path, rank: in
     assert "finished without calling" not in r.stderr and "Traceback" not in r.stderr, r.stderr
     _check_exported(tmp_path / f"r{rank}" / "out", rank)
     assert not (tmp_path / f"r{1 - rank}" / "out").exists()  # the other rank exported nothing
+
+
+def _pty_job(tmp_path: Path, *args: str, stdin_null: bool = False) -> Any:
+    """`mpiexec -n 2 nbgrad-tui run ARGS ddp_train.py` in a terminal (a pty), as a user types it."""
+    import shlex
+
+    from benches.bench_tui import PtyRun
+    from nbgrad.distributed.run import mpiexec_path
+
+    p = _script(tmp_path, DDP, "ddp_train.py")
+    cmd = [mpiexec_path(), "-launcher", "fork", "-hosts", "localhost", "-n", "2", *TOOL, "run", *args, p]
+    line = f"cd {shlex.quote(str(tmp_path))} && exec {shlex.join(cmd)}" + (" < /dev/null" if stdin_null else "")
+    pypath = os.pathsep.join(x for x in (os.environ.get("PYTHONPATH"), ROOT) if x)
+    return PtyRun(["sh", "-c", line], 200, 50, env={"PYTHONPATH": pypath, "UCX_TLS": os.environ.get(
+        "UCX_TLS", "self,sm"), "NUMBA_NUM_THREADS": "1"})
+
+
+@needs_mpi
+def test_under_mpiexec_rank_0_debugs_in_the_terminal(tmp_path: Path) -> None:
+    """Hydra starts the ranks without a terminal: rank 0 draws on mpiexec's and gets the keys
+    mpiexec passes on; c runs the call, and its allreduces are in the event log."""
+    run = _pty_job(tmp_path)
+    try:
+        assert run.wait_for(rb"rank 0 of 2", timeout=60) is not None, run.out[-2000:]
+        assert run.wait_for(rb"backward #1") is not None
+        mark = run.send("c")
+        assert run.wait_for(rb"bucket 1 done", start=mark, timeout=30) is not None, run.out[-2000:]
+        mark = run.send("q")
+        assert run.wait_for(rb"backward #2", start=mark, timeout=30) is not None
+        mark = run.send("Q")
+        assert run.wait_for(rb"rank 1 trained", timeout=30) is not None
+    finally:
+        rc = run.close()
+    assert rc == 0
+    assert not (tmp_path / "r0" / "out").exists() and not (tmp_path / "r1" / "out").exists()
+
+
+@needs_mpi
+def test_under_mpiexec_another_rank_needs_mpiexec_without_stdin(tmp_path: Path) -> None:
+    run = _pty_job(tmp_path, "--rank", "1")  # mpiexec reads the keys: rank 1 would get none
+    try:
+        assert run.wait_for(rb"< /dev/null", timeout=60) is not None, run.out[-2000:]
+    finally:
+        rc = run.close()
+    assert rc == 2 and b"rank 1 cannot get the debugger's keys" in run.out and b"trained" not in run.out

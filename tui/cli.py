@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     return _run(a)
 
 
-def _debugger(a: Any, label: str, **kw: Any) -> Any:
+def _debugger(a: Any, label: str, mpi_rank: int | None = None, **kw: Any) -> Any:
     """The Debugger for these options, or an exit status when it cannot open."""
     from .runner import Debugger, Pick
 
@@ -185,7 +185,7 @@ def _debugger(a: Any, label: str, **kw: Any) -> Any:
         from .terminal import NoTerminal, driver_class
 
         try:
-            driver = driver_class()
+            driver = driver_class(mpi_rank)
         except NoTerminal as e:
             _err(str(e))
             return 2
@@ -239,10 +239,17 @@ def _run(a: Any) -> int:
         if size is not None and want >= size:
             _err(f"--rank {want}: the MPI job has {size} rank{'s' if size != 1 else ''} (0 to {size - 1})")
             return 2
+        if want != 0 and a.export is None and not a.auto and a.keys is None:
+            from .terminal import keys_refused, launcher_reads_keys
+
+            if launcher_reads_keys():  # rank K could not get a key: every rank stops, none waits for it
+                if rank == want:
+                    _err(keys_refused(want))
+                return 2
         if rank != want:
             return run_script(path, a.args, None)  # not the rank being debugged: plain Python
         title = f"{label} (rank {rank} of {size})" if size is not None else f"{label} (rank {rank})"
-    dbg = _debugger(a, label, title=title)
+    dbg = _debugger(a, label, mpi_rank=None if place is None else place[0], title=title)
     if isinstance(dbg, int):
         return dbg
     return run_script(path, a.args, dbg)
