@@ -306,3 +306,21 @@ def test_under_mpiexec_another_rank_needs_mpiexec_without_stdin(tmp_path: Path) 
     finally:
         rc = run.close()
     assert rc == 2 and b"rank 1 cannot get the debugger's keys" in run.out and b"trained" not in run.out
+
+
+@needs_mpi
+def test_under_mpiexec_without_a_terminal_the_job_ends(tmp_path: Path) -> None:
+    """No terminal anywhere (a batch job) and no --export: rank 0 says so and leaves the process
+    group, so the other ranks stop (nbgrad.distributed's fault handling) instead of waiting."""
+    from nbgrad.distributed.run import mpiexec_path
+
+    p = _script(tmp_path, DDP, "ddp_train.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(x for x in (os.environ.get("PYTHONPATH"), ROOT) if x),
+           "NUMBA_NUM_THREADS": "1"}
+    env.setdefault("UCX_TLS", "self,sm")
+    r = subprocess.run([mpiexec_path(), "-launcher", "fork", "-hosts", "localhost", "-n", "2", *TOOL, "run", p],
+                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL, start_new_session=True)
+    assert r.returncode != 0 and "there is no terminal to draw the debugger on" in r.stderr, r.stderr
+    assert r.stderr.count("nbgrad-tui:") == 1 and "trained" not in r.stdout
+    assert "rank 1: " in r.stderr and "rank 0 has left the process group" in r.stderr

@@ -242,7 +242,7 @@ def _run(a: Any) -> int:
         if want != 0 and a.export is None and not a.auto and a.keys is None:
             from .terminal import keys_refused, launcher_reads_keys
 
-            if launcher_reads_keys():  # rank K could not get a key: every rank stops, none waits for it
+            if launcher_reads_keys():  # mpiexec takes the keys: rank K would get none, so every rank stops
                 if rank == want:
                     _err(keys_refused(want))
                 return 2
@@ -251,8 +251,22 @@ def _run(a: Any) -> int:
         title = f"{label} (rank {rank} of {size})" if size is not None else f"{label} (rank {rank})"
     dbg = _debugger(a, label, mpi_rank=None if place is None else place[0], title=title)
     if isinstance(dbg, int):
+        if place is not None:
+            _leave_job()
         return dbg
     return run_script(path, a.args, dbg)
+
+
+def _leave_job() -> None:
+    """The debugging rank cannot open the debugger: join the process group, so that leaving it
+    (at exit) tells the other ranks, which then stop instead of waiting for this one."""
+    try:
+        import nbgrad.distributed as dist
+
+        if dist.is_mpi_available() and not dist.is_initialized():
+            dist.init_process_group("mpi")
+    except Exception:  # noqa: BLE001 - best effort: the error that matters is already printed
+        pass
 
 
 def run_script(path: str, args: list[str], dbg: Any) -> int:
