@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
                    "log (JSON), and the gradient flow, into DIR")
     r.add_argument("--rank", type=_rank, default=None, metavar="K",
                    help="under mpiexec: the rank that opens the debugger (or exports); default 0. The other "
-                   "ranks run the script as plain Python. Outside MPI only --rank 0 is accepted")
+                   "ranks run the script as plain Python. mpiexec passes what you type to rank 0: to debug "
+                   "another rank, give mpiexec < /dev/null. Outside MPI only --rank 0 is accepted")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
     for sp in (d, r):  # for tests and scripted sessions: no terminal
