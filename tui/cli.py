@@ -1,7 +1,10 @@
 """Command line: `nbgrad-tui demo [NAME] | demo --list | run [OPTIONS] SCRIPT.py [ARGS...] | --version`.
 
 Nothing here imports Textual or Rich at import time: without the [tui] extra the
-command still says what it needs."""
+command still says what it needs.
+
+Under mpiexec (`mpiexec -n 2 nbgrad-tui run train.py`) every rank runs this command: rank 0
+(or --rank K) opens the debugger, or exports; the other ranks run the script as plain Python."""
 
 from __future__ import annotations
 
@@ -12,11 +15,38 @@ import sys
 import traceback
 from typing import Any
 
-USAGE = "usage: nbgrad-tui [--version] {demo [NAME] [--list] | run [--every N] [--calls A:B] [--export DIR] SCRIPT.py [ARGS...]}"
+USAGE = ("usage: nbgrad-tui [--version] {demo [NAME] [--list] | "
+         "run [--every N] [--calls A:B] [--export DIR] [--rank K] SCRIPT.py [ARGS...]}")
 INSTALL = ("nbgrad-tui: the debugger needs Textual, which is not installed here. Install it with\n"
            "    pip install 'nbgrad[tui]'        (or: pip install textual==8.2.8)\n"
            "(run --export DIR SCRIPT.py works without it.)")
 _TOOL_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# the MPI launchers' environment variables: (rank, world size), in the order they are read
+MPI_ENV = (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("PMIX_RANK", "PMIX_SIZE"))
+
+
+def _env_int(name: str, env: Any) -> int | None:
+    try:
+        return int(env[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def mpi_rank(env: Any = None) -> tuple[int, int | None] | None:
+    """(rank, world size or None when the launcher does not say) of this process when an MPI
+    launcher started it (PMI_RANK: MPICH's hydra; OMPI_COMM_WORLD_RANK: Open MPI; PMIX_RANK);
+    None when not under MPI."""
+    env = os.environ if env is None else env
+    for rank_var, _ in MPI_ENV:
+        rank = _env_int(rank_var, env)
+        if rank is not None:
+            break
+    else:
+        return None
+    size = next((n for _, size_var in MPI_ENV if (n := _env_int(size_var, env)) is not None), None)
+    return rank, size
 
 
 def _err(msg: str) -> None:
@@ -85,6 +115,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _rank(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--rank takes an MPI rank (a whole number >= 0), not {text!r}")
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nbgrad-tui", description="Step through nbgrad backward passes in the terminal.")
     p.add_argument("--version", action="version", version=version())
@@ -96,11 +136,18 @@ def _parser() -> argparse.ArgumentParser:
                        description="Run SCRIPT.py with ARGS; each backward call it makes (Tensor.backward(), "
                                    "scalar Value.backward()) opens in the debugger. q closes one call, Q stops "
                                    "debugging and lets the script run on. The script's exit status, stdout and "
-                                   "stderr are its own.")
+                                   "stderr are its own. Under mpiexec (mpiexec -n 2 nbgrad-tui run train.py) "
+                                   "rank 0, or --rank K, opens the debugger (or exports) and the other ranks run "
+                                   "the script as plain Python; DistributedDataParallel's gradient allreduces "
+                                   "show in the event log.")
     r.add_argument("--every", type=_positive, default=1, metavar="N", help="open every N-th backward call (1, 1+N, ...)")
     r.add_argument("--calls", type=parse_calls, metavar="A:B", help="open the backward calls A to B (from 1, inclusive)")
     r.add_argument("--export", metavar="DIR", help="no terminal: write each opened call's graph (DOT, SVG) and step "
                    "log (JSON), and the gradient flow, into DIR")
+    r.add_argument("--rank", type=_rank, default=None, metavar="K",
+                   help="under mpiexec: the rank that opens the debugger (or exports); default 0. The other "
+                   "ranks run the script as plain Python. mpiexec passes what you type to rank 0: to debug "
+                   "another rank, give mpiexec < /dev/null. Outside MPI only --rank 0 is accepted")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
     for sp in (d, r):  # for tests and scripted sessions: no terminal
@@ -125,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     return _run(a)
 
 
-def _debugger(a: Any, label: str, **kw: Any) -> Any:
+def _debugger(a: Any, label: str, mpi_rank: int | None = None, **kw: Any) -> Any:
     """The Debugger for these options, or an exit status when it cannot open."""
     from .runner import Debugger, Pick
 
@@ -139,7 +186,7 @@ def _debugger(a: Any, label: str, **kw: Any) -> Any:
         from .terminal import NoTerminal, driver_class
 
         try:
-            driver = driver_class()
+            driver = driver_class(mpi_rank)
         except NoTerminal as e:
             _err(str(e))
             return 2
@@ -178,18 +225,59 @@ def _run(a: Any) -> int:
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
         _err(f"{path!r} is a directory with no __main__.py: give a script")
         return 2
-    dbg = _debugger(a, os.path.basename(os.path.normpath(path)))
+    label = os.path.basename(os.path.normpath(path))
+    place = mpi_rank()
+    want = 0 if a.rank is None else a.rank
+    title = None
+    if place is None:
+        if want != 0:
+            _err(f"--rank {want}: this is not an MPI job (none of PMI_RANK, OMPI_COMM_WORLD_RANK, PMIX_RANK is "
+                 f"set), so there is only rank 0. Launch it with mpiexec, e.g. "
+                 f"mpiexec -n {want + 1} nbgrad-tui run --rank {want} {path}")
+            return 2
+    else:
+        rank, size = place
+        if size is not None and want >= size:
+            _err(f"--rank {want}: the MPI job has {size} rank{'s' if size != 1 else ''} (0 to {size - 1})")
+            return 2
+        if want != 0 and a.export is None and not a.auto and a.keys is None:
+            from .terminal import keys_refused, launcher_reads_keys
+
+            if launcher_reads_keys():  # mpiexec takes the keys: rank K would get none, so every rank stops
+                if rank == want:
+                    _err(keys_refused(want))
+                return 2
+        if rank != want:
+            return run_script(path, a.args, None)  # not the rank being debugged: plain Python
+        title = f"{label} (rank {rank} of {size})" if size is not None else f"{label} (rank {rank})"
+    dbg = _debugger(a, label, mpi_rank=None if place is None else place[0], title=title)
     if isinstance(dbg, int):
+        if place is not None:
+            _leave_job()
         return dbg
     return run_script(path, a.args, dbg)
 
 
+def _leave_job() -> None:
+    """The debugging rank cannot open the debugger: join the process group, so that leaving it
+    (at exit) tells the other ranks, which then stop instead of waiting for this one."""
+    try:
+        import nbgrad.distributed as dist
+
+        if dist.is_mpi_available() and not dist.is_initialized():
+            dist.init_process_group("mpi")
+    except Exception:  # noqa: BLE001 - best effort: the error that matters is already printed
+        pass
+
+
 def run_script(path: str, args: list[str], dbg: Any) -> int:
-    """Run the script under the debugger; its exit status (Python's: 1 for an uncaught error)."""
+    """Run the script under the debugger (dbg None: as plain Python, as the ranks not being
+    debugged do); its exit status (Python's: 1 for an uncaught error)."""
     old_argv, old_path = sys.argv, list(sys.path)
     sys.argv = [path, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    dbg.start()
+    if dbg is not None:
+        dbg.start()
     try:
         runpy.run_path(path, run_name="__main__")
     except SystemExit as e:
@@ -205,10 +293,11 @@ def run_script(path: str, args: list[str], dbg: Any) -> int:
         sys.stderr.write(format_script_error(e))
         return 1
     finally:
-        dbg.stop()
+        if dbg is not None:
+            dbg.stop()
         sys.argv, sys.path[:] = old_argv, old_path
         sys.stdout.flush()
-    if dbg.calls == 0:
+    if dbg is not None and dbg.calls == 0:
         _err(f"{path} finished without calling .backward(): there was no backward pass to debug")
     return 0
 

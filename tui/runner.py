@@ -3,7 +3,11 @@
 A `Debugger` registers nbgrad's backward interceptor: every Tensor.backward() and
 scalar Value.backward() call comes to it. It opens the ones picked (--every, --calls)
 and lets the others run as usual; all of them feed the gradient flow. After Q it
-removes everything it registered, so the script runs on undisturbed."""
+removes everything it registered, so the script runs on undisturbed.
+
+It also observes nbgrad.distributed's communication events: while a backward call is open
+(interactive or exported), each DistributedDataParallel bucket allreduce that starts or
+completes becomes a line of that call's event log."""
 
 from __future__ import annotations
 
@@ -79,6 +83,50 @@ def make_session(call: Any, names: dict, *, info: CallInfo | None = None, shared
                          calls=module_calls, retain_graph=bool(call.retain_graph), call=info, shared=shared)
 
 
+def _size_text(nbytes: int) -> str:
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    if nbytes < 1024 * 1024:
+        return f"{nbytes / 1024:.1f} KiB"
+    return f"{nbytes / (1024 * 1024):.1f} MiB"
+
+
+NAMES_SHOWN = 4  # parameter names written per bucket line
+
+
+def suffix_names(names: Any) -> dict[str, str]:
+    """{dotted suffix: the full name} for the names that end in it (model.module.2.weight gives
+    module.2.weight, 2.weight and weight); a suffix of two names is left out. DDP names a
+    parameter as its wrapped module does; this finds the user's name for it."""
+    out: dict[str, str] = {}
+    clash: set[str] = set()
+    for full in names:
+        parts = full.split(".")
+        for i in range(len(parts)):
+            suf = ".".join(parts[i:])
+            if suf in out and out[suf] != full:
+                clash.add(suf)
+            out[suf] = full
+    for suf in clash:
+        del out[suf]
+    return out
+
+
+def comm_event_text(ev: Any, started: float | None = None, rename: dict[str, str] | None = None) -> str:
+    """An event-log line for an nbgrad.distributed CommEvent (started: the perf_counter time of
+    the same bucket's "start", for a "done" line; rename: suffix_names of the user's names)."""
+    rename = rename or {}
+    names = [rename.get(x, x) for x in ev.names[:NAMES_SHOWN]] + (
+        [f"+{len(ev.names) - NAMES_SHOWN} more"] if len(ev.names) > NAMES_SHOWN else [])
+    n = len(ev.names)
+    what = f"{n} param{'s' if n != 1 else ''} ({', '.join(names)}), {_size_text(ev.nbytes)}, iteration {ev.iteration}"
+    phase = {"start": "started", "done": "done"}.get(ev.phase, ev.phase)
+    text = f"{ev.op} bucket {ev.bucket} {phase}: {what}"
+    if ev.phase == "done" and started is not None:
+        text += f", {(ev.time - started) * 1000:.1f} ms after its start"
+    return text
+
+
 @dataclass
 class Pick:
     """Which backward calls to open: every N-th (1, 1+N, ...), within first..last (1-based, inclusive)."""
@@ -117,6 +165,10 @@ class Debugger:
         self.flow.tracker = self.tracker
         self._handle: Any = None
         self._keep: Any = None
+        self._comm: Any = None  # the communication observer's handle
+        self._live: Session | None = None  # the session open now: communication events go to its log
+        self._comm_started: dict[tuple[int, int], float] = {}  # (iteration, bucket) -> its start time
+        self._rename: tuple[Any, dict[str, str]] = (None, {})  # (session, its suffix_names)
 
     def start(self) -> None:
         """Intercept backward calls; record module calls; and, until stop(), the graph's nodes
@@ -127,6 +179,23 @@ class Debugger:
         self._keep = keep_inputs()
         self._keep.__enter__()
         self._handle = register_backward_interceptor(self._intercept)
+        try:  # nbgrad.distributed imports mpi4py only in init_process_group
+            from nbgrad.distributed import register_comm_observer
+        except ImportError:
+            return
+        self._comm = register_comm_observer(self._on_comm)
+
+    def _on_comm(self, ev: Any) -> None:
+        """A communication event (on the thread running backward): a line of the open call's log."""
+        key = (ev.iteration, ev.bucket)
+        if ev.phase == "start":
+            self._comm_started[key] = ev.time
+        started = self._comm_started.pop(key, None) if ev.phase == "done" else None
+        s = self._live
+        if s is not None:
+            if self._rename[0] is not s:
+                self._rename = (s, suffix_names(s.names.values()))
+            s.log(comm_event_text(ev, started, self._rename[1]))
 
     def stop(self) -> None:
         """Remove every hook: what runs after this runs as if the debugger had never been there."""
@@ -134,6 +203,11 @@ class Debugger:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
+        if self._comm is not None:
+            self._comm.remove()
+            self._comm = None
+        self._live = None
+        self._rename = (None, {})
         self.tracker.stop()
         self.flow.stop()
         if self._keep is not None:
@@ -151,13 +225,17 @@ class Debugger:
         self.opened.append(n)
         session = make_session(call, names, info=CallInfo(self.label, n, self.title), shared=self.shared,
                                module_calls=self.tracker.calls)
-        if self.export_dir is not None:
-            from .model import export
+        self._live = session
+        try:
+            if self.export_dir is not None:
+                from .model import export
 
-            session.finish()
-            export.write_all(session, self.export_dir, flow=self.flow)
-        else:
-            self._open(session)
+                session.finish()
+                export.write_all(session, self.export_dir, flow=self.flow)
+            else:
+                self._open(session)
+        finally:
+            self._live = None
         self._note(session)
         if session.error is not None:
             raise session.error

@@ -120,7 +120,8 @@ def _summary(x: Any) -> dict | None:
 
 
 def step_log(s: Session) -> dict:
-    """The call's graph and every step run so far: node, gradient summaries, accumulations."""
+    """The call's graph and every step run so far: node, gradient summaries, accumulations; and
+    the event log's lines (communication events included)."""
     def rank(n: Any) -> int | None:
         return None if n is None else s.rank[id(n)]
 
@@ -137,10 +138,12 @@ def step_log(s: Session) -> dict:
                       "accumulations": [{"leaf": s.leaf_name(a.tensor), "before": _summary(a.before),
                                          "after": _summary(a.after), "delta": _summary(a.delta)}
                                         for a in st.accumulations]})
-    return {"call": s.call.number, "script": s.call.script or None, "kind": s.kind, "root": s.root_text(),
-            "state": s.state, "error": None if s.error is None else f"{type(s.error).__name__}: {s.error}",
+    return {"call": s.call.number, "script": s.call.script or None, "title": s.call.title or None, "kind": s.kind,
+            "root": s.root_text(), "state": s.state,
+            "error": None if s.error is None else f"{type(s.error).__name__}: {s.error}",
             "origin": rank(s.origin), "origin_certain": s.origin_certain,
-            "anomalies": [rank(st.node) for st in s.anomalies], "nodes": nodes, "steps": steps}
+            "anomalies": [rank(st.node) for st in s.anomalies], "nodes": nodes, "steps": steps,
+            "events": list(s.events)}
 
 
 def write_all(s: Session, directory: str, flow: GradientFlow | None = None) -> list[str]:
