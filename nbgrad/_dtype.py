@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tensor as _tensor  # (tensor.py imports this module: read _tensor.Tensor at call time)
+
 
 class dtype:  # noqa: N801 - PyTorch's name
     __slots__ = ("name", "np", "is_floating_point", "category")
@@ -81,15 +83,9 @@ def promote_np(*dts: np.dtype) -> np.dtype:
     return r.np
 
 
-_Tensor: type | None = None  # nbgrad.Tensor, set at first use (tensor.py imports this module)
-
-
 def result_type(*operands: object) -> dtype:
     """PyTorch's promotion: dimensioned tensors > zero-dim tensors > Python scalars, by category."""
-    global _Tensor
-    if _Tensor is None:
-        from .tensor import Tensor as _Tensor
-    Tensor = _Tensor
+    Tensor = _tensor.Tensor
     if len(operands) == 2:  # the common cases, decided without the tier table
         a, b = operands
         if type(a) is Tensor:

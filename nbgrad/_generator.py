@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from . import creation as _C  # (creation imports this module: read at call time)
+from ._device import device as _dev
+
 _DEFAULT_SEED = 67280421310721  # (a fresh torch.Generator's initial_seed())
 
 
 class Generator:
     def __init__(self, device: Any = "cpu") -> None:
-        from ._device import device as _dev
-
         d = _dev(device)
         if d.type != "cpu":
             raise RuntimeError(f"nbgrad.Generator draws on the host: device must be 'cpu', got '{d}'")
@@ -45,10 +46,8 @@ class Generator:
 
     def get_state(self) -> Any:
         """The stream's state as a uint8 tensor (set_state takes it back)."""
-        from .creation import tensor
-
         raw = json.dumps({"seed": self._seed, "state": self._rng.bit_generator.state}).encode()
-        return tensor(np.frombuffer(raw, dtype=np.uint8).copy())
+        return _C.tensor(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, new_state: Any) -> Generator:
         raw = np.asarray(new_state.numpy() if hasattr(new_state, "numpy") else new_state, dtype=np.uint8).tobytes()
@@ -68,9 +67,7 @@ class Generator:
 def rng_of(generator: Generator | None) -> np.random.Generator:
     """The NumPy stream a draw uses: the generator's, or nbgrad's global one (ng.manual_seed)."""
     if generator is None:
-        from . import creation
-
-        return creation._rng
+        return _C._rng
     if not isinstance(generator, Generator):
         raise TypeError(f"generator must be a nbgrad.Generator, got {type(generator).__name__}")
     return generator._rng

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .ops import elementwise as E
+from .ops import index as X
 from .ops import linalg as L
+from .ops import math as M
+from .ops import order as O
 from .ops import reduce as R
+from .ops import scan as SC
 from .ops import shape as S
+from .ops.index import inplace
 from .tensor import Tensor
 
 
@@ -75,8 +80,6 @@ def _install() -> None:
     # more elementwise math (issue 16)
     _install_math(T)
     # in-place forms of the basic unary ops (exp_, relu_, ...), as PyTorch's
-    from .ops.index import inplace
-
     for op in (*E._UNARY, "neg"):
         if not hasattr(T, op + "_"):
             setattr(T, op + "_", inplace(getattr(T, op)))
@@ -90,8 +93,6 @@ def _install_shape_index(T: Any) -> None:
     T.unflatten = S.unflatten
     T.flip, T.fliplr, T.flipud, T.roll, T.repeat, T.tile = S.flip, S.fliplr, S.flipud, S.roll, S.repeat, S.tile
     T.repeat_interleave, T.broadcast_to, T.ravel = S.repeat_interleave, S.broadcast_to, S.ravel
-    from .ops import index as X
-
     for name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
                  "index_fill", "masked_fill", "masked_select", "masked_scatter", "take_along_dim", "take",
                  "nonzero", "argwhere"):
@@ -103,8 +104,6 @@ def _install_shape_index(T: Any) -> None:
 
 def _install_linalg(T: Any) -> None:
     """Tensor methods of the linear algebra family (issue 16)."""
-    from .ops import index as X
-
     for name in ("dot", "mv", "mm", "bmm", "addmm", "addmv", "baddbmm", "kron", "norm", "trace", "diag",
                  "diagonal", "diag_embed"):
         setattr(T, name, getattr(L, name))
@@ -112,25 +111,17 @@ def _install_linalg(T: Any) -> None:
         setattr(T, name + "_", X.inplace(getattr(L, name)))
 def _install_scan_order(T: Any) -> None:
     """Tensor methods of the scan / triangle / order family (issue 16)."""
-    from .ops import order as O
-    from .ops import scan as C
-
     for name in ("cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "tril", "triu", "prod"):
-        setattr(T, name, getattr(C, name))
+        setattr(T, name, getattr(SC, name))
     for name in ("sort", "argsort", "topk", "kthvalue", "median", "mode", "unique", "any", "all", "count_nonzero",
                  "bincount", "histc"):
         setattr(T, name, getattr(O, name))
-    from .ops.index import inplace
-
     for name in ("tril", "triu", "cumsum", "cumprod"):
-        setattr(T, name + "_", inplace(getattr(C, name)))
+        setattr(T, name + "_", inplace(getattr(SC, name)))
 
 
 def _install_math(T: Any) -> None:
     """Tensor methods and operators of the elementwise math family (issue 16)."""
-    from .ops import math as M
-    from .ops.index import inplace
-
     for name in M.METHODS:
         setattr(T, name, getattr(M, name))
     for name in M.INPLACE:

@@ -9,7 +9,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _dtype as D
-from .backends import get_backend
+from ._device import device as _device_type
+from ._generator import rng_of
+from .backends import get_backend, seed_cuda
 from .tensor import Size, Tensor
 
 _rng = np.random.default_rng()
@@ -23,8 +25,6 @@ def manual_seed(seed: int) -> Any:
 
 
 def _seed_cuda(seed: int) -> None:
-    from .backends import seed_cuda
-
     seed_cuda(int(seed))
 
 
@@ -40,9 +40,7 @@ def set_default_device(device: Any) -> None:
 
 
 def get_default_device() -> Any:
-    from ._device import device
-
-    return device(get_backend(_default_device).name)
+    return _device_type(get_backend(_default_device).name)
 
 
 def _device(device: Any) -> Any:
@@ -299,8 +297,6 @@ def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
 def _stream(generator: Any, device: Any) -> Any:
     """What a draw reads its NumPy stream from (called at draw time: manual_seed rebinds _rng).
     A Generator draws on the host, so it needs a device that draws there (the CPU)."""
-    from ._generator import rng_of
-
     if generator is not None:
         rng_of(generator)  # (its type is checked now)
         kind = _device(device).name.split(":")[0]

@@ -18,6 +18,8 @@ import numpy as np
 
 from . import _dtype as D
 from ._device import device as _device
+from .creation import from_numpy
+from .nn.module import Parameter
 from .tensor import Tensor
 
 # safetensors' dtype names and the NumPy dtypes nbgrad holds
@@ -33,8 +35,6 @@ def _describe(f: Any) -> str:
 def _encode(x: Any, path: list[str], tensors: dict[str, np.ndarray]) -> Any:
     """x as JSON, with each tensor replaced by {"__tensor__": its name} and stored in tensors."""
     if isinstance(x, Tensor):
-        from .nn.module import Parameter
-
         key = ".".join(path)
         if key in tensors:
             raise ValueError(f"ng.save: two tensors would be stored under the same name '{key}'")
@@ -76,8 +76,6 @@ def _decode(x: Any, tensors: dict[str, Tensor]) -> Any:
     if "__tensor__" in x:
         t = tensors[x["__tensor__"]]
         if x.get("parameter"):
-            from .nn.module import Parameter
-
             return Parameter(t, requires_grad=bool(x.get("requires_grad")))
         return t.requires_grad_() if x.get("requires_grad") else t
     if "__tuple__" in x:
@@ -146,8 +144,6 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, *, weights_o
     if map_location is not None and not isinstance(map_location, (str, _device)):
         raise TypeError(f"ng.load: map_location must be a device or a device name, got {type(map_location).__name__}")
     dev = "cpu" if map_location is None else str(map_location)
-    from .creation import from_numpy
-
     tensors = {k: from_numpy(np.array(arrays[k])).to(dev) for k in header if k != "__metadata__"}
     meta = header.get("__metadata__") or {}
     if "nbgrad" not in meta:

@@ -3,6 +3,7 @@ detection and the step engine."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -108,8 +109,6 @@ def grad(
 ) -> tuple:
     """Gradients of outputs with respect to inputs; no .grad changes. create_graph: the result
     has a graph of its own (differentiate it again)."""
-    from ..tensor import Tensor
-
     if is_grads_batched:
         raise NotImplementedError("nbgrad does not support grad(is_grads_batched=True)")
     if materialize_grads and allow_unused is False:
@@ -133,7 +132,7 @@ def grad(
                     "Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                g = Tensor._wrap(t._backend.full(t._data.shape, 0, t._data.dtype), t._backend)
+                g = _tensor.Tensor._wrap(t._backend.full(t._data.shape, 0, t._data.dtype), t._backend)
         res.append(g)
     return tuple(res)
 
@@ -142,8 +141,6 @@ def _numerical_jacobians(func: Callable, ins: list, diff: list, n_outs: int, eps
     """Numerical Jacobians d out / d x (central differences, float64): [output][input] arrays of
     shape (output numel, input numel), each input of `diff` perturbed in place (it may be a
     strided view, or on a GPU) while func(*ins) runs."""
-    from ..tensor import Tensor
-
     jac: list = [[None] * len(diff) for _ in range(n_outs)]
     for xi, x in enumerate(diff):
         be, host = x._backend, x.detach().cpu().numpy()
@@ -155,7 +152,7 @@ def _numerical_jacobians(func: Callable, ins: list, diff: list, n_outs: int, eps
             for v in (orig + eps, orig - eps):
                 be.setitem(x._data, at, v)
                 with enable_grad():  # as PyTorch: hooks inside func keep working
-                    r = [t for t in _as_list(func(*ins)) if isinstance(t, Tensor)]
+                    r = [t for t in _as_list(func(*ins)) if isinstance(t, _tensor.Tensor)]
                 vals.append([np.array(t.detach().cpu().numpy(), dtype=np.float64).reshape(-1) for t in r])  # copies
             be.setitem(x._data, at, orig)
             for oi in range(n_outs):
@@ -176,14 +173,10 @@ def gradcheck(
     """Check the analytical gradients of func against central finite differences (float64
     inputs). func runs with grad enabled. Returns True, or raises (raise_exception=True) / returns
     False on a mismatch."""
-    from ..tensor import Tensor
-
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    diff = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+    ins = [inputs] if isinstance(inputs, _tensor.Tensor) else list(inputs)
+    diff = [x for x in ins if isinstance(x, _tensor.Tensor) and x.requires_grad]
     for x in diff:
         if x.dtype.name != "float64":
-            import warnings
-
             warnings.warn(f"Input #{ins.index(x)} requires gradient and is not a double precision floating point. "
                           "This check will likely fail if all the inputs are not of double precision floating "
                           "point.", UserWarning, stacklevel=2)
@@ -191,7 +184,7 @@ def gradcheck(
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of the them "
                          "have requires_grad=True.")
     with enable_grad():
-        outs = [o for o in _as_list(func(*ins)) if isinstance(o, Tensor)]
+        outs = [o for o in _as_list(func(*ins)) if isinstance(o, _tensor.Tensor)]
     numerical = _numerical_jacobians(func, ins, diff, len(outs), eps)
     for oi, o in enumerate(outs):
         if not o.requires_grad:
@@ -203,7 +196,7 @@ def gradcheck(
         for k in range(o.numel()):
             go = np.zeros(o.shape, dtype=o.dtype.np)
             go.reshape(-1)[k] = 1.0
-            gt = Tensor._wrap(o._backend.asarray(go), o._backend)
+            gt = _tensor.Tensor._wrap(o._backend.asarray(go), o._backend)
             with enable_grad():
                 analytic = grad(o, diff, gt, retain_graph=True, allow_unused=True)
             for xi, (x, a) in enumerate(zip(diff, analytic)):
@@ -235,14 +228,12 @@ def gradgradcheck(
 ) -> bool:
     """gradcheck of the gradients of func: checks second derivatives (the backward formulas'
     own backward) against finite differences of the first (float64 inputs)."""
-    from ..tensor import Tensor
-
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    ins = [inputs] if isinstance(inputs, _tensor.Tensor) else list(inputs)
     with enable_grad():
-        outs = [o for o in _as_list(func(*ins)) if isinstance(o, Tensor) and o.requires_grad]
+        outs = [o for o in _as_list(func(*ins)) if isinstance(o, _tensor.Tensor) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        gos = [Tensor._wrap(o._backend.asarray(rng.standard_normal(o.shape).astype(o.dtype.np)), o._backend,
+        gos = [_tensor.Tensor._wrap(o._backend.asarray(rng.standard_normal(o.shape).astype(o.dtype.np)), o._backend,
                             requires_grad=True) for o in outs]
     else:
         gos = _as_list(grad_outputs)
@@ -251,8 +242,8 @@ def gradgradcheck(
     def first_derivatives(*args: Any) -> tuple:
         xs, gs = list(args[:n_in]), list(args[n_in:])
         with enable_grad():
-            ys = [o for o in _as_list(func(*xs)) if isinstance(o, Tensor) and o.requires_grad]
-            dx = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            ys = [o for o in _as_list(func(*xs)) if isinstance(o, _tensor.Tensor) and o.requires_grad]
+            dx = [x for x in xs if isinstance(x, _tensor.Tensor) and x.requires_grad]
             res = grad(ys, dx, gs, create_graph=True, allow_unused=True)
         return tuple(r for r in res if r is not None)
 

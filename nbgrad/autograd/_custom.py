@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import tensor as _tensor  # nbgrad.tensor imports autograd: read _tensor.Tensor at call time
 from . import graph as _graph
 from .function import Function, _user_site, accumulate_grad_node
 from .grad_mode import is_grad_enabled, no_grad
 
 
 def apply_function(cls: Any, args: tuple, kwargs: dict) -> Any:
-    from ..tensor import Tensor
-
     node = cls._backward_cls()
-    is_tensor = tuple(isinstance(a, Tensor) for a in args)
+    is_tensor = tuple(isinstance(a, _tensor.Tensor) for a in args)
     node._input_is_tensor = is_tensor
     node.needs_input_grad = tuple(t and a.requires_grad for t, a in zip(is_tensor, args))
     custom_setup = cls.setup_context is not Function.setup_context  # forward(*args), then setup_context(ctx, ...)
@@ -43,7 +42,7 @@ def apply_function(cls: Any, args: tuple, kwargs: dict) -> Any:
     results = []
     meta = []
     for nr, o in enumerate(outs):
-        if not isinstance(o, Tensor):
+        if not isinstance(o, _tensor.Tensor):
             results.append(o)
             meta.append(None)
             continue
@@ -53,26 +52,26 @@ def apply_function(cls: Any, args: tuple, kwargs: dict) -> Any:
                 raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
             o._version.value += 1
         elif id(o) in in_ids or o.grad_fn is not None or o._requires_grad:
-            t = Tensor._wrap(o._data, o._backend)  # an input returned as is: a new tensor sharing its memory
+            t = _tensor.Tensor._wrap(o._data, o._backend)  # an input returned as is: a new tensor sharing its memory
             t._version = o._version
             o = t
         if record and id(outs[nr]) not in non_diff and o.dtype.is_floating_point:
             o.grad_fn, o._output_nr, o._requires_grad = node, nr, True
         results.append(o)
     node._output_meta = tuple(meta)
-    first = next((o for o in results if isinstance(o, Tensor)), None)
+    first = next((o for o in results if isinstance(o, _tensor.Tensor)), None)
     if record and first is not None:  # what a built-in node records of its output (debuggers read it)
         node.output_shape, node.output_dtype = first._data.shape, first._data.dtype
     if record and _graph._Keep.on:
         node._check_call = (args, kwargs)  # for autograd.check_node
     if record:
         slots = []
-        out_ids = {id(outs[i]): i for i in range(len(outs)) if isinstance(outs[i], Tensor)}
+        out_ids = {id(outs[i]): i for i in range(len(outs)) if isinstance(outs[i], _tensor.Tensor)}
         for i, t in enumerate(node._to_save):
             if t is None:
                 slots.append(None)
                 continue
-            if not isinstance(t, Tensor):
+            if not isinstance(t, _tensor.Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
                                 f"{i} is of type {type(t).__name__}")
             j = out_ids.get(id(t))

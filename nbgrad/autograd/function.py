@@ -11,6 +11,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+import nbgrad  # partially initialized here (tensor.py imports autograd before Tensor exists): read at call time
+
 from .. import tensor as _tensor  # nbgrad.tensor imports this module: read _tensor.Tensor at call time
 from .grad_mode import is_grad_enabled, no_grad
 from .graph import RemovableHandle, _HookState, saved_tensors_hooks_top
@@ -413,8 +415,7 @@ class BackwardCFunction(Node, FunctionCtx):
     def apply(self, grads: tuple) -> tuple:
         fn = self._function
         if self.materialize_grads:
-            from ..ops.shape import zeros_on
-
+            zeros_on = nbgrad.ops.shape.zeros_on
             grads = tuple(zeros_on(*self._output_meta[i]) if g is None else g for i, g in enumerate(grads))
         if getattr(fn.backward, "_once_differentiable", False):
             with no_grad():
@@ -438,9 +439,8 @@ class BackwardCFunction(Node, FunctionCtx):
                 continue
             out.append(r)
         if getattr(fn.backward, "_once_differentiable", False) and is_grad_enabled():
-            from ..ops.shape import once_differentiable_guard
-
-            out = [None if r is None else once_differentiable_guard(r, self.name) for r in out]
+            guard = nbgrad.ops.shape.once_differentiable_guard
+            out = [None if r is None else guard(r, self.name) for r in out]
         return tuple(out)
 
 
@@ -484,10 +484,12 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ._custom import apply_function
-
-        return apply_function(cls, args, kwargs)
+        return _custom.apply_function(cls, args, kwargs)
 
 
 class _SingleLevel:  # the default setup_context: forward takes ctx itself
     pass
+
+
+# _custom imports Function and the helpers above: imported once they exist
+from . import _custom  # noqa: E402

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import nbgrad  # partially initialized here (tensor.py imports autograd before Tensor exists): read at call time
+
+from .. import tensor as _tensor
 from .grad_mode import enable_grad
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _tuple(x: Any, arg: str, fn: str) -> tuple[bool, tuple]:
-    from ..tensor import Tensor
-
     is_tuple = isinstance(x, (tuple, list))
     xs = tuple(x) if is_tuple else (x,)
     for i, t in enumerate(xs):
-        if not isinstance(t, Tensor):
+        if not isinstance(t, _tensor.Tensor):
             raise TypeError(f"The {arg} given to {fn} must be either a Tensor or a tuple of Tensors but the "
                             f"value at index {i} has type {type(t)}.")
     return is_tuple, xs
@@ -45,23 +46,19 @@ def _grads(outputs: tuple, inputs: tuple, grad_outputs: tuple, create_graph: boo
            retain_graph: bool | None = None) -> tuple:
     """autograd.grad of the outputs that require grad; zeros (strict=False) or an error (strict)
     for inputs they do not reach."""
-    from . import grad
-
     outs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad and g is not None]
     if not outs:
         res: tuple = (None,) * len(inputs)
     else:
-        res = grad([o for o, _ in outs], list(inputs), [g for _, g in outs], allow_unused=True,
-                   create_graph=create_graph, retain_graph=create_graph if retain_graph is None else retain_graph)
+        res = nbgrad.autograd.grad([o for o, _ in outs], list(inputs), [g for _, g in outs], allow_unused=True,
+                                   create_graph=create_graph, retain_graph=create_graph if retain_graph is None else retain_graph)
     fixed = []
     for i, (x, r) in enumerate(zip(inputs, res)):
         if r is None:
             if strict:
                 raise RuntimeError(f"The output of the user-provided function is independent of input {i}. This is "
                                    f"not allowed in strict mode.")
-            from ..creation import zeros_like
-
-            r = zeros_like(x)
+            r = nbgrad.creation.zeros_like(x)
         fixed.append(r)
     return tuple(fixed)
 
@@ -89,9 +86,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, 
                 raise RuntimeError("The vector v can only be None if the user-provided function returns a single "
                                    "Tensor with a single element.")
             vs: tuple = (None,)
-            from ..creation import ones_like
-
-            vs = (ones_like(outs[0]),)
+            vs = (nbgrad.creation.ones_like(outs[0]),)
         else:
             vs = _check_v(v, outs, "v", "vjp")
         res = _grads(outs, ins, vs, create_graph, strict, "vjp")
@@ -110,16 +105,12 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, 
             if len(ins) != 1 or ins[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
                                    "single Tensor with a single element.")
-            from ..creation import ones_like
-
-            vs: tuple = (ones_like(ins[0]),)
+            vs: tuple = (nbgrad.creation.ones_like(ins[0]),)
         else:
             vs = _check_v(v, ins, "v", "jvp")
         out = func(*ins)
         out_tuple, outs = _tuple(out, "outputs of the user-provided function", "jvp")
-        from ..creation import zeros_like
-
-        us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
+        us = tuple(nbgrad.creation.zeros_like(o).requires_grad_(True) for o in outs)
         g = _grads(outs, ins, us, True, strict, "jvp")
         res = _grads(g, us, vs, create_graph, strict, "jvp")
     outp = _post(outs, create_graph)
@@ -135,9 +126,6 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
                          'function has more outputs than inputs, "forward-mode" tends to be more performant. '
                          'Otherwise, prefer to use "reverse-mode".')
-    from ..creation import zeros
-    from ..ops.shape import stack
-
     with enable_grad():
         is_tuple, ins = _tuple(inputs, "inputs", "jacobian")
         ins = _prep(ins, create_graph, True)
@@ -149,9 +137,8 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             flat = o.reshape(-1)
             for k in range(flat.numel()):
                 if o.requires_grad:
-                    from . import grad
-
-                    gs = grad(flat[k], list(ins), retain_graph=True, create_graph=create_graph, allow_unused=True)
+                    gs = nbgrad.autograd.grad(flat[k], list(ins), retain_graph=True, create_graph=create_graph,
+                                              allow_unused=True)
                 else:
                     gs = (None,) * len(ins)
                 for i, (x, g) in enumerate(zip(ins, gs)):
@@ -159,14 +146,14 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
                         if strict:
                             raise RuntimeError(f"Output {len(jac)} of the user-provided function is independent of "
                                                f"input {i}. This is not allowed in strict mode.")
-                        g = zeros(x.shape, dtype=x.dtype, device=x.device)
+                        g = nbgrad.creation.zeros(x.shape, dtype=x.dtype, device=x.device)
                     rows[i].append(g)
             per_in = []
             for i, x in enumerate(ins):
                 if rows[i]:
-                    j = stack(rows[i]).reshape(*o.shape, *x.shape)
+                    j = nbgrad.ops.shape.stack(rows[i]).reshape(*o.shape, *x.shape)
                 else:
-                    j = zeros(*o.shape, *x.shape, dtype=x.dtype, device=x.device)
+                    j = nbgrad.creation.zeros(*o.shape, *x.shape, dtype=x.dtype, device=x.device)
                 per_in.append(_post(j, create_graph))
             jac.append(tuple(per_in))
     if not out_tuple and not is_tuple:
@@ -197,9 +184,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
 
 
 def _ones(t: Any) -> Any:
-    from ..creation import ones_like
-
-    return ones_like(t)
+    return nbgrad.creation.ones_like(t)
 
 
 def _hv(func: Callable, inputs: Any, v: Any, create_graph: bool, strict: bool, fn: str, h_first: bool) -> tuple:

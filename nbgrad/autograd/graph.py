@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import nbgrad  # partially initialized here (tensor.py imports autograd): read at call time
+
 _INTERCEPTORS: list[Callable[[BackwardCall], None]] = []
 _ACTIVE: set[int] = set()  # id() of the interceptors handling a call now
 
@@ -30,13 +32,11 @@ class BackwardCall:
         """The backward pass this call runs, set up and not yet stepped."""
         self.handled = True
         if self.kind == "scalar":
-            from ..scalar.steps import ScalarBackwardPass
+            from ..scalar.steps import ScalarBackwardPass  # lazy: nbgrad.scalar loads numba's JIT (~130 ms)
 
             return ScalarBackwardPass(self.roots[0])
-        from . import backward_pass
-
-        return backward_pass(self.roots, self.grad_tensors, self.retain_graph, self.inputs,
-                             record_values=record_values, create_graph=self.create_graph, accumulate=True)
+        return nbgrad.autograd.backward_pass(self.roots, self.grad_tensors, self.retain_graph, self.inputs,
+                                             record_values=record_values, create_graph=self.create_graph, accumulate=True)
 
     def run(self) -> None:
         """Run the call as it would have run without interceptors."""
@@ -109,9 +109,7 @@ class keep_inputs:  # noqa: N801
 def next_sequence_nr() -> int:
     """The sequence_nr the next recorded node will get (nodes made between two calls of this
     were made in between: what a debugger uses to group nodes by the module call that made them)."""
-    from .function import _seq
-
-    return _seq[0] + 1
+    return nbgrad.autograd.function._seq[0] + 1
 
 
 class _HookState:

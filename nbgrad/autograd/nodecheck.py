@@ -9,6 +9,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+import nbgrad  # partially initialized here (tensor.py imports autograd before Tensor exists): read at call time
+
+from .. import tensor as _tensor
+from .._dtype import float64
 from .function import BackwardCFunction, Node
 from .grad_mode import enable_grad, no_grad
 
@@ -30,16 +34,12 @@ class NodeCheck:
 
 
 def _copy64(t: Any) -> Any:
-    from .. import float64
-
     c = t.detach().clone()
     return c.to(float64) if c.dtype.is_floating_point else c
 
 
 def _table_call(node: Node) -> tuple[Callable[..., Any], list[str], list[Any], set[str]]:
     """(fn, names, values, differentiable): fn(*values) re-runs the node's op on the named values."""
-    from ..ops.derivatives_table import _forward_namespace
-
     cls = type(node)
     expr = getattr(cls, "forward", None)
     if expr is None:
@@ -61,7 +61,7 @@ def _table_call(node: Node) -> tuple[Callable[..., Any], list[str], list[Any], s
                            "make the graph inside nbgrad.autograd.graph.keep_inputs()")
     values = {k: _copy64(saved[k].unpack(node)) for k in keys if k in saved}
     diff = {k for k in values if values[k].dtype.is_floating_point and (cls.variadic or k in cls.formulas)}
-    ns = dict(_forward_namespace())
+    ns = dict(nbgrad.ops.derivatives_table._forward_namespace())
 
     def fn(*xs: Any) -> Any:
         env = dict(zip(values, xs))
@@ -96,14 +96,12 @@ class _Attrs(dict):
 
 
 def _function_call(node: BackwardCFunction) -> tuple[Callable[..., Any], list[str], list[Any], set[str]]:
-    from ..tensor import Tensor
-
     call = getattr(node, "_check_call", None)
     if call is None:
         raise RuntimeError(f"{node.name} did not keep its inputs: make the graph inside "
                            "nbgrad.autograd.graph.keep_inputs()")
     args, kwargs = call
-    pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    pos = [i for i, a in enumerate(args) if isinstance(a, _tensor.Tensor)]
     values = [_copy64(args[i]) for i in pos]
 
     def fn(*xs: Any) -> Any:
@@ -119,28 +117,26 @@ def _function_call(node: BackwardCFunction) -> tuple[Callable[..., Any], list[st
 def check_node(node: Node, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> NodeCheck:
     """Re-run node's op on float64 copies of its kept inputs; compare the gradients its backward
     gives for a random upstream gradient with central finite differences."""
-    from . import grad
-    from ..tensor import Tensor
-
     fn, names, values, diff = _function_call(node) if isinstance(node, BackwardCFunction) else _table_call(node)
     rng = np.random.default_rng(seed)
     diff_idx = [i for i, n in enumerate(names) if n in diff]
     xs = [v.requires_grad_(True) if i in diff_idx else v for i, v in enumerate(values)]
     with enable_grad():
         out = fn(*xs)
-    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, Tensor)
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, _tensor.Tensor)
             and o.dtype.is_floating_point]
-    vs = [Tensor._wrap(o._backend.asarray(rng.standard_normal(o.shape).astype(np.float64)), o._backend)
+    vs = [_tensor.Tensor._wrap(o._backend.asarray(rng.standard_normal(o.shape).astype(np.float64)), o._backend)
           for o in outs]
     used = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
     if not used:
         raise RuntimeError(f"{node.name}: its recomputed output does not depend on its inputs")
-    analytic = grad([o for o, _ in used], [xs[i] for i in diff_idx], [v for _, v in used], allow_unused=True)
+    analytic = nbgrad.autograd.grad([o for o, _ in used], [xs[i] for i in diff_idx], [v for _, v in used],
+                                    allow_unused=True)
 
     def objective() -> float:
         with no_grad():
             r = fn(*xs)
-        rs = [o for o in (r if isinstance(r, (tuple, list)) else (r,)) if isinstance(o, Tensor)
+        rs = [o for o in (r if isinstance(r, (tuple, list)) else (r,)) if isinstance(o, _tensor.Tensor)
               and o.dtype.is_floating_point]
         return float(sum(float((a.detach().cpu().numpy().astype(np.float64) * v.numpy()).sum())
                          for a, v in zip(rs, vs)))

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..autograd.function import _user_site, accumulate_grad_node
 from ..autograd.function import Node
+from ..autograd.grad_mode import is_grad_enabled
 from ..ops.shape import zeros_on
 from ..tensor import Tensor
 
@@ -77,8 +78,6 @@ class BackwardHook:
     @staticmethod
     def _apply_on_tensors(on_join: Callable[[tuple], tuple], args: tuple,
                           materialize: bool) -> tuple[tuple, list[int] | None]:
-        from ..autograd.grad_mode import is_grad_enabled
-
         idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         if not (is_grad_enabled() and any(args[i].requires_grad for i in idx)):
             return args, None

@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import creation as C
 from ..autograd.grad_mode import no_grad
-from .._dtype import float32, float64
+from .._dtype import as_dtype, float32, float64
 from ..tensor import Size, Tensor
 from . import functional as F
+from ._backward_hook import BackwardHook
 
 
 class Parameter(Tensor):
@@ -296,8 +297,6 @@ class Module:
         return result if r is None else r
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        from ._backward_hook import BackwardHook
-
         result = None
         called_always: set[int] = set()
         full = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
@@ -561,8 +560,6 @@ def _load_one(m: Module, n: str, dst: Tensor, src: Any, assign: bool) -> None:
 
 def _device_only(t: Tensor, *args: Any, **kwargs: Any) -> Any:
     """The device among Module.to's arguments (t's own when they name only a dtype)."""
-    from .._dtype import as_dtype
-
     for a in (*args, kwargs.get("device")):
         if isinstance(a, Tensor):
             return a.device

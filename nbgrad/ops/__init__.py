@@ -4,13 +4,13 @@ every derivative in derivatives_table.py (long formulas in grad_helpers.py).
 
 from __future__ import annotations
 
+from ..autograd import function as _function
+from . import derivatives_table as _N
+
 
 def derivatives() -> dict[str, str]:
     """{node name: its gradient formulas}: the rules the nodes' backward passes execute (the
     built-in nodes' lines of derivatives_table.TABLE, and AccumulateGrad's)."""
-    from ..autograd.function import AccumulateGrad
-    from .derivatives_table import NODES
-
-    out = {name: cls.formula for name, cls in NODES.items()}
-    out[AccumulateGrad.name] = AccumulateGrad.formula
+    out = {name: cls.formula for name, cls in _N.NODES.items()}
+    out[_function.AccumulateGrad.name] = _function.AccumulateGrad.formula
     return dict(sorted(out.items()))

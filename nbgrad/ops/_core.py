@@ -3,10 +3,13 @@ a node on the tape."""
 
 from __future__ import annotations
 
+import functools
+import traceback
 from typing import Any, Sequence
 
 import numpy as np
 
+from .. import creation as _C
 from .._dtype import dtype, promote_np, result_type
 from ..autograd import anomaly as _anomaly
 from ..autograd import graph as _graph
@@ -51,9 +54,7 @@ def as_tensor_like(x: Any, like: Tensor, dt: dtype | None = None, wrap: bool = F
     if isinstance(x, (bool, int, float)):
         d = dt or result_type(like, x)
         return Tensor._wrap(like._backend.asarray(number_array(x, d.np, wrap)), like._backend)
-    from ..creation import tensor
-
-    return tensor(x)
+    return _C.tensor(x)
 
 
 def broadcast_shape(*shapes: tuple) -> tuple:
@@ -154,12 +155,8 @@ def record(node_cls: Any, out: Any, inputs: Sequence[Tensor | None], be: Any,
     if cur is not None:
         node.backward_of = cur
     if _anomaly._state.enabled:
-        import traceback
-
-        from ..autograd.anomaly import note_forward
-
         node.stack = traceback.extract_stack()[:-2]
-        note_forward(node, out, be)
+        _anomaly.note_forward(node, out, be)
     t.grad_fn = node
     t._requires_grad = True
     if saves_result:
@@ -186,8 +183,6 @@ _ALIASES = {"axis": "dim", "keepdims": "keepdim"}
 
 def numpy_aliases(fn: Any) -> Any:
     """fn, also taking PyTorch's NumPy-style keywords: axis= for dim=, keepdims= for keepdim=."""
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kw: Any) -> Any:
         if kw and ("axis" in kw or "keepdims" in kw):

@@ -14,6 +14,8 @@ from ..backends.plan import wrap_dim
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import broadcast_shape, ew, record
+from . import elementwise as _E
+from . import reduce as _R
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -193,19 +195,15 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def softmin(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    from .reduce import softmax
-
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1
     if dtype is not None:
         x = x.to(dtype)
-    return softmax(-x, dim)
+    return _R.softmax(-x, dim)
 
 
 def vector_norm(x: Tensor, p: float = 2.0, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over dim, composed of differentiable ops, with PyTorch's gradient (0) where the norm is 0."""
-    from .elementwise import where
-
     if dim is None:
         dim = tuple(range(x.ndim))
     if p == math.inf or p == -math.inf:
@@ -221,9 +219,9 @@ def vector_norm(x: Tensor, p: float = 2.0, dim: Any = None, keepdim: bool = Fals
         return x.abs().sum(dim, keepdim=keepdim)
     s = (x * x).sum(dim, keepdim=keepdim) if p == 2 else (x.abs() ** p).sum(dim, keepdim=keepdim)
     zero = s == 0
-    safe = where(zero, 1.0, s)
+    safe = _E.where(zero, 1.0, s)
     root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
-    return where(zero, 0.0, root)
+    return _E.where(zero, 0.0, root)
 
 
 def _no_grad_clamp_min(t: Tensor, eps: float) -> Tensor:

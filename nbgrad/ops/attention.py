@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import numpy as np
 
+from .. import creation as _C
+from . import linalg as _L
 from ..tensor import Tensor
 from .elementwise import where
 from .layers import dropout
 
 
 def _causal(L: int, S: int, like: Tensor) -> Tensor:
-    from ..creation import tensor
-
-    return tensor(np.tril(np.ones((L, S), dtype=bool)), device=like.device)
+    return _C.tensor(np.tril(np.ones((L, S), dtype=bool)), device=like.device)
 
 
 def _mask_scores(scores: Tensor, attn_mask: Tensor | None, allowed: bool) -> Tensor:
@@ -78,17 +78,15 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
     """PyTorch's multi_head_attention_forward on batch-first inputs (N, L, E), (N, S, E): the
     output (N, L, E) and the attention weights (N, L, S) averaged over heads (or (N, H, L, S)),
     or None when need_weights is False."""
-    from .linalg import linear
-
     N, L, E = query.shape
     S = key.shape[1]
     H = num_heads
     hd = E // H
     w = in_proj_weight
     b = (None, None, None) if in_proj_bias is None else (in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:])
-    q = linear(query, w[:E], b[0]).reshape(N, L, H, hd).permute(0, 2, 1, 3)
-    k = linear(key, w[E:2 * E], b[1]).reshape(N, S, H, hd).permute(0, 2, 1, 3)
-    v = linear(value, w[2 * E:], b[2]).reshape(N, S, H, hd).permute(0, 2, 1, 3)
+    q = _L.linear(query, w[:E], b[0]).reshape(N, L, H, hd).permute(0, 2, 1, 3)
+    k = _L.linear(key, w[E:2 * E], b[1]).reshape(N, S, H, hd).permute(0, 2, 1, 3)
+    v = _L.linear(value, w[2 * E:], b[2]).reshape(N, S, H, hd).permute(0, 2, 1, 3)
     mask = _float_mask(attn_mask, query)
     if mask is not None:
         if mask.ndim == 2:
@@ -114,7 +112,7 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
     if training and dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     out = (weights @ v).permute(0, 2, 1, 3).reshape(N, L, E)
-    out = linear(out, out_proj_weight, out_proj_bias)
+    out = _L.linear(out, out_proj_weight, out_proj_bias)
     if not need_weights:
         return out, None
     return out, (weights.mean(1) if average_attn_weights else weights)

@@ -21,6 +21,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import derivatives_table as T
 from ._core import record
+from . import shape as _S
 
 
 # ---------------------------------------------------------------- arguments
@@ -320,8 +321,6 @@ def _pad_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
 def pad_nd(x: Tensor, pads: tuple, mode: str) -> Tensor:
     """x padded over its last len(pads) // 2 dims by index ('reflect', 'replicate', 'circular'):
     pads as F.pad's (last dim first: left, right, then the dim before, ...)."""
-    from .shape import getitem
-
     k = len(pads) // 2
     idxs = []
     for j in range(k):
@@ -330,7 +329,7 @@ def pad_nd(x: Tensor, pads: tuple, mode: str) -> Tensor:
         shape = [1] * k
         shape[j] = idx.size
         idxs.append(idx.reshape(shape))
-    return getitem(x, (slice(None),) * (x.ndim - k) + tuple(idxs))
+    return _S.getitem(x, (slice(None),) * (x.ndim - k) + tuple(idxs))
 
 
 # ---------------------------------------------------------------- pooling
@@ -559,8 +558,6 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         out = tuple(int(math.floor(s * f)) for s, f in zip(sp, sf))
         scales = (None,) * nd if recompute_scale_factor else sf
     idx = [_nearest_index(s, o, sc) for s, o, sc in zip(sp, out, scales)]
-    from .shape import getitem
-
     if nd == 1:
-        return getitem(input, (slice(None), slice(None), idx[0]))
-    return getitem(input, (slice(None), slice(None), idx[0][:, None], idx[1][None, :]))
+        return _S.getitem(input, (slice(None), slice(None), idx[0]))
+    return _S.getitem(input, (slice(None), slice(None), idx[0][:, None], idx[1][None, :]))

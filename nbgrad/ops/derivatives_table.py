@@ -25,8 +25,13 @@ In a formula:
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 from typing import Any
 
+import nbgrad
+
+from .. import ops
 from ..autograd.function import Node
 
 TABLE = """
@@ -530,6 +535,8 @@ _NAMESPACE: dict[str, Any] = {}
 
 def _namespace() -> dict[str, Any]:
     if not _NAMESPACE:
+        # lazy by design: grad_helpers imports every ops module by name, and each of them imports
+        # this module first; it is loaded when the first formula runs, once they all exist
         from . import grad_helpers
 
         _NAMESPACE.update({k: v for k, v in vars(grad_helpers).items()
@@ -543,15 +550,7 @@ _FORWARD_NAMESPACE: dict[str, Any] = {}
 def _forward_namespace() -> dict[str, Any]:
     """What the forward expressions of TABLE call: the public functions of nbgrad, of
     nn.functional and of every ops module (the fused backward ops too), and the formulas' names."""
-    if not _FORWARD_NAMESPACE:
-        import importlib
-        import pkgutil
-
-        import nbgrad
-        import nbgrad.nn.functional
-
-        from .. import ops
-
+    if not _FORWARD_NAMESPACE:  # (at call time: nbgrad, nbgrad.nn and every ops module exist by then)
         ns: dict[str, Any] = {}
         modules = [nbgrad, nbgrad.nn.functional]
         modules += [importlib.import_module(f"{__package__}.{m.name}") for m in pkgutil.iter_modules(ops.__path__)

@@ -77,9 +77,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
-        from .math import div_rounded
-
-        return div_rounded(a, b, rounding_mode)
+        return _M.div_rounded(a, b, rounding_mode)
     a, b, dt = _ops(a, b)
     if not dt.is_floating_point:
         dt = float32
@@ -214,9 +212,7 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from .math import clamp_tensors
-
-        return clamp_tensors(x, min, max)
+        return _M.clamp_tensors(x, min, max)
     dt = result_type(x, *(v for v in (min, max) if v is not None))
     xin = x if x.dtype == dt else x.to(dt)
     lo = -np.inf if min is None else min
@@ -277,3 +273,7 @@ def gt(a: Tensor, b: Any) -> Tensor:
 
 def eq(a: Tensor, b: Any) -> Tensor:
     return compare("eq", a, b)
+
+
+# math imports elementwise's names (_ops, compare, pow): imported once they exist
+from . import math as _M  # noqa: E402

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backends as _backends
 from .._dtype import float32
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -317,9 +318,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 
 
 def _cpu() -> Any:
-    from ..backends import get_backend
-
-    return get_backend("cpu")
+    return _backends.get_backend("cpu")
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:

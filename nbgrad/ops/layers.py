@@ -7,6 +7,10 @@ import math
 
 import numpy as np
 
+from .. import creation as _C
+from ..autograd.grad_mode import no_grad
+from . import elementwise as _E
+from . import reduce as _R
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import ew, record
@@ -19,9 +23,7 @@ def _gelu_kernels(x: Tensor, approximate: str) -> tuple[str, str]:
     if approximate not in _GELU:
         raise RuntimeError("approximate argument must be either none or tanh.")
     if not x.dtype.is_floating_point:
-        from .reduce import _TORCH_NAMES
-
-        raise RuntimeError(f"\"GeluKernelImpl\" not implemented for '{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
+        raise RuntimeError(f"\"GeluKernelImpl\" not implemented for '{_R._TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
     return _GELU[approximate]
 
 
@@ -61,11 +63,9 @@ def _check_p(p: float) -> None:
 def _keep_scaled(x: Tensor, shape: tuple, p: float) -> Tensor:
     """A mask of `shape` on x's device and dtype: 1 / (1 - p) where an element is kept (with
     probability 1 - p), else 0, drawn from the seeded stream (ng.manual_seed) of x's device."""
-    from ..creation import rand, zeros
-
     if p == 1.0:
-        return zeros(shape, dtype=x.dtype, device=x.device)
-    u = rand(shape, dtype=x.dtype if x.dtype.is_floating_point else None, device=x.device)
+        return _C.zeros(shape, dtype=x.dtype, device=x.device)
+    u = _C.rand(shape, dtype=x.dtype if x.dtype.is_floating_point else None, device=x.device)
     return (u >= p).to(x.dtype) * (1.0 / (1.0 - p))
 
 
@@ -107,8 +107,6 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:  # noqa: A002
     """PyTorch's embedding_renorm_: the rows of weight that input names, scaled in place (without
     recording) to norm max_norm where their norm_type-norm exceeds it."""
-    from ..autograd.grad_mode import no_grad
-
     be = weight._backend
     rows = np.unique(be.to_numpy(input._data).reshape(-1))
     if rows.size == 0:
@@ -151,7 +149,5 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
         _embedding_renorm_(weight, input, max_norm, norm_type)
     out = weight[input]
     if padding_idx is not None and out.requires_grad:
-        from .elementwise import where
-
-        out = where((input == padding_idx).unsqueeze(-1), out.detach(), out)
+        out = _E.where((input == padding_idx).unsqueeze(-1), out.detach(), out)
     return out

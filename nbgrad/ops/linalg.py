@@ -7,10 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import record
+from .. import _dtype as _D
+from .. import creation as _C
+from . import elementwise as _E
+from . import reduce as _R
+from . import shape as _S
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -100,9 +105,7 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
         )
     be = a._backend
     if a._data.dtype != b._data.dtype:
-        from .._dtype import promote
-
-        dt = promote(a.dtype, b.dtype)
+        dt = _D.promote(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
     out = be.matmul(be.reshape(a._data, (-1, 1)), be.reshape(b._data, (1, -1)))
     return record(N.OuterBackward0, out, (a, b), be)
@@ -195,10 +198,7 @@ def _add_scaled(input: Tensor, prod: Tensor, beta: Any, alpha: Any) -> Tensor:
     if beta == 0:  # input is not read (its nan and inf do not propagate); its gradient is zeros
         if not input.requires_grad:
             return out
-        from ..creation import tensor
-        from .elementwise import where
-
-        return where(tensor(True, device=out.device), out, input)
+        return _E.where(_C.tensor(True, device=out.device), out, input)
     return out + (input if beta == 1 else input * beta)
 
 
@@ -242,11 +242,9 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
 
 
 def _promoted(*ts: Tensor) -> list:
-    from .._dtype import promote
-
     dt = ts[0].dtype
     for t in ts[1:]:
-        dt = promote(dt, t.dtype)
+        dt = _D.promote(dt, t.dtype)
     return [t if t.dtype is dt else t.to(dt) for t in ts]
 
 
@@ -281,16 +279,14 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
         da, db = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
         if len(da) != len(db):
             raise RuntimeError("both dimension lists should have same length")
-    from .shape import wrap_dim
 
-    wa, wb = [wrap_dim(d, a.ndim) for d in da], [wrap_dim(d, b.ndim) for d in db]
+    wa, wb = [_S.wrap_dim(d, a.ndim) for d in da], [_S.wrap_dim(d, b.ndim) for d in db]
     for i, j, x, y in zip(wa, wb, da, db):
         if a.shape[i] != b.shape[j] and a.shape[i] != 1 and b.shape[j] != 1:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {x} "
                                f"and second has size {b.shape[j]} in dim {y}")
     if len(set(wa)) != len(wa) or len(set(wb)) != len(wb):
         raise RuntimeError(f"tensordot: a dim appears twice in dims {[da, db]}")
-    from .einsum import contract_pair
 
     la = [("a", i) for i in range(a.ndim)]
     lb = [("b", j) for j in range(b.ndim)]
@@ -299,7 +295,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     keep = [x for x in la if x not in lb] + [x for x in lb if x not in la]
     if a.dtype is not b.dtype:
         raise RuntimeError("both inputs should have same dtype")
-    t, labels = contract_pair(a, b, la, lb, keep)
+    t, labels = _ES.contract_pair(a, b, la, lb, keep)
     return t.permute(*[labels.index(x) for x in keep]) if labels != keep else t
 
 
@@ -322,9 +318,7 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
 # ---------------------------------------------------------------- diagonals
 def _diag_dims(ndim: int, offset: int, dim1: int, dim2: int, shape: tuple) -> tuple[int, int, int, int, int]:
     """(d1, d2, its length, first row, first column) of the diagonal `offset` of dims dim1, dim2."""
-    from .shape import wrap_dim
-
-    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    d1, d2 = _S.wrap_dim(dim1, ndim), _S.wrap_dim(dim2, ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     r0, c0 = max(-offset, 0), max(offset, 0)
@@ -334,47 +328,37 @@ def _diag_dims(ndim: int, offset: int, dim1: int, dim2: int, shape: tuple) -> tu
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal `offset` of the dims dim1, dim2 (a view), as the last dim of the result."""
-    from .shape import _as_view
-
     x = input
     d1, d2 = _diag_dims(x.ndim, offset, dim1, dim2, tuple(x.shape))[:2]
     out = x._backend.diagonal(x._data, int(offset), d1, d2)
     t = record(N.DiagonalBackward0, out, (x,), x._backend, offset=offset, dim1=d1, dim2=d2)
-    return _as_view(t, x, lambda b: diagonal(b, offset, dim1, dim2), always=True)
+    return _S._as_view(t, x, lambda b: diagonal(b, offset, dim1, dim2), always=True)
 
 
 def _embed(v: Tensor, rows: int, cols: int, offset: int) -> Tensor:
     """(..., rows, cols) zeros with v's last dim on the diagonal `offset`: v times a one-hot
     (n, cols) matrix, then rows of zeros above and below."""
-    from .shape import pad
-
     n = v.shape[-1]
     r0, c0 = max(-offset, 0), max(offset, 0)
     onehot = np.zeros((n, cols), dtype=v.dtype.np)
     onehot[np.arange(n), np.arange(n) + c0] = 1
-    from ..creation import tensor
-
-    m = v.unsqueeze(-1) * tensor(onehot, device=v.device)
-    return pad(m, (0, 0, r0, rows - r0 - n)) if rows != n else m
+    m = v.unsqueeze(-1) * _C.tensor(onehot, device=v.device)
+    return _S.pad(m, (0, 0, r0, rows - r0 - n)) if rows != n else m
 
 
 def diagonal_backward(grad: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> Tensor:
     """diagonal()'s gradient: zeros of the input's shape with grad on the diagonal."""
-    from .shape import movedim
-
-    return movedim(_embed(grad, shape[dim1], shape[dim2], offset), (-2, -1), (dim1, dim2))
+    return _S.movedim(_embed(grad, shape[dim1], shape[dim2], offset), (-2, -1), (dim1, dim2))
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """A tensor whose diagonals `offset` of dims dim1, dim2 are input's last dim; zeros elsewhere."""
-    from .shape import movedim, wrap_dim
-
     x = input
-    d1, d2 = wrap_dim(dim1, x.ndim + 1), wrap_dim(dim2, x.ndim + 1)
+    d1, d2 = _S.wrap_dim(dim1, x.ndim + 1), _S.wrap_dim(dim2, x.ndim + 1)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     n = x.shape[-1] + abs(offset)
-    return movedim(_embed(x, n, n, offset), (-2, -1), (d1, d2))
+    return _S.movedim(_embed(x, n, n, offset), (-2, -1), (d1, d2))
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -384,9 +368,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim == 1:
         return diag_embed(x, diagonal, 0, 1)
     if x.ndim == 2:
-        from .shape import clone
-
-        return clone(globals()["diagonal"](x, diagonal))
+        return _S.clone(globals()["diagonal"](x, diagonal))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
 
 
@@ -402,11 +384,9 @@ _INF = float("inf")
 
 
 def _reduce_axes(x: Tensor, dim: Any) -> tuple[int, ...]:
-    from .reduce import _axes
-
     if isinstance(dim, (list, tuple)) and not dim:
         dim = None
-    return _axes(x, dim)
+    return _R._axes(x, dim)
 
 
 def _extreme_over(x: Tensor, axes: tuple, keepdim: bool, want_max: bool) -> Tensor:
@@ -424,9 +404,6 @@ def _extreme_over(x: Tensor, axes: tuple, keepdim: bool, want_max: bool) -> Tens
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all dims when None); ord inf /
     -inf: the largest / smallest |x|; ord 0: the number of nonzeros."""
-    from ..autograd import no_grad
-    from .elementwise import compare
-
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.vector_norm(): argument 'input' must be Tensor, not {type(x).__name__}")
     if dtype is not None:
@@ -450,7 +427,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
         if p == _INF or p == -_INF:
             out = _extreme_over(a, axes, keepdim, p > 0)
         elif p == 0:
-            out = compare("ne", x, 0).sum(axes, keepdim=keepdim).to(x.dtype)
+            out = _E.compare("ne", x, 0).sum(axes, keepdim=keepdim).to(x.dtype)
         elif p == 1:
             out = a.sum(axes, keepdim=keepdim)
         elif p == 2:
@@ -463,30 +440,28 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
 def norm_backward(grad: Tensor, self: Tensor, ord: float, result: Tensor, dim: tuple, keepdim: bool) -> Tensor:
     """vector_norm's gradient, 0 where the norm is 0 (as PyTorch): sgn(x) |x|^(p-1) / norm^(p-1)
     times grad; inf / -inf: spread evenly over the elements that attain the norm."""
-    from ..creation import zeros_like
-    from .elementwise import sgn, where
-    from .grad_helpers import sum_backward
+    from .grad_helpers import sum_backward  # lazy as in derivatives_table._namespace: it imports every ops module
 
     p = ord
     if not keepdim and dim:
         grad, result = (sum_backward(t, tuple(self.shape), dim, False) for t in (grad, result))
     if p == 0:
-        return zeros_like(self)
+        return _C.zeros_like(self)
     if p == 1:
-        return sgn(self) * grad
+        return _E.sgn(self) * grad
     zero = result == 0
-    safe = where(zero, 1.0, result)  # (no division by zero where the gradient is 0 anyway)
+    safe = _E.where(zero, 1.0, result)  # (no division by zero where the gradient is 0 anyway)
     if p == 2:
-        return self * where(zero, 0.0, grad / safe)
+        return self * _E.where(zero, 0.0, grad / safe)
     if abs(p) == _INF:
         mask = (self.abs() == result).to(self.dtype)
-        return sgn(self) * mask * (grad / mask.sum(dim, keepdim=True))
+        return _E.sgn(self) * mask * (grad / mask.sum(dim, keepdim=True))
     if p < 1:
-        scaled = where(self == 0, 0.0, sgn(self) * self.abs() ** (p - 1))
+        scaled = _E.where(self == 0, 0.0, _E.sgn(self) * self.abs() ** (p - 1))
         return scaled * grad * result ** (1 - p)
     if p < 2:
-        return sgn(self) * self.abs() ** (p - 1) * where(zero, 0.0, grad / safe ** (p - 1))
-    return self * self.abs() ** (p - 2) * where(zero, 0.0, grad / safe ** (p - 1))
+        return _E.sgn(self) * self.abs() ** (p - 1) * _E.where(zero, 0.0, grad / safe ** (p - 1))
+    return self * self.abs() ** (p - 2) * _E.where(zero, 0.0, grad / safe ** (p - 1))
 
 
 def _even_extreme(x: Tensor, dim: int, keepdim: bool, want_max: bool) -> Tensor:
@@ -501,13 +476,11 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool 
                 dtype: Any = None) -> Tensor:
     """torch.linalg.matrix_norm: 'fro', or ord 1 / -1 (largest / smallest column sum of |A|) and
     inf / -inf (row sums). 'nuc', 2 and -2 need singular values, which nbgrad does not compute."""
-    from .shape import wrap_dim
-
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
-    d0, d1 = (wrap_dim(d, A.ndim) for d in dim)
+    d0, d1 = (_S.wrap_dim(d, A.ndim) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
     if dtype is not None:
@@ -594,3 +567,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
         d2 = n1 - 2 * matmul(x1, x2.mT) + n2.mT
         return d2.clamp(min=1e-30).sqrt()
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+
+
+# einsum imports linalg's _same_backend: imported once it exists
+from . import einsum as _ES  # noqa: E402

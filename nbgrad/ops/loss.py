@@ -13,6 +13,11 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import broadcast_shape, ew, record
+from .. import creation as _C
+from . import activation as _A
+from . import elementwise as _E
+from . import index as _I
+from . import shape as _S
 from .reduce import log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -96,9 +101,7 @@ def _nll_args(input: Tensor, target: Tensor, reduction: str, weight: Any) -> tup
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if target.dtype.name not in ("int64", "uint8"):
-        from .index import _type_name
-
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_type_name(target)}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_I._type_name(target)}")
     if input.ndim == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
     if input.ndim == 2 and target.shape != (input.shape[0],):
@@ -209,9 +212,8 @@ def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Any, ignore_index: i
                          label_smoothing: float) -> Tensor:
     """-sum_c target_c * weight_c * log_softmax(x)_c per row, the mean over rows (PyTorch's
     cross_entropy with class-probability targets; differentiable in the target too)."""
-    from .index import _type_name
     if not target.dtype.is_floating_point:
-        raise RuntimeError(f"Expected floating point type for target with class probabilities, got {_type_name(target)}")
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got {_I._type_name(target)}")
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     cdim = 0 if x.ndim == 1 else 1
@@ -233,7 +235,6 @@ def _cross_entropy_smoothed(x: Tensor, target: Tensor, weight: Any, ignore_index
                             label_smoothing: float) -> Tensor:
     """(1 - eps) * nll + eps / C * (-sum_c weight_c * log_softmax(x)_c), ignored rows 0, the
     smoothing term's mean over the rows' summed target weights (PyTorch's formula)."""
-    from .elementwise import where
     c = x.shape[-1]
     w = _class_weight(weight, c, "nll_loss_forward")
     logp = log_softmax(x, -1)
@@ -241,14 +242,14 @@ def _cross_entropy_smoothed(x: Tensor, target: Tensor, weight: Any, ignore_index
     target = target.long()  # (a Byte target indexes, not masks)
     smooth = -(logp * w).sum(-1) if w is not None else -logp.sum(-1)
     valid = target != ignore_index
-    smooth = where(valid, smooth, 0.0)
+    smooth = _E.where(valid, smooth, 0.0)
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
         if w is None:
             smooth = smooth.sum() / valid.to(x.dtype).sum()
         else:
-            smooth = smooth.sum() / where(valid, w[where(valid, target, 0)], 0.0).sum()
+            smooth = smooth.sum() / _E.where(valid, w[_E.where(valid, target, 0)], 0.0).sum()
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
 
 
@@ -317,43 +318,37 @@ def _valid_reduction(reduction: str) -> None:
 
 def _bce_logits_pos_weight(x: Tensor, y: Tensor, weight: Any, reduction: str, pos_weight: Any) -> Tensor:
     """(1 - y) * x - (1 + (pos_weight - 1) * y) * log_sigmoid(x) [* weight]."""
-    from .activation import log_sigmoid
-
     _check("bce_logits", x, y, reduction)
     for arg, v in (("weight", weight), ("pos_weight", pos_weight)):
         _weight_takes_no_grad("binary_cross_entropy_with_logits", v, arg)
     y = y.to(x.dtype)
     pw = pos_weight.detach() if isinstance(pos_weight, Tensor) else float(pos_weight)
-    loss = (1 - y) * x - ((pw - 1) * y + 1) * log_sigmoid(x)
+    loss = (1 - y) * x - ((pw - 1) * y + 1) * _A.log_sigmoid(x)
     if weight is not None:
         loss = loss * (weight.detach() if isinstance(weight, Tensor) else float(weight))
     return _reduced(loss, reduction)
 
 
 def _broadcast_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    from .shape import broadcast_tensors
-
     if x.shape == y.shape:
         return x, y
     warnings.warn(f"Using a target size ({tuple(y.shape)}) that is different to the input size "
                   f"({tuple(x.shape)}). This will likely lead to incorrect results due to broadcasting. "
                   "Please ensure they have the same size.", stacklevel=3)
-    a, b = broadcast_tensors(x, y)
+    a, b = _S.broadcast_tensors(x, y)
     return a, b
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,  # noqa: A002
                weight: Tensor | None = None) -> Tensor:
     """0.5 * d**2 where |d| < delta, else delta * (|d| - delta / 2), d = input - target."""
-    from .elementwise import where
-
     _valid_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     x, y = _broadcast_pair(input, target)
     d = x - y
     a = d.abs()
-    loss = where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    loss = _E.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
     if weight is not None:
         if weight.shape != input.shape:
             raise ValueError("Weights and input must have the same size.")
@@ -364,8 +359,6 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 * d**2 / beta where |d| < beta, else |d| - beta / 2 (the L1 loss for beta = 0)."""
-    from .elementwise import where
-
     _unsupported("smooth_l1_loss", size_average, reduce)
     _valid_reduction(reduction)
     if beta < 0:
@@ -373,27 +366,23 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     x, y = _broadcast_pair(input, target)
     d = x - y
     a = d.abs()
-    loss = a if beta == 0 else where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta)
+    loss = a if beta == 0 else _E.where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta)
     return _reduced(loss, reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input))."""
-    from .activation import log_sigmoid
-
     _unsupported("soft_margin_loss", size_average, reduce)
     _valid_reduction(reduction)
     _weight_takes_no_grad("soft_margin_loss", target, "target")
-    return _reduced(-log_sigmoid(target * input), reduction)
+    return _reduced(-_A.log_sigmoid(target * input), reduction)
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,  # noqa: A002
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """target * (log(target) - input) (0 where target is 0), or exp(target) * (target - input) for
     log_target; 'batchmean' divides the sum by the batch size."""
-    from .elementwise import where
-
     _unsupported("kl_div", size_average, reduce)
     if reduction not in _REDUCTIONS + ("batchmean",):
         raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -406,7 +395,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
         loss = target.exp() * (target - input)
     else:
         pos = target > 0
-        loss = where(pos, target * where(pos, target, 1.0).log(), 0.0) - target * input
+        loss = _E.where(pos, target * _E.where(pos, target, 1.0).log(), 0.0) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduced(loss, reduction)
@@ -417,15 +406,13 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
                      reduction: str = "mean") -> Tensor:
     """exp(input) - target * input (log_input), or input - target * log(input + eps); full adds
     Stirling's term target * log(target) - target + log(2 pi target) / 2 where target > 1."""
-    from .elementwise import where
-
     _unsupported("poisson_nll_loss", size_average, reduce)
     _valid_reduction(reduction)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
         big = target > 1
-        t = where(big, target, 2.0)
-        loss = loss + where(big, t * t.log() - t + 0.5 * (2 * math.pi * t).log(), 0.0)
+        t = _E.where(big, target, 2.0)
+        loss = loss + _E.where(big, t * t.log() - t + 0.5 * (2 * math.pi * t).log(), 0.0)
     return _reduced(loss, reduction)
 
 
@@ -433,13 +420,10 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
                       reduction: str = "mean") -> Tensor:
     """(log(max(var, eps)) + (input - target)**2 / max(var, eps)) / 2 [+ log(2 pi) / 2], var
     of input's shape, or one dimension short of it, or with one dimension of size 1 (broadcast)."""
-    from .activation import _no_grad_clamp_min
-    from ..creation import full_like
-
     if isinstance(var, (int, float)):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = full_like(input, float(var))
+        var = _C.full_like(input, float(var))
     elif (var < 0).to(var.dtype).sum().item() > 0:
         raise ValueError("var has negative entry/entries")
     if var.shape != input.shape:
@@ -450,7 +434,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
             raise ValueError("var is of incorrect size")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not valid")
-    v = _no_grad_clamp_min(var, eps)
+    v = _A._no_grad_clamp_min(var, eps)
     d = input - target
     loss = 0.5 * (v.log() + d * d / v)
     if full:
@@ -482,8 +466,6 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         reduction: str = "mean") -> Tensor:
     """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the p-norm pairwise distance
     (with swap, the smaller of d(anchor, negative) and d(positive, negative))."""
-    from .activation import pairwise_distance
-
     _unsupported("triplet_margin_loss", size_average, reduce)
     _valid_reduction(reduction)
     if margin <= 0:
@@ -492,10 +474,10 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     if not a == po == ne:
         raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
                            f"dimensions, but got: anchor {a}D, positive {po}D, and negative {ne}D inputs")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
+    d_pos = _A.pairwise_distance(anchor, positive, p, eps)
+    d_neg = _A.pairwise_distance(anchor, negative, p, eps)
     if swap:
-        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+        d_neg = d_neg.minimum(_A.pairwise_distance(positive, negative, p, eps))
     return _reduced((d_pos - d_neg + margin).clamp(min=0), reduction)
 
 
@@ -503,8 +485,6 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
                           size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1 (PyTorch's
     formula: cos = <a, b> / sqrt((|a|^2 + 1e-12) (|b|^2 + 1e-12)) along the last dim)."""
-    from .elementwise import where
-
     _unsupported("cosine_embedding_loss", size_average, reduce)
     _valid_reduction(reduction)
     if input1.ndim not in (1, 2) or target.ndim != input1.ndim - 1:
@@ -516,16 +496,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     d = input1.ndim - 1
     eps = 1e-12
     cos = (input1 * input2).sum(d) / (((input1 * input1).sum(d) + eps) * ((input2 * input2).sum(d) + eps)).sqrt()
-    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp(min=0), 0.0)
+    loss = _E.where(target == 1, 1 - cos, 0.0) + _E.where(target == -1, (cos - margin).clamp(min=0), 0.0)
     return _reduced(loss, reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average: Any = None,  # noqa: A002
                          reduce: Any = None, reduction: str = "mean") -> Tensor:
     """input where target is 1, max(0, margin - input) where it is -1 (both where it is neither)."""
-    from .elementwise import where
-
     _unsupported("hinge_embedding_loss", size_average, reduce)
     _valid_reduction(reduction)
-    loss = where(target != 1, (margin - input).clamp(min=0), 0.0) + where(target != -1, input, 0.0)
+    loss = _E.where(target != 1, (margin - input).clamp(min=0), 0.0) + _E.where(target != -1, input, 0.0)
     return _reduced(loss, reduction)

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from .._dtype import dtype, float32, int64, result_type
+from .._dtype import dtype, float32, float64, int64, result_type
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import as_tensor_like, ew, record
 from .elementwise import _ops, compare
 from .elementwise import pow as _pow
+from . import elementwise as _E
 
 _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
                 "float32": "Float", "float64": "Double"}
@@ -435,22 +436,16 @@ def bitwise_right_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
 # ---------------------------------------------------------------- aliases and small compositions
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
     """clamp(input, min=min)."""
-    from .elementwise import clamp
-
-    return clamp(input, min=min)
+    return _E.clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
     """clamp(input, max=max)."""
-    from .elementwise import clamp
-
-    return clamp(input, max=max)
+    return _E.clamp(input, max=max)
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
     """input ** exponent computed in float64 (both operands converted)."""
-    from .._dtype import float64
-
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError("float_power(): expected a Tensor as input or exponent")
     a = _cast(input, float64) if isinstance(input, Tensor) else float(input)
@@ -462,9 +457,7 @@ def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002
 
 def true_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
     """input / other (true division: integers give floats)."""
-    from .elementwise import div
-
-    return div(input, other)
+    return _E.div(input, other)
 
 
 # ---------------------------------------------------------------- closeness

@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import as_tensor_like, ew, numpy_aliases, record
+from . import elementwise as _E
 from .index import _type_name, gather_backward
 from .reduce import ValuesIndices, _axes, value_selecting_reduction_backward
 from .shape import wrap_dim
@@ -292,9 +293,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
 
 
 def _both(a: Tensor, b: Tensor) -> Tensor:
-    from .elementwise import where
-
-    return where(a, b, a)
+    return _E.where(a, b, a)
 
 
 def _floor(t: Tensor) -> Tensor:

@@ -15,6 +15,8 @@ from ..backends.plan import wrap_dim, wrap_dims
 from ..tensor import Tensor
 from . import derivatives_table as N
 from ._core import ew, numpy_aliases, record
+from . import elementwise as _E
+from . import math as _M
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -100,18 +102,14 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, want_max: bool, name: str = "")
 @numpy_aliases
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
-
-        return maximum(x, dim)
+        return _E.maximum(x, dim)
     return _extreme(x, dim, keepdim, True)
 
 
 @numpy_aliases
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
-        return minimum(x, dim)
+        return _E.minimum(x, dim)
     return _extreme(x, dim, keepdim, False)
 
 
@@ -169,10 +167,8 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     if dtype is not None:
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
-        from .math import _TORCH_NAMES
-
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
-                           f"{_TORCH_NAMES[input.dtype.name]}")
+                           f"{_M._TORCH_NAMES[input.dtype.name]}")
     count = sum(input.isnan().logical_not(), dim, keepdim)
     return nansum(input, dim, keepdim) / count
 

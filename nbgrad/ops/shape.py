@@ -8,9 +8,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backends.plan import expands_to, wrap_dim, wrap_dims
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from . import derivatives_table as N
 from ._core import numpy_aliases, record
+from .. import _dtype as _D
+from . import index as _I
+from . import math as _M
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple:
@@ -34,9 +37,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
-    from .._dtype import dtype as _dtype
-
-    if len(shape) == 1 and isinstance(shape[0], _dtype):
+    if len(shape) == 1 and isinstance(shape[0], _D.dtype):
         return _view_dtype(x, shape[0])
     shape = _shape_arg(shape)
     if not x._backend.is_contiguous(x._data) and x.ndim > 1:
@@ -54,10 +55,9 @@ def _view_dtype(x: Tensor, dt: Any) -> Tensor:
         return x
     if not isinstance(x._data, np.ndarray):
         raise NotImplementedError(f"view(dtype) is implemented for CPU tensors only, not {x.device}")
-    from .math import _TORCH_NAMES
 
     old, new = x._data.dtype.itemsize, np.dtype(dt.np).itemsize
-    names = f"{_TORCH_NAMES[x.dtype.name]} as {_TORCH_NAMES[dt.name]} (different element sizes)"
+    names = f"{_M._TORCH_NAMES[x.dtype.name]} as {_M._TORCH_NAMES[dt.name]} (different element sizes)"
     if old != new:
         if x.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 to view {names}")
@@ -231,9 +231,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     _same_device(tensors)
-    from .._dtype import result_type
-
-    dt = result_type(*tensors)
+    dt = _D.result_type(*tensors)
     nd = tensors[0].ndim
     for i, t in enumerate(tensors):
         if t.ndim == 0:
@@ -262,9 +260,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
                 f"and {list(t.shape)} at entry {tensors.index(t)}"
             )
-    from .._dtype import result_type
-
-    dt = result_type(*tensors)
+    dt = _D.result_type(*tensors)
     d = wrap_dim(dim, tensors[0].ndim + 1)
     be = tensors[0]._backend
     out = be.concatenate([be.expand_dims(be.astype(t._data, dt.np), d) for t in tensors], d)
@@ -388,9 +384,7 @@ def copy_slices_backward(grad: Tensor, view_fn: Any) -> Tensor:
 
 def once_differentiable_guard(t: Tensor, name: str) -> Tensor:
     """t as a tensor whose backward raises (a @once_differentiable Function's gradient)."""
-    from .derivatives_table import NODES
-
-    return record(NODES["OnceDifferentiableBackward"], t._data, (t,), t._backend, fn_name=name)
+    return record(N.NODES["OnceDifferentiableBackward"], t._data, (t,), t._backend, fn_name=name)
 
 
 # ---------------------------------------------------------------- split and join (issue 16)
@@ -695,8 +689,6 @@ def tile(x: Tensor, *dims: Any) -> Tensor:
 
 def repeat_interleave(x: Tensor, repeats: Any = None, dim: int | None = None, *,
                       output_size: int | None = None) -> Tensor:
-    from .index import index_select
-
     if repeats is None:  # repeat_interleave(repeats): the indices, each repeated
         reps = np.asarray(x._backend.to_numpy(x._data)).reshape(-1)
         if reps.size and reps.min() < 0:
@@ -726,7 +718,7 @@ def repeat_interleave(x: Tensor, repeats: Any = None, dim: int | None = None, *,
     be = x._backend
     if src.ndim == 0:
         src = reshape(src, 1)
-    return index_select(src, d, Tensor._wrap(be.asarray(idx), be))
+    return _I.index_select(src, d, Tensor._wrap(be.asarray(idx), be))
 
 
 def broadcast_to(x: Tensor, size: Any) -> Tensor:
@@ -734,8 +726,6 @@ def broadcast_to(x: Tensor, size: Any) -> Tensor:
 
 
 def broadcast_shapes(*shapes: Any) -> Any:
-    from ..tensor import Size
-
     try:
         return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
     except ValueError:
@@ -823,10 +813,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-    from .index import index_select
 
     out, be = x, x._backend
     for d, lo, hi in pairs:
         idx = _pad_index(x.shape[d], lo, hi, mode)
-        out = index_select(out, d, Tensor._wrap(be.asarray(idx), be))
+        out = _I.index_select(out, d, Tensor._wrap(be.asarray(idx), be))
     return out

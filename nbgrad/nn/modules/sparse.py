@@ -9,6 +9,7 @@ from ... import creation as C
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from .. import functional as F
+from .. import init
 from ..module import Module, Parameter
 
 
@@ -42,8 +43,6 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     def reset_parameters(self) -> None:
-        from .. import init
-
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 

@@ -12,6 +12,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ... import creation as C
+from ...ops.shape import stack
 from ...tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -35,8 +37,6 @@ def _numpy_kind(x: Any) -> str | None:
 
 def default_convert(data: Any) -> Any:
     """NumPy arrays and scalars in data (also inside dicts, tuples and lists) as tensors; the rest as it is."""
-    from ... import creation as C
-
     if isinstance(data, Tensor):
         return data
     if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
@@ -65,9 +65,6 @@ def default_collate(batch: list) -> Any:
     stacked along a new first dimension, floats as a float64 tensor, ints (and bools) as a tensor
     of their type, strings kept as a list; dicts, named tuples, tuples and lists element-wise (a
     tuple gives a list)."""
-    from ... import creation as C
-    from ...ops.shape import stack
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(list(batch), 0)

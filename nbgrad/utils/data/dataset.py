@@ -8,6 +8,7 @@ import warnings
 from itertools import accumulate
 from typing import Any, Iterable, Iterator, Sequence
 
+from ... import creation as C
 from ...tensor import Tensor
 
 
@@ -110,8 +111,6 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator: An
     """Split dataset into non-overlapping random Subsets of the given lengths, or of the given
     fractions of its length (the remainder goes one by one to the first subsets, as PyTorch
     does). generator: an ng.Generator (default: nbgrad's global stream)."""
-    from ... import creation as C
-
     n = len(dataset)  # type: ignore[arg-type]
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes: list[int] = []

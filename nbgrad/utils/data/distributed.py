@@ -23,7 +23,7 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            from ... import distributed as dist
+            from ... import distributed as dist  # lazy: nbgrad.distributed is loaded only when used (as in nn.parallel)
 
             if not dist.is_available():
                 raise RuntimeError("Requires distributed package to be available")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+
+from ..._generator import rng_of
 
 class Sampler:
     """Yields dataset indices; subclasses implement __iter__ (and __len__ when they know it)."""
@@ -19,10 +22,6 @@ class Sampler:
 def _seeded(generator: Any) -> Any:
     """The NumPy stream of one pass: the generator's, or a new one seeded from nbgrad's global
     stream (as PyTorch seeds a fresh generator from its default one), so ng.manual_seed fixes it."""
-    import numpy as np
-
-    from ..._generator import rng_of
-
     if generator is not None:
         return rng_of(generator)
     return np.random.default_rng(int(rng_of(None).integers(0, 2 ** 63)))
@@ -90,8 +89,6 @@ class WeightedRandomSampler(Sampler):
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
                  generator: Any = None) -> None:
-        import numpy as np
-
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
