@@ -8,7 +8,6 @@ tests/test_distributed.py runs its jobs) and are skipped when MPI is missing."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -204,20 +203,7 @@ def test_the_debugger_does_not_import_mpi4py() -> None:
 
 # ---------------------------------------------------------------------- real: mpiexec -n 2
 
-def _mpi_missing() -> str | None:
-    from nbgrad.distributed.run import mpiexec_path
-
-    if importlib.util.find_spec("mpi4py") is None:
-        return 'mpi4py is not installed (pip install -e ".[distributed]")'
-    try:
-        mpiexec_path()
-    except FileNotFoundError as e:
-        return str(e)
-    return None
-
-
-MPI_MISSING = _mpi_missing()
-needs_mpi = pytest.mark.skipif(MPI_MISSING is not None, reason=MPI_MISSING or "")
+from test_distributed import needs_mpi  # noqa: E402  (its check that mpi4py and mpiexec are here)
 
 
 def _job(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
