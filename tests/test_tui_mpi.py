@@ -313,3 +313,22 @@ def test_under_mpiexec_without_a_terminal_the_job_ends(tmp_path: Path) -> None:
     assert r.returncode != 0 and "there is no terminal to draw the debugger on" in r.stderr, r.stderr
     assert r.stderr.count("nbgrad-tui:") == 1 and "trained" not in r.stdout
     assert "rank 1: " in r.stderr and "rank 0 has left the process group" in r.stderr
+
+
+def test_debug_backward_logs_comm_events_too() -> None:
+    """nbgrad_tui.debug_backward (the Python entry point) puts communication events in its log."""
+    import time
+
+    from nbgrad.distributed import CommEvent, observer
+    from nbgrad_tui import debug_backward
+
+    import nbgrad as ng
+
+    model = ng.nn.Linear(2, 1)
+    h = model.bias.register_post_accumulate_grad_hook(lambda t: observer.emit(CommEvent(
+        "start", "all_reduce", "ddp", 0, 0, 12, ("weight", "bias"), 0, 2, time.perf_counter())))
+    app = debug_backward(model(ng.ones(1, 2)).sum(), auto_continue=True, headless=True)  # names: this frame's
+    h.remove()
+    comm = [e for e in app.session.events if e.startswith("all_reduce")]
+    assert comm == ["all_reduce bucket 0 started: 2 params (model.weight, model.bias), 12 B, iteration 0"], comm
+    assert not observer.has_observers()

@@ -25,7 +25,7 @@ def debug_backward(
     from .app import DebuggerApp
     from .model import groups
     from .model.session import CallInfo
-    from .runner import make_session, names_from_frame
+    from .runner import CommLog, make_session, names_from_frame
 
     if names is None:
         import sys
@@ -36,10 +36,14 @@ def debug_backward(
     session = make_session(call, names, info=CallInfo(title=title or ""), shared=shared,
                            module_calls=groups.default_tracker.calls)
     app = DebuggerApp(session, auto_continue=auto_continue)
+    comm = CommLog()  # DDP's bucket allreduces, in the event log
+    comm.session = session
+    comm.start()
     try:
         app.run(headless=headless)
     finally:
         session.finish()
+        comm.stop()
     if session.error is not None:
         raise session.error
     return app

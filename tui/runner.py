@@ -127,6 +127,42 @@ def comm_event_text(ev: Any, started: float | None = None, rename: dict[str, str
     return text
 
 
+class CommLog:
+    """nbgrad.distributed's communication events (DDP's bucket allreduces, on the thread that
+    runs backward) as lines of the event log of `session`, the call open now (None: dropped)."""
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self._handle: Any = None
+        self._started: dict[tuple[int, int], float] = {}  # (iteration, bucket) -> its start time
+        self._rename: tuple[Any, dict[str, str]] = (None, {})  # (session, its suffix_names)
+
+    def start(self) -> None:
+        try:  # nbgrad.distributed imports mpi4py only in init_process_group
+            from nbgrad.distributed import register_comm_observer
+        except ImportError:
+            return
+        self._handle = register_comm_observer(self._on_event)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self.session = None
+        self._rename = (None, {})
+
+    def _on_event(self, ev: Any) -> None:
+        key = (ev.iteration, ev.bucket)
+        if ev.phase == "start":
+            self._started[key] = ev.time
+        started = self._started.pop(key, None) if ev.phase == "done" else None
+        s = self.session
+        if s is not None:
+            if self._rename[0] is not s:
+                self._rename = (s, suffix_names(s.names.values()))
+            s.log(comm_event_text(ev, started, self._rename[1]))
+
+
 @dataclass
 class Pick:
     """Which backward calls to open: every N-th (1, 1+N, ...), within first..last (1-based, inclusive)."""
@@ -165,10 +201,7 @@ class Debugger:
         self.flow.tracker = self.tracker
         self._handle: Any = None
         self._keep: Any = None
-        self._comm: Any = None  # the communication observer's handle
-        self._live: Session | None = None  # the session open now: communication events go to its log
-        self._comm_started: dict[tuple[int, int], float] = {}  # (iteration, bucket) -> its start time
-        self._rename: tuple[Any, dict[str, str]] = (None, {})  # (session, its suffix_names)
+        self.comm = CommLog()  # communication events go to the open call's log
 
     def start(self) -> None:
         """Intercept backward calls; record module calls; and, until stop(), the graph's nodes
@@ -179,23 +212,7 @@ class Debugger:
         self._keep = keep_inputs()
         self._keep.__enter__()
         self._handle = register_backward_interceptor(self._intercept)
-        try:  # nbgrad.distributed imports mpi4py only in init_process_group
-            from nbgrad.distributed import register_comm_observer
-        except ImportError:
-            return
-        self._comm = register_comm_observer(self._on_comm)
-
-    def _on_comm(self, ev: Any) -> None:
-        """A communication event (on the thread running backward): a line of the open call's log."""
-        key = (ev.iteration, ev.bucket)
-        if ev.phase == "start":
-            self._comm_started[key] = ev.time
-        started = self._comm_started.pop(key, None) if ev.phase == "done" else None
-        s = self._live
-        if s is not None:
-            if self._rename[0] is not s:
-                self._rename = (s, suffix_names(s.names.values()))
-            s.log(comm_event_text(ev, started, self._rename[1]))
+        self.comm.start()
 
     def stop(self) -> None:
         """Remove every hook: what runs after this runs as if the debugger had never been there."""
@@ -203,11 +220,7 @@ class Debugger:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
-        if self._comm is not None:
-            self._comm.remove()
-            self._comm = None
-        self._live = None
-        self._rename = (None, {})
+        self.comm.stop()
         self.tracker.stop()
         self.flow.stop()
         if self._keep is not None:
@@ -225,7 +238,7 @@ class Debugger:
         self.opened.append(n)
         session = make_session(call, names, info=CallInfo(self.label, n, self.title), shared=self.shared,
                                module_calls=self.tracker.calls)
-        self._live = session
+        self.comm.session = session
         try:
             if self.export_dir is not None:
                 from .model import export
@@ -235,7 +248,7 @@ class Debugger:
             else:
                 self._open(session)
         finally:
-            self._live = None
+            self.comm.session = None
         self._note(session)
         if session.error is not None:
             raise session.error
